@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Builds, once, the binaries of Nimbus' local control plane from Go modules:
+# etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kwok and helm.
+# They land in a cache outside the work tree, keyed by version, so later runs (and CI on the
+# same machine) reuse them. Nothing is rebuilt when a binary of the right version is there.
+#
+# Usage: hack/build-control-plane.sh            # build what is missing, print the bin dir
+#        NIMBUS_CACHE=/somewhere hack/...       # another cache root (default ~/.cache/nimbus)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+
+log() { printf '[build-control-plane %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+mkdir -p "$NIMBUS_BIN" "$NIMBUS_CACHE/src"
+export GOFLAGS="${GOFLAGS:-} -trimpath -buildvcs=false"
+export CGO_ENABLED=0
+
+# have NAME MARKER: the binary exists and was built for the version recorded in MARKER.
+have() { [[ -x "$NIMBUS_BIN/$1" && -f "$NIMBUS_BIN/.$1.version" && "$(cat "$NIMBUS_BIN/.$1.version")" == "$2" ]]; }
+mark() { echo "$2" >"$NIMBUS_BIN/.$1.version"; }
+
+build_kubernetes() {
+  local wanted=() c
+  for c in kube-apiserver kube-scheduler kube-controller-manager kubectl; do
+    have "$c" "$KUBERNETES_VERSION" || wanted+=("$c")
+  done
+  ((${#wanted[@]})) || { log "kubernetes $KUBERNETES_VERSION: up to date"; return; }
+
+  local dir="$NIMBUS_CACHE/src/kubernetes-$KUBERNETES_VERSION"
+  mkdir -p "$dir"
+  log "kubernetes $KUBERNETES_VERSION: downloading k8s.io/kubernetes"
+  local gomod
+  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  # k8s.io/kubernetes points every staging module at ./staging; a consumer must replace them
+  # with the published module of the matching v0 version. Generate those lines from its go.mod.
+  local staging="v0.${KUBERNETES_VERSION#v1.}"
+  {
+    echo "module nimbus.dev/hack/kubernetes"
+    echo
+    echo "go 1.24"
+    echo
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo
+    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" |
+      awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
+  } >"$dir/go.mod"
+  log "kubernetes $KUBERNETES_VERSION: $(grep -c '^replace' "$dir/go.mod") staging modules replaced by $staging"
+
+  local pkgs=() c
+  for c in "${wanted[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  log "kubernetes $KUBERNETES_VERSION: resolving dependencies"
+  (cd "$dir" && go get "${pkgs[@]/%/@$KUBERNETES_VERSION}" >/dev/null 2>&1 || go get "${pkgs[@]}")
+
+  local v="k8s.io/component-base/version" cv="k8s.io/client-go/pkg/version"
+  local major=1 minor
+  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  local ldflags="-s -w"
+  for p in "$v" "$cv"; do
+    ldflags+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  for c in "${wanted[@]}"; do
+    log "kubernetes $KUBERNETES_VERSION: compiling $c (the first one takes longest)"
+    local start=$SECONDS
+    (cd "$dir" && go build -ldflags "$ldflags" -o "$NIMBUS_BIN/$c" "k8s.io/kubernetes/cmd/$c")
+    mark "$c" "$KUBERNETES_VERSION"
+    log "kubernetes $KUBERNETES_VERSION: $c built in $((SECONDS - start))s"
+  done
+}
+
+build_etcd() {
+  have etcd "$ETCD_VERSION" && { log "etcd $ETCD_VERSION: up to date"; return; }
+  # `go install go.etcd.io/etcd/server/v3` is refused because etcd's go.mod has replace
+  # directives, so a one-file wrapper module calls etcdmain instead.
+  local dir="$NIMBUS_CACHE/src/etcd-$ETCD_VERSION"
+  mkdir -p "$dir"
+  cat >"$dir/go.mod" <<MOD
+module nimbus.dev/hack/etcd
+
+go 1.26
+
+require go.etcd.io/etcd/server/v3 $ETCD_VERSION
+MOD
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+GO
+  log "etcd $ETCD_VERSION: resolving and compiling"
+  local start=$SECONDS
+  (cd "$dir" && go mod tidy >/dev/null 2>&1 && go build -ldflags "-s -w" -o "$NIMBUS_BIN/etcd" .)
+  mark etcd "$ETCD_VERSION"
+  log "etcd $ETCD_VERSION: built in $((SECONDS - start))s"
+}
+
+build_go_install() { # NAME MODULE/PKG VERSION
+  have "$1" "$3" && { log "$1 $3: up to date"; return; }
+  log "$1 $3: compiling $2"
+  local start=$SECONDS
+  GOBIN="$NIMBUS_BIN" go install -ldflags "-s -w $4" "$2@$3"
+  mark "$1" "$3"
+  log "$1 $3: built in $((SECONDS - start))s"
+}
+
+total=$SECONDS
+build_etcd
+build_kubernetes
+build_go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
+build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+log "all binaries ready in $NIMBUS_BIN ($((SECONDS - total))s)"
+echo "$NIMBUS_BIN"

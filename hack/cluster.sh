@@ -1,0 +1,264 @@
+#!/usr/bin/env bash
+# The local control plane: etcd, kube-apiserver (TLS, RBAC, service accounts), kube-scheduler,
+# kube-controller-manager and KWOK, as processes on loopback, with nodes from cluster/nodes.tsv.
+#
+# Usage: hack/cluster.sh up [--nodes N]   start (building binaries first if needed); idempotent
+#        hack/cluster.sh down               stop every process and delete the cluster's state
+#        hack/cluster.sh status             say what runs; exit 0 only when the API is ready
+#        hack/cluster.sh env                print `export KUBECONFIG=...` for eval
+set -euo pipefail
+HACK="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$HACK/versions.sh"
+
+API_PORT="${NIMBUS_API_PORT:-16443}"
+ETCD_PORT="${NIMBUS_ETCD_PORT:-12379}"
+DIR="$NIMBUS_CLUSTER_DIR"
+PKI="$DIR/pki"
+LOGS="$DIR/logs"
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+kc() { "$NIMBUS_BIN/kubectl" --kubeconfig "$NIMBUS_KUBECONFIG" "$@"; }
+
+running() { [[ -f "$DIR/$1.pid" ]] && kill -0 "$(cat "$DIR/$1.pid")" 2>/dev/null; }
+
+api_ready() { [[ -f "$NIMBUS_KUBECONFIG" ]] && kc get --raw /readyz >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------------------------------------
+# Certificates: one CA signs the API server's serving certificate and one client certificate
+# per component, so RBAC sees each component as the user Kubernetes' bootstrap roles expect.
+# ---------------------------------------------------------------------------------------------
+make_pki() {
+  [[ -f "$PKI/ca.crt" ]] && return
+  log "creating certificates in $PKI"
+  mkdir -p "$PKI"
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=nimbus-local-ca" \
+      -keyout ca.key -out ca.crt 2>/dev/null
+    cat >apiserver.ext <<EXT
+subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1
+extendedKeyUsage=serverAuth
+EXT
+    sign apiserver "/CN=kube-apiserver" apiserver.ext
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    sign admin "/O=system:masters/CN=nimbus-admin" client.ext
+    sign kube-controller-manager "/CN=system:kube-controller-manager" client.ext
+    sign kube-scheduler "/CN=system:kube-scheduler" client.ext
+    sign kwok "/O=system:masters/CN=kwok-controller" client.ext
+    openssl genrsa -out sa.key 2048 2>/dev/null
+    openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
+  )
+}
+
+sign() { # NAME SUBJECT EXTFILE (run inside $PKI)
+  openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
+  openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
+    -extfile "$3" -out "$1.crt" 2>/dev/null
+}
+
+kubeconfig() { # NAME FILE
+  cat >"$2" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: nimbus-local
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority: $PKI/ca.crt
+users:
+- name: $1
+  user:
+    client-certificate: $PKI/$1.crt
+    client-key: $PKI/$1.key
+contexts:
+- name: nimbus-local
+  context: {cluster: nimbus-local, user: $1, namespace: default}
+current-context: nimbus-local
+KC
+}
+
+start() { # NAME ARGS...
+  local name=$1
+  shift
+  running "$name" && return
+  "$NIMBUS_BIN/$name" "$@" >>"$LOGS/$name.log" 2>&1 &
+  echo $! >"$DIR/$name.pid"
+  log "started $name (pid $!, log $LOGS/$name.log)"
+}
+
+wait_for() { # WHAT SECONDS COMMAND...
+  local what=$1 deadline=$((SECONDS + $2))
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || die "$what not ready after $2 s; see $LOGS"
+    sleep 0.5
+  done
+}
+
+kwok_stage_configs() {
+  # The stages come from the KWOK module itself (its kustomize/stage tree), in the order their
+  # kustomization files list them: nodes become Ready and keep a lease; pods run.
+  local mod
+  mod=$(cd "$NIMBUS_CACHE/src" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" |
+    sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  local stage file
+  for stage in node/fast node/heartbeat-with-lease pod/general; do
+    for file in $(sed -n 's/^- //p' "$mod/kustomize/stage/$stage/kustomization.yaml"); do
+      printf -- '--config=%s\n' "$mod/kustomize/stage/$stage/$file"
+    done
+  done
+}
+
+nodes_yaml() { # TOTAL (empty: the counts of the file)
+  local total=${1:-} sum=0 zones=() i=0
+  mapfile -t zones < <(grep -v '^\s*#' "$HACK/cluster/zones" | grep .)
+  local rows
+  rows=$(grep -v '^\s*#' "$HACK/cluster/nodes.tsv" | grep .)
+  while read -r _ count _; do sum=$((sum + count)); done <<<"$rows"
+  while read -r group count cpu memory storage pods kvm; do
+    [[ -n "$total" ]] && count=$(((count * total + sum / 2) / sum))
+    local n
+    for ((n = 0; n < count; n++)); do
+      local name="$group-$n" zone=${zones[$((i % ${#zones[@]}))]}
+      i=$((i + 1))
+      local kvm_label="" kvm_resource=""
+      if [[ "$kvm" == true ]]; then
+        kvm_label='    kubevirt.io/schedulable: "true"'
+        kvm_resource='    devices.kubevirt.io/kvm: "1k"'
+      fi
+      cat <<NODE
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: $name
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: $name
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+    nimbus.dev/node-group: $group
+    topology.kubernetes.io/zone: $zone
+$kvm_label
+status:
+  capacity: &capacity
+    cpu: "$cpu"
+    memory: $memory
+    ephemeral-storage: $storage
+    pods: "$pods"
+$kvm_resource
+  allocatable: *capacity
+NODE
+    done
+  done <<<"$rows"
+}
+
+up() {
+  local nodes=""
+  while (($#)); do
+    case $1 in
+      --nodes) nodes=$2; shift 2 ;;
+      *) die "unknown option $1 (allowed: --nodes N)" ;;
+    esac
+  done
+  "$HACK/build-control-plane.sh" >/dev/null
+  mkdir -p "$DIR" "$LOGS"
+  make_pki
+  local c
+  for c in admin kube-controller-manager kube-scheduler kwok; do kubeconfig "$c" "$DIR/$c.kubeconfig"; done
+  cp "$DIR/admin.kubeconfig" "$NIMBUS_KUBECONFIG"
+
+  start etcd --name nimbus --data-dir "$DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
+    --initial-cluster "nimbus=http://127.0.0.1:$((ETCD_PORT + 1))" \
+    --unsafe-no-fsync --quota-backend-bytes=8589934592 --log-level=warn
+  wait_for etcd 60 curl -sf "http://127.0.0.1:$ETCD_PORT/health"
+
+  start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" --authorization-mode Node,RBAC \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true \
+    --max-requests-inflight 1000 --max-mutating-requests-inflight 500
+  log "waiting for the API server"
+  wait_for kube-apiserver 120 kc get --raw /readyz
+
+  start kube-controller-manager --kubeconfig "$DIR/kube-controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$DIR/kube-controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$DIR/kube-controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
+    --use-service-account-credentials --service-account-private-key-file "$PKI/sa.key" \
+    --root-ca-file "$PKI/ca.crt" --cluster-signing-cert-file "$PKI/ca.crt" \
+    --cluster-signing-key-file "$PKI/ca.key" --controllers '*,-nodeipam,-cloud-node-lifecycle' \
+    --kube-api-qps 200 --kube-api-burst 400
+  start kube-scheduler --kubeconfig "$DIR/kube-scheduler.kubeconfig" \
+    --authentication-kubeconfig "$DIR/kube-scheduler.kubeconfig" \
+    --authorization-kubeconfig "$DIR/kube-scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
+  mapfile -t stages < <(kwok_stage_configs)
+  start kwok --kubeconfig "$DIR/kwok.kubeconfig" "${stages[@]}" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.1/16 --node-ip 10.1.0.1 --server-address "" --node-lease-duration-seconds 40
+
+  log "creating nodes"
+  nodes_yaml "$nodes" | kc apply --server-side -f - >/dev/null
+  local want
+  want=$(nodes_yaml "$nodes" | grep -c '^kind: Node')
+  wait_for "$want Ready nodes" 180 all_nodes_ready "$want"
+  wait_for "the default service account" 60 kc get serviceaccount default -n default
+  log "cluster ready: $want nodes; export KUBECONFIG=$NIMBUS_KUBECONFIG"
+}
+
+all_nodes_ready() {
+  local ready
+  ready=$(kc get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)
+  ((ready >= $1))
+}
+
+down() {
+  local c
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
+    c=${COMPONENTS[$i]}
+    if running "$c"; then
+      kill "$(cat "$DIR/$c.pid")" 2>/dev/null || true
+      log "stopped $c"
+    fi
+    rm -f "$DIR/$c.pid"
+  done
+  sleep 1
+  rm -rf "$DIR/etcd"
+  log "cluster state deleted (certificates kept in $PKI)"
+}
+
+status() {
+  local c ok=0
+  for c in "${COMPONENTS[@]}"; do
+    if running "$c"; then echo "$c: running (pid $(cat "$DIR/$c.pid"))"; else echo "$c: stopped"; ok=1; fi
+  done
+  if api_ready; then
+    echo "api: ready at https://127.0.0.1:$API_PORT ($(kc get nodes --no-headers 2>/dev/null | wc -l) nodes)"
+    echo "kubeconfig: $NIMBUS_KUBECONFIG"
+  else
+    echo "api: not ready"
+    ok=1
+  fi
+  return $ok
+}
+
+case "${1:-}" in
+  up) shift; up "$@" ;;
+  down) down ;;
+  status) status ;;
+  env) echo "export KUBECONFIG=$NIMBUS_KUBECONFIG" ;;
+  *) die "usage: hack/cluster.sh up [--nodes N] | down | status | env" ;;
+esac

@@ -1,0 +1,12 @@
+# Versions and paths of the local control plane, shared by every hack/ script. Source it.
+KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.34.4}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${HELM_VERSION:-v3.19.5}"
+
+NIMBUS_CACHE="${NIMBUS_CACHE:-$HOME/.cache/nimbus}"
+# One bin dir per version set, so a version bump builds beside the old binaries.
+NIMBUS_BIN="$NIMBUS_CACHE/bin-k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+# Where `hack/cluster.sh up` keeps its state: certificates, etcd data, logs, kubeconfig.
+NIMBUS_CLUSTER_DIR="${NIMBUS_CLUSTER_DIR:-$NIMBUS_CACHE/cluster}"
+NIMBUS_KUBECONFIG="$NIMBUS_CLUSTER_DIR/kubeconfig"

@@ -1,0 +1,36 @@
+package dev.nimbus.api.v1alpha1;
+
+import com.fasterxml.jackson.annotation.JsonClassDescription;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Max;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.Size;
+import io.fabric8.generator.annotation.ValidationRule;
+
+/** The size of one instance of this type. */
+@JsonClassDescription("The size of one instance of this type.")
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record InstanceTypeSpec(
+    @JsonPropertyDescription(
+            "Number of virtual CPUs of one instance, 1 to 256. One vCPU is one Kubernetes CPU"
+                + " (1000m) of the pool's virtual capacity; what the node really reserves is that"
+                + " divided by the pool's CPU ratio.")
+        @Required
+        @Min(1)
+        @Max(256)
+        Integer vcpus,
+    @JsonPropertyDescription(
+            "Memory of one instance, as a Kubernetes quantity such as 512Mi, 4Gi or 16Gi. It"
+                + " must be greater than zero.")
+        @Required
+        @Size(max = 32)
+        @ValidationRule(
+            value = Rules.POSITIVE_QUANTITY,
+            message = "memory must be a quantity greater than zero, such as 512Mi or 4Gi")
+        String memory,
+    @JsonPropertyDescription(
+            "Free text shown to users choosing a type, such as \"burstable, 2 vCPU, 1 GiB\".")
+        @Size(max = 256)
+        String description) {}

@@ -1,0 +1,142 @@
+package dev.nimbus.api;
+
+import com.fasterxml.jackson.annotation.JsonClassDescription;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crdv2.generator.CRDGenerator;
+import io.fabric8.crdv2.generator.CRDPostProcessor;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
+import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
+import java.io.IOException;
+import java.lang.reflect.ParameterizedType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Generates the CRD files under {@code crds/} from the API types. {@link CrdDriftTest} compares
+ * them with what is committed; {@code hack/update-crds.sh} runs {@link #main} to rewrite them.
+ */
+public final class CrdFiles {
+  public static final List<Class<? extends HasMetadata>> KINDS =
+      List.of(
+          VirtualServer.class,
+          ContainerTask.class,
+          CapacityPool.class,
+          InstanceType.class,
+          KeyPair.class,
+          SecurityGroup.class);
+
+  private CrdFiles() {}
+
+  /** Writes one {@code <plural>.<group>.yaml} per kind into {@code dir}. */
+  public static void generate(Path dir) throws IOException {
+    Files.createDirectories(dir);
+    new CRDGenerator()
+        .inOutputDir(dir.toFile())
+        .forCRDVersions("v1")
+        .withParallelGenerationEnabled(false)
+        .withMinQuotes(true)
+        .withPostProcessor(new Tidy())
+        .customResourceClasses(KINDS)
+        .generate();
+    try (var files = Files.list(dir)) {
+      for (Path generated : files.filter(f -> f.toString().endsWith("-v1.yml")).toList()) {
+        String name = generated.getFileName().toString().replace("-v1.yml", ".yaml");
+        Files.move(generated, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
+  }
+
+  public static void main(String[] args) throws IOException {
+    Path dir = Path.of(args.length > 0 ? args[0] : "crds");
+    generate(dir);
+    System.out.println("Wrote " + KINDS.size() + " CRDs to " + dir.toAbsolutePath());
+  }
+
+  /**
+   * Completes what the generator leaves undone:
+   *
+   * <ul>
+   *   <li>every {@code status.conditions} list becomes a map keyed by {@code type}, as {@code
+   *       metav1.Condition} lists are in Kubernetes' own APIs, so server-side apply merges
+   *       conditions by type instead of replacing the list;
+   *   <li>a rule annotated on a record component reaches the generator twice (field and accessor);
+   *       each is kept once;
+   *   <li>printer columns keep the order in which the kind declares them, which is the order
+   *       kubectl shows.
+   * </ul>
+   */
+  static final class Tidy implements CRDPostProcessor {
+    @Override
+    public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
+      var definition = (CustomResourceDefinition) crd;
+      Class<?> kind = kindNamed(definition.getSpec().getNames().getKind());
+      List<String> columnOrder =
+          Arrays.stream(kind.getAnnotationsByType(AdditionalPrinterColumn.class))
+              .map(AdditionalPrinterColumn::name)
+              .toList();
+      for (var version : definition.getSpec().getVersions()) {
+        JSONSchemaProps root = version.getSchema().getOpenAPIV3Schema();
+        describe(root, kind);
+        describe(root.getProperties().get("spec"), typeArgument(kind, 0));
+        describe(root.getProperties().get("status"), typeArgument(kind, 1));
+        tidy(root, "");
+        version
+            .getAdditionalPrinterColumns()
+            .sort(Comparator.comparingInt(column -> columnOrder.indexOf(column.getName())));
+      }
+      return crd;
+    }
+
+    /** The generator leaves the kind, spec and status undescribed; kubectl explain needs them. */
+    private static void describe(JSONSchemaProps schema, Class<?> type) {
+      JsonClassDescription description = type.getAnnotation(JsonClassDescription.class);
+      if (schema != null && description != null) {
+        schema.setDescription(description.value());
+      }
+    }
+
+    private static Class<?> typeArgument(Class<?> kind, int index) {
+      var generic = (ParameterizedType) kind.getGenericSuperclass();
+      return (Class<?>) generic.getActualTypeArguments()[index];
+    }
+
+    private static Class<?> kindNamed(String kind) {
+      return KINDS.stream().filter(k -> k.getSimpleName().equals(kind)).findFirst().orElseThrow();
+    }
+
+    private static void tidy(JSONSchemaProps schema, String name) {
+      if (schema == null) {
+        return;
+      }
+      if (schema.getXKubernetesValidations() != null) {
+        schema.setXKubernetesValidations(
+            new ArrayList<>(new LinkedHashSet<>(schema.getXKubernetesValidations())));
+      }
+      if (name.equals("conditions") && "array".equals(schema.getType())) {
+        schema.setXKubernetesListType("map");
+        schema.setXKubernetesListMapKeys(List.of("type"));
+        schema.getItems().getSchema().setRequired(List.of("status", "type"));
+      }
+      Map<String, JSONSchemaProps> properties = schema.getProperties();
+      if (properties != null) {
+        properties.forEach((child, property) -> tidy(property, child));
+      }
+      if (schema.getItems() != null) {
+        tidy(schema.getItems().getSchema(), "");
+      }
+    }
+  }
+}

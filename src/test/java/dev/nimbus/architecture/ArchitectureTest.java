@@ -1,0 +1,56 @@
+package dev.nimbus.architecture;
+
+import static com.tngtech.archunit.base.DescribedPredicate.not;
+import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The shape of the code that the build keeps (STYLE.md, "a pure core, thin edges"). */
+class ArchitectureTest {
+  private static JavaClasses production;
+
+  @BeforeAll
+  static void importClasses() {
+    production =
+        new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+            .importPackages("dev.nimbus");
+  }
+
+  @Test
+  void allocationModelIsPlainJava() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.nimbus.allocation..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            "io.fabric8..",
+            "io.javaoperatorsdk..",
+            "io.quarkus..",
+            "io.quarkiverse..",
+            "io.micrometer..",
+            "jakarta..",
+            "com.fasterxml..",
+            "dev.nimbus.api..")
+        .because("the capacity model must be testable exhaustively without Kubernetes")
+        .check(production);
+  }
+
+  @Test
+  void apiTypesDependOnNothingOfTheOperator() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.nimbus.api..")
+        .should()
+        .dependOnClassesThat(
+            resideInAPackage("dev.nimbus..").and(not(resideInAPackage("dev.nimbus.api.."))))
+        .because("the API types are the user contract and must not pull in operator internals")
+        .check(production);
+  }
+}
