@@ -208,7 +208,7 @@ up() {
   mapfile -t stages < <(kwok_stage_configs)
   start kwok --kubeconfig "$DIR/kwok.kubeconfig" "${stages[@]}" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --cidr 10.244.0.1/16 --node-ip 10.1.0.1 --server-address "" --node-lease-duration-seconds 40
+    --cidr 10.244.0.0/16 --node-ip 10.1.0.1 --node-lease-duration-seconds 40
 
   log "creating nodes"
   nodes_yaml "$nodes" | kc apply --server-side -f - >/dev/null

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonClassDescription;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.ItemMaxLength;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
@@ -15,6 +16,8 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.apiextensions.v1.JSONSchemaProps;
 import java.io.IOException;
 import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,6 +96,7 @@ public final class CrdFiles {
         describe(root.getProperties().get("spec"), typeArgument(kind, 0));
         describe(root.getProperties().get("status"), typeArgument(kind, 1));
         tidy(root, "");
+        sizeListItems(root.getProperties().get("spec"), typeArgument(kind, 0));
         version
             .getAdditionalPrinterColumns()
             .sort(Comparator.comparingInt(column -> columnOrder.indexOf(column.getName())));
@@ -111,6 +115,28 @@ public final class CrdFiles {
     private static Class<?> typeArgument(Class<?> kind, int index) {
       var generic = (ParameterizedType) kind.getGenericSuperclass();
       return (Class<?>) generic.getActualTypeArguments()[index];
+    }
+
+    /** Walks the schema beside the record types it came from, applying {@link ItemMaxLength}. */
+    private static void sizeListItems(JSONSchemaProps schema, Type type) {
+      if (schema == null) {
+        return;
+      }
+      if (type instanceof ParameterizedType list && List.class.equals(list.getRawType())) {
+        sizeListItems(schema.getItems().getSchema(), list.getActualTypeArguments()[0]);
+        return;
+      }
+      if (!(type instanceof Class<?> record) || !record.isRecord()) {
+        return;
+      }
+      for (RecordComponent component : record.getRecordComponents()) {
+        JSONSchemaProps property = schema.getProperties().get(component.getName());
+        ItemMaxLength itemMaxLength = component.getAnnotation(ItemMaxLength.class);
+        if (itemMaxLength != null) {
+          property.getItems().getSchema().setMaxLength((long) itemMaxLength.value());
+        }
+        sizeListItems(property, component.getGenericType());
+      }
     }
 
     private static Class<?> kindNamed(String kind) {

@@ -30,11 +30,13 @@ public record ContainerDefinition(
             "The command to run, replacing the image's ENTRYPOINT (ECS entryPoint). Unset: the"
                 + " image's.")
         @Size(max = 64)
+        @ItemMaxLength(4096)
         List<String> command,
     @JsonPropertyDescription(
             "Arguments to the command, replacing the image's CMD (ECS command). Unset: the"
                 + " image's.")
         @Size(max = 256)
+        @ItemMaxLength(4096)
         List<String> args,
     @JsonPropertyDescription("Environment variables.") @Size(max = 256) List<EnvVar> env,
     @JsonPropertyDescription(

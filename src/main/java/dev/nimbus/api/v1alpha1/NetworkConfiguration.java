@@ -24,12 +24,14 @@ public record NetworkConfiguration(
           @ValidationRule(
               value = "self.all(s, size(s) > 0 && size(s) <= 63)",
               message = "subnets must be zone names of 1 to 63 characters")
+          @ItemMaxLength(63)
           List<String> subnets,
       @JsonPropertyDescription("Names of SecurityGroups in this namespace that apply to tasks.")
           @Size(max = 16)
           @ValidationRule(
               value = "self.all(g, g.matches('" + ApiGroup.DNS_LABEL + "'))",
               message = "securityGroups " + Rules.LABELS_MESSAGE)
+          @ItemMaxLength(63)
           List<String> securityGroups,
       @JsonPropertyDescription(
               "ENABLED labels the tasks' pods so that they may be exposed outside the cluster"

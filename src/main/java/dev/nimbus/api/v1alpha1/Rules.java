@@ -6,10 +6,12 @@ package dev.nimbus.api.v1alpha1;
  */
 final class Rules {
   /** A Kubernetes quantity strictly above zero. */
-  static final String POSITIVE_QUANTITY = "isQuantity(self) && quantity(self).sign() > 0";
+  static final String POSITIVE_QUANTITY =
+      "isQuantity(self) && quantity(self).isGreaterThan(quantity('0'))";
 
   /** A Kubernetes quantity of zero or more. */
-  static final String NON_NEGATIVE_QUANTITY = "isQuantity(self) && quantity(self).sign() >= 0";
+  static final String NON_NEGATIVE_QUANTITY =
+      "isQuantity(self) && !quantity(self).isLessThan(quantity('0'))";
 
   /** A reference to a namespaced object: a DNS-1123 label. */
   static final String DNS_LABEL = "self.matches('" + ApiGroup.DNS_LABEL + "')";

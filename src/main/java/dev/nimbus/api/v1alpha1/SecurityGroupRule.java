@@ -42,6 +42,7 @@ public record SecurityGroupRule(
         @ValidationRule(
             value = "self.all(c, isCIDR(c))",
             message = "cidrBlocks must hold CIDR blocks such as 10.0.0.0/8 or 2001:db8::/32")
+        @ItemMaxLength(64)
         List<String> cidrBlocks,
     @JsonPropertyDescription(
             "Names of SecurityGroups in the same namespace whose members are the peers.")
@@ -52,6 +53,7 @@ public record SecurityGroupRule(
             message =
                 "securityGroups must hold SecurityGroup names: DNS labels of lower-case letters,"
                     + " digits and '-', at most 63 characters")
+        @ItemMaxLength(63)
         List<String> securityGroups) {
 
   /** The protocols a rule can allow. */

@@ -67,6 +67,7 @@ public record VirtualServerSpec(
         @ValidationRule(
             value = "self.all(g, g.matches('" + ApiGroup.DNS_LABEL + "'))",
             message = "securityGroups " + Rules.LABELS_MESSAGE)
+        @ItemMaxLength(63)
         List<String> securityGroups,
     @JsonPropertyDescription(
             "Data given to the guest at first boot, usually a cloud-init script or"
