@@ -90,10 +90,17 @@ start() { # NAME ARGS...
 }
 
 wait_for() { # WHAT SECONDS COMMAND...
-  local what=$1 deadline=$((SECONDS + $2))
+  local what=$1 limit=$2 deadline=$((SECONDS + $2))
   shift 2
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || die "$what not ready after $2 s; see $LOGS"
+    if ((SECONDS >= deadline)); then
+      local c
+      for c in "${COMPONENTS[@]}"; do
+        [[ -f "$DIR/$c.pid" ]] && ! running "$c" && log "$c has exited; the end of $LOGS/$c.log:" &&
+          tail -n 5 "$LOGS/$c.log" >&2
+      done
+      die "$what not ready after $limit s; logs in $LOGS"
+    fi
     sleep 0.5
   done
 }
@@ -225,17 +232,21 @@ all_nodes_ready() {
   ((ready >= $1))
 }
 
+stop() { # NAME: TERM, wait up to 20 s for the process to exit, then KILL
+  running "$1" || { rm -f "$DIR/$1.pid"; return; }
+  local pid
+  pid=$(cat "$DIR/$1.pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$DIR/$1.pid"
+  log "stopped $1"
+}
+
 down() {
-  local c
-  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-    c=${COMPONENTS[$i]}
-    if running "$c"; then
-      kill "$(cat "$DIR/$c.pid")" 2>/dev/null || true
-      log "stopped $c"
-    fi
-    rm -f "$DIR/$c.pid"
-  done
-  sleep 1
+  local i
+  # Reverse start order: clients go before the API server, the API server before etcd.
+  for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop "${COMPONENTS[$i]}"; done
   rm -rf "$DIR/etcd"
   log "cluster state deleted (certificates kept in $PKI)"
 }

@@ -82,6 +82,27 @@ public final class CrdFiles {
    * </ul>
    */
   static final class Tidy implements CRDPostProcessor {
+    /** The fields of metav1.Condition, which the generator takes from a type it cannot read. */
+    private static final Map<String, String> CONDITION_FIELDS =
+        Map.of(
+            "type", "The kind of observation, in CamelCase, such as Ready or Admitted.",
+            "status", "True, False or Unknown.",
+            "reason", "Why the condition last changed, one CamelCase word for machines.",
+            "message", "Why the condition last changed, in words for people.",
+            "lastTransitionTime", "When the status last changed (RFC 3339).",
+            "observedGeneration", "The metadata.generation the condition was computed from.");
+
+    private static final Map<String, String> LABEL_SELECTOR_FIELDS =
+        Map.of(
+            "matchLabels", "Labels a node must carry, each with exactly this value.",
+            "matchExpressions", "Requirements on node labels, all of which must hold.");
+
+    private static final Map<String, String> REQUIREMENT_FIELDS =
+        Map.of(
+            "key", "The label key the requirement is about.",
+            "operator", "In, NotIn, Exists or DoesNotExist.",
+            "values", "The values for In and NotIn; empty for Exists and DoesNotExist.");
+
     @Override
     public HasMetadata process(HasMetadata crd, String crdSpecVersion) {
       var definition = (CustomResourceDefinition) crd;
@@ -115,6 +136,10 @@ public final class CrdFiles {
     private static Class<?> typeArgument(Class<?> kind, int index) {
       var generic = (ParameterizedType) kind.getGenericSuperclass();
       return (Class<?>) generic.getActualTypeArguments()[index];
+    }
+
+    private static void describeProperties(JSONSchemaProps schema, Map<String, String> docs) {
+      docs.forEach((field, doc) -> schema.getProperties().get(field).setDescription(doc));
     }
 
     /** Walks the schema beside the record types it came from, applying {@link ItemMaxLength}. */
@@ -155,6 +180,14 @@ public final class CrdFiles {
         schema.setXKubernetesListType("map");
         schema.setXKubernetesListMapKeys(List.of("type"));
         schema.getItems().getSchema().setRequired(List.of("status", "type"));
+        describeProperties(schema.getItems().getSchema(), CONDITION_FIELDS);
+      }
+      if (schema.getProperties() != null
+          && schema.getProperties().containsKey("matchExpressions")) {
+        describeProperties(schema, LABEL_SELECTOR_FIELDS);
+        describeProperties(
+            schema.getProperties().get("matchExpressions").getItems().getSchema(),
+            REQUIREMENT_FIELDS);
       }
       Map<String, JSONSchemaProps> properties = schema.getProperties();
       if (properties != null) {
