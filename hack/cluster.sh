@@ -167,11 +167,12 @@ NODE
 }
 
 up() {
-  local nodes=""
+  local nodes="" kubevirt=true
   while (($#)); do
     case $1 in
       --nodes) nodes=$2; shift 2 ;;
-      *) die "unknown option $1 (allowed: --nodes N)" ;;
+      --without-kubevirt) kubevirt=false; shift ;;
+      *) die "unknown option $1 (allowed: --nodes N, --without-kubevirt)" ;;
     esac
   done
   "$HACK/build-control-plane.sh" >/dev/null
@@ -217,6 +218,10 @@ up() {
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.0/16 --node-ip 10.1.0.1 --node-lease-duration-seconds 40
 
+  if $kubevirt; then
+    log "installing the KubeVirt stand-in CRDs"
+    kc apply --server-side -f "$HACK/kubevirt/crds.yaml" >/dev/null
+  fi
   log "creating nodes"
   nodes_yaml "$nodes" | kc apply --server-side -f - >/dev/null
   local want
@@ -271,5 +276,5 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   env) echo "export KUBECONFIG=$NIMBUS_KUBECONFIG" ;;
-  *) die "usage: hack/cluster.sh up [--nodes N] | down | status | env" ;;
+  *) die "usage: hack/cluster.sh up [--nodes N] [--without-kubevirt] | down | status | env" ;;
 esac

@@ -6,23 +6,35 @@ import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.PrintStream;
 import java.util.List;
 
-/** Prints what a failed test left in its namespace: Nimbus objects, pods and events. */
+/**
+ * Prints what a failed test left in its namespace: Nimbus objects, KubeVirt objects, pods and
+ * events.
+ */
 final class Diagnostics {
-  private static final List<String> NIMBUS_KINDS =
-      List.of("VirtualServer", "ContainerTask", "KeyPair", "SecurityGroup");
+  private static final List<String> KINDS =
+      List.of(
+          "VirtualServer",
+          "ContainerTask",
+          "KeyPair",
+          "SecurityGroup",
+          "VirtualMachine",
+          "VirtualMachineInstance");
 
   private Diagnostics() {}
 
   static void dump(KubernetesClient client, String namespace, PrintStream out) {
     out.println("==== objects in namespace " + namespace + " after the failure ====");
     try {
-      for (String kind : NIMBUS_KINDS) {
+      for (String kind : KINDS) {
+        String apiVersion =
+            kind.startsWith("VirtualMachine") ? "kubevirt.io/v1" : "compute.nimbus.dev/v1alpha1";
         for (GenericKubernetesResource object :
             client
-                .genericKubernetesResources("compute.nimbus.dev/v1alpha1", kind)
+                .genericKubernetesResources(apiVersion, kind)
                 .inNamespace(namespace)
                 .list()
                 .getItems()) {
+          object.getMetadata().setManagedFields(null);
           out.println(Serialization.asYaml(object));
         }
       }

@@ -1,5 +1,6 @@
 package dev.nimbus.testing;
 
+import dev.nimbus.kubevirt.simulator.KubeVirtSimulator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -33,6 +34,7 @@ public final class LocalCluster
     implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
   private static final Duration CRD_ESTABLISHED = Duration.ofSeconds(60);
   private static KubernetesClient sharedClient;
+  private static KubeVirtSimulator simulator;
 
   @Override
   public void beforeEach(ExtensionContext context) {
@@ -91,6 +93,8 @@ public final class LocalCluster
         throw new IllegalStateException("cannot read " + kubeconfig, e);
       }
       installCrds(sharedClient);
+      // The KubeVirt stand-in runs beside the code under test for the whole test run.
+      simulator = new KubeVirtSimulator(sharedClient);
     }
     return sharedClient;
   }
