@@ -38,12 +38,10 @@ final class Diagnostics {
           out.println(Serialization.asYaml(object));
         }
       }
-      client
-          .pods()
-          .inNamespace(namespace)
-          .list()
-          .getItems()
-          .forEach(p -> out.println(Serialization.asYaml(p)));
+      for (var pod : client.pods().inNamespace(namespace).list().getItems()) {
+        pod.getMetadata().setManagedFields(null);
+        out.println(Serialization.asYaml(pod));
+      }
       out.println("==== events ====");
       client
           .v1()
