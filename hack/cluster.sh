@@ -3,6 +3,9 @@
 # kube-controller-manager and KWOK, as processes on loopback, with nodes from cluster/nodes.tsv.
 #
 # Usage: hack/cluster.sh up [--nodes N]   start (building binaries first if needed); idempotent
+#        hack/cluster.sh attach KUBECONFIG  make another cluster (such as a Testcontainers k3s) look
+#                                           like the local one: KWOK with the same nodes, and the
+#                                           KubeVirt stand-in CRDs; `down` stops that KWOK too
 #        hack/cluster.sh down               stop every process and delete the cluster's state
 #        hack/cluster.sh status             say what runs; exit 0 only when the API is ready
 #        hack/cluster.sh env                print `export KUBECONFIG=...` for eval
@@ -213,8 +216,14 @@ up() {
     --authentication-kubeconfig "$DIR/kube-scheduler.kubeconfig" \
     --authorization-kubeconfig "$DIR/kube-scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false
+  populate "$DIR/kwok.kubeconfig" "$nodes" "$kubevirt"
+}
+
+# populate KWOK_KUBECONFIG NODES KUBEVIRT: KWOK, the nodes and (if true) the KubeVirt CRDs.
+populate() {
+  local kwok_kubeconfig=$1 nodes=$2 kubevirt=$3
   mapfile -t stages < <(kwok_stage_configs)
-  start kwok --kubeconfig "$DIR/kwok.kubeconfig" "${stages[@]}" \
+  start kwok --kubeconfig "$kwok_kubeconfig" "${stages[@]}" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.0/16 --node-ip 10.1.0.1 --node-lease-duration-seconds 40
 
@@ -228,7 +237,16 @@ up() {
   want=$(nodes_yaml "$nodes" | grep -c '^kind: Node')
   wait_for "$want Ready nodes" 180 all_nodes_ready "$want"
   wait_for "the default service account" 60 kc get serviceaccount default -n default
-  log "cluster ready: $want nodes; export KUBECONFIG=$NIMBUS_KUBECONFIG"
+  log "cluster ready: $want simulated nodes; export KUBECONFIG=$NIMBUS_KUBECONFIG"
+}
+
+attach() {
+  [[ -f "${1:-}" ]] || die "usage: hack/cluster.sh attach KUBECONFIG (a readable file)"
+  "$HACK/build-control-plane.sh" >/dev/null
+  mkdir -p "$DIR" "$LOGS"
+  cp "$1" "$NIMBUS_KUBECONFIG"
+  wait_for "the attached API server" 120 kc get --raw /readyz
+  populate "$NIMBUS_KUBECONFIG" "" true
 }
 
 all_nodes_ready() {
@@ -273,8 +291,9 @@ status() {
 
 case "${1:-}" in
   up) shift; up "$@" ;;
+  attach) shift; attach "$@" ;;
   down) down ;;
   status) status ;;
   env) echo "export KUBECONFIG=$NIMBUS_KUBECONFIG" ;;
-  *) die "usage: hack/cluster.sh up [--nodes N] [--without-kubevirt] | down | status | env" ;;
+  *) die "usage: hack/cluster.sh up [--nodes N] [--without-kubevirt] | attach KUBECONFIG | down | status | env" ;;
 esac

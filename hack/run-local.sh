@@ -20,7 +20,17 @@ log "applying the samples from deploy/samples/"
 kubectl apply --server-side -f "$ROOT/deploy/samples"
 kubectl get nimbus -A
 
-log "building the operator"
-(cd "$ROOT" && mvn -B -q package -DskipTests -Dspotless.check.skip=true)
+log "building the operator and the KubeVirt stand-in"
+(
+  cd "$ROOT"
+  mvn -B -q package -DskipTests -Dspotless.check.skip=true
+  mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+)
+# The stand-in does what virt-controller and virt-handler would; it stops with this script.
+java -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$ROOT/target/test-classpath.txt")" \
+  dev.nimbus.kubevirt.simulator.KubeVirtSimulator "$KUBECONFIG" >"$NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log" 2>&1 &
+simulator=$!
+trap 'kill $simulator 2>/dev/null || true' EXIT
+log "KubeVirt stand-in running (log $NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log)"
 log "starting the operator (Ctrl-C to stop); in another shell: eval \"\$(hack/cluster.sh env)\""
-exec java -jar "$ROOT/target/quarkus-app/quarkus-run.jar"
+java -jar "$ROOT/target/quarkus-app/quarkus-run.jar"

@@ -17,24 +17,40 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * JUnit 5 extension for {@code *IT} tests: runs them against the real local control plane.
+ * JUnit 5 extension for {@code *IT} tests: runs them against the real local control plane, or, with
+ * {@code -Pk3s}, against a Testcontainers k3s cluster (skipped where Docker is absent).
  *
  * <p>Once per test run it starts the cluster with {@code hack/cluster.sh up} unless one is already
  * up (which also builds the binaries on a new machine, printing progress), and installs the CRDs
- * from {@code crds/}. Each test gets a {@link KubernetesClient} and a fresh {@link TestNamespace};
- * when a test fails, the namespace's objects and events are printed, and the namespace is deleted
- * after every test.
+ * from {@code crds/}, and starts the {@link KubeVirtSimulator}. Each test gets a {@link
+ * KubernetesClient} and a fresh {@link TestNamespace}; when a test fails, the namespace's objects
+ * and events are printed, and the namespace is deleted after every test.
  */
 public final class LocalCluster
-    implements BeforeEachCallback, AfterEachCallback, ParameterResolver {
+    implements ExecutionCondition, BeforeEachCallback, AfterEachCallback, ParameterResolver {
   private static final Duration CRD_ESTABLISHED = Duration.ofSeconds(60);
   private static KubernetesClient sharedClient;
   private static KubeVirtSimulator simulator;
+
+  @Override
+  public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+    if (K3sCluster.selected() && !K3sCluster.dockerAvailable()) {
+      return ConditionEvaluationResult.disabled(
+          "the k3s target needs a Docker engine and none runs here; skipped, not failed");
+    }
+    return ConditionEvaluationResult.enabled("cluster target: " + target());
+  }
+
+  private static String target() {
+    return K3sCluster.selected() ? "Testcontainers " + K3sCluster.IMAGE : "local control plane";
+  }
 
   @Override
   public void beforeEach(ExtensionContext context) {
@@ -106,7 +122,13 @@ public final class LocalCluster
 
   private static Path startCluster() {
     Path script = projectDir().resolve("hack/cluster.sh");
-    if (run(List.of(script.toString(), "status"), false) != 0) {
+    if (K3sCluster.selected()) {
+      Path k3s = K3sCluster.start();
+      int exit = run(List.of(script.toString(), "attach", k3s.toString()), true);
+      if (exit != 0) {
+        throw new IllegalStateException("hack/cluster.sh attach failed with exit code " + exit);
+      }
+    } else if (run(List.of(script.toString(), "status"), false) != 0) {
       System.out.println("[LocalCluster] starting the local control plane: hack/cluster.sh up");
       int exit = run(List.of(script.toString(), "up"), true);
       if (exit != 0) {
