@@ -27,7 +27,7 @@ log "building the operator and the KubeVirt stand-in"
   mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 )
 # The stand-in does what virt-controller and virt-handler would; it stops with this script.
-java -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$ROOT/target/test-classpath.txt")" \
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$ROOT/target/test-classpath.txt")" \
   dev.nimbus.kubevirt.simulator.KubeVirtSimulator "$KUBECONFIG" >"$NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log" 2>&1 &
 simulator=$!
 trap 'kill $simulator 2>/dev/null || true' EXIT
