@@ -1,0 +1,52 @@
+package dev.nimbus.allocation;
+
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * One node of a pool as the model sees it: its physical capacity {@code P_i} (allocatable minus
+ * what the pool reserves, never below zero), its ratio {@code R_i} per resource, and the labels
+ * that decide which workloads may land on it.
+ */
+public record Node(
+    String name, Amounts physical, Map<Resource, Ratio> ratios, Map<String, String> labels) {
+
+  public Node {
+    ratios = Map.copyOf(ratios);
+    labels = Map.copyOf(labels);
+    for (Resource resource : Resource.values()) {
+      if (!ratios.containsKey(resource)) {
+        throw new IllegalArgumentException("node " + name + " has no ratio for " + resource);
+      }
+    }
+  }
+
+  /** A node with the same ratio for every resource and no labels; handy in tests. */
+  public static Node uniform(String name, Amounts physical, Ratio ratio) {
+    Map<Resource, Ratio> ratios = new EnumMap<>(Resource.class);
+    for (Resource resource : Resource.values()) {
+      ratios.put(resource, ratio);
+    }
+    return new Node(name, physical, ratios, Map.of());
+  }
+
+  public Ratio ratio(Resource resource) {
+    return ratios.get(resource);
+  }
+
+  /** {@code P_i × R_i} per resource: what this node may promise. */
+  public Amounts virtual() {
+    return Amounts.of(
+        ratio(Resource.CPU).applyTo(physical.get(Resource.CPU)),
+        ratio(Resource.MEMORY).applyTo(physical.get(Resource.MEMORY)),
+        ratio(Resource.EPHEMERAL_STORAGE).applyTo(physical.get(Resource.EPHEMERAL_STORAGE)));
+  }
+
+  /** What a workload holding {@code demand} of this node's virtual capacity requests of it. */
+  public Amounts requestsFor(Amounts demand) {
+    return Amounts.of(
+        ratio(Resource.CPU).divide(demand.get(Resource.CPU)),
+        ratio(Resource.MEMORY).divide(demand.get(Resource.MEMORY)),
+        ratio(Resource.EPHEMERAL_STORAGE).divide(demand.get(Resource.EPHEMERAL_STORAGE)));
+  }
+}

@@ -1,0 +1,228 @@
+package dev.nimbus.allocation;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A snapshot of one pool: its nodes and the reservations held in it. Immutable; {@link #admit} and
+ * {@link #release} return the next snapshot. Per resource the pool offers {@code V = Σ P_i × R_i};
+ * "allocated" is what the reservations hold, "free" is V minus allocated. A reservation on a node
+ * that has left the pool still counts as allocated (its workload still runs), but the node's
+ * capacity no longer counts in V.
+ */
+public final class Pool {
+  private final String name;
+  private final Map<String, Node> nodes;
+  private final Map<String, Reservation> reservations;
+
+  public Pool(String name, List<Node> nodes, List<Reservation> reservations) {
+    this.name = name;
+    Map<String, Node> byName = new LinkedHashMap<>();
+    nodes.stream().sorted(Comparator.comparing(Node::name)).forEach(n -> byName.put(n.name(), n));
+    this.nodes = byName;
+    Map<String, Reservation> byKey = new LinkedHashMap<>();
+    reservations.forEach(r -> byKey.put(r.key(), r));
+    this.reservations = byKey;
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public List<Node> nodes() {
+    return List.copyOf(nodes.values());
+  }
+
+  public List<Reservation> reservations() {
+    return List.copyOf(reservations.values());
+  }
+
+  public Reservation reservation(String key) {
+    return reservations.get(key);
+  }
+
+  /** P: the physical capacity of the pool's nodes. */
+  public Amounts physical() {
+    return nodes.values().stream().map(Node::physical).reduce(Amounts.ZERO, Amounts::plus);
+  }
+
+  /** V = Σ P_i × R_i. */
+  public Amounts virtual() {
+    return nodes.values().stream().map(Node::virtual).reduce(Amounts.ZERO, Amounts::plus);
+  }
+
+  /** What all reservations hold, wherever their instances are placed. */
+  public Amounts allocated() {
+    return reservations.values().stream()
+        .map(Reservation::total)
+        .reduce(Amounts.ZERO, Amounts::plus);
+  }
+
+  /** V − allocated; negative where nodes left while their workloads kept running. */
+  public Amounts free() {
+    return virtual().minus(allocated());
+  }
+
+  /** What the reservations hold on one node. */
+  public Amounts allocatedOn(String node) {
+    return allocatedPerNode().getOrDefault(node, Amounts.ZERO);
+  }
+
+  /** The node's virtual capacity minus what is placed on it. */
+  public Amounts freeOn(String node) {
+    return nodes.get(node).virtual().minus(allocatedOn(node));
+  }
+
+  /**
+   * The node that can host the largest single instance: the most free CPU, then memory, then
+   * ephemeral storage; null for a pool without nodes.
+   */
+  public Node largestFit() {
+    Map<String, Amounts> allocated = allocatedPerNode();
+    return nodes.values().stream()
+        .max(
+            Comparator.<Node>comparingLong(n -> free(n, allocated).get(Resource.CPU))
+                .thenComparingLong(n -> free(n, allocated).get(Resource.MEMORY))
+                .thenComparingLong(n -> free(n, allocated).get(Resource.EPHEMERAL_STORAGE))
+                .thenComparing(Node::name, Comparator.reverseOrder()))
+        .orElse(null);
+  }
+
+  /**
+   * Decides a request against this snapshot. A reservation already held under the request's key (an
+   * update) is set aside first: the request replaces it if admitted. Instances are placed one by
+   * one on the eligible node with room where the least CPU would be left (best fit), so that large
+   * holes stay open for large instances.
+   */
+  public Verdict admit(Request request) {
+    Map<String, Amounts> allocated = allocatedPerNode(request.key());
+    List<Node> eligible =
+        nodes.values().stream().filter(n -> request.eligible().test(n.labels())).toList();
+    List<Reservation.Placement> placements = new ArrayList<>();
+    // The pool-wide bound, allocated + demand <= V, holds even where nodes left the pool while
+    // their workloads kept running: then V shrank below what the per-node room suggests.
+    Amounts poolFree = virtual().minus(allocatedTotal(allocated));
+    while (placements.size() < request.maxCount() && request.perInstance().fitsIn(poolFree)) {
+      Node best = null;
+      long bestLeft = Long.MAX_VALUE;
+      for (Node node : eligible) {
+        Amounts room = free(node, allocated);
+        if (request.perInstance().fitsIn(room)) {
+          long left = room.get(Resource.CPU) - request.perInstance().get(Resource.CPU);
+          if (left < bestLeft) {
+            best = node;
+            bestLeft = left;
+          }
+        }
+      }
+      if (best == null) {
+        break;
+      }
+      placements.add(new Reservation.Placement(best.name(), request.perInstance()));
+      allocated.merge(best.name(), request.perInstance(), Amounts::plus);
+      poolFree = poolFree.minus(request.perInstance());
+    }
+    if (placements.size() >= request.minCount()) {
+      return new Verdict.Admitted(new Reservation(request.key(), placements));
+    }
+    return rejection(request, eligible, placements.size());
+  }
+
+  private Verdict.Rejected rejection(Request request, List<Node> eligible, int fitting) {
+    Amounts physical = eligible.stream().map(Node::physical).reduce(Amounts.ZERO, Amounts::plus);
+    Amounts virtual = eligible.stream().map(Node::virtual).reduce(Amounts.ZERO, Amounts::plus);
+    Map<String, Amounts> allocated = allocatedPerNode(request.key());
+    Amounts free =
+        eligible.stream().map(n -> free(n, allocated)).reduce(Amounts.ZERO, Amounts::plus);
+    Amounts asked = request.perInstance().times(request.minCount());
+    if (eligible.isEmpty()) {
+      Resource resource = Resource.CPU;
+      return new Verdict.Rejected(
+          Verdict.Reason.NO_ELIGIBLE_NODE, resource, asked.get(resource), 0, 0, 0, 0);
+    }
+    Resource short_ = asked.firstExceeding(free);
+    if (short_ != null) {
+      return new Verdict.Rejected(
+          Verdict.Reason.INSUFFICIENT_CAPACITY,
+          short_,
+          asked.get(short_),
+          free.get(short_),
+          physical.get(short_),
+          virtual.get(short_),
+          fitting);
+    }
+    // Enough room in total: it is spread too thin. Name the resource that no node has enough of.
+    Resource resource = Resource.CPU;
+    long bestFree = Long.MIN_VALUE;
+    for (Resource candidate : Resource.values()) {
+      long largest =
+          eligible.stream().mapToLong(n -> free(n, allocated).get(candidate)).max().orElse(0);
+      if (largest < request.perInstance().get(candidate)) {
+        resource = candidate;
+        bestFree = largest;
+        break;
+      }
+    }
+    if (bestFree == Long.MIN_VALUE) {
+      // Each resource fits somewhere, but never all on one node.
+      bestFree =
+          eligible.stream().mapToLong(n -> free(n, allocated).get(Resource.CPU)).max().orElse(0);
+    }
+    return new Verdict.Rejected(
+        Verdict.Reason.NO_NODE_FITS,
+        resource,
+        request.perInstance().get(resource),
+        bestFree,
+        physical.get(resource),
+        virtual.get(resource),
+        fitting);
+  }
+
+  /** The next snapshot, with {@code reservation} held (replacing any under the same key). */
+  public Pool hold(Reservation reservation) {
+    List<Reservation> next = new ArrayList<>();
+    reservations.values().stream()
+        .filter(r -> !r.key().equals(reservation.key()))
+        .forEach(next::add);
+    if (reservation.count() > 0) {
+      next.add(reservation);
+    }
+    return new Pool(name, nodes(), next);
+  }
+
+  /** The next snapshot, without the reservation under {@code key} (if any). */
+  public Pool release(String key) {
+    List<Reservation> next =
+        reservations.values().stream().filter(r -> !r.key().equals(key)).toList();
+    return new Pool(name, nodes(), next);
+  }
+
+  private Map<String, Amounts> allocatedPerNode() {
+    return allocatedPerNode(null);
+  }
+
+  private Map<String, Amounts> allocatedPerNode(String excludedKey) {
+    Map<String, Amounts> perNode = new HashMap<>();
+    for (Reservation reservation : reservations.values()) {
+      if (reservation.key().equals(excludedKey)) {
+        continue;
+      }
+      for (Reservation.Placement placement : reservation.placements()) {
+        perNode.merge(placement.node(), placement.demand(), Amounts::plus);
+      }
+    }
+    return perNode;
+  }
+
+  private static Amounts allocatedTotal(Map<String, Amounts> perNode) {
+    return perNode.values().stream().reduce(Amounts.ZERO, Amounts::plus);
+  }
+
+  private static Amounts free(Node node, Map<String, Amounts> allocated) {
+    return node.virtual().minus(allocated.getOrDefault(node.name(), Amounts.ZERO));
+  }
+}

@@ -1,0 +1,105 @@
+package dev.nimbus.allocation;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The model on examples a user would recognise, with the exact sentences they would read. */
+class PoolTest {
+  private static final long GI = 1L << 30;
+
+  /** Three 16-core, 64Gi nodes at cpu ratio 4: V = 192 cores. */
+  private static Pool kvmPool() {
+    return new Pool(
+        "kvm",
+        List.of(
+            Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)),
+            Node.uniform("kvm-1", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)),
+            Node.uniform("kvm-2", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000))),
+        List.of());
+  }
+
+  @Test
+  void virtualCapacityIsPhysicalTimesRatio() {
+    Pool pool = kvmPool();
+
+    assertThat(pool.physical().get(Resource.CPU)).isEqualTo(48_000);
+    assertThat(pool.virtual().get(Resource.CPU)).isEqualTo(192_000);
+    assertThat(pool.virtual().get(Resource.MEMORY)).isEqualTo(3 * 4 * 64 * GI);
+  }
+
+  @Test
+  void admitsAsManyAsFitUpToMaxCount() {
+    // 64-core instances: one per node.
+    Verdict verdict = kvmPool().admit(Request.anywhere("web", Amounts.of(64_000, GI, 0), 2, 5));
+
+    assertThat(verdict).isInstanceOf(Verdict.Admitted.class);
+    Reservation reservation = ((Verdict.Admitted) verdict).reservation();
+    assertThat(reservation.count()).isEqualTo(3);
+    assertThat(reservation.placements())
+        .extracting(Reservation.Placement::node)
+        .containsExactlyInAnyOrder("kvm-0", "kvm-1", "kvm-2");
+  }
+
+  @Test
+  void deniesWhenFewerThanMinCountFit() {
+    Pool pool = kvmPool();
+    pool =
+        pool.hold(
+            ((Verdict.Admitted) pool.admit(Request.anywhere("a", Amounts.of(64_000, GI, 0), 2, 2)))
+                .reservation());
+
+    Verdict verdict = pool.admit(Request.anywhere("b", Amounts.of(64_000, GI, 0), 2, 5));
+
+    assertThat(verdict).isInstanceOf(Verdict.Rejected.class);
+    assertThat(Denials.describe("kvm", (Verdict.Rejected) verdict))
+        .isEqualTo(
+            "pool \"kvm\": cpu asked 128, free 64 of 192 (48 physical × 4); only 1 instance(s) fit");
+  }
+
+  @Test
+  void roomSpreadOverNodesDoesNotHostOneLargeInstance() {
+    // 3 × 64 virtual cores free, but a 100-core instance fits on no single node.
+    Verdict verdict = kvmPool().admit(Request.anywhere("big", Amounts.of(100_000, GI, 0), 1, 1));
+
+    assertThat(verdict).isInstanceOf(Verdict.Rejected.class);
+    Verdict.Rejected rejected = (Verdict.Rejected) verdict;
+    assertThat(rejected.reason()).isEqualTo(Verdict.Reason.NO_NODE_FITS);
+    assertThat(Denials.describe("kvm", rejected))
+        .isEqualTo(
+            "pool \"kvm\": cpu asked 100 per instance, but the most free on any one node is 64"
+                + " (cpu free in total of 192 = 48 physical × 4, spread over several nodes)");
+  }
+
+  @Test
+  void anUpdateReplacesTheReservationItHolds() {
+    Pool pool = kvmPool();
+    Reservation first =
+        ((Verdict.Admitted) pool.admit(Request.anywhere("web", Amounts.of(64_000, GI, 0), 3, 3)))
+            .reservation();
+    pool = pool.hold(first);
+
+    // The pool is full, yet the same workload may resize within what it holds.
+    Verdict resized = pool.admit(Request.anywhere("web", Amounts.of(32_000, GI, 0), 6, 6));
+
+    assertThat(resized).isInstanceOf(Verdict.Admitted.class);
+    assertThat(((Verdict.Admitted) resized).reservation().count()).isEqualTo(6);
+  }
+
+  @Test
+  void requestsOnANodeAreTheDemandDividedByItsRatio() {
+    Node node = Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000));
+
+    assertThat(node.requestsFor(Amounts.of(2000, 4 * GI, 0))).isEqualTo(Amounts.of(500, GI, 0));
+    assertThat(new Ratio(1500).divide(1000)).as("rounded up").isEqualTo(667);
+  }
+
+  @Test
+  void amountsAreFormattedForPeople() {
+    assertThat(Denials.format(Resource.CPU, 500)).isEqualTo("0.5");
+    assertThat(Denials.format(Resource.CPU, 8000)).isEqualTo("8");
+    assertThat(Denials.format(Resource.MEMORY, 4 * GI)).isEqualTo("4Gi");
+    assertThat(Denials.format(Resource.MEMORY, 1536L << 20)).isEqualTo("1536Mi");
+  }
+}
