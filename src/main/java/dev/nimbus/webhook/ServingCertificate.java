@@ -30,8 +30,10 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.util.io.pem.PemGenerationException;
 
 /**
  * A TLS serving certificate for the admission webhook, with the private CA that signed it. The API
@@ -98,8 +100,13 @@ public record ServingCertificate(
     return pem(certificate);
   }
 
+  /** The key in PKCS#8 PEM ("BEGIN PRIVATE KEY"), which every TLS stack reads. */
   public String privateKeyPem() {
-    return pem(privateKey);
+    try {
+      return pem(new JcaPKCS8Generator(privateKey, null).generate());
+    } catch (PemGenerationException e) {
+      throw new IllegalStateException("cannot encode the private key", e);
+    }
   }
 
   /** When the serving certificate stops being valid. */

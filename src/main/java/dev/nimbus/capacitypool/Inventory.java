@@ -1,0 +1,93 @@
+package dev.nimbus.capacitypool;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.quarkus.runtime.ShutdownEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Cached, watched copies of what admission reads on every request: nodes, pools, instance types,
+ * key pairs and security groups. Admission decides from these caches, which may lag the API server
+ * by moments; the ledger it writes to is never read from a cache.
+ */
+@ApplicationScoped
+public class Inventory {
+  private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
+
+  private final SharedIndexInformer<Node> nodes;
+  private final SharedIndexInformer<CapacityPool> pools;
+  private final SharedIndexInformer<InstanceType> instanceTypes;
+  private final SharedIndexInformer<KeyPair> keyPairs;
+  private final SharedIndexInformer<SecurityGroup> securityGroups;
+
+  public Inventory(KubernetesClient client) {
+    nodes = client.nodes().runnableInformer(0);
+    pools = client.resources(CapacityPool.class).runnableInformer(0);
+    instanceTypes = client.resources(InstanceType.class).runnableInformer(0);
+    keyPairs = client.resources(KeyPair.class).inAnyNamespace().runnableInformer(0);
+    securityGroups = client.resources(SecurityGroup.class).inAnyNamespace().runnableInformer(0);
+  }
+
+  /** Starts every informer and waits until each has listed once. */
+  public void start() {
+    var started = informers().stream().map(i -> i.start().toCompletableFuture()).toList();
+    for (var start : started) {
+      try {
+        start.get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException("the inventory did not sync: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    informers().forEach(SharedIndexInformer::stop);
+  }
+
+  private List<SharedIndexInformer<?>> informers() {
+    return List.of(nodes, pools, instanceTypes, keyPairs, securityGroups);
+  }
+
+  public List<Node> nodes() {
+    return nodes.getStore().list();
+  }
+
+  public List<CapacityPool> pools() {
+    return pools.getStore().list();
+  }
+
+  public Optional<CapacityPool> pool(String name) {
+    return Optional.ofNullable(pools.getStore().getByKey(name));
+  }
+
+  public Optional<InstanceType> instanceType(String name) {
+    return Optional.ofNullable(instanceTypes.getStore().getByKey(name));
+  }
+
+  public List<InstanceType> instanceTypes() {
+    return instanceTypes.getStore().list();
+  }
+
+  public Optional<KeyPair> keyPair(String namespace, String name) {
+    return Optional.ofNullable(keyPairs.getStore().getByKey(key(namespace, name)));
+  }
+
+  public Optional<SecurityGroup> securityGroup(String namespace, String name) {
+    return Optional.ofNullable(securityGroups.getStore().getByKey(key(namespace, name)));
+  }
+
+  private static String key(String namespace, String name) {
+    return Cache.namespaceKeyFunc(namespace, name);
+  }
+}

@@ -1,0 +1,70 @@
+package dev.nimbus.config;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/** The operator's configuration, {@code nimbus.*} in application.properties or the environment. */
+@ConfigMapping(prefix = "nimbus")
+public interface NimbusConfig {
+  /** The namespace the operator runs in: its ledgers and webhook certificate live there. */
+  @WithDefault("nimbus-system")
+  String namespace();
+
+  Webhook webhook();
+
+  Ledger ledger();
+
+  /** The admission webhook. */
+  interface Webhook {
+    /** The HTTPS port the webhook listens on. */
+    @WithDefault("9443")
+    int port();
+
+    /** The address to bind; 0.0.0.0 in a pod, 127.0.0.1 in local runs. */
+    @WithDefault("0.0.0.0")
+    String host();
+
+    /** The ValidatingWebhookConfiguration whose caBundle the operator keeps current. */
+    @WithDefault("nimbus")
+    String configurationName();
+
+    /** The Service in front of the webhook; its DNS names go into the serving certificate. */
+    @WithDefault("nimbus-webhook")
+    String serviceName();
+
+    /** The Secret that holds the serving certificate, shared by all replicas. */
+    @WithDefault("nimbus-webhook-tls")
+    String secretName();
+
+    /** Extra names and IPs for the certificate, such as 127.0.0.1 for local runs. */
+    Optional<List<String>> extraHosts();
+
+    /**
+     * When set, the operator writes the whole ValidatingWebhookConfiguration itself with this URL
+     * (local runs, where no Service exists); otherwise it only patches the caBundle of the one that
+     * the Helm chart or manifests installed.
+     */
+    Optional<String> url();
+
+    /** How long a serving certificate is valid; it is renewed when a third of that is left. */
+    @WithDefault("P365D")
+    Duration certificateValidity();
+  }
+
+  /** The reservation ledger. */
+  interface Ledger {
+    /** How often a reservation is retried after losing a compare-and-swap race. */
+    @WithDefault("20")
+    int casAttempts();
+
+    /**
+     * How long a reservation may exist without its object before it is released: longer than any
+     * admission request takes, so that a create still in flight is never released.
+     */
+    @WithDefault("PT30S")
+    Duration orphanGracePeriod();
+  }
+}

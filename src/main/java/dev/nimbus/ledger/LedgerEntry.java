@@ -1,0 +1,61 @@
+package dev.nimbus.ledger;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Reservation;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * One reservation in a pool's ledger: which object holds it (by UID, so a deleted and recreated
+ * object of the same name never inherits it), when it was made, and where each instance is placed.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record LedgerEntry(
+    String uid,
+    String kind,
+    String namespace,
+    String name,
+    String reservedAt,
+    int desired,
+    List<Placement> placements) {
+
+  /** One instance: its node and what it holds there (millicores and bytes). */
+  public record Placement(String node, long cpu, long memory, long ephemeralStorage) {}
+
+  public static LedgerEntry of(
+      String kind,
+      String namespace,
+      String name,
+      int desired,
+      Reservation reservation,
+      Instant at) {
+    List<Placement> placements =
+        reservation.placements().stream()
+            .map(
+                p ->
+                    new Placement(
+                        p.node(),
+                        p.demand().get(dev.nimbus.allocation.Resource.CPU),
+                        p.demand().get(dev.nimbus.allocation.Resource.MEMORY),
+                        p.demand().get(dev.nimbus.allocation.Resource.EPHEMERAL_STORAGE)))
+            .toList();
+    return new LedgerEntry(
+        reservation.key(), kind, namespace, name, at.toString(), desired, placements);
+  }
+
+  public Reservation reservation() {
+    return new Reservation(
+        uid,
+        placements.stream()
+            .map(
+                p ->
+                    new Reservation.Placement(
+                        p.node(), Amounts.of(p.cpu(), p.memory(), p.ephemeralStorage())))
+            .toList());
+  }
+
+  public int count() {
+    return placements.size();
+  }
+}

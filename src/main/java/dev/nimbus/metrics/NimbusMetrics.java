@@ -1,0 +1,67 @@
+package dev.nimbus.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Every metric Nimbus publishes, in one place. Names are prefixed {@code nimbus_}; label values are
+ * listed in each help text. JOSDK's reconcile metrics come on top of these.
+ */
+@ApplicationScoped
+public class NimbusMetrics {
+  private final MeterRegistry registry;
+  private final Map<String, AtomicLong> poolGauges = new ConcurrentHashMap<>();
+
+  public NimbusMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  /**
+   * Counts one admission decision and times it. kind: VirtualServer, ContainerTask. result:
+   * allowed, denied. reason: Admitted, Unchanged, DryRun, Invalid, InsufficientCapacity,
+   * NoNodeFits, NoEligibleNode, Contention, Error.
+   */
+  public void admission(String kind, String result, String reason, Duration latency) {
+    Counter.builder("nimbus_admission_decisions")
+        .description(
+            "Admission decisions. kind: VirtualServer|ContainerTask; result: allowed|denied;"
+                + " reason: Admitted|Unchanged|DryRun|Invalid|InsufficientCapacity|NoNodeFits|"
+                + "NoEligibleNode|Contention|Error")
+        .tags("kind", kind, "result", result, "reason", reason)
+        .register(registry)
+        .increment();
+    Timer.builder("nimbus_admission_latency")
+        .description("Time to decide one admission request. kind: VirtualServer|ContainerTask")
+        .tags("kind", kind)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(latency);
+  }
+
+  /**
+   * Sets a pool gauge. measure: physical, virtual, allocated, free. resource: cpu (cores), memory
+   * (bytes), ephemeral-storage (bytes).
+   */
+  public void pool(String pool, String measure, String resource, double value) {
+    String key = pool + "/" + measure + "/" + resource;
+    AtomicLong holder =
+        poolGauges.computeIfAbsent(
+            key,
+            k -> {
+              AtomicLong created = new AtomicLong();
+              registry.gauge(
+                  "nimbus_pool_" + measure,
+                  io.micrometer.core.instrument.Tags.of("pool", pool, "resource", resource),
+                  created,
+                  a -> Double.longBitsToDouble(a.get()));
+              return created;
+            });
+    holder.set(Double.doubleToLongBits(value));
+  }
+}

@@ -1,0 +1,166 @@
+package dev.nimbus.webhook;
+
+import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps the webhook's serving certificate in a Secret that every replica shares: the first replica
+ * to find it missing (or within a third of its life from expiry) issues a new one, and a replica
+ * that loses that race reads the winner's. The Secret is written with its resourceVersion, so two
+ * replicas never both rotate it.
+ */
+@ApplicationScoped
+public class CertificateManager {
+  private static final Logger LOG = Logger.getLogger(CertificateManager.class);
+
+  /** The PEM texts a TLS server and the API server need. */
+  public record Pems(String certificate, String privateKey, String ca, Instant notAfter) {}
+
+  private final KubernetesClient client;
+  private final NimbusConfig config;
+
+  public CertificateManager(KubernetesClient client, NimbusConfig config) {
+    this.client = client;
+    this.config = config;
+  }
+
+  /** The current certificate, issuing or renewing it first if needed. */
+  public Pems ensure() {
+    for (int attempt = 0; attempt < 5; attempt++) {
+      Secret secret =
+          client
+              .secrets()
+              .inNamespace(config.namespace())
+              .withName(config.webhook().secretName())
+              .get();
+      Pems current = secret == null ? null : read(secret);
+      if (current != null && !dueForRenewal(current)) {
+        return current;
+      }
+      ServingCertificate issued =
+          ServingCertificate.issue(
+              config.webhook().serviceName(), hosts(), config.webhook().certificateValidity());
+      Pems pems =
+          new Pems(
+              issued.certificatePem(), issued.privateKeyPem(), issued.caPem(), issued.notAfter());
+      try {
+        write(secret, pems);
+        LOG.infof(
+            "%s webhook serving certificate in Secret %s/%s, valid until %s",
+            secret == null ? "Issued" : "Renewed",
+            config.namespace(),
+            config.webhook().secretName(),
+            pems.notAfter());
+        return pems;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        // Another replica wrote first: use what it wrote.
+      }
+    }
+    throw new IllegalStateException("could not settle the webhook certificate after 5 attempts");
+  }
+
+  private boolean dueForRenewal(Pems pems) {
+    Duration left = Duration.between(Instant.now(), pems.notAfter());
+    return left.compareTo(config.webhook().certificateValidity().dividedBy(3)) < 0;
+  }
+
+  private List<String> hosts() {
+    String service = config.webhook().serviceName();
+    String namespace = config.namespace();
+    List<String> hosts =
+        new ArrayList<>(
+            List.of(
+                service,
+                service + "." + namespace,
+                service + "." + namespace + ".svc",
+                service + "." + namespace + ".svc.cluster.local"));
+    config.webhook().extraHosts().ifPresent(hosts::addAll);
+    return hosts;
+  }
+
+  private void write(Secret existing, Pems pems) {
+    Map<String, String> data =
+        Map.of(
+            "tls.crt", encode(pems.certificate()),
+            "tls.key", encode(pems.privateKey()),
+            "ca.crt", encode(pems.ca()));
+    if (existing == null) {
+      client
+          .secrets()
+          .inNamespace(config.namespace())
+          .resource(
+              new SecretBuilder()
+                  .withNewMetadata()
+                  .withName(config.webhook().secretName())
+                  .withNamespace(config.namespace())
+                  .addToLabels(Names.MANAGED_BY, "nimbus")
+                  .endMetadata()
+                  .withType("kubernetes.io/tls")
+                  .withData(data)
+                  .build())
+          .create();
+    } else {
+      client
+          .secrets()
+          .inNamespace(config.namespace())
+          .resource(new SecretBuilder(existing).withData(data).build())
+          .update();
+    }
+  }
+
+  private static Pems read(Secret secret) {
+    Map<String, String> data = secret.getData();
+    if (data == null
+        || !data.containsKey("tls.crt")
+        || !data.containsKey("tls.key")
+        || !data.containsKey("ca.crt")) {
+      return null;
+    }
+    String certificate = decode(data.get("tls.crt"));
+    try {
+      X509Certificate parsed =
+          (X509Certificate)
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificate(
+                      new ByteArrayInputStream(certificate.getBytes(StandardCharsets.US_ASCII)));
+      return new Pems(
+          certificate,
+          decode(data.get("tls.key")),
+          decode(data.get("ca.crt")),
+          parsed.getNotAfter().toInstant());
+    } catch (CertificateException e) {
+      LOG.warnf(
+          "Secret %s holds no readable certificate; issuing a new one",
+          secret.getMetadata().getName());
+      return null;
+    }
+  }
+
+  private static String encode(String text) {
+    return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  private static String decode(String base64) {
+    return new String(Base64.getDecoder().decode(base64), StandardCharsets.US_ASCII);
+  }
+}

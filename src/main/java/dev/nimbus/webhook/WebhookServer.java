@@ -1,0 +1,208 @@
+package dev.nimbus.webhook;
+
+import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Serves the admission webhook over HTTPS on its own port, with the certificate that {@link
+ * CertificateManager} keeps, and keeps the webhook configuration's caBundle pointing at that
+ * certificate's CA. Every replica serves; the endpoint only decodes, asks {@link WorkloadAdmission}
+ * and encodes.
+ */
+@ApplicationScoped
+public class WebhookServer {
+  private static final Logger LOG = Logger.getLogger(WebhookServer.class);
+  static final String PATH = "/validate-workloads";
+  private static final Duration CERTIFICATE_CHECK = Duration.ofMinutes(10);
+
+  private final Vertx vertx;
+  private final KubernetesClient client;
+  private final NimbusConfig config;
+  private final CertificateManager certificates;
+  private final WorkloadAdmission admission;
+  private final Inventory inventory;
+  private final KubernetesSerialization json;
+  private HttpServer server;
+  private CertificateManager.Pems serving;
+
+  public WebhookServer(
+      Vertx vertx,
+      KubernetesClient client,
+      NimbusConfig config,
+      CertificateManager certificates,
+      WorkloadAdmission admission,
+      Inventory inventory) {
+    this.vertx = vertx;
+    this.client = client;
+    this.config = config;
+    this.certificates = certificates;
+    this.admission = admission;
+    this.inventory = inventory;
+    this.json = client.getKubernetesSerialization();
+  }
+
+  void start(@Observes StartupEvent event) throws Exception {
+    // The caches must be full before the first decision, or a pool would look empty.
+    inventory.start();
+    serving = certificates.ensure();
+    Router router = Router.router(vertx);
+    router.post(PATH).handler(BodyHandler.create().setBodyLimit(4 * 1024 * 1024));
+    router
+        .post(PATH)
+        .blockingHandler(
+            context -> {
+              AdmissionReview review =
+                  json.unmarshal(context.body().asString(), AdmissionReview.class);
+              AdmissionReview answer =
+                  new AdmissionReviewBuilder()
+                      .withApiVersion("admission.k8s.io/v1")
+                      .withKind("AdmissionReview")
+                      .withResponse(admission.review(review.getRequest()))
+                      .build();
+              context
+                  .response()
+                  .putHeader("Content-Type", "application/json")
+                  .end(Buffer.buffer(json.asJson(answer)));
+            },
+            false);
+    server =
+        vertx
+            .createHttpServer(
+                new HttpServerOptions()
+                    .setSsl(true)
+                    .setKeyCertOptions(keyCert(serving))
+                    .setHost(config.webhook().host())
+                    .setPort(config.webhook().port()))
+            .requestHandler(router)
+            .listen()
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+    LOG.infof(
+        "Serving the admission webhook on https://%s:%d%s",
+        config.webhook().host(), server.actualPort(), PATH);
+    publishCaBundle(serving);
+    vertx.setPeriodic(
+        CERTIFICATE_CHECK.toMillis(),
+        id ->
+            vertx.executeBlocking(
+                () -> {
+                  refreshCertificate();
+                  return null;
+                }));
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  /** Picks up a certificate that this or another replica renewed. */
+  private void refreshCertificate() {
+    CertificateManager.Pems latest = certificates.ensure();
+    if (!latest.equals(serving)) {
+      server.updateSSLOptions(
+          new io.vertx.core.net.SSLOptions().setKeyCertOptions(keyCert(latest)));
+      serving = latest;
+      publishCaBundle(latest);
+      LOG.infof("Now serving the renewed webhook certificate, valid until %s", latest.notAfter());
+    }
+  }
+
+  private static PemKeyCertOptions keyCert(CertificateManager.Pems pems) {
+    return new PemKeyCertOptions()
+        .addCertValue(Buffer.buffer(pems.certificate() + pems.ca()))
+        .addKeyValue(Buffer.buffer(pems.privateKey()));
+  }
+
+  /**
+   * With {@code nimbus.webhook.url} (local runs) the whole configuration is written; otherwise only
+   * the caBundle of the installed one is brought up to date.
+   */
+  private void publishCaBundle(CertificateManager.Pems pems) {
+    String caBundle =
+        Base64.getEncoder().encodeToString(pems.ca().getBytes(StandardCharsets.US_ASCII));
+    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
+    if (config.webhook().url().isPresent()) {
+      configurations
+          .resource(configuration(config.webhook().url().get(), caBundle))
+          .forceConflicts()
+          .serverSideApply();
+      return;
+    }
+    ValidatingWebhookConfiguration installed =
+        configurations.withName(config.webhook().configurationName()).get();
+    if (installed == null) {
+      LOG.warnf(
+          "ValidatingWebhookConfiguration %s not found: the API server does not call this webhook yet",
+          config.webhook().configurationName());
+      return;
+    }
+    if (installed.getWebhooks().stream()
+        .allMatch(w -> caBundle.equals(w.getClientConfig().getCaBundle()))) {
+      return;
+    }
+    configurations
+        .withName(config.webhook().configurationName())
+        .edit(
+            vwc -> {
+              vwc.getWebhooks().forEach(w -> w.getClientConfig().setCaBundle(caBundle));
+              return vwc;
+            });
+    LOG.infof(
+        "Updated the caBundle of ValidatingWebhookConfiguration %s",
+        config.webhook().configurationName());
+  }
+
+  private ValidatingWebhookConfiguration configuration(String url, String caBundle) {
+    return new ValidatingWebhookConfigurationBuilder()
+        .withNewMetadata()
+        .withName(config.webhook().configurationName())
+        .addToLabels(Names.MANAGED_BY, "nimbus")
+        .endMetadata()
+        .addNewWebhook()
+        .withName(Names.WEBHOOK_NAME)
+        .withAdmissionReviewVersions("v1")
+        .withSideEffects("NoneOnDryRun")
+        .withFailurePolicy("Fail")
+        .withTimeoutSeconds(10)
+        .withMatchPolicy("Equivalent")
+        .addNewRule()
+        .withApiGroups("compute.nimbus.dev")
+        .withApiVersions("v1alpha1")
+        .withResources("virtualservers", "containertasks")
+        .withOperations("CREATE", "UPDATE")
+        .withScope("Namespaced")
+        .endRule()
+        .withNewClientConfig()
+        .withUrl(url + PATH)
+        .withCaBundle(caBundle)
+        .endClientConfig()
+        .endWebhook()
+        .build();
+  }
+}

@@ -1,0 +1,254 @@
+package dev.nimbus.webhook;
+
+import dev.nimbus.allocation.Denials;
+import dev.nimbus.allocation.Pool;
+import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Verdict;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.capacitypool.Demands;
+import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.ledger.Ledger;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.metrics.NimbusMetrics;
+import dev.nimbus.validation.FieldError;
+import dev.nimbus.validation.WorkloadValidator;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.api.model.StatusCauseBuilder;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import org.jboss.logging.Logger;
+
+/**
+ * Decides CREATE and UPDATE of VirtualServers and ContainerTasks: the references must exist ({@link
+ * WorkloadValidator}), and the pool must have room ({@link Pool#admit}). The decision and the
+ * reservation are one compare-and-swap on the pool's ledger ({@link LedgerStore}), so any number of
+ * replicas can answer at once without promising the same room twice. Dry runs decide but reserve
+ * nothing. The object itself is never changed.
+ */
+@ApplicationScoped
+public class WorkloadAdmission {
+  private static final Logger LOG = Logger.getLogger(WorkloadAdmission.class);
+
+  private final Inventory inventory;
+  private final LedgerStore ledgers;
+  private final NimbusMetrics metrics;
+  private final KubernetesSerialization json;
+
+  public WorkloadAdmission(
+      Inventory inventory, LedgerStore ledgers, NimbusMetrics metrics, KubernetesClient client) {
+    this.inventory = inventory;
+    this.ledgers = ledgers;
+    this.metrics = metrics;
+    this.json = client.getKubernetesSerialization();
+  }
+
+  /** A decision before it is turned into a response. */
+  record Decision(
+      boolean allowed,
+      String reason,
+      int code,
+      String message,
+      List<FieldError> causes,
+      List<String> warnings) {
+    static Decision allow(String reason, List<String> warnings) {
+      return new Decision(true, reason, 200, null, List.of(), warnings);
+    }
+
+    static Decision deny(String reason, int code, String message) {
+      return new Decision(false, reason, code, message, List.of(), List.of());
+    }
+  }
+
+  public AdmissionResponse review(AdmissionRequest request) {
+    long start = System.nanoTime();
+    String kind = request.getKind().getKind();
+    Decision decision;
+    try {
+      decision = decide(request, kind);
+    } catch (LedgerStore.ContentionException e) {
+      decision = Decision.deny("Contention", 429, e.getMessage());
+    } catch (RuntimeException e) {
+      LOG.errorf(
+          e, "Admission of %s %s/%s failed", kind, request.getNamespace(), request.getName());
+      decision =
+          Decision.deny("Error", 500, "Nimbus could not decide this request: " + e.getMessage());
+    }
+    metrics.admission(
+        kind,
+        decision.allowed() ? "allowed" : "denied",
+        decision.reason(),
+        Duration.ofNanos(System.nanoTime() - start));
+    return response(request.getUid(), decision);
+  }
+
+  private Decision decide(AdmissionRequest request, String kind) {
+    return switch (kind) {
+      case "VirtualServer" -> decideServer(request);
+      case "ContainerTask" -> decideTask(request);
+      default -> Decision.allow("Unchanged", List.of());
+    };
+  }
+
+  private Decision decideServer(AdmissionRequest request) {
+    VirtualServer server = json.convertValue(request.getObject(), VirtualServer.class);
+    var result = WorkloadValidator.validate(server, inventory);
+    if (!result.valid()) {
+      return invalid(server, result.errors());
+    }
+    Request demand =
+        Demands.of(server, inventory.instanceType(server.getSpec().instanceType()).orElseThrow());
+    if (isUpdate(request)) {
+      VirtualServer old = json.convertValue(request.getOldObject(), VirtualServer.class);
+      var oldType = inventory.instanceType(old.getSpec().instanceType());
+      if (oldType.isPresent() && sameDemand(Demands.of(old, oldType.get()), demand)) {
+        return Decision.allow("Unchanged", List.of());
+      }
+    }
+    return reserve(
+        request, server, result.pool().orElseThrow(), demand, server.getSpec().maxCount());
+  }
+
+  private Decision decideTask(AdmissionRequest request) {
+    ContainerTask task = json.convertValue(request.getObject(), ContainerTask.class);
+    if (isUpdate(request)) {
+      // The spec is immutable (the schema says so): an update changes metadata or nothing.
+      return Decision.allow("Unchanged", List.of());
+    }
+    var result = WorkloadValidator.validate(task, inventory);
+    if (!result.valid()) {
+      return invalid(task, result.errors());
+    }
+    return reserve(
+        request, task, result.pool().orElseThrow(), Demands.of(task), task.getSpec().count());
+  }
+
+  private Decision reserve(
+      AdmissionRequest request,
+      HasMetadata workload,
+      CapacityPool poolObject,
+      Request demand,
+      Integer desired) {
+    String pool = poolObject.getMetadata().getName();
+    if (Boolean.TRUE.equals(request.getDryRun())) {
+      Verdict verdict = model(poolObject, ledgers.read(pool)).admit(demand);
+      return verdict(workload, pool, verdict, desired, "DryRun");
+    }
+    Verdict verdict =
+        ledgers.change(
+            pool,
+            ledger -> {
+              Verdict decided = model(poolObject, ledger).admit(demand);
+              if (decided instanceof Verdict.Admitted admitted) {
+                LedgerEntry entry =
+                    LedgerEntry.of(
+                        workload.getKind(),
+                        workload.getMetadata().getNamespace(),
+                        workload.getMetadata().getName(),
+                        desired == null ? 1 : desired,
+                        admitted.reservation(),
+                        Instant.now());
+                return LedgerStore.Change.write(ledger.with(entry), decided);
+              }
+              return LedgerStore.Change.none(decided);
+            });
+    return verdict(workload, pool, verdict, desired, "Admitted");
+  }
+
+  private Pool model(CapacityPool pool, Ledger ledger) {
+    return PoolModels.pool(pool, inventory.nodes(), ledger.reservations());
+  }
+
+  private static Decision verdict(
+      HasMetadata workload, String pool, Verdict verdict, Integer desired, String allowedReason) {
+    if (verdict instanceof Verdict.Rejected rejected) {
+      String reason =
+          switch (rejected.reason()) {
+            case INSUFFICIENT_CAPACITY -> "InsufficientCapacity";
+            case NO_NODE_FITS -> "NoNodeFits";
+            case NO_ELIGIBLE_NODE -> "NoEligibleNode";
+          };
+      return Decision.deny(reason, 403, Denials.describe(pool, rejected));
+    }
+    int admitted = ((Verdict.Admitted) verdict).reservation().count();
+    int wanted = desired == null ? 1 : desired;
+    List<String> warnings =
+        admitted < wanted
+            ? List.of(
+                "pool \""
+                    + pool
+                    + "\" has room for "
+                    + admitted
+                    + " of the "
+                    + wanted
+                    + " asked; "
+                    + workload.getKind()
+                    + " "
+                    + workload.getMetadata().getName()
+                    + " runs "
+                    + admitted)
+            : List.of();
+    return Decision.allow(allowedReason, warnings);
+  }
+
+  private static boolean sameDemand(Request a, Request b) {
+    return a.perInstance().equals(b.perInstance())
+        && a.minCount() == b.minCount()
+        && a.maxCount() == b.maxCount();
+  }
+
+  private static boolean isUpdate(AdmissionRequest request) {
+    return "UPDATE".equals(request.getOperation()) && request.getOldObject() != null;
+  }
+
+  private static Decision invalid(HasMetadata workload, List<FieldError> errors) {
+    String message =
+        workload.getKind()
+            + " \""
+            + workload.getMetadata().getName()
+            + "\" is invalid: "
+            + String.join("; ", errors.stream().map(Objects::toString).toList());
+    return new Decision(false, "Invalid", 422, message, errors, List.of());
+  }
+
+  private static AdmissionResponse response(String uid, Decision decision) {
+    AdmissionResponseBuilder response =
+        new AdmissionResponseBuilder().withUid(uid).withAllowed(decision.allowed());
+    if (!decision.warnings().isEmpty()) {
+      response.withWarnings(decision.warnings());
+    }
+    if (!decision.allowed()) {
+      response.withStatus(
+          new StatusBuilder()
+              .withCode(decision.code())
+              .withReason(decision.reason())
+              .withMessage(decision.message())
+              .withNewDetails()
+              .withCauses(
+                  decision.causes().stream()
+                      .map(
+                          c ->
+                              new StatusCauseBuilder()
+                                  .withField(c.path())
+                                  .withMessage(c.message())
+                                  .withReason("FieldValueInvalid")
+                                  .build())
+                      .toList())
+              .endDetails()
+              .build());
+    }
+    return response.build();
+  }
+}
