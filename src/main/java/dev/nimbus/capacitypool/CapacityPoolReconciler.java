@@ -1,0 +1,169 @@
+package dev.nimbus.capacitypool;
+
+import dev.nimbus.allocation.Pool;
+import dev.nimbus.allocation.Resource;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolStatus;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.ledger.Ledger;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.metrics.NimbusMetrics;
+import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * Keeps a CapacityPool's status and metrics true to its nodes and its ledger, and releases
+ * reservations whose objects do not exist (a create that a later admission step refused, or a
+ * workload that was deleted). Reconciles when a node or the ledger changes, and at least every
+ * resync interval.
+ */
+@ControllerConfiguration(
+    name = "capacitypool",
+    maxReconciliationInterval =
+        @MaxReconciliationInterval(
+            interval = CapacityPoolReconciler.RESYNC_SECONDS,
+            timeUnit = TimeUnit.SECONDS))
+public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
+  static final long RESYNC_SECONDS = 10;
+  private static final Logger LOG = Logger.getLogger(CapacityPoolReconciler.class);
+
+  private final KubernetesClient client;
+  private final LedgerStore ledgers;
+  private final NimbusConfig config;
+  private final NimbusMetrics metrics;
+
+  public CapacityPoolReconciler(
+      KubernetesClient client, LedgerStore ledgers, NimbusConfig config, NimbusMetrics metrics) {
+    this.client = client;
+    this.ledgers = ledgers;
+    this.config = config;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public List<EventSource<?, CapacityPool>> prepareEventSources(
+      EventSourceContext<CapacityPool> context) {
+    var nodes =
+        InformerEventSourceConfiguration.from(Node.class, CapacityPool.class)
+            .withSecondaryToPrimaryMapper(node -> allPools(context))
+            .build();
+    var ledgerMaps =
+        InformerEventSourceConfiguration.from(ConfigMap.class, CapacityPool.class)
+            .withNamespaces(config.namespace())
+            .withLabelSelector(Names.POOL_LABEL)
+            .withSecondaryToPrimaryMapper(
+                map -> Set.of(new ResourceID(map.getMetadata().getLabels().get(Names.POOL_LABEL))))
+            .build();
+    return List.of(
+        new InformerEventSource<>(nodes, context), new InformerEventSource<>(ledgerMaps, context));
+  }
+
+  private static Set<ResourceID> allPools(EventSourceContext<CapacityPool> context) {
+    return context
+        .getPrimaryCache()
+        .list()
+        .map(ResourceID::fromResource)
+        .collect(Collectors.toSet());
+  }
+
+  @Override
+  public UpdateControl<CapacityPool> reconcile(CapacityPool pool, Context<CapacityPool> context) {
+    String name = pool.getMetadata().getName();
+    Ledger ledger = releaseOrphans(name);
+    List<Node> nodes = context.getSecondaryResources(Node.class).stream().toList();
+    Pool model = PoolModels.pool(pool, nodes, ledger.reservations());
+    publishMetrics(name, model);
+    CapacityPoolStatus status = PoolStatuses.of(pool, model);
+    if (Objects.equals(status, pool.getStatus())) {
+      return UpdateControl.noUpdate();
+    }
+    CapacityPool patch = new CapacityPool();
+    patch.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
+    patch.setStatus(status);
+    return UpdateControl.patchStatus(patch);
+  }
+
+  /**
+   * Releases the reservations of objects that do not exist, once they are older than the grace
+   * period: a create still in flight has an entry but no stored object yet, and must keep it.
+   */
+  private Ledger releaseOrphans(String pool) {
+    Ledger ledger = ledgers.read(pool);
+    if (ledger.entries().isEmpty()) {
+      return ledger;
+    }
+    Set<String> existing = existingWorkloadUids();
+    Instant cutoff = Instant.now().minus(config.ledger().orphanGracePeriod());
+    Set<String> orphans = new HashSet<>();
+    for (LedgerEntry entry : ledger.sortedEntries()) {
+      if (!existing.contains(entry.uid()) && Instant.parse(entry.reservedAt()).isBefore(cutoff)) {
+        orphans.add(entry.uid());
+      }
+    }
+    if (orphans.isEmpty()) {
+      return ledger;
+    }
+    Ledger released =
+        ledgers.change(
+            pool,
+            current -> {
+              Ledger next = current.without(orphans);
+              return LedgerStore.Change.write(next, next);
+            });
+    for (String uid : orphans) {
+      LedgerEntry entry = ledger.entry(uid);
+      LOG.infof(
+          "Released the reservation of %s %s/%s (uid %s) in pool %s: the object does not exist",
+          entry.kind(), entry.namespace(), entry.name(), uid, pool);
+    }
+    return released;
+  }
+
+  private Set<String> existingWorkloadUids() {
+    return Stream.concat(
+            client.resources(VirtualServer.class).inAnyNamespace().list().getItems().stream(),
+            client.resources(ContainerTask.class).inAnyNamespace().list().getItems().stream())
+        .map(HasMetadata::getMetadata)
+        .map(m -> m.getUid())
+        .collect(Collectors.toSet());
+  }
+
+  private void publishMetrics(String pool, Pool model) {
+    for (Resource resource : Resource.values()) {
+      double scale = resource == Resource.CPU ? 1000.0 : 1.0;
+      metrics.pool(
+          pool, "physical", resource.kubernetesName(), model.physical().get(resource) / scale);
+      metrics.pool(
+          pool, "virtual", resource.kubernetesName(), model.virtual().get(resource) / scale);
+      metrics.pool(
+          pool, "allocated", resource.kubernetesName(), model.allocated().get(resource) / scale);
+      metrics.pool(pool, "free", resource.kubernetesName(), model.free().get(resource) / scale);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package dev.nimbus.capacitypool;
+
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Denials;
+import dev.nimbus.allocation.Node;
+import dev.nimbus.allocation.Pool;
+import dev.nimbus.allocation.Resource;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolStatus;
+import dev.nimbus.api.v1alpha1.CapacityPoolStatus.LargestFit;
+import dev.nimbus.api.v1alpha1.CapacityPoolStatus.NodeCapacity;
+import dev.nimbus.api.v1alpha1.CapacityPoolStatus.NodeResource;
+import dev.nimbus.api.v1alpha1.CapacityPoolStatus.ResourceCapacity;
+import dev.nimbus.conditions.Conditions;
+
+/** Computes a CapacityPool's status from the model; nothing here talks to the cluster. */
+public final class PoolStatuses {
+  private PoolStatuses() {}
+
+  public static CapacityPoolStatus of(CapacityPool object, Pool pool) {
+    CapacityPoolStatus previous = object.getStatus();
+    long generation =
+        object.getMetadata().getGeneration() == null ? 0 : object.getMetadata().getGeneration();
+    boolean hasNodes = !pool.nodes().isEmpty();
+    var conditions =
+        Conditions.set(
+            previous == null ? null : previous.conditions(),
+            "Ready",
+            hasNodes,
+            hasNodes ? "NodesSelected" : "NoNodes",
+            hasNodes
+                ? pool.nodes().size() + " node(s) selected"
+                : "the nodeSelector selects no schedulable node: the pool admits nothing",
+            generation);
+    Node largest = pool.largestFit();
+    Amounts largestFree = largest == null ? Amounts.ZERO : pool.freeOn(largest.name());
+    return new CapacityPoolStatus(
+        generation,
+        conditions,
+        pool.nodes().size(),
+        total(pool, Resource.CPU),
+        total(pool, Resource.MEMORY),
+        total(pool, Resource.EPHEMERAL_STORAGE),
+        largest == null
+            ? null
+            : new LargestFit(
+                largest.name(),
+                format(Resource.CPU, largestFree),
+                format(Resource.MEMORY, largestFree),
+                format(Resource.EPHEMERAL_STORAGE, largestFree)),
+        pool.nodes().stream().map(n -> node(pool, n)).toList());
+  }
+
+  private static ResourceCapacity total(Pool pool, Resource resource) {
+    return new ResourceCapacity(
+        format(resource, pool.physical()),
+        format(resource, pool.virtual()),
+        format(resource, pool.allocated()),
+        format(resource, pool.free()));
+  }
+
+  private static NodeCapacity node(Pool pool, Node node) {
+    Amounts allocated = pool.allocatedOn(node.name());
+    Amounts free = pool.freeOn(node.name());
+    return new NodeCapacity(
+        node.name(),
+        nodeResource(node, Resource.CPU, allocated, free),
+        nodeResource(node, Resource.MEMORY, allocated, free),
+        nodeResource(node, Resource.EPHEMERAL_STORAGE, allocated, free));
+  }
+
+  private static NodeResource nodeResource(
+      Node node, Resource resource, Amounts allocated, Amounts free) {
+    return new NodeResource(
+        format(resource, node.physical()),
+        node.ratio(resource).value(),
+        format(resource, node.virtual()),
+        format(resource, allocated),
+        format(resource, free));
+  }
+
+  private static String format(Resource resource, Amounts amounts) {
+    return Denials.format(resource, amounts.get(resource));
+  }
+}

@@ -1,0 +1,55 @@
+package dev.nimbus.conditions;
+
+import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Builds {@code metav1.Condition} lists that change only when something really changed: a condition
+ * keeps its lastTransitionTime while its status stays the same, so a status computed twice from the
+ * same observations is equal, and no write follows.
+ */
+public final class Conditions {
+  private Conditions() {}
+
+  /** {@code previous} with {@code type} set; the list is sorted by type. */
+  public static List<Condition> set(
+      List<Condition> previous,
+      String type,
+      boolean status,
+      String reason,
+      String message,
+      Long observedGeneration) {
+    List<Condition> next = new ArrayList<>();
+    Condition old = null;
+    if (previous != null) {
+      for (Condition condition : previous) {
+        if (condition.getType().equals(type)) {
+          old = condition;
+        } else {
+          next.add(condition);
+        }
+      }
+    }
+    String statusText = status ? "True" : "False";
+    String since =
+        old != null && Objects.equals(old.getStatus(), statusText)
+            ? old.getLastTransitionTime()
+            : Instant.now().toString();
+    next.add(
+        new ConditionBuilder()
+            .withType(type)
+            .withStatus(statusText)
+            .withReason(reason)
+            .withMessage(message)
+            .withObservedGeneration(observedGeneration)
+            .withLastTransitionTime(since)
+            .build());
+    next.sort(Comparator.comparing(Condition::getType));
+    return next;
+  }
+}
