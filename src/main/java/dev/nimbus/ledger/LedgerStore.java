@@ -11,10 +11,16 @@ import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Queue;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
@@ -34,7 +40,7 @@ public class LedgerStore {
 
   private final KubernetesClient client;
   private final NimbusConfig config;
-  private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+  private final Map<String, Group> groups = new ConcurrentHashMap<>();
 
   public LedgerStore(KubernetesClient client, NimbusConfig config) {
     this.client = client;
@@ -74,27 +80,90 @@ public class LedgerStore {
    * Applies {@code decide} to the current ledger and writes what it returns, atomically with
    * respect to every other writer. {@code decide} may run several times and must not have side
    * effects.
+   *
+   * <p>Changes that arrive while a write is in flight are committed together (group commit): the
+   * thread that holds the pool's lock decides every waiting change in arrival order, each on the
+   * ledger the previous ones left, and writes once. A lost race re-decides the whole group on the
+   * fresh ledger, so no decision is ever made on a state that was not written.
    */
   public <T> T change(String pool, Function<Ledger, Change<T>> decide) {
-    ReentrantLock lock = locks.computeIfAbsent(pool, p -> new ReentrantLock(true));
-    lock.lock();
+    Pending<T> mine = new Pending<>(decide);
+    Group group = groups.computeIfAbsent(pool, p -> new Group());
+    group.waiting.add(mine);
+    group.lock.lock();
     try {
-      int attempts = config.ledger().casAttempts();
-      for (int attempt = 1; attempt <= attempts; attempt++) {
-        ConfigMap current = configMap(pool);
-        Ledger ledger = current == null ? Ledger.empty(pool) : decode(pool, current);
-        Change<T> change = decide.apply(ledger);
-        if (change.next().isEmpty() || change.next().get().equals(ledger)) {
-          return change.result();
+      if (!mine.future.isDone()) {
+        List<Pending<?>> batch = new ArrayList<>();
+        for (Pending<?> next; (next = group.waiting.poll()) != null; ) {
+          batch.add(next);
         }
-        if (write(pool, current, change.next().get())) {
-          return change.result();
-        }
-        backOff(attempt);
+        commit(pool, batch);
       }
-      throw new ContentionException(pool, attempts);
     } finally {
-      lock.unlock();
+      group.lock.unlock();
+    }
+    try {
+      return mine.future.join();
+    } catch (CompletionException e) {
+      throw e.getCause() instanceof RuntimeException runtime ? runtime : e;
+    }
+  }
+
+  private void commit(String pool, List<Pending<?>> batch) {
+    int attempts = config.ledger().casAttempts();
+    for (int attempt = 1; attempt <= attempts; attempt++) {
+      ConfigMap current = configMap(pool);
+      Ledger read = current == null ? Ledger.empty(pool) : decode(pool, current);
+      Ledger ledger = read;
+      for (Pending<?> pending : batch) {
+        ledger = pending.decide(ledger);
+      }
+      if (ledger.equals(read) || write(pool, current, ledger)) {
+        batch.forEach(Pending::complete);
+        return;
+      }
+      backOff(attempt);
+    }
+    ContentionException contention = new ContentionException(pool, attempts);
+    batch.forEach(pending -> pending.future.completeExceptionally(contention));
+  }
+
+  /** The changes of one pool waiting for the next group commit, and the lock that orders them. */
+  private static final class Group {
+    final ReentrantLock lock = new ReentrantLock(true);
+    final Queue<Pending<?>> waiting = new ConcurrentLinkedQueue<>();
+  }
+
+  /** One caller's change, its result in the attempt being decided, and its answer. */
+  private static final class Pending<T> {
+    final Function<Ledger, Change<T>> decide;
+    final CompletableFuture<T> future = new CompletableFuture<>();
+    private T result;
+    private RuntimeException failure;
+
+    Pending(Function<Ledger, Change<T>> decide) {
+      this.decide = decide;
+    }
+
+    /** Decides on {@code ledger} and returns the ledger to hand to the next change. */
+    Ledger decide(Ledger ledger) {
+      try {
+        Change<T> change = decide.apply(ledger);
+        result = change.result();
+        failure = null;
+        return change.next().orElse(ledger);
+      } catch (RuntimeException e) {
+        failure = e;
+        return ledger;
+      }
+    }
+
+    void complete() {
+      if (failure != null) {
+        future.completeExceptionally(failure);
+      } else {
+        future.complete(result);
+      }
     }
   }
 
@@ -145,7 +214,7 @@ public class LedgerStore {
     }
   }
 
-  static Ledger decode(String pool, ConfigMap map) {
+  public static Ledger decode(String pool, ConfigMap map) {
     String data = map.getData() == null ? null : map.getData().get(Names.LEDGER_KEY);
     if (data == null || data.isBlank()) {
       return Ledger.empty(pool);

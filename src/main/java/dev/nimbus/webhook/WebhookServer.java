@@ -119,6 +119,16 @@ public class WebhookServer {
     if (server != null) {
       server.close();
     }
+    if (config.webhook().url().isPresent()) {
+      // This replica wrote the configuration itself (a local run): take it away with it, or the
+      // API server would refuse every VirtualServer and ContainerTask (failurePolicy Fail).
+      client
+          .admissionRegistration()
+          .v1()
+          .validatingWebhookConfigurations()
+          .withName(config.webhook().configurationName())
+          .delete();
+    }
   }
 
   /** Picks up a certificate that this or another replica renewed. */

@@ -38,6 +38,7 @@ public final class LocalCluster
   private static final Duration CRD_ESTABLISHED = Duration.ofSeconds(60);
   private static KubernetesClient sharedClient;
   private static KubeVirtSimulator simulator;
+  private static Path kubeconfig;
 
   @Override
   public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
@@ -100,7 +101,7 @@ public final class LocalCluster
   /** The admin client of the local cluster, started and set up on first use. */
   public static synchronized KubernetesClient client() {
     if (sharedClient == null) {
-      Path kubeconfig = startCluster();
+      kubeconfig = startCluster();
       try {
         Config config = Config.fromKubeconfig(Files.readString(kubeconfig));
         config.setRequestTimeout(30_000);
@@ -109,10 +110,23 @@ public final class LocalCluster
         throw new IllegalStateException("cannot read " + kubeconfig, e);
       }
       installCrds(sharedClient);
+      // A webhook left behind by an interrupted local run would refuse what the tests create.
+      sharedClient
+          .admissionRegistration()
+          .v1()
+          .validatingWebhookConfigurations()
+          .withLabel("app.kubernetes.io/managed-by", "nimbus")
+          .delete();
       // The KubeVirt stand-in runs beside the code under test for the whole test run.
       simulator = new KubeVirtSimulator(sharedClient);
     }
     return sharedClient;
+  }
+
+  /** The kubeconfig of the cluster the tests run against, for processes the tests start. */
+  public static synchronized Path kubeconfig() {
+    client();
+    return kubeconfig;
   }
 
   /** The project's root folder, where {@code hack/} and {@code crds/} are. */

@@ -1,0 +1,142 @@
+package dev.nimbus.testing;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The packaged operator ({@code target/quarkus-app}) run as its own process against the test
+ * cluster, as a replica would run in a pod: tests start several to prove that replicas never share
+ * state but through the API server. Its log goes to {@code target/<name>.log}.
+ */
+public final class OperatorProcess implements AutoCloseable {
+  private final String name;
+  private final Process process;
+  private final Path log;
+
+  private OperatorProcess(String name, Process process, Path log) {
+    this.name = name;
+    this.process = process;
+    this.log = log;
+  }
+
+  /** Starts a replica with the given {@code nimbus.*} and Quarkus properties and waits for it. */
+  public static OperatorProcess start(String name, Map<String, String> properties) {
+    Path root = LocalCluster.projectDir();
+    Path jar = root.resolve("target/quarkus-app/quarkus-run.jar");
+    if (!Files.exists(jar)) {
+      throw new IllegalStateException(jar + " is missing: run `mvn package` (mvn verify does)");
+    }
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx256m");
+    properties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+    command.add("-jar");
+    command.add(jar.toString());
+    Path log = root.resolve("target/" + name + ".log");
+    try {
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .directory(root.toFile());
+      builder.environment().put("KUBECONFIG", LocalCluster.kubeconfig().toString());
+      Process process = builder.start();
+      OperatorProcess started = new OperatorProcess(name, process, log);
+      started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));
+      return started;
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot start " + name, e);
+    }
+  }
+
+  /** Waits until the log holds {@code text}; fails with the log's end if the process died. */
+  public void awaitLogLine(String text, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (logText().contains(text)) {
+        return;
+      }
+      if (!process.isAlive()) {
+        throw new IllegalStateException(name + " exited:\n" + tail());
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new IllegalStateException(
+        name + " did not log \"" + text + "\" in " + timeout + ":\n" + tail());
+  }
+
+  public String logText() {
+    try {
+      return Files.exists(log) ? Files.readString(log) : "";
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private String tail() {
+    String text = logText();
+    return text.substring(Math.max(0, text.length() - 4000));
+  }
+
+  /**
+   * The sum of a Prometheus counter over all its labels, read from the replica's metrics endpoint
+   * (its HTTP port is taken from the "Listening on" line of its log).
+   */
+  public double counter(String name) {
+    var matcher =
+        java.util.regex.Pattern.compile("Listening on: http://[^:]+:(\\d+)").matcher(logText());
+    if (!matcher.find()) {
+      throw new IllegalStateException(this.name + " has not logged its HTTP port");
+    }
+    try {
+      var response =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(
+                              "http://127.0.0.1:" + matcher.group(1) + "/q/metrics"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      return response
+          .body()
+          .lines()
+          .filter(line -> line.startsWith(name + "{") || line.startsWith(name + " "))
+          .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+          .sum();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the metrics of " + this.name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Stops the process as a pod's deletion would (SIGTERM), or at once with {@code kill}. */
+  public void stop(boolean kill) {
+    if (kill) {
+      process.destroyForcibly();
+    } else {
+      process.destroy();
+    }
+    try {
+      process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    stop(false);
+  }
+}

@@ -1,0 +1,315 @@
+package dev.nimbus.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
+import dev.nimbus.api.v1alpha1.PoolRatios;
+import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.ledger.Ledger;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.naming.Names;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.RoundRobinProxy;
+import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * Admission through the real API server, which calls the webhook over TLS, served by TWO operator
+ * processes behind a round-robin proxy. The pool "it-admission" has two KVM nodes of 60 and 40 CPUs
+ * at ratio 1, so exactly 100 one-vCPU instances fit, and no instance above 60 vCPUs fits on a node
+ * although 100 are free in total.
+ */
+@ExtendWith(LocalCluster.class)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AdmissionIT {
+  static final String POOL = "it-admission";
+  static final String OPERATOR_NAMESPACE = "nimbus-it";
+  private static final List<OperatorProcess> replicas = new ArrayList<>();
+  private static RoundRobinProxy proxy;
+
+  @BeforeAll
+  static void startTwoReplicas() throws Exception {
+    KubernetesClient client = LocalCluster.client();
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(OPERATOR_NAMESPACE)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).delete();
+    node(client, "it-admission-0", "60");
+    node(client, "it-admission-1", "40");
+    InstanceType one = new InstanceType();
+    one.setMetadata(new ObjectMetaBuilder().withName("it.one").build());
+    one.setSpec(new InstanceTypeSpec(1, "1Gi", "one vCPU"));
+    client.resource(one).serverSideApply();
+    InstanceType huge = new InstanceType();
+    huge.setMetadata(new ObjectMetaBuilder().withName("it.huge").build());
+    huge.setSpec(new InstanceTypeSpec(61, "1Gi", "larger than any node of it-admission"));
+    client.resource(huge).serverSideApply();
+    CapacityPool pool = new CapacityPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus-it/pool", "admission").build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    client.resource(pool).serverSideApply();
+
+    int[] ports = {19443, 19444};
+    proxy = new RoundRobinProxy(List.of(ports[0], ports[1]));
+    for (int i = 0; i < ports.length; i++) {
+      replicas.add(
+          OperatorProcess.start(
+              "it-operator-" + i,
+              Map.of(
+                  "quarkus.http.port", "0",
+                  "nimbus.namespace", OPERATOR_NAMESPACE,
+                  "nimbus.webhook.host", "127.0.0.1",
+                  "nimbus.webhook.port", Integer.toString(ports[i]),
+                  "nimbus.webhook.url", "https://127.0.0.1:" + proxy.port(),
+                  "nimbus.webhook.extra-hosts", "127.0.0.1",
+                  "nimbus.webhook.configuration-name", "nimbus-it",
+                  "nimbus.ledger.orphan-grace-period", "PT5S")));
+    }
+    awaitWebhookCalled(client);
+  }
+
+  @AfterAll
+  static void stopReplicas() throws Exception {
+    KubernetesClient client = LocalCluster.client();
+    // Without its replicas the webhook would refuse every VirtualServer (failurePolicy Fail).
+    client
+        .admissionRegistration()
+        .v1()
+        .validatingWebhookConfigurations()
+        .withName("nimbus-it")
+        .delete();
+    replicas.forEach(OperatorProcess::close);
+    if (proxy != null) {
+      proxy.close();
+    }
+    client.resources(CapacityPool.class).withName(POOL).delete();
+    client.nodes().withName("it-admission-0").delete();
+    client.nodes().withName("it-admission-1").delete();
+  }
+
+  @Test
+  @Order(1)
+  void dryRunReservesNothing(KubernetesClient client, TestNamespace namespace) {
+    VirtualServer created =
+        client.resource(server(namespace, "dry", "it.one", 1)).dryRun().create();
+
+    assertThat(created.getMetadata().getName()).isEqualTo("dry");
+    assertThat(ledger(client).entries()).isEmpty();
+    assertThat(
+            client
+                .resources(VirtualServer.class)
+                .inNamespace(namespace.name())
+                .withName("dry")
+                .get())
+        .isNull();
+  }
+
+  @Test
+  @Order(2)
+  void anInstanceLargerThanAnyNodeIsDeniedAlthoughThePoolHasMoreRoom(
+      KubernetesClient client, TestNamespace namespace) {
+    assertThatThrownBy(() -> client.resource(server(namespace, "huge", "it.huge", 1)).create())
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class,
+            e -> {
+              assertThat(e.getCode()).isEqualTo(403);
+              assertThat(e.getMessage())
+                  .contains(
+                      "pool \"it-admission\": cpu asked 61 per instance, but the most free on any"
+                          + " one node is 60 (cpu free in total of 100 = 100 physical × 1");
+            });
+    assertThat(ledger(client).entries()).isEmpty();
+  }
+
+  @Test
+  @Order(3)
+  void twoHundredConcurrentCreatesStoreExactlyTheHundredThatFit(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    int requests = 200;
+    ExecutorService pool = Executors.newFixedThreadPool(requests);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<Integer>> outcomes = new ArrayList<>();
+    for (int i = 0; i < requests; i++) {
+      VirtualServer server = server(namespace, "vm-" + i, "it.one", 1);
+      outcomes.add(
+          pool.submit(
+              () -> {
+                start.await();
+                try {
+                  client.resource(server).create();
+                  return 201;
+                } catch (KubernetesClientException e) {
+                  return e.getCode();
+                }
+              }));
+    }
+    long began = System.nanoTime();
+    start.countDown();
+    List<Integer> codes = new ArrayList<>();
+    for (Future<Integer> outcome : outcomes) {
+      codes.add(outcome.get());
+    }
+    pool.shutdown();
+    System.out.printf(
+        "[AdmissionIT] %d concurrent creates answered in %d ms: %s%n",
+        requests,
+        (System.nanoTime() - began) / 1_000_000,
+        codes.stream().collect(Collectors.groupingBy(c -> c, Collectors.counting())));
+
+    List<VirtualServer> stored =
+        client.resources(VirtualServer.class).inNamespace(namespace.name()).list().getItems();
+    assertThat(stored).hasSize(100);
+    assertThat(codes).containsOnly(201, 403).filteredOn(c -> c == 201).hasSize(100);
+    Set<String> storedUids =
+        stored.stream().map(s -> s.getMetadata().getUid()).collect(Collectors.toSet());
+    Ledger ledger = ledger(client);
+    long allocatedCpu =
+        ledger.entries().values().stream()
+            .filter(e -> storedUids.contains(e.uid()))
+            .flatMap(e -> e.placements().stream())
+            .mapToLong(LedgerEntry.Placement::cpu)
+            .sum();
+    assertThat(allocatedCpu).as("cpu allocated to stored objects, millicores").isEqualTo(100_000);
+    assertThat(ledger.entries().keySet()).isEqualTo(storedUids);
+    for (OperatorProcess replica : replicas) {
+      assertThat(replica.logText()).doesNotContain("Admission of");
+      double decisions = replica.counter("nimbus_admission_decisions_total");
+      System.out.printf("[AdmissionIT] decisions made by one replica: %.0f%n", decisions);
+      assertThat(decisions).as("every replica serves the webhook").isPositive();
+    }
+  }
+
+  private static Ledger ledger(KubernetesClient client) {
+    var map =
+        client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).get();
+    if (map == null) {
+      return Ledger.empty(POOL);
+    }
+    return dev.nimbus.ledger.LedgerStore.decode(POOL, map);
+  }
+
+  static VirtualServer server(TestNamespace namespace, String name, String type, int count) {
+    VirtualServer server = new VirtualServer();
+    server.setMetadata(
+        new ObjectMetaBuilder().withName(name).withNamespace(namespace.name()).build());
+    server.setSpec(
+        new VirtualServerSpec(
+            "quay.io/containerdisks/fedora:40",
+            type,
+            count,
+            count,
+            null,
+            null,
+            null,
+            POOL,
+            true,
+            false));
+    return server;
+  }
+
+  private static void node(KubernetesClient client, String name, String cpu) {
+    client
+        .nodes()
+        .resource(
+            new NodeBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .addToAnnotations("kwok.x-k8s.io/node", "fake")
+                .addToLabels("type", "kwok")
+                .addToLabels("nimbus-it/pool", "admission")
+                .addToLabels(Names.KVM_NODE_LABEL, "true")
+                .addToLabels(Names.ZONE_LABEL, "zone-a")
+                .endMetadata()
+                .withNewStatus()
+                .addToCapacity(
+                    Map.of(
+                        "cpu",
+                        new Quantity(cpu),
+                        "memory",
+                        new Quantity("400Gi"),
+                        "pods",
+                        new Quantity("500")))
+                .addToAllocatable(
+                    Map.of(
+                        "cpu",
+                        new Quantity(cpu),
+                        "memory",
+                        new Quantity("400Gi"),
+                        "pods",
+                        new Quantity("500")))
+                .endStatus()
+                .build())
+        .serverSideApply();
+  }
+
+  /** Waits until the API server calls the freshly registered webhook. */
+  private static void awaitWebhookCalled(KubernetesClient client) throws InterruptedException {
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName("nimbus-it-probe")
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    for (int i = 0; i < 100; i++) {
+      try {
+        VirtualServer probe = new VirtualServer();
+        probe.setMetadata(
+            new ObjectMetaBuilder().withName("probe").withNamespace("nimbus-it-probe").build());
+        probe.setSpec(
+            new VirtualServerSpec("x", "it.absent", 1, 1, null, null, null, POOL, true, false));
+        client.resource(probe).dryRun().create();
+      } catch (KubernetesClientException e) {
+        if (e.getMessage().contains("it.absent")) {
+          return;
+        }
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("the API server never called the Nimbus webhook");
+  }
+}
