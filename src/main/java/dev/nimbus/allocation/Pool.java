@@ -136,8 +136,11 @@ public final class Pool {
     Amounts physical = eligible.stream().map(Node::physical).reduce(Amounts.ZERO, Amounts::plus);
     Amounts virtual = eligible.stream().map(Node::virtual).reduce(Amounts.ZERO, Amounts::plus);
     Map<String, Amounts> allocated = allocatedPerNode(request.key());
-    Amounts free =
+    Amounts eligibleFree =
         eligible.stream().map(n -> free(n, allocated)).reduce(Amounts.ZERO, Amounts::plus);
+    // Where nodes left while their workloads run on, the pool-wide room is the smaller one.
+    Amounts poolFree = virtual().minus(allocatedTotal(allocated));
+    Amounts free = smaller(eligibleFree, poolFree);
     Amounts asked = request.perInstance().times(request.minCount());
     if (eligible.isEmpty()) {
       Resource resource = Resource.CPU;
@@ -216,6 +219,13 @@ public final class Pool {
       }
     }
     return perNode;
+  }
+
+  private static Amounts smaller(Amounts a, Amounts b) {
+    return Amounts.of(
+        Math.min(a.get(Resource.CPU), b.get(Resource.CPU)),
+        Math.min(a.get(Resource.MEMORY), b.get(Resource.MEMORY)),
+        Math.min(a.get(Resource.EPHEMERAL_STORAGE), b.get(Resource.EPHEMERAL_STORAGE)));
   }
 
   private static Amounts allocatedTotal(Map<String, Amounts> perNode) {

@@ -17,6 +17,30 @@ public interface NimbusConfig {
 
   Ledger ledger();
 
+  LeaderElection leaderElection();
+
+  /**
+   * Leader election among replicas: one replica runs the controllers, every replica serves the
+   * webhook. A killed leader's lease runs out after leaseDuration and another replica takes over.
+   */
+  interface LeaderElection {
+    @WithDefault("true")
+    boolean enabled();
+
+    /** The Lease object, in the operator's namespace. */
+    @WithDefault("nimbus-operator")
+    String leaseName();
+
+    @WithDefault("PT10S")
+    Duration leaseDuration();
+
+    @WithDefault("PT8S")
+    Duration renewDeadline();
+
+    @WithDefault("PT2S")
+    Duration retryPeriod();
+  }
+
   /** The admission webhook. */
   interface Webhook {
     /** The HTTPS port the webhook listens on. */

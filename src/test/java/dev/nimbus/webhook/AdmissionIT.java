@@ -18,6 +18,7 @@ import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.RoundRobinProxy;
 import dev.nimbus.testing.TestNamespace;
+import dev.nimbus.testing.TestWebhook;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -25,6 +26,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,6 +35,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -127,6 +130,8 @@ class AdmissionIT {
     client.resources(CapacityPool.class).withName(POOL).delete();
     client.nodes().withName("it-admission-0").delete();
     client.nodes().withName("it-admission-1").delete();
+    client.nodes().withName("it-admission-2").delete();
+    client.nodes().withName("it-admission-3").delete();
   }
 
   @Test
@@ -165,6 +170,74 @@ class AdmissionIT {
 
   @Test
   @Order(3)
+  void aNodeJoiningGrowsThePoolAndANodeLeavingShrinksIt(
+      KubernetesClient client, TestNamespace namespace) {
+    awaitVirtualCpu(client, "100");
+    node(client, "it-admission-2", "70");
+    awaitVirtualCpu(client, "170");
+    awaitInventory(client, namespace, "joined");
+
+    client.resource(server(namespace, "huge", "it.huge", 1)).create();
+
+    client.nodes().withName("it-admission-2").delete();
+    awaitVirtualCpu(client, "100");
+    awaitInventory(client, namespace, "left");
+    assertThat(
+            client
+                .resources(VirtualServer.class)
+                .inNamespace(namespace.name())
+                .withName("huge")
+                .get())
+        .as("a workload stays when its node leaves")
+        .isNotNull();
+    assertThatThrownBy(() -> client.resource(server(namespace, "forty", "it.one", 40)).create())
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class,
+            e ->
+                assertThat(e.getMessage())
+                    .contains("pool \"it-admission\": cpu asked 40, free 39 of 100"));
+  }
+
+  @Test
+  @Order(4)
+  void aReservationWhoseCreateALaterWebhookRefusedIsReleasedWithinOneResync(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    try (TestWebhook refuser =
+        new TestWebhook(
+            client, namespace.name(), "compute.nimbus.dev", "v1alpha1", "virtualservers")) {
+      VirtualServer doomed = server(namespace, "doomed", "it.one", 1);
+      doomed.getMetadata().setLabels(Map.of("deny", "true"));
+      long refused = 0;
+      for (int attempt = 0; attempt < 50 && refused == 0; attempt++) {
+        try {
+          client.resource(doomed).create();
+          client.resource(doomed).delete();
+          Thread.sleep(200);
+        } catch (KubernetesClientException e) {
+          if (e.getMessage().contains(TestWebhook.MESSAGE)) {
+            refused = System.nanoTime();
+          }
+        }
+      }
+      assertThat(refused).as("the test webhook refused the create").isPositive();
+      assertThat(ledger(client).entries().values())
+          .as("Nimbus reserved before the other webhook refused")
+          .anyMatch(e -> e.name().equals("doomed"));
+
+      while (ledger(client).entries().values().stream().anyMatch(e -> e.name().equals("doomed"))) {
+        assertThat(Duration.ofNanos(System.nanoTime() - refused))
+            .as("released within the grace period (5 s) plus one resync (10 s)")
+            .isLessThan(Duration.ofSeconds(20));
+        Thread.sleep(250);
+      }
+      System.out.printf(
+          "[AdmissionIT] orphaned reservation released %d ms after the refusal%n",
+          (System.nanoTime() - refused) / 1_000_000);
+    }
+  }
+
+  @Test
+  @Order(5)
   void twoHundredConcurrentCreatesStoreExactlyTheHundredThatFit(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     int requests = 200;
@@ -218,6 +291,77 @@ class AdmissionIT {
       double decisions = replica.counter("nimbus_admission_decisions_total");
       System.out.printf("[AdmissionIT] decisions made by one replica: %.0f%n", decisions);
       assertThat(decisions).as("every replica serves the webhook").isPositive();
+    }
+  }
+
+  @Test
+  @Order(6)
+  void whenTheLeaderIsKilledTheOtherReplicaTakesOverWithin20Seconds(KubernetesClient client) {
+    String holder =
+        client
+            .leases()
+            .inNamespace(OPERATOR_NAMESPACE)
+            .withName("nimbus-operator")
+            .get()
+            .getSpec()
+            .getHolderIdentity();
+    OperatorProcess leader =
+        replicas.stream()
+            .filter(r -> r.logText().contains("Became the leader (" + holder + ")"))
+            .findFirst()
+            .orElseThrow();
+    OperatorProcess follower = replicas.stream().filter(r -> r != leader).findFirst().orElseThrow();
+    String virtualBefore =
+        client.resources(CapacityPool.class).withName(POOL).get().getStatus().cpu().virtual();
+
+    long killed = System.nanoTime();
+    leader.stop(true);
+    node(client, "it-admission-3", "5");
+    follower.awaitLogLine("Became the leader", Duration.ofSeconds(30));
+    String expected = Long.toString(Long.parseLong(virtualBefore) + 5);
+    client
+        .resources(CapacityPool.class)
+        .withName(POOL)
+        .waitUntilCondition(
+            p -> expected.equals(p.getStatus().cpu().virtual()), 30, TimeUnit.SECONDS);
+    Duration takeover = Duration.ofNanos(System.nanoTime() - killed);
+    System.out.printf(
+        "[AdmissionIT] leader killed; the other replica reconciled the pool %d ms later%n",
+        takeover.toMillis());
+    client.nodes().withName("it-admission-3").delete();
+
+    assertThat(takeover).isLessThan(Duration.ofSeconds(20));
+  }
+
+  private static void awaitVirtualCpu(KubernetesClient client, String cores) {
+    client
+        .resources(CapacityPool.class)
+        .withName(POOL)
+        .waitUntilCondition(
+            p -> p != null && p.getStatus() != null && cores.equals(p.getStatus().cpu().virtual()),
+            30,
+            TimeUnit.SECONDS);
+  }
+
+  /**
+   * The replicas decide from watched caches; a dry run that names a node-sized request tells when
+   * both have seen the latest node change (the proxy alternates between them).
+   */
+  private static void awaitInventory(
+      KubernetesClient client, TestNamespace namespace, String phase) {
+    boolean joined = phase.equals("joined");
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    int agreeing = 0;
+    while (agreeing < 4) {
+      assertThat(System.nanoTime()).as("replicas saw the node " + phase).isLessThan(deadline);
+      boolean fits;
+      try {
+        client.resource(server(namespace, "probe", "it.huge", 1)).dryRun().create();
+        fits = true;
+      } catch (KubernetesClientException e) {
+        fits = false;
+      }
+      agreeing = fits == joined ? agreeing + 1 : 0;
     }
   }
 
