@@ -16,21 +16,41 @@ log "installing the CRDs from crds/"
 kubectl apply --server-side --force-conflicts -f "$ROOT/crds" >/dev/null
 kubectl wait --for=condition=Established --timeout=60s -f "$ROOT/crds" >/dev/null
 
-log "applying the samples from deploy/samples/"
-kubectl apply --server-side -f "$ROOT/deploy/samples"
-kubectl get nimbus -A
-
 log "building the operator and the KubeVirt stand-in"
 (
   cd "$ROOT"
   mvn -B -q package -DskipTests -Dspotless.check.skip=true
   mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 )
-# The stand-in does what virt-controller and virt-handler would; it stops with this script.
-java -Djava.util.logging.manager=org.jboss.logmanager.LogManager -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$ROOT/target/test-classpath.txt")" \
+kubectl create namespace nimbus-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+
+# The stand-in does what virt-controller and virt-handler would; both stop with this script.
+java -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$ROOT/target/test-classpath.txt")" \
   dev.nimbus.kubevirt.simulator.KubeVirtSimulator "$KUBECONFIG" >"$NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log" 2>&1 &
 simulator=$!
-trap 'kill $simulator 2>/dev/null || true' EXIT
 log "KubeVirt stand-in running (log $NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log)"
-log "starting the operator (Ctrl-C to stop); in another shell: eval \"\$(hack/cluster.sh env)\""
-java -jar "$ROOT/target/quarkus-app/quarkus-run.jar"
+
+# Locally there is no Service in front of the webhook: the operator serves it on loopback and
+# writes the ValidatingWebhookConfiguration itself, and removes it when it stops.
+log "starting the operator; its webhook listens on https://127.0.0.1:9443"
+java -Dnimbus.webhook.host=127.0.0.1 -Dnimbus.webhook.url=https://127.0.0.1:9443 \
+  -Dnimbus.webhook.extra-hosts=127.0.0.1 -jar "$ROOT/target/quarkus-app/quarkus-run.jar" &
+operator=$!
+trap 'kill $operator $simulator 2>/dev/null || true; wait $operator 2>/dev/null || true' EXIT INT TERM
+until kubectl get validatingwebhookconfiguration nimbus >/dev/null 2>&1; do
+  kill -0 $operator 2>/dev/null || { log "the operator exited; see its output above"; exit 1; }
+  sleep 1
+done
+
+# Pools, types, keys and groups first: admission checks that what a workload names exists.
+log "applying the samples from deploy/samples/"
+kubectl apply --server-side -f "$ROOT/deploy/samples/00-instancetypes.yaml" \
+  -f "$ROOT/deploy/samples/01-capacitypools.yaml" -f "$ROOT/deploy/samples/02-keypair.yaml" \
+  -f "$ROOT/deploy/samples/03-securitygroup.yaml"
+sleep 2
+kubectl apply --server-side -f "$ROOT/deploy/samples/10-virtualserver.yaml" \
+  -f "$ROOT/deploy/samples/11-containertask.yaml"
+kubectl get nimbus -A
+log "Nimbus is running (Ctrl-C stops it); in another shell: eval \"\$(hack/cluster.sh env)\""
+wait $operator

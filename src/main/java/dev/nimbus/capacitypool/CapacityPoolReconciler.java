@@ -56,9 +56,15 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private final LedgerStore ledgers;
   private final NimbusConfig config;
   private final NimbusMetrics metrics;
+  private final Inventory inventory;
 
   public CapacityPoolReconciler(
-      KubernetesClient client, LedgerStore ledgers, NimbusConfig config, NimbusMetrics metrics) {
+      KubernetesClient client,
+      LedgerStore ledgers,
+      NimbusConfig config,
+      NimbusMetrics metrics,
+      Inventory inventory) {
+    this.inventory = inventory;
     this.client = client;
     this.ledgers = ledgers;
     this.config = config;
@@ -95,8 +101,9 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   public UpdateControl<CapacityPool> reconcile(CapacityPool pool, Context<CapacityPool> context) {
     String name = pool.getMetadata().getName();
     Ledger ledger = releaseOrphans(name);
-    List<Node> nodes = context.getSecondaryResources(Node.class).stream().toList();
-    Pool model = PoolModels.pool(pool, nodes, ledger.reservations());
+    // Nodes come from the inventory that admission decides from, so that status and admission
+    // agree; the node event source above only triggers reconciles.
+    Pool model = PoolModels.pool(pool, inventory.nodes(), ledger.reservations());
     publishMetrics(name, model);
     CapacityPoolStatus status = PoolStatuses.of(pool, model);
     if (Objects.equals(status, pool.getStatus())) {
