@@ -1,0 +1,192 @@
+package dev.nimbus.bench;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
+import dev.nimbus.api.v1alpha1.PoolRatios;
+import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.OperatorProcess;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Creates per second and create latency through the API server, with the Nimbus webhook off and on,
+ * at 1, 8 and 32 concurrent clients. Run by {@code bench/admission.sh}; every create is admitted
+ * (the pool is far larger than the run), so the figures are those of the decision and its ledger
+ * write, not of denials.
+ */
+public final class AdmissionBenchmark {
+  private static final String POOL = "bench";
+  private static final int[] CLIENTS = {1, 8, 32};
+
+  private AdmissionBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    int creates = args.length > 0 ? Integer.parseInt(args[0]) : 300;
+    KubernetesClient client = LocalCluster.client();
+    setUp(client);
+    System.out.printf("creates per run: %d%n", creates);
+    System.out.printf(
+        "| webhook | clients | creates/s | p50 ms | p99 ms |%n|---|---|---|---|---|%n");
+    for (int clients : CLIENTS) {
+      run(client, "off", clients, creates);
+    }
+    try (OperatorProcess operator =
+        OperatorProcess.start(
+            "bench-operator",
+            Map.of(
+                "quarkus.http.port", "0",
+                "nimbus.namespace", "nimbus-bench",
+                "nimbus.webhook.host", "127.0.0.1",
+                "nimbus.webhook.port", "19543",
+                "nimbus.webhook.url", "https://127.0.0.1:19543",
+                "nimbus.webhook.extra-hosts", "127.0.0.1",
+                "nimbus.webhook.configuration-name", "nimbus-bench"))) {
+      Thread.sleep(3000); // the API server picks up the new webhook configuration
+      for (int clients : CLIENTS) {
+        run(client, "on", clients, creates);
+      }
+    } finally {
+      client
+          .admissionRegistration()
+          .v1()
+          .validatingWebhookConfigurations()
+          .withName("nimbus-bench")
+          .delete();
+      client.resources(CapacityPool.class).withName(POOL).delete();
+      for (int i = 0; i < 2; i++) {
+        client.nodes().withName("bench-" + i).delete();
+      }
+    }
+    System.exit(0);
+  }
+
+  private static void run(KubernetesClient client, String webhook, int clients, int creates)
+      throws Exception {
+    String namespace = "bench-" + webhook + "-" + clients;
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build())
+        .serverSideApply();
+    List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger next = new AtomicInteger();
+    ExecutorService threads = Executors.newFixedThreadPool(clients);
+    long start = System.nanoTime();
+    List<Future<?>> workers = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      workers.add(
+          threads.submit(
+              () -> {
+                for (int i; (i = next.getAndIncrement()) < creates; ) {
+                  long begin = System.nanoTime();
+                  client.resource(server(namespace, "vs-" + i)).create();
+                  latencies.add(System.nanoTime() - begin);
+                }
+                return null;
+              }));
+    }
+    for (Future<?> worker : workers) {
+      worker.get();
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    threads.shutdown();
+    List<Long> sorted = new ArrayList<>(latencies);
+    Collections.sort(sorted);
+    System.out.printf(
+        "| %s | %d | %.0f | %.1f | %.1f |%n",
+        webhook, clients, creates / seconds, percentile(sorted, 0.50), percentile(sorted, 0.99));
+    client.namespaces().withName(namespace).delete();
+    client
+        .namespaces()
+        .withName(namespace)
+        .waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
+  }
+
+  private static double percentile(List<Long> sorted, double p) {
+    int index = (int) Math.ceil(p * sorted.size()) - 1;
+    return sorted.get(Math.max(0, index)) / 1e6;
+  }
+
+  private static VirtualServer server(String namespace, String name) {
+    VirtualServer server = new VirtualServer();
+    server.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(namespace).build());
+    server.setSpec(
+        new VirtualServerSpec(
+            "bench/image:1", "bench.tiny", 1, 1, null, null, null, POOL, true, false));
+    return server;
+  }
+
+  private static void setUp(KubernetesClient client) {
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName("nimbus-bench").endMetadata().build())
+        .serverSideApply();
+    for (int i = 0; i < 2; i++) {
+      client
+          .nodes()
+          .resource(
+              new NodeBuilder()
+                  .withNewMetadata()
+                  .withName("bench-" + i)
+                  .addToAnnotations("kwok.x-k8s.io/node", "fake")
+                  .addToLabels("type", "kwok")
+                  .addToLabels("nimbus-bench/pool", "bench")
+                  .addToLabels("kubevirt.io/schedulable", "true")
+                  .endMetadata()
+                  .withNewStatus()
+                  .addToAllocatable(
+                      Map.of(
+                          "cpu",
+                          new Quantity("100k"),
+                          "memory",
+                          new Quantity("100Ti"),
+                          "pods",
+                          new Quantity("110")))
+                  .addToCapacity(
+                      Map.of(
+                          "cpu",
+                          new Quantity("100k"),
+                          "memory",
+                          new Quantity("100Ti"),
+                          "pods",
+                          new Quantity("110")))
+                  .endStatus()
+                  .build())
+          .serverSideApply();
+    }
+    InstanceType tiny = new InstanceType();
+    tiny.setMetadata(new ObjectMetaBuilder().withName("bench.tiny").build());
+    tiny.setSpec(new InstanceTypeSpec(1, "1Mi", "benchmark"));
+    client.resource(tiny).serverSideApply();
+    CapacityPool pool = new CapacityPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus-bench/pool", "bench").build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    client.resource(pool).serverSideApply();
+  }
+}
