@@ -84,7 +84,10 @@ class CrdSchemaIT {
   private static GenericKubernetesResource resource(ObjectNode object, TestNamespace namespace) {
     GenericKubernetesResource resource =
         Samples.YAML.convertValue(object, GenericKubernetesResource.class);
-    if (!CLUSTER_SCOPED.contains(resource.getKind())) {
+    if (CLUSTER_SCOPED.contains(resource.getKind())) {
+      // The samples may be installed for real (hack/run-local.sh): never collide with them.
+      resource.getMetadata().setName(namespace.name() + "." + resource.getMetadata().getName());
+    } else {
       resource.getMetadata().setNamespace(namespace.name());
     }
     return resource;
