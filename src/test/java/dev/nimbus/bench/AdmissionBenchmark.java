@@ -1,20 +1,13 @@
 package dev.nimbus.bench;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
-import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
-import dev.nimbus.api.v1alpha1.InstanceType;
-import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
-import dev.nimbus.api.v1alpha1.PoolRatios;
-import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -144,49 +137,10 @@ public final class AdmissionBenchmark {
       client
           .nodes()
           .resource(
-              new NodeBuilder()
-                  .withNewMetadata()
-                  .withName("bench-" + i)
-                  .addToAnnotations("kwok.x-k8s.io/node", "fake")
-                  .addToLabels("type", "kwok")
-                  .addToLabels("nimbus-bench/pool", "bench")
-                  .addToLabels("kubevirt.io/schedulable", "true")
-                  .endMetadata()
-                  .withNewStatus()
-                  .addToAllocatable(
-                      Map.of(
-                          "cpu",
-                          new Quantity("100k"),
-                          "memory",
-                          new Quantity("100Ti"),
-                          "pods",
-                          new Quantity("110")))
-                  .addToCapacity(
-                      Map.of(
-                          "cpu",
-                          new Quantity("100k"),
-                          "memory",
-                          new Quantity("100Ti"),
-                          "pods",
-                          new Quantity("110")))
-                  .endStatus()
-                  .build())
+              Fixtures.kvmNode("bench-" + i, Map.of("nimbus-bench/pool", "bench"), "100k", "100Ti"))
           .serverSideApply();
     }
-    InstanceType tiny = new InstanceType();
-    tiny.setMetadata(new ObjectMetaBuilder().withName("bench.tiny").build());
-    tiny.setSpec(new InstanceTypeSpec(1, "1Mi", "benchmark"));
-    client.resource(tiny).serverSideApply();
-    CapacityPool pool = new CapacityPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
-    pool.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus-bench/pool", "bench").build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
-            null,
-            null));
-    client.resource(pool).serverSideApply();
+    client.resource(Fixtures.instanceType("bench.tiny", 1, "1Mi")).serverSideApply();
+    client.resource(Fixtures.serverPool(POOL, "nimbus-bench/pool", "bench")).serverSideApply();
   }
 }

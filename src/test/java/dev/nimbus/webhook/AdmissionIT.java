@@ -4,26 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
-import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
-import dev.nimbus.api.v1alpha1.InstanceType;
-import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
-import dev.nimbus.api.v1alpha1.PoolRatios;
-import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.RoundRobinProxy;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
@@ -74,25 +67,10 @@ class AdmissionIT {
     client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).delete();
     node(client, "it-admission-0", "60");
     node(client, "it-admission-1", "40");
-    InstanceType one = new InstanceType();
-    one.setMetadata(new ObjectMetaBuilder().withName("it.one").build());
-    one.setSpec(new InstanceTypeSpec(1, "1Gi", "one vCPU"));
-    client.resource(one).serverSideApply();
-    InstanceType huge = new InstanceType();
-    huge.setMetadata(new ObjectMetaBuilder().withName("it.huge").build());
-    huge.setSpec(new InstanceTypeSpec(61, "1Gi", "larger than any node of it-admission"));
-    client.resource(huge).serverSideApply();
-    CapacityPool pool = new CapacityPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
-    pool.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus-it/pool", "admission").build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
-            null,
-            null));
-    client.resource(pool).serverSideApply();
+    client.resource(Fixtures.instanceType("it.one", 1, "1Gi")).serverSideApply();
+    // Larger than any node of the pool.
+    client.resource(Fixtures.instanceType("it.huge", 61, "1Gi")).serverSideApply();
+    client.resource(Fixtures.serverPool(POOL, "nimbus-it/pool", "admission")).serverSideApply();
 
     int[] ports = {19443, 19444};
     proxy = new RoundRobinProxy(List.of(ports[0], ports[1]));
@@ -397,34 +375,11 @@ class AdmissionIT {
     client
         .nodes()
         .resource(
-            new NodeBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .addToAnnotations("kwok.x-k8s.io/node", "fake")
-                .addToLabels("type", "kwok")
-                .addToLabels("nimbus-it/pool", "admission")
-                .addToLabels(Names.KVM_NODE_LABEL, "true")
-                .addToLabels(Names.ZONE_LABEL, "zone-a")
-                .endMetadata()
-                .withNewStatus()
-                .addToCapacity(
-                    Map.of(
-                        "cpu",
-                        new Quantity(cpu),
-                        "memory",
-                        new Quantity("400Gi"),
-                        "pods",
-                        new Quantity("500")))
-                .addToAllocatable(
-                    Map.of(
-                        "cpu",
-                        new Quantity(cpu),
-                        "memory",
-                        new Quantity("400Gi"),
-                        "pods",
-                        new Quantity("500")))
-                .endStatus()
-                .build())
+            Fixtures.kvmNode(
+                name,
+                Map.of("nimbus-it/pool", "admission", Names.ZONE_LABEL, "zone-a"),
+                cpu,
+                "400Gi"))
         .serverSideApply();
   }
 

@@ -1,0 +1,62 @@
+package dev.nimbus.testing;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
+import dev.nimbus.api.v1alpha1.PoolRatios;
+import dev.nimbus.api.v1alpha1.PoolReserved;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import java.util.List;
+import java.util.Map;
+
+/** Objects that tests and benchmarks set up: simulated nodes, pools and instance types. */
+public final class Fixtures {
+  private Fixtures() {}
+
+  /** A KVM-capable node that KWOK keeps Ready, with the given labels, CPUs and memory. */
+  public static Node kvmNode(String name, Map<String, String> labels, String cpu, String memory) {
+    Map<String, Quantity> capacity =
+        Map.of(
+            "cpu", new Quantity(cpu), "memory", new Quantity(memory), "pods", new Quantity("500"));
+    return new NodeBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .addToAnnotations("kwok.x-k8s.io/node", "fake")
+        .addToLabels("type", "kwok")
+        .addToLabels("kubevirt.io/schedulable", "true")
+        .addToLabels(labels)
+        .endMetadata()
+        .withNewStatus()
+        .addToCapacity(capacity)
+        .addToAllocatable(capacity)
+        .endStatus()
+        .build();
+  }
+
+  /** A pool of the nodes labelled {@code key=value}, ratio 1, nothing reserved, for servers. */
+  public static CapacityPool serverPool(String name, String key, String value) {
+    CapacityPool pool = new CapacityPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels(key, value).build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    return pool;
+  }
+
+  public static InstanceType instanceType(String name, int vcpus, String memory) {
+    InstanceType type = new InstanceType();
+    type.setMetadata(new ObjectMetaBuilder().withName(name).build());
+    type.setSpec(new InstanceTypeSpec(vcpus, memory, name));
+    return type;
+  }
+}
