@@ -93,6 +93,16 @@ public final class OperatorProcess implements AutoCloseable {
    * (its HTTP port is taken from the "Listening on" line of its log).
    */
   public double counter(String name) {
+    return metric(name, "");
+  }
+
+  /** The value of one series of a gauge, chosen by a fragment of its labels, or NaN if absent. */
+  public double gauge(String name, String labels) {
+    return metric(name, labels);
+  }
+
+  /** The sum of the matching series, or NaN when none matches. */
+  private double metric(String name, String labelFragment) {
     var matcher =
         java.util.regex.Pattern.compile("Listening on: http://[^:]+:(\\d+)").matcher(logText());
     if (!matcher.find()) {
@@ -111,8 +121,10 @@ public final class OperatorProcess implements AutoCloseable {
           .body()
           .lines()
           .filter(line -> line.startsWith(name + "{") || line.startsWith(name + " "))
+          .filter(line -> line.contains(labelFragment))
           .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
-          .sum();
+          .reduce(Double::sum)
+          .orElse(Double.NaN);
     } catch (IOException e) {
       throw new IllegalStateException("cannot read the metrics of " + this.name, e);
     } catch (InterruptedException e) {

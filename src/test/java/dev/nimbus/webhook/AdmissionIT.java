@@ -178,6 +178,38 @@ class AdmissionIT {
 
   @Test
   @Order(4)
+  void scalingAVirtualServerGoesThroughAdmission(KubernetesClient client, TestNamespace namespace)
+      throws InterruptedException {
+    awaitEarlierReservationsReleased(client);
+    VirtualServer server = client.resource(server(namespace, "scaled", "it.one", 2)).create();
+    assertThat(ledgerEntry(client, server).count()).isEqualTo(2);
+
+    VirtualServer scaledUp = client.resource(withCount(server, 50)).update();
+    assertThat(ledgerEntry(client, scaledUp).count()).isEqualTo(50);
+
+    VirtualServer resized = client.resource(scaledUp).get();
+    resized.setSpec(
+        new VirtualServerSpec(
+            resized.getSpec().image(), "it.huge", 50, 50, null, null, null, POOL, true, false));
+    assertThatThrownBy(() -> client.resource(resized).update())
+        .as("an instance-type change goes through admission")
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class,
+            e ->
+                assertThat(e.getMessage())
+                    .contains("pool \"it-admission\": cpu asked 3050, free 100 of 100"));
+    assertThat(ledgerEntry(client, scaledUp).count())
+        .as("a refused update keeps what was held")
+        .isEqualTo(50);
+
+    VirtualServer stopped = client.resource(withRunning(scaledUp, false)).update();
+    assertThat(ledger(client).entry(stopped.getMetadata().getUid()))
+        .as("stopping releases")
+        .isNull();
+  }
+
+  @Test
+  @Order(5)
   void aReservationWhoseCreateALaterWebhookRefusedIsReleasedWithinOneResync(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     try (TestWebhook refuser =
@@ -215,9 +247,10 @@ class AdmissionIT {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
   void twoHundredConcurrentCreatesStoreExactlyTheHundredThatFit(
       KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
     int requests = 200;
     ExecutorService pool = Executors.newFixedThreadPool(requests);
     CountDownLatch start = new CountDownLatch(1);
@@ -269,11 +302,13 @@ class AdmissionIT {
       double decisions = replica.counter("nimbus_admission_decisions_total");
       System.out.printf("[AdmissionIT] decisions made by one replica: %.0f%n", decisions);
       assertThat(decisions).as("every replica serves the webhook").isPositive();
+      assertThat(replica.counter("nimbus_admission_latency_seconds_count")).isPositive();
     }
+    awaitFreeCpuGauge(0.0);
   }
 
   @Test
-  @Order(6)
+  @Order(7)
   void whenTheLeaderIsKilledTheOtherReplicaTakesOverWithin20Seconds(KubernetesClient client) {
     String holder =
         client
@@ -341,6 +376,66 @@ class AdmissionIT {
       }
       agreeing = fits == joined ? agreeing + 1 : 0;
     }
+  }
+
+  /** Reservations of earlier tests' objects are released once their namespaces are gone. */
+  private static void awaitEarlierReservationsReleased(KubernetesClient client)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!ledger(client).entries().isEmpty()) {
+      assertThat(System.nanoTime()).as("earlier reservations released").isLessThan(deadline);
+      Thread.sleep(500);
+    }
+  }
+
+  /** Waits until the leader publishes {@code cores} free CPU in the pool's gauge. */
+  private static void awaitFreeCpuGauge(double cores) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    String series = "pool=\"" + POOL + "\",resource=\"cpu\"";
+    while (replicas.stream().noneMatch(r -> r.gauge("nimbus_pool_free", series) == cores)) {
+      assertThat(System.nanoTime())
+          .as("nimbus_pool_free{" + series + "} reaches " + cores)
+          .isLessThan(deadline);
+      Thread.sleep(500);
+    }
+  }
+
+  private static LedgerEntry ledgerEntry(KubernetesClient client, VirtualServer server) {
+    return ledger(client).entry(server.getMetadata().getUid());
+  }
+
+  private static VirtualServer withCount(VirtualServer server, int count) {
+    var spec = server.getSpec();
+    server.setSpec(
+        new VirtualServerSpec(
+            spec.image(),
+            spec.instanceType(),
+            count,
+            count,
+            null,
+            null,
+            null,
+            POOL,
+            spec.running(),
+            false));
+    return server;
+  }
+
+  private static VirtualServer withRunning(VirtualServer server, boolean running) {
+    var spec = server.getSpec();
+    server.setSpec(
+        new VirtualServerSpec(
+            spec.image(),
+            spec.instanceType(),
+            spec.minCount(),
+            spec.maxCount(),
+            null,
+            null,
+            null,
+            POOL,
+            running,
+            false));
+    return server;
   }
 
   private static Ledger ledger(KubernetesClient client) {
