@@ -1,0 +1,150 @@
+package dev.nimbus.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/** The serving certificate in its shared Secret: issued once, kept, renewed before it expires. */
+@ExtendWith(LocalCluster.class)
+class CertificateManagerIT {
+  private static final Duration VALIDITY = Duration.ofDays(365);
+
+  @Test
+  void issuesOnceAndKeepsIt(KubernetesClient client, TestNamespace namespace) {
+    CertificateManager manager = new CertificateManager(client, config(namespace.name()));
+
+    CertificateManager.Pems first = manager.ensure();
+    CertificateManager.Pems second = manager.ensure();
+
+    assertThat(second).isEqualTo(first);
+    assertThat(first.notAfter()).isAfter(Instant.now().plus(VALIDITY).minus(Duration.ofDays(1)));
+    var secret = client.secrets().inNamespace(namespace.name()).withName("webhook-tls").get();
+    assertThat(secret.getType()).isEqualTo("kubernetes.io/tls");
+    assertThat(decode(secret.getData().get("ca.crt"))).isEqualTo(first.ca());
+  }
+
+  @Test
+  void renewsACertificateNearItsEnd(KubernetesClient client, TestNamespace namespace) {
+    ServingCertificate expiring =
+        ServingCertificate.issue("nimbus-webhook", List.of("nimbus-webhook"), Duration.ofDays(10));
+    client
+        .secrets()
+        .inNamespace(namespace.name())
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName("webhook-tls")
+                .endMetadata()
+                .withType("kubernetes.io/tls")
+                .withData(
+                    Map.of(
+                        "tls.crt", encode(expiring.certificatePem()),
+                        "tls.key", encode(expiring.privateKeyPem()),
+                        "ca.crt", encode(expiring.caPem())))
+                .build())
+        .create();
+
+    CertificateManager.Pems renewed =
+        new CertificateManager(client, config(namespace.name())).ensure();
+
+    assertThat(renewed.ca()).isNotEqualTo(expiring.caPem());
+    assertThat(renewed.notAfter()).isAfter(Instant.now().plus(Duration.ofDays(300)));
+    var secret = client.secrets().inNamespace(namespace.name()).withName("webhook-tls").get();
+    assertThat(decode(secret.getData().get("tls.crt"))).isEqualTo(renewed.certificate());
+  }
+
+  @Test
+  void replicasRacingForAMissingCertificateEndUpWithTheSameOne(
+      KubernetesClient client, TestNamespace namespace) {
+    var one =
+        CompletableFuture.supplyAsync(
+            () -> new CertificateManager(client, config(namespace.name())).ensure());
+    var two =
+        CompletableFuture.supplyAsync(
+            () -> new CertificateManager(client, config(namespace.name())).ensure());
+    CertificateManager.Pems first = one.join();
+    CertificateManager.Pems second = two.join();
+    CertificateManager.Pems stored =
+        new CertificateManager(client, config(namespace.name())).ensure();
+
+    assertThat(first).as("the loser of the race serves what the winner wrote").isEqualTo(stored);
+    assertThat(second).isEqualTo(stored);
+  }
+
+  private static String encode(String text) {
+    return Base64.getEncoder().encodeToString(text.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  private static String decode(String base64) {
+    return new String(Base64.getDecoder().decode(base64), StandardCharsets.US_ASCII);
+  }
+
+  /** The configuration a replica in {@code namespace} would have. */
+  private static NimbusConfig config(String namespace) {
+    NimbusConfig.Webhook webhook =
+        new NimbusConfig.Webhook() {
+          public int port() {
+            return 9443;
+          }
+
+          public String host() {
+            return "127.0.0.1";
+          }
+
+          public String configurationName() {
+            return "unused";
+          }
+
+          public String serviceName() {
+            return "nimbus-webhook";
+          }
+
+          public String secretName() {
+            return "webhook-tls";
+          }
+
+          public Optional<List<String>> extraHosts() {
+            return Optional.of(List.of("127.0.0.1"));
+          }
+
+          public Optional<String> url() {
+            return Optional.empty();
+          }
+
+          public Duration certificateValidity() {
+            return VALIDITY;
+          }
+        };
+    return new NimbusConfig() {
+      public String namespace() {
+        return namespace;
+      }
+
+      public Webhook webhook() {
+        return webhook;
+      }
+
+      public Ledger ledger() {
+        throw new UnsupportedOperationException();
+      }
+
+      public LeaderElection leaderElection() {
+        throw new UnsupportedOperationException();
+      }
+    };
+  }
+}
