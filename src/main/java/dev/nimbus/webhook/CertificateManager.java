@@ -43,6 +43,13 @@ public class CertificateManager {
 
   /** The current certificate, issuing or renewing it first if needed. */
   public Pems ensure() {
+    if (client.namespaces().withName(config.namespace()).get() == null) {
+      throw new IllegalStateException(
+          "the operator's namespace \""
+              + config.namespace()
+              + "\" does not exist: create it, or set nimbus.namespace to the namespace the"
+              + " operator runs in");
+    }
     for (int attempt = 0; attempt < 5; attempt++) {
       Secret secret =
           client
