@@ -30,6 +30,7 @@ public class Inventory {
   private final SharedIndexInformer<InstanceType> instanceTypes;
   private final SharedIndexInformer<KeyPair> keyPairs;
   private final SharedIndexInformer<SecurityGroup> securityGroups;
+  private volatile boolean started;
 
   public Inventory(KubernetesClient client) {
     nodes = client.nodes().runnableInformer(0);
@@ -39,16 +40,29 @@ public class Inventory {
     securityGroups = client.resources(SecurityGroup.class).inAnyNamespace().runnableInformer(0);
   }
 
-  /** Starts every informer and waits until each has listed once. */
+  /**
+   * Starts every informer and waits until each has listed once. Idempotent; every reader calls it,
+   * so that neither the webhook nor a controller ever decides from caches still empty.
+   */
   public void start() {
-    var started = informers().stream().map(i -> i.start().toCompletableFuture()).toList();
-    for (var start : started) {
+    if (!started) {
+      startOnce();
+    }
+  }
+
+  private synchronized void startOnce() {
+    if (started) {
+      return;
+    }
+    var syncs = informers().stream().map(i -> i.start().toCompletableFuture()).toList();
+    for (var start : syncs) {
       try {
         start.get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
       } catch (Exception e) {
         throw new IllegalStateException("the inventory did not sync: " + e.getMessage(), e);
       }
     }
+    started = true;
   }
 
   void stop(@Observes ShutdownEvent event) {
@@ -60,30 +74,37 @@ public class Inventory {
   }
 
   public List<Node> nodes() {
+    start();
     return nodes.getStore().list();
   }
 
   public List<CapacityPool> pools() {
+    start();
     return pools.getStore().list();
   }
 
   public Optional<CapacityPool> pool(String name) {
+    start();
     return Optional.ofNullable(pools.getStore().getByKey(name));
   }
 
   public Optional<InstanceType> instanceType(String name) {
+    start();
     return Optional.ofNullable(instanceTypes.getStore().getByKey(name));
   }
 
   public List<InstanceType> instanceTypes() {
+    start();
     return instanceTypes.getStore().list();
   }
 
   public Optional<KeyPair> keyPair(String namespace, String name) {
+    start();
     return Optional.ofNullable(keyPairs.getStore().getByKey(key(namespace, name)));
   }
 
   public Optional<SecurityGroup> securityGroup(String namespace, String name) {
+    start();
     return Optional.ofNullable(securityGroups.getStore().getByKey(key(namespace, name)));
   }
 
