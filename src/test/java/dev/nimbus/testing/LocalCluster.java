@@ -102,23 +102,26 @@ public final class LocalCluster
   public static synchronized KubernetesClient client() {
     if (sharedClient == null) {
       kubeconfig = startCluster();
+      KubernetesClient client;
       try {
         Config config = Config.fromKubeconfig(Files.readString(kubeconfig));
         config.setRequestTimeout(30_000);
-        sharedClient = new KubernetesClientBuilder().withConfig(config).build();
+        client = new KubernetesClientBuilder().withConfig(config).build();
       } catch (IOException e) {
         throw new IllegalStateException("cannot read " + kubeconfig, e);
       }
-      installCrds(sharedClient);
+      installCrds(client);
       // A webhook left behind by an interrupted local run would refuse what the tests create.
-      sharedClient
+      client
           .admissionRegistration()
           .v1()
           .validatingWebhookConfigurations()
           .withLabel("app.kubernetes.io/managed-by", "nimbus")
           .delete();
       // The KubeVirt stand-in runs beside the code under test for the whole test run.
-      simulator = new KubeVirtSimulator(sharedClient);
+      simulator = new KubeVirtSimulator(client);
+      // Shared only once complete: a failed setup is tried again by the next test.
+      sharedClient = client;
     }
     return sharedClient;
   }
@@ -203,8 +206,10 @@ public final class LocalCluster
   }
 
   private static boolean established(CustomResourceDefinition crd) {
+    // A CRD just created has no status conditions yet.
     return crd != null
         && crd.getStatus() != null
+        && crd.getStatus().getConditions() != null
         && crd.getStatus().getConditions().stream()
             .anyMatch(c -> c.getType().equals("Established") && c.getStatus().equals("True"));
   }
