@@ -3,6 +3,7 @@ package dev.nimbus.ledger;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Reservation;
+import dev.nimbus.allocation.Resource;
 import java.time.Instant;
 import java.util.List;
 
@@ -36,9 +37,9 @@ public record LedgerEntry(
                 p ->
                     new Placement(
                         p.node(),
-                        p.demand().get(dev.nimbus.allocation.Resource.CPU),
-                        p.demand().get(dev.nimbus.allocation.Resource.MEMORY),
-                        p.demand().get(dev.nimbus.allocation.Resource.EPHEMERAL_STORAGE)))
+                        p.demand().get(Resource.CPU),
+                        p.demand().get(Resource.MEMORY),
+                        p.demand().get(Resource.EPHEMERAL_STORAGE)))
             .toList();
     return new LedgerEntry(
         reservation.key(), kind, namespace, name, at.toString(), desired, placements);

@@ -43,6 +43,18 @@ class ArchitectureTest {
   }
 
   @Test
+  void kubeVirtModelDependsOnNothingOfTheOperator() {
+    noClasses()
+        .that()
+        .resideInAPackage("dev.nimbus.kubevirt..")
+        .should()
+        .dependOnClassesThat(
+            resideInAPackage("dev.nimbus..").and(not(resideInAPackage("dev.nimbus.kubevirt.."))))
+        .because("the KubeVirt model is a client library of its own")
+        .check(production);
+  }
+
+  @Test
   void apiTypesDependOnNothingOfTheOperator() {
     noClasses()
         .that()

@@ -130,6 +130,32 @@ class AdmissionIT {
   }
 
   @Test
+  @Order(1)
+  void aPoolCreatedAfterItsNodesCountsThem(KubernetesClient client) {
+    CapacityPool late = Fixtures.serverPool("it-late", "nimbus-it/pool", "admission");
+    client.resource(late).serverSideApply();
+    try {
+      CapacityPool reconciled =
+          client
+              .resources(CapacityPool.class)
+              .withName("it-late")
+              .waitUntilCondition(
+                  p -> p != null && p.getStatus() != null && p.getStatus().nodeCount() != null,
+                  30,
+                  TimeUnit.SECONDS);
+
+      assertThat(reconciled.getStatus().nodeCount()).isEqualTo(2);
+      assertThat(reconciled.getStatus().cpu().virtual()).isEqualTo("100");
+      assertThat(reconciled.getStatus().largestFit().node()).isEqualTo("it-admission-0");
+      assertThat(reconciled.getStatus().largestFit().cpu()).isEqualTo("60");
+      assertThat(reconciled.getStatus().conditions())
+          .anySatisfy(c -> assertThat(c.getType() + "=" + c.getStatus()).isEqualTo("Ready=True"));
+    } finally {
+      client.resource(late).delete();
+    }
+  }
+
+  @Test
   @Order(2)
   void anInstanceLargerThanAnyNodeIsDeniedAlthoughThePoolHasMoreRoom(
       KubernetesClient client, TestNamespace namespace) {
