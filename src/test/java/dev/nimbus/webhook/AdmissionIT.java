@@ -213,10 +213,7 @@ class AdmissionIT {
     VirtualServer scaledUp = client.resource(withCount(server, 50)).update();
     assertThat(ledgerEntry(client, scaledUp).count()).isEqualTo(50);
 
-    VirtualServer resized = client.resource(scaledUp).get();
-    resized.setSpec(
-        new VirtualServerSpec(
-            resized.getSpec().image(), "it.huge", 50, 50, null, null, null, POOL, true, false));
+    VirtualServer resized = withSpec(client.resource(scaledUp).get(), "it.huge", 50, true);
     assertThatThrownBy(() -> client.resource(resized).update())
         .as("an instance-type change goes through admission")
         .isInstanceOfSatisfying(
@@ -432,35 +429,20 @@ class AdmissionIT {
 
   private static VirtualServer withCount(VirtualServer server, int count) {
     var spec = server.getSpec();
-    server.setSpec(
-        new VirtualServerSpec(
-            spec.image(),
-            spec.instanceType(),
-            count,
-            count,
-            null,
-            null,
-            null,
-            POOL,
-            spec.running(),
-            false));
-    return server;
+    return withSpec(server, spec.instanceType(), count, spec.running());
   }
 
   private static VirtualServer withRunning(VirtualServer server, boolean running) {
     var spec = server.getSpec();
+    return withSpec(server, spec.instanceType(), spec.maxCount(), running);
+  }
+
+  /** The server with min = max = {@code count} of {@code type} in the test pool. */
+  private static VirtualServer withSpec(
+      VirtualServer server, String type, int count, boolean running) {
     server.setSpec(
         new VirtualServerSpec(
-            spec.image(),
-            spec.instanceType(),
-            spec.minCount(),
-            spec.maxCount(),
-            null,
-            null,
-            null,
-            POOL,
-            running,
-            false));
+            server.getSpec().image(), type, count, count, null, null, null, POOL, running, false));
     return server;
   }
 
