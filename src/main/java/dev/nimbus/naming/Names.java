@@ -25,7 +25,31 @@ public final class Names {
   /** The name of the validating webhook for VirtualServers and ContainerTasks. */
   public static final String WEBHOOK_NAME = "workloads.compute.nimbus.dev";
 
+  /** Labels a task's pod with the ContainerTask it belongs to. */
+  public static final String CONTAINER_TASK_LABEL = ApiGroup.GROUP + "/containertask";
+
+  /** Labels a task's pod with the task's index within its ContainerTask. */
+  public static final String TASK_INDEX_LABEL = ApiGroup.GROUP + "/task-index";
+
+  /** Marks the pods of tasks run with assignPublicIp ENABLED, for whatever exposes them. */
+  public static final String PUBLIC_IP_LABEL = ApiGroup.GROUP + "/assign-public-ip";
+
+  /** The user and group every task container runs as: never root. */
+  public static final long TASK_USER = 65532;
+
   private Names() {}
+
+  /** The pod of task {@code index} of a ContainerTask. */
+  public static String taskPod(String task, int index) {
+    return task + "-task-" + index;
+  }
+
+  /**
+   * The label that puts a pod in a SecurityGroup: its NetworkPolicy selects the pods that carry it.
+   */
+  public static String securityGroupLabel(String group) {
+    return "secgroup." + ApiGroup.GROUP + "/" + group;
+  }
 
   /** The ConfigMap, in the operator's namespace, that holds the reservations of a pool. */
   public static String ledger(String pool) {
