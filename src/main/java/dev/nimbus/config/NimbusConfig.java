@@ -76,6 +76,13 @@ public interface NimbusConfig {
     /** How long a serving certificate is valid; it is renewed when a third of that is left. */
     @WithDefault("P365D")
     Duration certificateValidity();
+
+    /**
+     * How often a replica checks the shared certificate: to renew it, or to start serving one that
+     * another replica renewed.
+     */
+    @WithDefault("PT10M")
+    Duration certificateCheckInterval();
   }
 
   /** The reservation ledger. */

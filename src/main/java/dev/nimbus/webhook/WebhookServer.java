@@ -21,7 +21,6 @@ import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
@@ -36,7 +35,6 @@ import org.jboss.logging.Logger;
 public class WebhookServer {
   private static final Logger LOG = Logger.getLogger(WebhookServer.class);
   static final String PATH = "/validate-workloads";
-  private static final Duration CERTIFICATE_CHECK = Duration.ofMinutes(10);
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -106,7 +104,7 @@ public class WebhookServer {
         config.webhook().host(), server.actualPort(), PATH);
     publishCaBundle(serving);
     vertx.setPeriodic(
-        CERTIFICATE_CHECK.toMillis(),
+        config.webhook().certificateCheckInterval().toMillis(),
         id ->
             vertx.executeBlocking(
                 () -> {

@@ -128,6 +128,10 @@ class CertificateManagerIT {
           public Duration certificateValidity() {
             return VALIDITY;
           }
+
+          public Duration certificateCheckInterval() {
+            return Duration.ofMinutes(10);
+          }
         };
     return new NimbusConfig() {
       public String namespace() {
