@@ -104,6 +104,15 @@ public class WorkloadAdmission {
 
   private Decision decideServer(AdmissionRequest request) {
     VirtualServer server = json.convertValue(request.getObject(), VirtualServer.class);
+    if (isUpdate(request)) {
+      VirtualServer old = json.convertValue(request.getOldObject(), VirtualServer.class);
+      // Metadata-only updates (labels, finalizers, and above all the removal of a finalizer
+      // while the object is deleted) must never be refused for a reference that vanished since.
+      if (Objects.equals(old.getSpec(), server.getSpec())
+          || server.getMetadata().getDeletionTimestamp() != null) {
+        return Decision.allow("Unchanged", List.of());
+      }
+    }
     var result = WorkloadValidator.validate(server, inventory);
     if (!result.valid()) {
       return invalid(server, result.errors());

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.KeyPairSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.Ledger;
@@ -229,6 +231,78 @@ class AdmissionIT {
     assertThat(ledger(client).entry(stopped.getMetadata().getUid()))
         .as("stopping releases")
         .isNull();
+  }
+
+  @Test
+  @Order(4)
+  void metadataChangesPassEvenWhenAReferenceVanished(
+      KubernetesClient client, TestNamespace namespace) {
+    KeyPair key = new KeyPair();
+    key.setMetadata(
+        new ObjectMetaBuilder().withName("key").withNamespace(namespace.name()).build());
+    key.setSpec(
+        new KeyPairSpec(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0jjroAagUHCBykLneNEsB95A/lCXKJ30AE1cNRa48O a@b"));
+    client.resource(key).create();
+    VirtualServer server = server(namespace, "keyed", "it.one", 1);
+    server.setSpec(
+        new VirtualServerSpec(
+            server.getSpec().image(), "it.one", 1, 1, "key", null, null, POOL, true, false));
+    awaitAdmitted(client, server);
+    client.resource(key).delete();
+    awaitRefusedFor(client, namespace, "KeyPair \"key\" does not exist");
+
+    VirtualServer labelled =
+        client
+            .resources(VirtualServer.class)
+            .inNamespace(namespace.name())
+            .withName("keyed")
+            .edit(
+                s -> {
+                  s.getMetadata().setLabels(Map.of("team", "web"));
+                  return s;
+                });
+    assertThat(labelled.getMetadata().getLabels()).containsEntry("team", "web");
+    labelled.setSpec(
+        new VirtualServerSpec(
+            labelled.getSpec().image(), "it.one", 2, 2, "key", null, null, POOL, true, false));
+    assertThatThrownBy(() -> client.resource(labelled).update())
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class,
+            e -> assertThat(e.getMessage()).contains("KeyPair \"key\" does not exist"));
+  }
+
+  /** Creates the server once the webhook's inventory has seen what it refers to. */
+  private static void awaitAdmitted(KubernetesClient client, VirtualServer server) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try {
+        client.resource(server).create();
+        return;
+      } catch (KubernetesClientException e) {
+        assertThat(System.nanoTime()).as("admitted: " + e.getMessage()).isLessThan(deadline);
+      }
+    }
+  }
+
+  /** Waits until a dry-run create is refused with {@code message}: the inventory caught up. */
+  private static void awaitRefusedFor(
+      KubernetesClient client, TestNamespace namespace, String message) {
+    VirtualServer probe = server(namespace, "probe", "it.one", 1);
+    probe.setSpec(
+        new VirtualServerSpec(
+            probe.getSpec().image(), "it.one", 1, 1, "key", null, null, POOL, true, false));
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try {
+        client.resource(probe).dryRun().create();
+      } catch (KubernetesClientException e) {
+        if (e.getMessage().contains(message)) {
+          return;
+        }
+      }
+      assertThat(System.nanoTime()).as("refused for " + message).isLessThan(deadline);
+    }
   }
 
   @Test
