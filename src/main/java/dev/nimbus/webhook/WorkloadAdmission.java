@@ -95,11 +95,40 @@ public class WorkloadAdmission {
   }
 
   private Decision decide(AdmissionRequest request, String kind) {
+    if ("DELETE".equals(request.getOperation())) {
+      return decideDelete(request, kind);
+    }
     return switch (kind) {
       case "VirtualServer" -> decideServer(request);
       case "ContainerTask" -> decideTask(request);
       default -> Decision.allow("Unchanged", List.of());
     };
+  }
+
+  /**
+   * EC2's DisableApiTermination: a VirtualServer with terminationProtection is not deleted, not
+   * even with its namespace, until the flag is lifted. Nothing else is checked on delete.
+   */
+  private Decision decideDelete(AdmissionRequest request, String kind) {
+    if (!"VirtualServer".equals(kind) || request.getOldObject() == null) {
+      return Decision.allow("Unchanged", List.of());
+    }
+    VirtualServer server = json.convertValue(request.getOldObject(), VirtualServer.class);
+    if (server.getSpec() == null
+        || !Boolean.TRUE.equals(server.getSpec().terminationProtection())) {
+      return Decision.allow("Unchanged", List.of());
+    }
+    String name = server.getMetadata().getName();
+    return Decision.deny(
+        "TerminationProtection",
+        403,
+        "VirtualServer \""
+            + name
+            + "\" has spec.terminationProtection: true; lift it first: kubectl patch vsrv "
+            + name
+            + " -n "
+            + server.getMetadata().getNamespace()
+            + " --type merge -p '{\"spec\":{\"terminationProtection\":false}}'");
   }
 
   private Decision decideServer(AdmissionRequest request) {

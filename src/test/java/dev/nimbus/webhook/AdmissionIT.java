@@ -272,6 +272,53 @@ class AdmissionIT {
             e -> assertThat(e.getMessage()).contains("KeyPair \"key\" does not exist"));
   }
 
+  @Test
+  @Order(4)
+  void terminationProtectionRefusesADeleteUntilLifted(
+      KubernetesClient client, TestNamespace namespace) {
+    VirtualServer server = server(namespace, "guarded", "it.one", 1);
+    server.setSpec(
+        new VirtualServerSpec(
+            server.getSpec().image(), "it.one", 1, 1, null, null, null, POOL, true, true));
+    client.resource(server).create();
+
+    assertThatThrownBy(() -> client.resource(server).delete())
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class,
+            e ->
+                assertThat(e.getMessage())
+                    .contains(
+                        "VirtualServer \"guarded\" has spec.terminationProtection: true; lift it"
+                            + " first: kubectl patch vsrv guarded -n "
+                            + namespace.name()
+                            + " --type merge -p '{\"spec\":{\"terminationProtection\":false}}'"));
+    assertThat(client.resource(server).get()).isNotNull();
+
+    client
+        .resources(VirtualServer.class)
+        .inNamespace(namespace.name())
+        .withName("guarded")
+        .edit(
+            s -> {
+              var spec = s.getSpec();
+              s.setSpec(
+                  new VirtualServerSpec(
+                      spec.image(),
+                      spec.instanceType(),
+                      1,
+                      1,
+                      null,
+                      null,
+                      null,
+                      POOL,
+                      true,
+                      false));
+              return s;
+            });
+    client.resource(server).delete();
+    client.resource(server).waitUntilCondition(s -> s == null, 30, TimeUnit.SECONDS);
+  }
+
   /** Creates the server once the webhook's inventory has seen what it refers to. */
   private static void awaitAdmitted(KubernetesClient client, VirtualServer server) {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
