@@ -1,0 +1,23 @@
+-- Argo CD health of a Nimbus CapacityPool (compute.nimbus.dev/v1alpha1).
+-- Healthy: Ready is True for the current generation. Degraded: Ready is False with reason
+-- NoNodes (the selector selects no schedulable node). Progressing otherwise.
+local hs = { status = "Progressing", message = "Waiting for the pool's status" }
+if obj.status == nil or obj.status.conditions == nil then
+  return hs
+end
+local generation = obj.metadata.generation or 0
+if (obj.status.observedGeneration or 0) < generation then
+  hs.message = "Waiting for the operator to observe generation " .. generation
+  return hs
+end
+for _, condition in ipairs(obj.status.conditions) do
+  if condition.type == "Ready" then
+    if condition.status == "True" then
+      hs.status = "Healthy"
+    elseif condition.reason == "NoNodes" then
+      hs.status = "Degraded"
+    end
+    hs.message = condition.message or condition.reason or ""
+  end
+end
+return hs
