@@ -42,7 +42,7 @@ public final class PoolModels {
         .toList();
   }
 
-  static dev.nimbus.allocation.Node node(CapacityPoolSpec spec, Node node) {
+  public static dev.nimbus.allocation.Node node(CapacityPoolSpec spec, Node node) {
     Map<String, Quantity> allocatable =
         node.getStatus() == null || node.getStatus().getAllocatable() == null
             ? Map.of()

@@ -39,6 +39,23 @@ public final class Names {
 
   private Names() {}
 
+  /** The ECS-style id of task {@code index} of a ContainerTask: 32 hex digits, stable. */
+  public static String taskId(String uid, int index) {
+    try {
+      byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest((uid + "/" + index).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest).substring(0, 32);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+
+  /** {@code arn:nimbus:ecs:<namespace>:task/<cluster>/<task id>}, as ECS names tasks. */
+  public static String taskArn(String namespace, String cluster, String taskId) {
+    return "arn:nimbus:ecs:" + namespace + ":task/" + cluster + "/" + taskId;
+  }
+
   /** The pod of task {@code index} of a ContainerTask. */
   public static String taskPod(String task, int index) {
     return task + "-task-" + index;

@@ -101,7 +101,7 @@ public final class WorkloadValidator {
    * The named pool if it exists and serves the kind; without a name, the one pool that is the
    * kind's default.
    */
-  static Optional<CapacityPool> resolvePool(
+  public static Optional<CapacityPool> resolvePool(
       String name, WorkloadKind kind, String path, Inventory inventory, List<FieldError> errors) {
     if (name != null) {
       Optional<CapacityPool> pool = inventory.pool(name);
