@@ -1,6 +1,10 @@
 package dev.nimbus.naming;
 
 import dev.nimbus.api.v1alpha1.ApiGroup;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
  * Every name that Nimbus derives: of the objects it owns, of its labels and annotations. Nothing
@@ -39,14 +43,43 @@ public final class Names {
 
   private Names() {}
 
+  /** Labels a VirtualServer's VMs (and through their template, its launcher pods). */
+  public static final String VIRTUAL_SERVER_LABEL = ApiGroup.GROUP + "/virtualserver";
+
+  /** Labels a VM with its instance's index within its VirtualServer. */
+  public static final String INSTANCE_INDEX_LABEL = ApiGroup.GROUP + "/instance-index";
+
+  /** The VM of instance {@code index} of a VirtualServer. */
+  public static String serverVm(String server, int index) {
+    return server + "-" + index;
+  }
+
+  /** The Secret that holds a VirtualServer's cloud-init user data. */
+  public static String userDataSecret(String server) {
+    return server + "-userdata";
+  }
+
+  /** The Secret that holds the public key of a VirtualServer's key pair, for KubeVirt. */
+  public static String sshKeySecret(String server) {
+    return server + "-ssh-key";
+  }
+
+  /** The EC2-style id of instance {@code index}: {@code i-} and 17 hex digits, stable. */
+  public static String instanceId(String uid, int index) {
+    return "i-" + sha256Hex(uid + "/instance/" + index).substring(0, 17);
+  }
+
   /** The ECS-style id of task {@code index} of a ContainerTask: 32 hex digits, stable. */
   public static String taskId(String uid, int index) {
+    return sha256Hex(uid + "/" + index).substring(0, 32);
+  }
+
+  private static String sha256Hex(String text) {
     try {
       byte[] digest =
-          java.security.MessageDigest.getInstance("SHA-256")
-              .digest((uid + "/" + index).getBytes(java.nio.charset.StandardCharsets.UTF_8));
-      return java.util.HexFormat.of().formatHex(digest).substring(0, 32);
-    } catch (java.security.NoSuchAlgorithmException e) {
+          MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }
   }

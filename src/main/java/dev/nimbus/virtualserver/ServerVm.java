@@ -1,0 +1,185 @@
+package dev.nimbus.virtualserver;
+
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Node;
+import dev.nimbus.allocation.Resource;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.capacitypool.Demands;
+import dev.nimbus.kubevirt.VirtualMachine;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.AccessCredential;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.CloudInitNoCloud;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.ContainerDisk;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Cpu;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Devices;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Disk;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.DiskTarget;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Domain;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Interface;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Memory;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Network;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Resources;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.SecretReference;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.SecretSource;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Source;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.SshPublicKey;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Volume;
+import dev.nimbus.kubevirt.VirtualMachineSpec;
+import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The KubeVirt VirtualMachine that runs one instance of a VirtualServer, built from the server, its
+ * instance type and the node the ledger placed the instance on. The guest gets the instance type's
+ * vCPUs and memory; the launcher pod requests that demand divided by the node's ratios, so the
+ * scheduler's view of the node matches the ledger's. User data and the SSH key come from Secrets,
+ * never inline.
+ */
+public final class ServerVm {
+  static final String ROOT_DISK = "rootdisk";
+  static final String CLOUD_INIT_DISK = "cloudinitdisk";
+  static final String NETWORK = "default";
+
+  private ServerVm() {}
+
+  public static VirtualMachine desired(
+      VirtualServer server, InstanceType type, int index, Node node) {
+    var spec = server.getSpec();
+    String name = server.getMetadata().getName();
+    // The same demand admission reserved: one place computes it.
+    Amounts demand = Demands.of(server, type).perInstance();
+    Amounts requests = node.requestsFor(demand);
+
+    Domain domain = new Domain();
+    domain.cpu = new Cpu();
+    domain.cpu.cores = type.getSpec().vcpus();
+    domain.memory = new Memory();
+    domain.memory.guest = new Quantity(type.getSpec().memory());
+    domain.resources = new Resources();
+    domain.resources.requests =
+        Map.of(
+            "cpu", new Quantity(requests.get(Resource.CPU) + "m"),
+            "memory", new Quantity(Long.toString(requests.get(Resource.MEMORY))));
+    domain.devices = new Devices();
+    domain.devices.disks = new ArrayList<>(List.of(disk(ROOT_DISK)));
+    Interface nic = new Interface();
+    nic.name = NETWORK;
+    nic.masquerade = Map.of();
+    domain.devices.interfaces = List.of(nic);
+
+    VirtualMachineInstanceSpec template = new VirtualMachineInstanceSpec();
+    template.domain = domain;
+    template.networks = List.of(network());
+    template.volumes = new ArrayList<>(List.of(rootVolume(spec.image())));
+    if (spec.userData() != null) {
+      domain.devices.disks.add(disk(CLOUD_INIT_DISK));
+      template.volumes.add(cloudInitVolume(name));
+    }
+    if (spec.keyName() != null) {
+      template.accessCredentials = List.of(sshKey(name));
+    }
+    template.nodeSelector = Map.of(Names.KVM_NODE_LABEL, "true");
+    template.affinity =
+        new AffinityBuilder()
+            .withNewNodeAffinity()
+            .withNewRequiredDuringSchedulingIgnoredDuringExecution()
+            .addNewNodeSelectorTerm()
+            .addNewMatchExpression()
+            .withKey("kubernetes.io/hostname")
+            .withOperator("In")
+            .withValues(node.name())
+            .endMatchExpression()
+            .endNodeSelectorTerm()
+            .endRequiredDuringSchedulingIgnoredDuringExecution()
+            .endNodeAffinity()
+            .build();
+
+    VirtualMachineSpec.Template vmTemplate = new VirtualMachineSpec.Template();
+    vmTemplate.metadata = new ObjectMetaBuilder().withLabels(labels(server, index)).build();
+    vmTemplate.spec = template;
+    VirtualMachine vm = new VirtualMachine();
+    vm.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(Names.serverVm(name, index))
+            .withNamespace(server.getMetadata().getNamespace())
+            .withLabels(labels(server, index))
+            .withOwnerReferences(
+                new OwnerReferenceBuilder()
+                    .withApiVersion(server.getApiVersion())
+                    .withKind(server.getKind())
+                    .withName(name)
+                    .withUid(server.getMetadata().getUid())
+                    .withController(true)
+                    .withBlockOwnerDeletion(true)
+                    .build())
+            .build());
+    vm.getSpec().runStrategy =
+        Boolean.FALSE.equals(spec.running())
+            ? VirtualMachine.RUN_HALTED
+            : VirtualMachine.RUN_ALWAYS;
+    vm.getSpec().template = vmTemplate;
+    return vm;
+  }
+
+  /** The VM's and its launcher pod's labels: owner, index, and one per security group. */
+  static Map<String, String> labels(VirtualServer server, int index) {
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put(Names.MANAGED_BY, "nimbus");
+    labels.put(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName());
+    labels.put(Names.INSTANCE_INDEX_LABEL, Integer.toString(index));
+    if (server.getSpec().securityGroups() != null) {
+      server.getSpec().securityGroups().forEach(g -> labels.put(Names.securityGroupLabel(g), ""));
+    }
+    return labels;
+  }
+
+  private static Disk disk(String name) {
+    Disk disk = new Disk();
+    disk.name = name;
+    disk.disk = new DiskTarget();
+    disk.disk.bus = "virtio";
+    return disk;
+  }
+
+  private static Network network() {
+    Network network = new Network();
+    network.name = NETWORK;
+    network.pod = Map.of();
+    return network;
+  }
+
+  private static Volume rootVolume(String image) {
+    Volume volume = new Volume();
+    volume.name = ROOT_DISK;
+    volume.containerDisk = new ContainerDisk();
+    volume.containerDisk.image = image;
+    return volume;
+  }
+
+  private static Volume cloudInitVolume(String server) {
+    Volume volume = new Volume();
+    volume.name = CLOUD_INIT_DISK;
+    volume.cloudInitNoCloud = new CloudInitNoCloud();
+    volume.cloudInitNoCloud.userDataSecretRef = new SecretReference();
+    volume.cloudInitNoCloud.userDataSecretRef.name = Names.userDataSecret(server);
+    return volume;
+  }
+
+  private static AccessCredential sshKey(String server) {
+    AccessCredential credential = new AccessCredential();
+    credential.sshPublicKey = new SshPublicKey();
+    credential.sshPublicKey.source = new Source();
+    credential.sshPublicKey.source.secret = new SecretSource();
+    credential.sshPublicKey.source.secret.secretName = Names.sshKeySecret(server);
+    credential.sshPublicKey.propagationMethod = Map.of("noCloud", Map.of());
+    return credential;
+  }
+}

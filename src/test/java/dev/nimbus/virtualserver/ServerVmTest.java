@@ -1,0 +1,112 @@
+package dev.nimbus.virtualserver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Node;
+import dev.nimbus.allocation.Ratio;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.kubevirt.VirtualMachine;
+import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The VM of one instance, built without a cluster. */
+class ServerVmTest {
+  /** A 16-core, 64Gi KVM node at cpu ratio 4 and memory ratio 1.5. */
+  private static final Node NODE =
+      new Node(
+          "kvm-1",
+          Amounts.of(16_000, 64L << 30, 0),
+          java.util.Map.of(
+              dev.nimbus.allocation.Resource.CPU, new Ratio(4000),
+              dev.nimbus.allocation.Resource.MEMORY, new Ratio(1500),
+              dev.nimbus.allocation.Resource.EPHEMERAL_STORAGE, Ratio.ONE),
+          java.util.Map.of());
+
+  @Test
+  void aSeedShapedServerBecomesAVmOnItsNodeWithSecretsNotInlineData() {
+    VirtualMachine vm = ServerVm.desired(server(true), type(), 2, NODE);
+
+    assertThat(vm.getMetadata().getName()).isEqualTo("web-2");
+    assertThat(vm.getMetadata().getOwnerReferences().get(0).getUid()).isEqualTo("u-web");
+    assertThat(vm.getSpec().runStrategy).isEqualTo("Always");
+    var template = vm.getSpec().template;
+    assertThat(template.metadata.getLabels())
+        .containsEntry(Names.VIRTUAL_SERVER_LABEL, "web")
+        .containsEntry(Names.INSTANCE_INDEX_LABEL, "2")
+        .containsKey("secgroup.compute.nimbus.dev/web");
+    var spec = template.spec;
+    assertThat(spec.domain.cpu.cores).isEqualTo(2);
+    assertThat(spec.domain.memory.guest).isEqualTo(new Quantity("1Gi"));
+    // 2 vCPU at ratio 4 is 500m on the node; 1Gi at ratio 1.5 is 2/3 of it, rounded up.
+    assertThat(spec.domain.resources.requests)
+        .containsEntry("cpu", new Quantity("500m"))
+        .containsEntry("memory", new Quantity(Long.toString(715_827_883L)));
+    assertThat(spec.volumes.get(0).containerDisk.image)
+        .isEqualTo("quay.io/containerdisks/ubuntu:24.04");
+    assertThat(spec.volumes.get(1).cloudInitNoCloud.userDataSecretRef.name)
+        .isEqualTo("web-userdata");
+    assertThat(spec.accessCredentials.get(0).sshPublicKey.source.secret.secretName)
+        .isEqualTo("web-ssh-key");
+    assertThat(spec.nodeSelector).containsEntry("kubevirt.io/schedulable", "true");
+    assertThat(
+            spec.affinity
+                .getNodeAffinity()
+                .getRequiredDuringSchedulingIgnoredDuringExecution()
+                .getNodeSelectorTerms()
+                .get(0)
+                .getMatchExpressions()
+                .get(0)
+                .getValues())
+        .containsExactly("kvm-1");
+    String json = new KubernetesSerialization().asJson(vm);
+    assertThat(json).as("user data never inline").doesNotContain("apache2");
+  }
+
+  @Test
+  void aStoppedServerHaltsItsVms() {
+    assertThat(ServerVm.desired(server(false), type(), 0, NODE).getSpec().runStrategy)
+        .isEqualTo("Halted");
+  }
+
+  @Test
+  void instanceIdsAreStableEc2Ids() {
+    assertThat(Names.instanceId("u-web", 0))
+        .matches("i-[0-9a-f]{17}")
+        .isEqualTo(Names.instanceId("u-web", 0))
+        .isNotEqualTo(Names.instanceId("u-web", 1));
+  }
+
+  private static InstanceType type() {
+    InstanceType type = new InstanceType();
+    type.setMetadata(new ObjectMetaBuilder().withName("t3.micro").build());
+    type.setSpec(new InstanceTypeSpec(2, "1Gi", null));
+    return type;
+  }
+
+  private static VirtualServer server(boolean running) {
+    VirtualServer server = new VirtualServer();
+    server.setMetadata(
+        new ObjectMetaBuilder().withName("web").withNamespace("default").withUid("u-web").build());
+    server.setSpec(
+        new VirtualServerSpec(
+            "quay.io/containerdisks/ubuntu:24.04",
+            "t3.micro",
+            1,
+            3,
+            "my-key-pair",
+            List.of("web"),
+            "#!/bin/bash\napt-get install -y apache2\n",
+            "kvm",
+            running,
+            false));
+    return server;
+  }
+}
