@@ -83,11 +83,20 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask> {
       return UpdateControl.noUpdate();
     }
     String poolName = pool.get().getMetadata().getName();
-    LedgerEntry entry = ledgers.read(poolName).entry(task.getMetadata().getUid());
+    String uid = task.getMetadata().getUid();
+    LedgerEntry entry = ledgers.read(poolName).entry(uid);
     List<LedgerEntry.Placement> placements = entry == null ? List.of() : entry.placements();
+    // Once released, the run's tasks are still told from the status and the pods left behind.
+    int placed = entry != null ? entry.count() : previouslyPlaced(task);
     Map<Integer, Pod> pods = ensurePods(task, pool.get(), placements, context);
-    ContainerTaskStatus status =
-        TaskStatuses.of(task, poolName, placements.size(), pods, this::zoneOf);
+    ContainerTaskStatus status = TaskStatuses.of(task, poolName, placed, pods, this::zoneOf);
+    if (entry != null && TaskStatuses.allStopped(status)) {
+      ledgers.change(
+          poolName, ledger -> LedgerStore.Change.write(ledger.without(Set.of(uid)), uid));
+      LOG.infof(
+          "Released the capacity of ContainerTask %s/%s in pool %s: every task has stopped",
+          task.getMetadata().getNamespace(), task.getMetadata().getName(), poolName);
+    }
     if (Objects.equals(status, task.getStatus())) {
       return UpdateControl.noUpdate();
     }
@@ -142,6 +151,12 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask> {
       byIndex.put(index, created);
     }
     return byIndex;
+  }
+
+  private static int previouslyPlaced(ContainerTask task) {
+    return task.getStatus() == null || task.getStatus().tasks() == null
+        ? 0
+        : task.getStatus().tasks().size();
   }
 
   private Optional<Node> node(String name) {

@@ -105,6 +105,13 @@ public final class TaskStatuses {
         failures.isEmpty() ? null : failures);
   }
 
+  /** Whether the run is over: at least one task was placed, and every placed task stopped. */
+  public static boolean allStopped(ContainerTaskStatus status) {
+    return status.tasks() != null
+        && !status.tasks().isEmpty()
+        && status.tasks().stream().allMatch(t -> t.lastStatus().equals(STOPPED));
+  }
+
   private static boolean failed(Task task) {
     return task.lastStatus().equals(STOPPED)
         && task.containers() != null

@@ -16,6 +16,7 @@ import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -149,6 +150,76 @@ class ContainerTaskIT {
                           .toString())
                   .isEqualTo("125m");
             });
+  }
+
+  @Test
+  void theCapacityOfARunIsReleasedWhenEveryTaskHasStopped(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task = seedTask(namespace);
+    task.getMetadata().setName("once");
+    task.setSpec(
+        new ContainerTaskSpec(
+            POOL,
+            ContainerTaskSpec.LaunchType.FARGATE,
+            task.getSpec().taskDefinition(),
+            1,
+            "LATEST",
+            null));
+    createOnceTheWebhookKnowsTheGroup(client, task);
+    ContainerTask running =
+        client
+            .resource(task)
+            .waitUntilCondition(
+                t ->
+                    t.getStatus() != null
+                        && Integer.valueOf(1).equals(t.getStatus().runningCount()),
+                60,
+                TimeUnit.SECONDS);
+    String uid = running.getMetadata().getUid();
+    assertThat(ledger(client)).containsKey(uid);
+
+    // What the kubelet reports when the container exits 0.
+    Pod pod = client.pods().inNamespace(namespace.name()).withName("once-task-0").get();
+    pod.getStatus().setPhase("Succeeded");
+    pod.getStatus()
+        .setContainerStatuses(
+            List.of(
+                new ContainerStatusBuilder()
+                    .withName("hello")
+                    .withNewState()
+                    .withNewTerminated()
+                    .withExitCode(0)
+                    .withReason("Completed")
+                    .withFinishedAt("2026-11-27T00:00:00Z")
+                    .endTerminated()
+                    .endState()
+                    .build()));
+    client.pods().resource(pod).updateStatus();
+
+    ContainerTask complete =
+        client
+            .resource(task)
+            .waitUntilCondition(
+                t ->
+                    t.getStatus().conditions().stream()
+                        .anyMatch(
+                            c -> c.getType().equals("Complete") && c.getStatus().equals("True")),
+                30,
+                TimeUnit.SECONDS);
+    assertThat(complete.getStatus().tasks().get(0).lastStatus()).isEqualTo("STOPPED");
+    assertThat(complete.getStatus().tasks().get(0).stopCode())
+        .isEqualTo("EssentialContainerExited");
+    assertThat(complete.getStatus().tasks().get(0).containers().get(0).exitCode()).isZero();
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (ledger(client).containsKey(uid)) {
+      assertThat(System.nanoTime()).as("the run's reservation is released").isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  private static Map<String, ?> ledger(KubernetesClient client) {
+    var map = client.configMaps().inNamespace(NAMESPACE).withName("nimbus-ledger-" + POOL).get();
+    return map == null ? Map.of() : dev.nimbus.ledger.LedgerStore.decode(POOL, map).entries();
   }
 
   private static void createOnceTheWebhookKnowsTheGroup(KubernetesClient client, ContainerTask task)
