@@ -100,15 +100,7 @@ class ContainerTaskIT {
     ContainerTask task = seedTask(namespace);
     createOnceTheWebhookKnowsTheGroup(client, task);
 
-    ContainerTask running =
-        client
-            .resource(task)
-            .waitUntilCondition(
-                t ->
-                    t.getStatus() != null
-                        && Integer.valueOf(3).equals(t.getStatus().runningCount()),
-                60,
-                TimeUnit.SECONDS);
+    ContainerTask running = awaitRunning(client, task, 3);
 
     assertThat(running.getStatus().cluster()).isEqualTo(POOL);
     assertThat(running.getStatus().tasks())
@@ -166,15 +158,7 @@ class ContainerTaskIT {
             "LATEST",
             null));
     createOnceTheWebhookKnowsTheGroup(client, task);
-    ContainerTask running =
-        client
-            .resource(task)
-            .waitUntilCondition(
-                t ->
-                    t.getStatus() != null
-                        && Integer.valueOf(1).equals(t.getStatus().runningCount()),
-                60,
-                TimeUnit.SECONDS);
+    ContainerTask running = awaitRunning(client, task, 1);
     String uid = running.getMetadata().getUid();
     assertThat(ledger(client)).containsKey(uid);
 
@@ -215,6 +199,18 @@ class ContainerTaskIT {
       assertThat(System.nanoTime()).as("the run's reservation is released").isLessThan(deadline);
       Thread.sleep(200);
     }
+  }
+
+  private static ContainerTask awaitRunning(
+      KubernetesClient client, ContainerTask task, int tasks) {
+    return client
+        .resource(task)
+        .waitUntilCondition(
+            t ->
+                t.getStatus() != null
+                    && Integer.valueOf(tasks).equals(t.getStatus().runningCount()),
+            60,
+            TimeUnit.SECONDS);
   }
 
   private static Map<String, ?> ledger(KubernetesClient client) {
