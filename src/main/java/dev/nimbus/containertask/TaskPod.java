@@ -9,12 +9,12 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.NetworkConfiguration;
 import dev.nimbus.api.v1alpha1.PlatformVersion;
 import dev.nimbus.naming.Names;
+import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerPort;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -58,15 +58,7 @@ public final class TaskPod {
         .withName(Names.taskPod(name, index))
         .withNamespace(task.getMetadata().getNamespace())
         .withLabels(labels(task, index))
-        .withOwnerReferences(
-            new OwnerReferenceBuilder()
-                .withApiVersion(task.getApiVersion())
-                .withKind(task.getKind())
-                .withName(name)
-                .withUid(task.getMetadata().getUid())
-                .withController(true)
-                .withBlockOwnerDeletion(true)
-                .build())
+        .withOwnerReferences(Links.controlledBy(task))
         .endMetadata()
         .withNewSpec()
         .withRestartPolicy("Never")
@@ -84,19 +76,7 @@ public final class TaskPod {
         .withType("RuntimeDefault")
         .endSeccompProfile()
         .endSecurityContext()
-        .withNewAffinity()
-        .withNewNodeAffinity()
-        .withNewRequiredDuringSchedulingIgnoredDuringExecution()
-        .addNewNodeSelectorTerm()
-        .addNewMatchExpression()
-        .withKey("kubernetes.io/hostname")
-        .withOperator("In")
-        .withValues(node.name())
-        .endMatchExpression()
-        .endNodeSelectorTerm()
-        .endRequiredDuringSchedulingIgnoredDuringExecution()
-        .endNodeAffinity()
-        .endAffinity()
+        .withAffinity(Links.pinnedTo(node.name()))
         .withContainers(containers)
         .endSpec()
         .build();

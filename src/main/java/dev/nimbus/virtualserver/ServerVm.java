@@ -27,9 +27,8 @@ import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.SshPublicKey;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Volume;
 import dev.nimbus.kubevirt.VirtualMachineSpec;
 import dev.nimbus.naming.Names;
-import io.fabric8.kubernetes.api.model.AffinityBuilder;
+import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -87,20 +86,7 @@ public final class ServerVm {
       template.accessCredentials = List.of(sshKey(name));
     }
     template.nodeSelector = Map.of(Names.KVM_NODE_LABEL, "true");
-    template.affinity =
-        new AffinityBuilder()
-            .withNewNodeAffinity()
-            .withNewRequiredDuringSchedulingIgnoredDuringExecution()
-            .addNewNodeSelectorTerm()
-            .addNewMatchExpression()
-            .withKey("kubernetes.io/hostname")
-            .withOperator("In")
-            .withValues(node.name())
-            .endMatchExpression()
-            .endNodeSelectorTerm()
-            .endRequiredDuringSchedulingIgnoredDuringExecution()
-            .endNodeAffinity()
-            .build();
+    template.affinity = Links.pinnedTo(node.name());
 
     VirtualMachineSpec.Template vmTemplate = new VirtualMachineSpec.Template();
     vmTemplate.metadata = new ObjectMetaBuilder().withLabels(labels(server, index)).build();
@@ -111,15 +97,7 @@ public final class ServerVm {
             .withName(Names.serverVm(name, index))
             .withNamespace(server.getMetadata().getNamespace())
             .withLabels(labels(server, index))
-            .withOwnerReferences(
-                new OwnerReferenceBuilder()
-                    .withApiVersion(server.getApiVersion())
-                    .withKind(server.getKind())
-                    .withName(name)
-                    .withUid(server.getMetadata().getUid())
-                    .withController(true)
-                    .withBlockOwnerDeletion(true)
-                    .build())
+            .withOwnerReferences(Links.controlledBy(server))
             .build());
     vm.getSpec().runStrategy =
         Boolean.FALSE.equals(spec.running())
