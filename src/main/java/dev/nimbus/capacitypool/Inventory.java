@@ -78,6 +78,12 @@ public class Inventory {
     return nodes.getStore().list();
   }
 
+  /** A node by name, from the cache's index rather than a scan. */
+  public Optional<Node> node(String name) {
+    start();
+    return Optional.ofNullable(nodes.getStore().getByKey(name));
+  }
+
   public List<CapacityPool> pools() {
     start();
     return pools.getStore().list();

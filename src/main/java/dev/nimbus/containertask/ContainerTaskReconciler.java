@@ -125,7 +125,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask> {
       if (byIndex.containsKey(index)) {
         continue;
       }
-      Optional<Node> node = node(placements.get(index).node());
+      Optional<Node> node = inventory.node(placements.get(index).node());
       if (node.isEmpty()) {
         continue; // the node left; the task stays PROVISIONING
       }
@@ -159,14 +159,9 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask> {
         : task.getStatus().tasks().size();
   }
 
-  private Optional<Node> node(String name) {
-    return inventory.nodes().stream()
-        .filter(n -> n.getMetadata().getName().equals(name))
-        .findFirst();
-  }
-
   private String zoneOf(String node) {
-    return node(node)
+    return inventory
+        .node(node)
         .map(n -> n.getMetadata().getLabels())
         .map(labels -> labels.get(Names.ZONE_LABEL))
         .orElse(null);

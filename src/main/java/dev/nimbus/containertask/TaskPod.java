@@ -33,6 +33,9 @@ import java.util.Optional;
  * ask for more, and this builder reads none from anywhere else.
  */
 public final class TaskPod {
+  /** The user and group every task container runs as: never root, whatever the image says. */
+  static final long TASK_USER = 65532;
+
   private TaskPod() {}
 
   /**
@@ -70,8 +73,8 @@ public final class TaskPod {
         .withRuntimeClassName(runtimeClass(pool, spec.platformVersion()).orElse(null))
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
-        .withRunAsUser(Names.TASK_USER)
-        .withRunAsGroup(Names.TASK_USER)
+        .withRunAsUser(TASK_USER)
+        .withRunAsGroup(TASK_USER)
         .withNewSeccompProfile()
         .withType("RuntimeDefault")
         .endSeccompProfile()

@@ -15,9 +15,6 @@ import io.fabric8.kubernetes.model.annotation.Version;
 public class VirtualMachineInstance
     extends CustomResource<VirtualMachineInstanceSpec, VirtualMachineInstanceStatus>
     implements Namespaced {
-  /** The phase of a VMI that runs. */
-  public static final String PHASE_RUNNING = "Running";
-
   @Override
   protected VirtualMachineInstanceSpec initSpec() {
     return new VirtualMachineInstanceSpec();

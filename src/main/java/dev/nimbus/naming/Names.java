@@ -38,9 +38,6 @@ public final class Names {
   /** Marks the pods of tasks run with assignPublicIp ENABLED, for whatever exposes them. */
   public static final String PUBLIC_IP_LABEL = ApiGroup.GROUP + "/assign-public-ip";
 
-  /** The user and group every task container runs as: never root. */
-  public static final long TASK_USER = 65532;
-
   private Names() {}
 
   /** Labels a VirtualServer's VMs (and through their template, its launcher pods). */
