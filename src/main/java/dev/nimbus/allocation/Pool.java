@@ -96,12 +96,15 @@ public final class Pool {
    * Decides a request against this snapshot. A reservation already held under the request's key (an
    * update) is set aside first: the request replaces it if admitted. Instances are placed one by
    * one on the eligible node with room where the least CPU would be left (best fit), so that large
-   * holes stay open for large instances.
+   * holes stay open for large instances. An update that keeps the size of an instance (a scale up
+   * or down) keeps instance {@code i} on the node it held, where it still fits: running instances
+   * never move because their neighbours changed.
    */
   public Verdict admit(Request request) {
     Map<String, Amounts> allocated = allocatedPerNode(request.key());
     List<Node> eligible =
         nodes.values().stream().filter(n -> request.eligible().test(n.labels())).toList();
+    List<String> held = heldNodes(request);
     List<Reservation.Placement> placements = new ArrayList<>();
     // The pool-wide bound, allocated + demand <= V, holds even where nodes left the pool while
     // their workloads kept running: then V shrank below what the per-node room suggests.
@@ -109,7 +112,14 @@ public final class Pool {
     while (placements.size() < request.maxCount() && request.perInstance().fitsIn(poolFree)) {
       Node best = null;
       long bestLeft = Long.MAX_VALUE;
-      for (Node node : eligible) {
+      Node previous =
+          placements.size() < held.size() ? nodes.get(held.get(placements.size())) : null;
+      if (previous != null
+          && eligible.contains(previous)
+          && request.perInstance().fitsIn(free(previous, allocated))) {
+        best = previous;
+      }
+      for (Node node : best != null ? List.<Node>of() : eligible) {
         Amounts room = free(node, allocated);
         if (request.perInstance().fitsIn(room)) {
           long left = room.get(Resource.CPU) - request.perInstance().get(Resource.CPU);
@@ -195,6 +205,18 @@ public final class Pool {
       next.add(reservation);
     }
     return new Pool(name, nodes(), next);
+  }
+
+  /** The nodes of the instances that the request's key holds now, if they have its size. */
+  private List<String> heldNodes(Request request) {
+    Reservation current = reservations.get(request.key());
+    if (current == null) {
+      return List.of();
+    }
+    return current.placements().stream()
+        .takeWhile(p -> p.demand().equals(request.perInstance()))
+        .map(Reservation.Placement::node)
+        .toList();
   }
 
   /** The next snapshot, without the reservation under {@code key} (if any). */

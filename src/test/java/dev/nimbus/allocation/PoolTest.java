@@ -88,6 +88,37 @@ class PoolTest {
   }
 
   @Test
+  void scalingKeepsRunningInstancesOnTheirNodes() {
+    Pool pool = kvmPool();
+    Amounts size = Amounts.of(8_000, GI, 0);
+    pool = pool.hold(admitted(pool, Request.anywhere("web", size, 2, 2)));
+    assertThat(nodesOf(pool.reservation("web"))).containsExactly("kvm-0", "kvm-0");
+    // Another workload leaves kvm-1 the tightest fit, where best fit alone would move "web".
+    pool = pool.hold(admitted(pool, Request.anywhere("db", Amounts.of(50_000, GI, 0), 1, 1)));
+    assertThat(nodesOf(pool.reservation("db"))).containsExactly("kvm-1");
+
+    Reservation up = admitted(pool, Request.anywhere("web", size, 3, 3));
+    Reservation down = admitted(pool.hold(up), Request.anywhere("web", size, 1, 1));
+    Reservation resized = admitted(pool, Request.anywhere("web", Amounts.of(4_000, GI, 0), 2, 2));
+
+    assertThat(nodesOf(up)).containsExactly("kvm-0", "kvm-0", "kvm-1");
+    assertThat(nodesOf(down)).containsExactly("kvm-0");
+    assertThat(nodesOf(resized))
+        .as("a new size is placed afresh")
+        .containsExactly("kvm-1", "kvm-1");
+  }
+
+  private static Reservation admitted(Pool pool, Request request) {
+    Verdict verdict = pool.admit(request);
+    assertThat(verdict).isInstanceOf(Verdict.Admitted.class);
+    return ((Verdict.Admitted) verdict).reservation();
+  }
+
+  private static List<String> nodesOf(Reservation reservation) {
+    return reservation.placements().stream().map(Reservation.Placement::node).toList();
+  }
+
+  @Test
   void requestsOnANodeAreTheDemandDividedByItsRatio() {
     Node node = Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000));
 
