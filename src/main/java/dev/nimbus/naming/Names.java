@@ -40,6 +40,21 @@ public final class Names {
 
   private Names() {}
 
+  /** On a workload's NetworkPolicy: the security groups it enforces, comma-separated. */
+  public static final String SECURITY_GROUPS_ANNOTATION = ApiGroup.GROUP + "/security-groups";
+
+  /**
+   * On a VirtualServer's VM: a digest of everything the VM is built from (its spec, the user data
+   * and the public key), so that the VM is written only when one of them changed.
+   */
+  public static final String SPEC_DIGEST_ANNOTATION = ApiGroup.GROUP + "/spec-digest";
+
+  /**
+   * On a VM's template, and so on its VMI: the instance type and node the VMI was started for. A
+   * VMI whose value differs from its VM's runs an old size or placement and is restarted.
+   */
+  public static final String PLACEMENT_ANNOTATION = ApiGroup.GROUP + "/placement";
+
   /** Labels a VirtualServer's VMs (and through their template, its launcher pods). */
   public static final String VIRTUAL_SERVER_LABEL = ApiGroup.GROUP + "/virtualserver";
 
@@ -59,6 +74,21 @@ public final class Names {
   /** The Secret that holds the public key of a VirtualServer's key pair, for KubeVirt. */
   public static String sshKeySecret(String server) {
     return server + "-ssh-key";
+  }
+
+  /** The NetworkPolicy that enforces a VirtualServer's security groups. */
+  public static String serverNetworkPolicy(String server) {
+    return server + "-vsrv-secgroups";
+  }
+
+  /** The NetworkPolicy that enforces a ContainerTask's security groups. */
+  public static String taskNetworkPolicy(String task) {
+    return task + "-ctask-secgroups";
+  }
+
+  /** A SHA-256 digest of {@code parts}, in hex, for change detection. */
+  public static String digest(String... parts) {
+    return sha256Hex(String.join("\u0000", parts));
   }
 
   /** The EC2-style id of instance {@code index}: {@code i-} and 17 hex digits, stable. */

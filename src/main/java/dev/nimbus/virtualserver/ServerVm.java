@@ -89,7 +89,13 @@ public final class ServerVm {
     template.affinity = Links.pinnedTo(node.name());
 
     VirtualMachineSpec.Template vmTemplate = new VirtualMachineSpec.Template();
-    vmTemplate.metadata = new ObjectMetaBuilder().withLabels(labels(server, index)).build();
+    vmTemplate.metadata =
+        new ObjectMetaBuilder()
+            .withLabels(labels(server, index))
+            .withAnnotations(
+                Map.of(
+                    Names.PLACEMENT_ANNOTATION, type.getMetadata().getName() + "@" + node.name()))
+            .build();
     vmTemplate.spec = template;
     VirtualMachine vm = new VirtualMachine();
     vm.setMetadata(

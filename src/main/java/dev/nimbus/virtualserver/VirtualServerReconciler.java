@@ -1,0 +1,515 @@
+package dev.nimbus.virtualserver;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerStatus;
+import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.events.EventRecorder;
+import dev.nimbus.events.EventRecorder.Reason;
+import dev.nimbus.kubevirt.VirtualMachine;
+import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.naming.Names;
+import dev.nimbus.validation.WorkloadValidator;
+import dev.nimbus.workload.Firewall;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+
+/**
+ * Runs the instances that admission granted a VirtualServer: one KubeVirt VirtualMachine per
+ * placement of its ledger entry, pinned to the node the ledger chose, with its user data and SSH
+ * key in Secrets and its security groups in a NetworkPolicy. Stopping halts the VMs and keeps them
+ * (their ids stay); a scale down deletes the highest indices; a new instance type restarts each
+ * instance with its new size. Deletion removes the VMs, waits until they are gone and then returns
+ * the capacity to the pool.
+ *
+ * <p>KubeVirt's types are watched only once the cluster serves them: without KubeVirt the
+ * VirtualServer says so in its status, and the reconciler asks again later instead of failing.
+ */
+@ControllerConfiguration(name = "virtualserver")
+public class VirtualServerReconciler implements Reconciler<VirtualServer>, Cleaner<VirtualServer> {
+  private static final Logger LOG = Logger.getLogger(VirtualServerReconciler.class);
+  static final String VM_SOURCE = "virtualmachines";
+  static final String VMI_SOURCE = "virtualmachineinstances";
+  static final String FIELD_MANAGER = "nimbus-operator";
+  static final Duration KUBEVIRT_RECHECK = Duration.ofSeconds(15);
+  static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
+
+  private final KubernetesClient client;
+  private final KubernetesSerialization json;
+  private final LedgerStore ledgers;
+  private final Inventory inventory;
+  private final KubeVirtAvailability kubeVirt;
+  private final EventRecorder events;
+
+  public VirtualServerReconciler(
+      KubernetesClient client,
+      LedgerStore ledgers,
+      Inventory inventory,
+      KubeVirtAvailability kubeVirt,
+      EventRecorder events) {
+    this.client = client;
+    this.json = client.getKubernetesSerialization();
+    this.ledgers = ledgers;
+    this.inventory = inventory;
+    this.kubeVirt = kubeVirt;
+    this.events = events;
+  }
+
+  @Override
+  public List<EventSource<?, VirtualServer>> prepareEventSources(
+      EventSourceContext<VirtualServer> context) {
+    var policies =
+        InformerEventSourceConfiguration.from(NetworkPolicy.class, VirtualServer.class)
+            .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
+            .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
+            .build();
+    // A change of a group's rules reaches the policies of every VirtualServer that names it.
+    var groups =
+        InformerEventSourceConfiguration.from(SecurityGroup.class, VirtualServer.class)
+            .withSecondaryToPrimaryMapper(
+                group ->
+                    context
+                        .getPrimaryCache()
+                        .list(group.getMetadata().getNamespace())
+                        .filter(
+                            server ->
+                                server.getSpec().securityGroups() != null
+                                    && server
+                                        .getSpec()
+                                        .securityGroups()
+                                        .contains(group.getMetadata().getName()))
+                        .map(ResourceID::fromResource)
+                        .collect(Collectors.toSet()))
+            .build();
+    return List.of(
+        new InformerEventSource<>(policies, context), new InformerEventSource<>(groups, context));
+  }
+
+  private static Set<ResourceID> byServerLabel(HasMetadata object) {
+    String server = object.getMetadata().getLabels().get(Names.VIRTUAL_SERVER_LABEL);
+    return server == null
+        ? Set.of()
+        : Set.of(new ResourceID(server, object.getMetadata().getNamespace()));
+  }
+
+  @Override
+  public UpdateControl<VirtualServer> reconcile(
+      VirtualServer server, Context<VirtualServer> context) {
+    var validation = WorkloadValidator.validate(server, inventory);
+    String invalid =
+        validation.valid()
+            ? null
+            : String.join("; ", validation.errors().stream().map(Objects::toString).toList());
+    boolean withKubeVirt = kubeVirt.available();
+    Optional<CapacityPool> pool = validation.pool();
+    LedgerEntry entry =
+        pool.map(p -> ledgers.read(p.getMetadata().getName()).entry(uid(server))).orElse(null);
+    Map<Integer, VirtualMachine> vms = new HashMap<>();
+    Map<Integer, VirtualMachineInstance> vmis = new HashMap<>();
+    if (withKubeVirt) {
+      watchKubeVirt(context);
+      vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
+      vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
+      if (invalid == null) {
+        applyFirewall(server, context);
+        vms = applyVms(server, pool.orElseThrow(), entry, vms);
+        restartResized(server, vms, vmis);
+      }
+    } else {
+      LOG.debugf(
+          "VirtualServer %s/%s waits for KubeVirt",
+          server.getMetadata().getNamespace(), server.getMetadata().getName());
+    }
+    VirtualServerStatus status =
+        ServerStatuses.of(
+            server,
+            new ServerStatuses.Observed(
+                pool.map(p -> p.getMetadata().getName()).orElse(null),
+                invalid,
+                withKubeVirt,
+                entry,
+                vms,
+                vmis));
+    recordTransitions(server, status);
+    UpdateControl<VirtualServer> control = UpdateControl.noUpdate();
+    if (!Objects.equals(status, server.getStatus())) {
+      VirtualServer patch = new VirtualServer();
+      patch.setMetadata(
+          new ObjectMetaBuilder()
+              .withName(server.getMetadata().getName())
+              .withNamespace(server.getMetadata().getNamespace())
+              .build());
+      patch.setStatus(status);
+      control = UpdateControl.patchStatus(patch);
+    }
+    return withKubeVirt ? control : control.rescheduleAfter(KUBEVIRT_RECHECK);
+  }
+
+  /**
+   * Deletes the VMs, and returns the capacity once no VM or VMI of the server is left: until then
+   * their launcher pods may still hold the nodes.
+   */
+  @Override
+  public DeleteControl cleanup(VirtualServer server, Context<VirtualServer> context) {
+    if (kubeVirt.available()) {
+      watchKubeVirt(context);
+      var vms = context.getSecondaryResources(VirtualMachine.class);
+      for (VirtualMachine vm : vms) {
+        if (vm.getMetadata().getDeletionTimestamp() == null) {
+          client.resource(vm).delete();
+        }
+      }
+      if (!vms.isEmpty()
+          || !context.getSecondaryResources(VirtualMachineInstance.class).isEmpty()) {
+        return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
+      }
+    }
+    release(server);
+    return DeleteControl.defaultDelete();
+  }
+
+  private void release(VirtualServer server) {
+    Optional<CapacityPool> pool =
+        WorkloadValidator.resolvePool(
+            server.getSpec().pool(),
+            dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
+            "spec.pool",
+            inventory,
+            new ArrayList<>());
+    String uid = uid(server);
+    List<String> pools =
+        pool.isPresent()
+            ? List.of(pool.get().getMetadata().getName())
+            : inventory.pools().stream().map(p -> p.getMetadata().getName()).toList();
+    for (String name : pools) {
+      boolean released =
+          ledgers.change(
+              name,
+              ledger ->
+                  ledger.entry(uid) == null
+                      ? LedgerStore.Change.none(false)
+                      : LedgerStore.Change.write(ledger.without(Set.of(uid)), true));
+      if (released) {
+        LOG.infof(
+            "Released the capacity of VirtualServer %s/%s in pool %s",
+            server.getMetadata().getNamespace(), server.getMetadata().getName(), name);
+        events.normal(server, Reason.CapacityReleased, "returned its capacity to pool " + name);
+      }
+    }
+  }
+
+  /** Registers the VM and VMI event sources once the cluster serves KubeVirt. Idempotent. */
+  private void watchKubeVirt(Context<VirtualServer> context) {
+    var retriever = context.eventSourceRetriever();
+    var dynamic = retriever.eventSourceContextForDynamicRegistration();
+    retriever.dynamicallyRegisterEventSource(
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(VirtualMachine.class, VirtualServer.class)
+                .withName(VM_SOURCE)
+                .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
+                .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
+                .build(),
+            dynamic));
+    retriever.dynamicallyRegisterEventSource(
+        new InformerEventSource<>(
+            InformerEventSourceConfiguration.from(VirtualMachineInstance.class, VirtualServer.class)
+                .withName(VMI_SOURCE)
+                .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
+                .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
+                .build(),
+            dynamic));
+  }
+
+  /** The NetworkPolicy of the server's security groups, or none when it names none. */
+  private void applyFirewall(VirtualServer server, Context<VirtualServer> context) {
+    Optional<NetworkPolicy> current = context.getSecondaryResource(NetworkPolicy.class);
+    List<String> names = server.getSpec().securityGroups();
+    if (names == null || names.isEmpty()) {
+      current.ifPresent(policy -> client.resource(policy).delete());
+      return;
+    }
+    List<SecurityGroup> groups =
+        names.stream()
+            .map(name -> inventory.securityGroup(server.getMetadata().getNamespace(), name))
+            .flatMap(Optional::stream)
+            .toList();
+    NetworkPolicy desired =
+        Firewall.desired(
+            server,
+            Names.serverNetworkPolicy(server.getMetadata().getName()),
+            Map.of(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName()),
+            groups);
+    if (current.isEmpty()) {
+      createOrAdopt(desired);
+    } else if (!Objects.equals(current.get().getSpec(), desired.getSpec())
+        || !Objects.equals(
+            current.get().getMetadata().getAnnotations(), desired.getMetadata().getAnnotations())) {
+      NetworkPolicy next = json.clone(current.get());
+      next.setSpec(desired.getSpec());
+      next.getMetadata().setAnnotations(desired.getMetadata().getAnnotations());
+      client.resource(next).update();
+    }
+  }
+
+  /**
+   * Brings the VMs to what the ledger entry grants, and returns them by index. Stopped: every VM
+   * halts and stays. Running but not admitted: nothing is touched (the status says why).
+   */
+  private Map<Integer, VirtualMachine> applyVms(
+      VirtualServer server,
+      CapacityPool pool,
+      LedgerEntry entry,
+      Map<Integer, VirtualMachine> current) {
+    Map<Integer, VirtualMachine> vms = new LinkedHashMap<>(current);
+    if (Boolean.FALSE.equals(server.getSpec().running())) {
+      halt(server, vms);
+      return vms;
+    }
+    if (entry == null) {
+      return vms;
+    }
+    InstanceType type = inventory.instanceType(server.getSpec().instanceType()).orElseThrow();
+    String publicKey =
+        server.getSpec().keyName() == null
+            ? null
+            : inventory
+                .keyPair(server.getMetadata().getNamespace(), server.getSpec().keyName())
+                .map(k -> k.getSpec().publicKey())
+                .orElse(null);
+    boolean secretsApplied = false;
+    boolean started = false;
+    for (int index = 0; index < entry.count(); index++) {
+      var node = inventory.node(entry.placements().get(index).node());
+      if (node.isEmpty()) {
+        continue; // the node left the cluster; the instance stays pending
+      }
+      VirtualMachine desired =
+          ServerVm.desired(server, type, index, PoolModels.node(pool.getSpec(), node.get()));
+      String digest =
+          Names.digest(
+              json.asJson(desired.getSpec()),
+              json.asJson(desired.getMetadata().getLabels()),
+              server.getSpec().userData(),
+              publicKey);
+      desired.getMetadata().setAnnotations(Map.of(Names.SPEC_DIGEST_ANNOTATION, digest));
+      VirtualMachine existing = vms.get(index);
+      if (existing != null && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
+        continue;
+      }
+      if (!secretsApplied) {
+        applySecrets(server, publicKey);
+        secretsApplied = true;
+      }
+      if (existing == null) {
+        VirtualMachine created = createOrAdopt(desired);
+        vms.put(index, created);
+        events.normal(
+            server,
+            Reason.InstanceCreated,
+            "created VirtualMachine "
+                + created.getMetadata().getName()
+                + " for instance "
+                + Names.instanceId(uid(server), index)
+                + " on node "
+                + node.get().getMetadata().getName());
+      } else {
+        started |= VirtualMachine.RUN_HALTED.equals(existing.getSpec().runStrategy);
+        VirtualMachine next = json.clone(existing);
+        next.getSpec().runStrategy = desired.getSpec().runStrategy;
+        next.getSpec().template = desired.getSpec().template;
+        next.getMetadata().setLabels(desired.getMetadata().getLabels());
+        Map<String, String> annotations =
+            new HashMap<>(
+                Objects.requireNonNullElse(next.getMetadata().getAnnotations(), Map.of()));
+        annotations.put(Names.SPEC_DIGEST_ANNOTATION, digest);
+        next.getMetadata().setAnnotations(annotations);
+        vms.put(index, client.resource(next).update());
+      }
+    }
+    if (started) {
+      events.normal(server, Reason.InstancesStarted, "started " + entry.count() + " instance(s)");
+    }
+    for (var vm : List.copyOf(vms.entrySet())) {
+      if (vm.getKey() >= entry.count()
+          && vm.getValue().getMetadata().getDeletionTimestamp() == null) {
+        client.resource(vm.getValue()).delete();
+        events.normal(
+            server,
+            Reason.InstanceTerminated,
+            "terminated instance "
+                + Names.instanceId(uid(server), vm.getKey())
+                + " (VirtualMachine "
+                + vm.getValue().getMetadata().getName()
+                + "): scaled down to "
+                + entry.count());
+      }
+    }
+    return vms;
+  }
+
+  private void halt(VirtualServer server, Map<Integer, VirtualMachine> vms) {
+    int halted = 0;
+    for (var entry : vms.entrySet()) {
+      VirtualMachine vm = entry.getValue();
+      if (VirtualMachine.RUN_HALTED.equals(vm.getSpec().runStrategy)
+          || vm.getMetadata().getDeletionTimestamp() != null) {
+        continue;
+      }
+      VirtualMachine next = json.clone(vm);
+      next.getSpec().runStrategy = VirtualMachine.RUN_HALTED;
+      // A start rebuilds the VM from the spec, whatever its digest said before.
+      Map<String, String> annotations =
+          new HashMap<>(Objects.requireNonNullElse(next.getMetadata().getAnnotations(), Map.of()));
+      annotations.remove(Names.SPEC_DIGEST_ANNOTATION);
+      next.getMetadata().setAnnotations(annotations);
+      entry.setValue(client.resource(next).update());
+      halted++;
+    }
+    if (halted > 0) {
+      events.normal(server, Reason.InstancesStopped, "stopped " + halted + " instance(s)");
+    }
+  }
+
+  /** A VMI started from an older size or placement than its VM's is restarted with the new one. */
+  private void restartResized(
+      VirtualServer server,
+      Map<Integer, VirtualMachine> vms,
+      Map<Integer, VirtualMachineInstance> vmis) {
+    for (var entry : vmis.entrySet()) {
+      VirtualMachine vm = vms.get(entry.getKey());
+      VirtualMachineInstance vmi = entry.getValue();
+      if (vm == null
+          || vm.getSpec().template == null
+          || vm.getSpec().template.metadata == null
+          || !VirtualMachine.RUN_ALWAYS.equals(vm.getSpec().runStrategy)
+          || vmi.getMetadata().getDeletionTimestamp() != null) {
+        continue;
+      }
+      var templateAnnotations = vm.getSpec().template.metadata.getAnnotations();
+      String wanted =
+          templateAnnotations == null ? null : templateAnnotations.get(Names.PLACEMENT_ANNOTATION);
+      String running = annotation(vmi, Names.PLACEMENT_ANNOTATION);
+      if (wanted != null && !wanted.equals(running)) {
+        client.resource(vmi).delete();
+        events.normal(
+            server,
+            Reason.InstanceResized,
+            "restarting instance "
+                + Names.instanceId(uid(server), entry.getKey())
+                + " as "
+                + wanted
+                + " (was "
+                + running
+                + ")");
+      }
+    }
+  }
+
+  /**
+   * The user data and public key Secrets, written by server-side apply: the operator may write
+   * Secrets in workload namespaces but never read them.
+   */
+  private void applySecrets(VirtualServer server, String publicKey) {
+    String name = server.getMetadata().getName();
+    String namespace = server.getMetadata().getNamespace();
+    if (server.getSpec().userData() != null) {
+      apply(ServerSecrets.userData(server));
+    } else {
+      client.secrets().inNamespace(namespace).withName(Names.userDataSecret(name)).delete();
+    }
+    Optional<KeyPair> keyPair =
+        server.getSpec().keyName() == null || publicKey == null
+            ? Optional.empty()
+            : inventory.keyPair(namespace, server.getSpec().keyName());
+    if (keyPair.isPresent()) {
+      apply(ServerSecrets.sshKey(server, keyPair.get()));
+    } else {
+      client.secrets().inNamespace(namespace).withName(Names.sshKeySecret(name)).delete();
+    }
+  }
+
+  private void apply(Secret secret) {
+    client.resource(secret).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+  }
+
+  private <T extends HasMetadata> T createOrAdopt(T desired) {
+    try {
+      return client.resource(desired).create();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 409) {
+        throw e;
+      }
+      // Created by an earlier reconcile whose object the cache has not seen yet.
+      return client.resource(desired).get();
+    }
+  }
+
+  private void recordTransitions(VirtualServer server, VirtualServerStatus next) {
+    boolean wasMissing =
+        server.getStatus() != null
+            && server.getStatus().conditions() != null
+            && server.getStatus().conditions().stream()
+                .anyMatch(
+                    c -> c.getType().equals("KubeVirtUnavailable") && c.getStatus().equals("True"));
+    boolean missing =
+        next.conditions().stream()
+            .anyMatch(
+                c -> c.getType().equals("KubeVirtUnavailable") && c.getStatus().equals("True"));
+    if (missing && !wasMissing) {
+      events.warning(server, Reason.KubeVirtUnavailable, ServerStatuses.KUBEVIRT_MISSING);
+    }
+  }
+
+  private static <T extends HasMetadata> Map<Integer, T> byIndex(Set<T> objects) {
+    Map<Integer, T> byIndex = new HashMap<>();
+    for (T object : objects) {
+      String index = object.getMetadata().getLabels().get(Names.INSTANCE_INDEX_LABEL);
+      if (index != null) {
+        byIndex.put(Integer.parseInt(index), object);
+      }
+    }
+    return byIndex;
+  }
+
+  private static String annotation(HasMetadata object, String key) {
+    var annotations = object.getMetadata().getAnnotations();
+    return annotations == null ? null : annotations.get(key);
+  }
+
+  private static String uid(VirtualServer server) {
+    return server.getMetadata().getUid();
+  }
+}

@@ -1,0 +1,119 @@
+package dev.nimbus.workload;
+
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.SecurityGroupRule;
+import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeerBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPortBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicySpecBuilder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The NetworkPolicy that enforces a workload's security groups on its pods. As in EC2, the rules of
+ * all its groups add up and only allow: the policy isolates the pods in both directions and allows
+ * what any group allows. A group whose egress is unset allows all outbound traffic (EC2's default
+ * egress rule). A peer group selects the pods that carry that group's label, which Nimbus puts on
+ * every pod of a workload that names the group.
+ */
+public final class Firewall {
+  private Firewall() {}
+
+  /**
+   * The policy named {@code name} for the pods that {@code podLabels} select, owned by {@code
+   * owner}; {@code groups} in the order the workload names them.
+   */
+  public static NetworkPolicy desired(
+      HasMetadata owner, String name, Map<String, String> podLabels, List<SecurityGroup> groups) {
+    List<NetworkPolicyIngressRule> ingress = new ArrayList<>();
+    List<NetworkPolicyEgressRule> egress = new ArrayList<>();
+    for (SecurityGroup group : groups) {
+      var spec = group.getSpec();
+      if (spec.ingress() != null) {
+        for (SecurityGroupRule rule : spec.ingress()) {
+          ingress.add(new NetworkPolicyIngressRule(peers(rule), ports(rule)));
+        }
+      }
+      if (spec.egress() == null) {
+        egress.add(new NetworkPolicyEgressRule());
+      } else {
+        for (SecurityGroupRule rule : spec.egress()) {
+          egress.add(new NetworkPolicyEgressRule(ports(rule), peers(rule)));
+        }
+      }
+    }
+    return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
+        .withMetadata(
+            new ObjectMetaBuilder()
+                .withName(name)
+                .withNamespace(owner.getMetadata().getNamespace())
+                .withLabels(Map.of(Names.MANAGED_BY, "nimbus"))
+                .withAnnotations(
+                    Map.of(
+                        Names.SECURITY_GROUPS_ANNOTATION,
+                        String.join(
+                            ",", groups.stream().map(g -> g.getMetadata().getName()).toList())))
+                .withOwnerReferences(Links.controlledBy(owner))
+                .build())
+        .withSpec(
+            new NetworkPolicySpecBuilder()
+                .withPodSelector(new LabelSelectorBuilder().withMatchLabels(podLabels).build())
+                .withPolicyTypes("Ingress", "Egress")
+                .withIngress(ingress)
+                .withEgress(egress)
+                .build())
+        .build();
+  }
+
+  private static List<NetworkPolicyPeer> peers(SecurityGroupRule rule) {
+    List<NetworkPolicyPeer> peers = new ArrayList<>();
+    if (rule.cidrBlocks() != null) {
+      for (String cidr : rule.cidrBlocks()) {
+        peers.add(
+            new NetworkPolicyPeerBuilder().withNewIpBlock().withCidr(cidr).endIpBlock().build());
+      }
+    }
+    if (rule.securityGroups() != null) {
+      for (String group : rule.securityGroups()) {
+        peers.add(
+            new NetworkPolicyPeerBuilder()
+                .withNewPodSelector()
+                .addNewMatchExpression()
+                .withKey(Names.securityGroupLabel(group))
+                .withOperator("Exists")
+                .endMatchExpression()
+                .endPodSelector()
+                .build());
+      }
+    }
+    return peers;
+  }
+
+  /** No ports: every port (protocol all). */
+  private static List<NetworkPolicyPort> ports(SecurityGroupRule rule) {
+    SecurityGroupRule.Protocol protocol =
+        rule.protocol() == null ? SecurityGroupRule.Protocol.tcp : rule.protocol();
+    if (protocol == SecurityGroupRule.Protocol.all) {
+      return List.of();
+    }
+    var port =
+        new NetworkPolicyPortBuilder()
+            .withProtocol(protocol.name().toUpperCase(Locale.ROOT))
+            .withPort(new IntOrString(rule.fromPort()));
+    if (rule.toPort() != null && rule.toPort() > rule.fromPort()) {
+      port.withEndPort(rule.toPort());
+    }
+    return List.of(port.build());
+  }
+}

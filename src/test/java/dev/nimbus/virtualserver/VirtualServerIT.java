@@ -1,0 +1,613 @@
+package dev.nimbus.virtualserver;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.KeyPairSpec;
+import dev.nimbus.api.v1alpha1.PoolRatios;
+import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.SecurityGroupRule;
+import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.api.v1alpha1.VirtualServerStatus.InstanceStatus;
+import dev.nimbus.kubevirt.VirtualMachine;
+import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.ledger.Ledger;
+import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.naming.Names;
+import dev.nimbus.testing.Fixtures;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * VirtualServers run by the operator on the local control plane, with the KubeVirt simulator: the
+ * seed's create_instances call, EC2's count semantics, stop, start, scale, resize, termination
+ * protection and deletion. The pool is the three KVM nodes (16 cores each) at CPU ratio 2: V = 96
+ * cores, 32 per node.
+ */
+@ExtendWith(LocalCluster.class)
+class VirtualServerIT {
+  static final String POOL = "it-servers";
+  static final String NAMESPACE = "nimbus-vsrv-it";
+  static final String SMALL = "itvs.small";
+  static final String MEDIUM = "itvs.medium";
+  static final String BIG = "itvs.big";
+  private static final String PUBLIC_KEY =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbWJ1cyB0ZXN0IGtleSBmb3IgaXRzIG93biB1c2U user@nimbus";
+  private static OperatorProcess operator;
+
+  @BeforeAll
+  static void startOperator() {
+    KubernetesClient client = LocalCluster.client();
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
+        .serverSideApply();
+    client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).delete();
+    client.resource(pool()).serverSideApply();
+    client.resource(Fixtures.instanceType(SMALL, 2, "4Gi")).serverSideApply();
+    client.resource(Fixtures.instanceType(MEDIUM, 4, "8Gi")).serverSideApply();
+    client.resource(Fixtures.instanceType(BIG, 32, "8Gi")).serverSideApply();
+    operator =
+        OperatorProcess.start(
+            "it-vsrv-operator",
+            Map.of(
+                "quarkus.http.port", "0",
+                "nimbus.namespace", NAMESPACE,
+                "nimbus.webhook.host", "127.0.0.1",
+                "nimbus.webhook.port", "19843",
+                "nimbus.webhook.url", "https://127.0.0.1:19843",
+                "nimbus.webhook.extra-hosts", "127.0.0.1",
+                "nimbus.webhook.configuration-name", "nimbus-vsrv-it"));
+  }
+
+  @AfterAll
+  static void stopOperator() {
+    KubernetesClient client = LocalCluster.client();
+    client
+        .admissionRegistration()
+        .v1()
+        .validatingWebhookConfigurations()
+        .withName("nimbus-vsrv-it")
+        .delete();
+    if (operator != null) {
+      operator.close();
+    }
+    client.resources(CapacityPool.class).withName(POOL).delete();
+  }
+
+  /** Each test leaves the pool as it found it: every server deleted and its capacity returned. */
+  @AfterEach
+  void deleteServers(KubernetesClient client, TestNamespace namespace) throws Exception {
+    var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
+    for (VirtualServer server : servers.list().getItems()) {
+      if (Boolean.TRUE.equals(server.getSpec().terminationProtection())) {
+        change(client, server, spec -> copy(spec, spec.running(), spec.maxCount(), false));
+      }
+    }
+    servers.delete();
+    awaitTrue(() -> servers.list().getItems().isEmpty() && ledger(client).entries().isEmpty(), 60);
+  }
+
+  @Test
+  void aSeedShapedServerRunsOnKvmNodesWithItsSecretsAndFirewall(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    long allocatedBefore = allocatedCpu(client);
+    client.resource(keyPair(namespace)).create();
+    client.resource(webGroup(namespace)).create();
+    VirtualServer seed =
+        server(
+            namespace,
+            "web",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                SMALL,
+                1,
+                2,
+                "deployer",
+                List.of("web"),
+                "#cloud-config\nruncmd:\n  - echo hello\n",
+                POOL,
+                true,
+                false));
+    createWhenReferencesKnown(client, seed);
+
+    kubectl("wait", "--for=condition=Ready", "vsrv/web", "-n", namespace.name(), "--timeout=120s");
+
+    VirtualServer ready = client.resource(seed).get();
+    assertThat(ready.getStatus().desiredCount()).isEqualTo(2);
+    assertThat(ready.getStatus().admittedCount()).isEqualTo(2);
+    assertThat(ready.getStatus().readyCount()).isEqualTo(2);
+    assertThat(ready.getStatus().instances())
+        .hasSize(2)
+        .allSatisfy(
+            instance -> {
+              assertThat(instance.instanceId()).matches("i-[0-9a-f]{17}");
+              assertThat(instance.state()).isEqualTo("running");
+              assertThat(instance.node()).startsWith("kvm-");
+              assertThat(instance.privateIp()).isNotBlank();
+            });
+    assertThat(ready.getStatus().instances().stream().map(InstanceStatus::vmName))
+        .containsExactly("web-0", "web-1");
+    // 2 vCPUs at CPU ratio 2 request one core; 4Gi at memory ratio 1 request 4Gi.
+    assertThat(launchers(client, namespace, "web").stream().map(VirtualServerIT::placement))
+        .hasSize(2)
+        .allSatisfy(p -> assertThat(p).matches("kvm-[0-2] cpu=1 memory=4294967296 secgroup=web"));
+    Secret userData = client.secrets().inNamespace(namespace.name()).withName("web-userdata").get();
+    assertThat(decode(userData, "userdata")).contains("echo hello");
+    Secret key = client.secrets().inNamespace(namespace.name()).withName("web-ssh-key").get();
+    assertThat(decode(key, "authorized-key")).isEqualTo(PUBLIC_KEY);
+    VirtualMachine vm =
+        client
+            .resources(VirtualMachine.class)
+            .inNamespace(namespace.name())
+            .withName("web-0")
+            .get();
+    assertThat(vm.getSpec().template.spec.volumes.stream().filter(v -> v.cloudInitNoCloud != null))
+        .singleElement()
+        .satisfies(
+            v -> assertThat(v.cloudInitNoCloud.userDataSecretRef.name).isEqualTo("web-userdata"));
+    assertThat(vm.getSpec().template.spec.domain.cpu.cores).isEqualTo(2);
+    NetworkPolicy policy =
+        client
+            .network()
+            .networkPolicies()
+            .inNamespace(namespace.name())
+            .withName("web-vsrv-secgroups")
+            .get();
+    assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+        .containsEntry(Names.VIRTUAL_SERVER_LABEL, "web");
+    assertThat(policy.getSpec().getIngress())
+        .singleElement()
+        .satisfies(
+            rule -> {
+              assertThat(rule.getPorts().get(0).getPort().getIntVal()).isEqualTo(80);
+              assertThat(rule.getFrom().get(0).getIpBlock().getCidr()).isEqualTo("0.0.0.0/0");
+            });
+    assertThat(policy.getSpec().getEgress()).as("EC2's default egress: all").hasSize(1);
+    assertThat(allocatedCpu(client) - allocatedBefore).isEqualTo(4000);
+    assertThat(reasons(client, namespace)).contains("InstanceCreated");
+  }
+
+  @Test
+  void countsFollowEc2RoomForThreeAdmitsThreeRoomForOneDenies(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer filler = server(namespace, "filler", spec(BIG, 2, 2));
+    createWhenReferencesKnown(client, filler);
+    VirtualServer wanted = server(namespace, "wanted", spec(BIG, 2, 5));
+
+    assertThatThrownBy(() -> client.resource(wanted).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("InsufficientCapacity")
+        .hasMessageContaining("pool \"" + POOL + "\"");
+
+    client.resource(filler).delete();
+    awaitTrue(() -> ledger(client).entries().isEmpty(), 60);
+    client.resource(wanted).create();
+    VirtualServer admitted =
+        client
+            .resource(wanted)
+            .waitUntilCondition(
+                s ->
+                    s.getStatus() != null
+                        && Integer.valueOf(3).equals(s.getStatus().admittedCount()),
+                60,
+                TimeUnit.SECONDS);
+    assertThat(admitted.getStatus().desiredCount()).isEqualTo(5);
+    assertThat(condition(admitted, "Admitted"))
+        .isEqualTo("True: 3 of 5 instance(s) admitted in pool " + POOL);
+    awaitTrue(() -> vms(client, namespace, "wanted").size() == 3, 30);
+  }
+
+  @Test
+  void stopStartScaleAndResizeGoThroughAdmission(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    VirtualServer app = server(namespace, "app", spec(SMALL, 1, 2));
+    createWhenReferencesKnown(client, app);
+    VirtualServer ready = awaitReady(client, app, 2);
+    List<String> ids = ids(ready);
+    String firstVmi = vmiUid(client, namespace, "app-0");
+
+    // Stop: the VMs halt and stay, their capacity goes back to the pool.
+    change(client, app, spec -> copy(spec, false, 2, false));
+    VirtualServer stopped =
+        client
+            .resource(app)
+            .waitUntilCondition(
+                s ->
+                    s.getStatus() != null
+                        && s.getStatus().instances() != null
+                        && s.getStatus().instances().stream()
+                            .allMatch(i -> i.state().equals("stopped")),
+                60,
+                TimeUnit.SECONDS);
+    assertThat(stopped.getStatus().admittedCount()).isZero();
+    assertThat(ids(stopped)).isEqualTo(ids);
+    assertThat(ledger(client).entry(uid(stopped))).isNull();
+    assertThat(vms(client, namespace, "app"))
+        .allSatisfy(vm -> assertThat(vm.getSpec().runStrategy).isEqualTo("Halted"));
+
+    // A start that finds no room is refused, and the server stays stopped.
+    VirtualServer hog = server(namespace, "hog", spec(BIG, 3, 3));
+    createWhenReferencesKnown(client, hog);
+    assertThatThrownBy(() -> change(client, app, spec -> copy(spec, true, 2, false)))
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("InsufficientCapacity");
+    client.resource(hog).delete();
+    awaitTrue(() -> ledger(client).entries().isEmpty(), 60);
+
+    // Start: the same instances, running again.
+    change(client, app, spec -> copy(spec, true, 2, false));
+    assertThat(ids(awaitReady(client, app, 2))).isEqualTo(ids);
+
+    // Scale up: a third instance; the first two keep running where they are.
+    String runningVmi = vmiUid(client, namespace, "app-0");
+    change(client, app, spec -> copy(spec, true, 3, false));
+    VirtualServer three = awaitReady(client, app, 3);
+    assertThat(ids(three).subList(0, 2)).isEqualTo(ids);
+    assertThat(vmiUid(client, namespace, "app-0")).isEqualTo(runningVmi);
+
+    // Scale down: the highest index goes.
+    change(client, app, spec -> copy(spec, 1, 1));
+    awaitReady(client, app, 1);
+    awaitTrue(() -> vms(client, namespace, "app").size() == 1, 30);
+    assertThat(ledger(client).entry(uid(three)).count()).isEqualTo(1);
+
+    // Resize: the instance restarts with the new size.
+    change(
+        client,
+        app,
+        spec ->
+            new VirtualServerSpec(spec.image(), MEDIUM, 1, 1, null, null, null, POOL, true, false));
+    awaitTrue(
+        () -> {
+          VirtualMachineInstance vmi =
+              client
+                  .resources(VirtualMachineInstance.class)
+                  .inNamespace(namespace.name())
+                  .withName("app-0")
+                  .get();
+          return vmi != null
+              && vmi.getSpec().domain.cpu.cores == 4
+              && vmi.getStatus() != null
+              && "Running".equals(vmi.getStatus().phase);
+        },
+        60);
+    assertThat(vmiUid(client, namespace, "app-0")).isNotEqualTo(firstVmi);
+    awaitReady(client, app, 1);
+    awaitTrue(
+        () ->
+            launchers(client, namespace, "app").stream()
+                .map(VirtualServerIT::placement)
+                .toList()
+                .toString()
+                .matches("\\[kvm-[0-2] cpu=2 memory=8589934592 secgroup=none\\]"),
+        30);
+    assertThat(reasons(client, namespace))
+        .contains("InstancesStopped", "InstancesStarted", "InstanceTerminated", "InstanceResized");
+  }
+
+  @Test
+  void deletionIsRefusedUnderTerminationProtectionAndOtherwiseLeavesNothingBehind(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    long allocatedBefore = allocatedCpu(client);
+    client.resource(keyPair(namespace)).create();
+    client.resource(webGroup(namespace)).create();
+    VirtualServer guarded =
+        server(
+            namespace,
+            "guarded",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                SMALL,
+                2,
+                2,
+                "deployer",
+                List.of("web"),
+                "#!/bin/sh\necho hi\n",
+                POOL,
+                true,
+                true));
+    createWhenReferencesKnown(client, guarded);
+    awaitReady(client, guarded, 2);
+
+    assertThatThrownBy(() -> client.resource(guarded).delete())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("spec.terminationProtection: true")
+        .hasMessageContaining("kubectl patch vsrv guarded");
+    change(client, guarded, spec -> copy(spec, true, 2, false));
+    client.resource(guarded).delete();
+
+    awaitTrue(() -> client.resource(guarded).get() == null, 60);
+    String ns = namespace.name();
+    assertThat(client.resources(VirtualMachine.class).inNamespace(ns).list().getItems()).isEmpty();
+    awaitTrue(
+        () ->
+            client
+                    .resources(VirtualMachineInstance.class)
+                    .inNamespace(ns)
+                    .list()
+                    .getItems()
+                    .isEmpty()
+                && client
+                    .secrets()
+                    .inNamespace(ns)
+                    .withLabel(Names.VIRTUAL_SERVER_LABEL)
+                    .list()
+                    .getItems()
+                    .isEmpty()
+                && client.network().networkPolicies().inNamespace(ns).list().getItems().isEmpty()
+                && launchers(client, namespace, "guarded").isEmpty(),
+        60);
+    assertThat(allocatedCpu(client)).isEqualTo(allocatedBefore);
+    assertThat(reasons(client, namespace)).contains("CapacityReleased");
+  }
+
+  static CapacityPool pool() {
+    CapacityPool pool = new CapacityPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", "kvm").build(),
+            new PoolRatios(2.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    return pool;
+  }
+
+  static VirtualServerSpec spec(String type, int min, int max) {
+    return new VirtualServerSpec(
+        "quay.io/containerdisks/fedora:40", type, min, max, null, null, null, POOL, true, false);
+  }
+
+  static VirtualServer server(TestNamespace namespace, String name, VirtualServerSpec spec) {
+    VirtualServer server = new VirtualServer();
+    server.setMetadata(
+        new ObjectMetaBuilder().withName(name).withNamespace(namespace.name()).build());
+    server.setSpec(spec);
+    return server;
+  }
+
+  private static VirtualServerSpec copy(
+      VirtualServerSpec spec, boolean running, int maxCount, boolean protection) {
+    return new VirtualServerSpec(
+        spec.image(),
+        spec.instanceType(),
+        Math.min(spec.minCount(), maxCount),
+        maxCount,
+        spec.keyName(),
+        spec.securityGroups(),
+        spec.userData(),
+        spec.pool(),
+        running,
+        protection);
+  }
+
+  private static VirtualServerSpec copy(VirtualServerSpec spec, int minCount, int maxCount) {
+    return new VirtualServerSpec(
+        spec.image(),
+        spec.instanceType(),
+        minCount,
+        maxCount,
+        spec.keyName(),
+        spec.securityGroups(),
+        spec.userData(),
+        spec.pool(),
+        spec.running(),
+        spec.terminationProtection());
+  }
+
+  /** Changes the spec as a user would: on the latest version, again after a conflict. */
+  static VirtualServer change(
+      KubernetesClient client, VirtualServer server, UnaryOperator<VirtualServerSpec> change) {
+    for (int attempt = 0; ; attempt++) {
+      VirtualServer latest = client.resource(server).get();
+      latest.setSpec(change.apply(latest.getSpec()));
+      try {
+        return client.resource(latest).update();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt > 10) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  static VirtualServer awaitReady(KubernetesClient client, VirtualServer server, int instances) {
+    return client
+        .resource(server)
+        .waitUntilCondition(
+            s ->
+                s != null
+                    && s.getStatus() != null
+                    && Integer.valueOf(instances).equals(s.getStatus().readyCount())
+                    && Integer.valueOf(instances).equals(s.getStatus().admittedCount())
+                    && "True".equals(conditionStatus(s, "Ready"))
+                    && s.getMetadata().getGeneration().equals(s.getStatus().observedGeneration()),
+            120,
+            TimeUnit.SECONDS);
+  }
+
+  private static String conditionStatus(VirtualServer server, String type) {
+    return server.getStatus().conditions() == null
+        ? null
+        : server.getStatus().conditions().stream()
+            .filter(c -> c.getType().equals(type))
+            .map(c -> c.getStatus())
+            .findFirst()
+            .orElse(null);
+  }
+
+  private static String condition(VirtualServer server, String type) {
+    return server.getStatus().conditions().stream()
+        .filter(c -> c.getType().equals(type))
+        .map(c -> c.getStatus() + ": " + c.getMessage())
+        .findFirst()
+        .orElse(null);
+  }
+
+  private static List<String> ids(VirtualServer server) {
+    return server.getStatus().instances().stream().map(InstanceStatus::instanceId).toList();
+  }
+
+  private static String uid(HasMetadata object) {
+    return object.getMetadata().getUid();
+  }
+
+  private static String vmiUid(KubernetesClient client, TestNamespace namespace, String name) {
+    VirtualMachineInstance vmi =
+        client
+            .resources(VirtualMachineInstance.class)
+            .inNamespace(namespace.name())
+            .withName(name)
+            .get();
+    return vmi == null ? null : vmi.getMetadata().getUid();
+  }
+
+  static List<VirtualMachine> vms(KubernetesClient client, TestNamespace namespace, String server) {
+    return client
+        .resources(VirtualMachine.class)
+        .inNamespace(namespace.name())
+        .withLabel(Names.VIRTUAL_SERVER_LABEL, server)
+        .list()
+        .getItems();
+  }
+
+  private static List<Pod> launchers(
+      KubernetesClient client, TestNamespace namespace, String server) {
+    return client
+        .pods()
+        .inNamespace(namespace.name())
+        .withLabel(Names.VIRTUAL_SERVER_LABEL, server)
+        .list()
+        .getItems()
+        .stream()
+        .filter(p -> p.getMetadata().getDeletionTimestamp() == null)
+        .toList();
+  }
+
+  /** A launcher pod in one line: its node, requests and security group. */
+  private static String placement(Pod pod) {
+    var requests = pod.getSpec().getContainers().get(0).getResources().getRequests();
+    String group =
+        pod.getMetadata().getLabels().containsKey(Names.securityGroupLabel("web")) ? "web" : "none";
+    return pod.getSpec().getNodeName()
+        + " cpu="
+        + requests.get("cpu").getAmount()
+        + " memory="
+        + Quantity.getAmountInBytes(requests.get("memory")).toBigInteger()
+        + " secgroup="
+        + group;
+  }
+
+  private static List<String> reasons(KubernetesClient client, TestNamespace namespace) {
+    return client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
+        .map(e -> e.getReason())
+        .toList();
+  }
+
+  static Ledger ledger(KubernetesClient client) {
+    var map = client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).get();
+    return map == null ? Ledger.empty(POOL) : LedgerStore.decode(POOL, map);
+  }
+
+  private static long allocatedCpu(KubernetesClient client) {
+    return ledger(client).entries().values().stream()
+        .flatMap(e -> e.placements().stream())
+        .mapToLong(p -> p.cpu())
+        .sum();
+  }
+
+  private static KeyPair keyPair(TestNamespace namespace) {
+    KeyPair key = new KeyPair();
+    key.setMetadata(
+        new ObjectMetaBuilder().withName("deployer").withNamespace(namespace.name()).build());
+    key.setSpec(new KeyPairSpec(PUBLIC_KEY));
+    return key;
+  }
+
+  private static SecurityGroup webGroup(TestNamespace namespace) {
+    SecurityGroup web = new SecurityGroup();
+    web.setMetadata(
+        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
+    web.setSpec(
+        new SecurityGroupSpec(
+            "web",
+            List.of(
+                new SecurityGroupRule(
+                    SecurityGroupRule.Protocol.tcp, 80, null, List.of("0.0.0.0/0"), List.of())),
+            null));
+    return web;
+  }
+
+  private static String decode(Secret secret, String key) {
+    return new String(
+        Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
+  }
+
+  static void createWhenReferencesKnown(KubernetesClient client, HasMetadata object)
+      throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        client.resource(object).create();
+        return;
+      } catch (KubernetesClientException e) {
+        if (attempt > 50 || !e.getMessage().contains("does not exist")) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+
+  static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not true within " + seconds + " s");
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  static void kubectl(String... args) throws Exception {
+    List<String> command = new java.util.ArrayList<>();
+    command.add("kubectl");
+    command.add("--kubeconfig=" + LocalCluster.kubeconfig());
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as("kubectl %s: %s", String.join(" ", args), output).isZero();
+  }
+}
