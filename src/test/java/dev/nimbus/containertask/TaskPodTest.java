@@ -52,7 +52,7 @@ class TaskPodTest {
                 .getRequiredDuringSchedulingIgnoredDuringExecution()
                 .getNodeSelectorTerms()
                 .get(0)
-                .getMatchExpressions()
+                .getMatchFields()
                 .get(0)
                 .getValues())
         .containsExactly("plain-0");

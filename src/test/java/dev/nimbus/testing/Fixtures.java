@@ -22,7 +22,15 @@ public final class Fixtures {
   public static Node kvmNode(String name, Map<String, String> labels, String cpu, String memory) {
     Map<String, Quantity> capacity =
         Map.of(
-            "cpu", new Quantity(cpu), "memory", new Quantity(memory), "pods", new Quantity("500"));
+            "cpu",
+            new Quantity(cpu),
+            "memory",
+            new Quantity(memory),
+            "pods",
+            new Quantity("500"),
+            // What KubeVirt's device plugin reports on a node with /dev/kvm.
+            "devices.kubevirt.io/kvm",
+            new Quantity("1k"));
     return new NodeBuilder()
         .withNewMetadata()
         .withName(name)

@@ -83,6 +83,25 @@ public final class OperatorProcess implements AutoCloseable {
     }
   }
 
+  /** Resident memory now and at its peak (VmRSS, VmHWM), in KiB, from /proc. */
+  public long[] residentKiB() {
+    try {
+      long rss = 0;
+      long peak = 0;
+      for (String line :
+          Files.readAllLines(Path.of("/proc", Long.toString(process.pid()), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          rss = Long.parseLong(line.replaceAll("\\D", ""));
+        } else if (line.startsWith("VmHWM:")) {
+          peak = Long.parseLong(line.replaceAll("\\D", ""));
+        }
+      }
+      return new long[] {rss, peak};
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot read the memory of " + name, e);
+    }
+  }
+
   private String tail() {
     String text = logText();
     return text.substring(Math.max(0, text.length() - 4000));

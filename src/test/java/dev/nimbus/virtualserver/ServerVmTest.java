@@ -62,7 +62,7 @@ class ServerVmTest {
                 .getRequiredDuringSchedulingIgnoredDuringExecution()
                 .getNodeSelectorTerms()
                 .get(0)
-                .getMatchExpressions()
+                .getMatchFields()
                 .get(0)
                 .getValues())
         .containsExactly("kvm-1");
