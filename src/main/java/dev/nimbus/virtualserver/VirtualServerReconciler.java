@@ -330,7 +330,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         continue;
       }
       if (!secretsApplied) {
-        applySecrets(server, publicKey);
+        applySecrets(server, publicKey, existing);
         secretsApplied = true;
       }
       if (existing == null) {
@@ -442,12 +442,14 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
    * The user data and public key Secrets, written by server-side apply: the operator may write
    * Secrets in workload namespaces but never read them.
    */
-  private void applySecrets(VirtualServer server, String publicKey) {
+  private void applySecrets(VirtualServer server, String publicKey, VirtualMachine previous) {
     String name = server.getMetadata().getName();
     String namespace = server.getMetadata().getNamespace();
+    // A Secret is deleted only where a VM was built with it, so a first create costs no deletes.
+    String previousJson = previous == null ? "" : json.asJson(previous.getSpec());
     if (server.getSpec().userData() != null) {
       apply(ServerSecrets.userData(server));
-    } else {
+    } else if (previousJson.contains(Names.userDataSecret(name))) {
       client.secrets().inNamespace(namespace).withName(Names.userDataSecret(name)).delete();
     }
     Optional<KeyPair> keyPair =
@@ -456,7 +458,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
             : inventory.keyPair(namespace, server.getSpec().keyName());
     if (keyPair.isPresent()) {
       apply(ServerSecrets.sshKey(server, keyPair.get()));
-    } else {
+    } else if (previousJson.contains(Names.sshKeySecret(name))) {
       client.secrets().inNamespace(namespace).withName(Names.sshKeySecret(name)).delete();
     }
   }

@@ -97,6 +97,12 @@ public final class ServerBenchmark {
       double allReady = (System.nanoTime() - start) / 1e9;
       Thread.sleep(5000); // let trailing status writes land before counting
       Map<String, Double> after = operatorWrites(client);
+      after.put(
+          "events POST",
+          (double)
+              client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
+                  .filter(e -> "nimbus-operator".equals(e.getReportingComponent()))
+                  .count());
       long deleteStart = System.nanoTime();
       client.resources(VirtualServer.class).inNamespace(NAMESPACE).delete();
       while (!client
@@ -216,11 +222,9 @@ public final class ServerBenchmark {
       }
       String resource = labels.get("resource");
       String subresource = labels.getOrDefault("subresource", "");
-      String group = labels.getOrDefault("group", "");
       boolean operators =
           (resource.equals("virtualmachines") && subresource.isEmpty())
               || resource.equals("virtualservers")
-              || (resource.equals("events") && group.isEmpty())
               || resource.equals("configmaps")
               || resource.equals("secrets")
               || resource.equals("networkpolicies");
