@@ -120,6 +120,10 @@ kwok_stage_configs() {
       printf -- '--config=%s\n' "$mod/kustomize/stage/$stage/$file"
     done
   done
+  # Nimbus' own: task containers that finish (see the file).
+  for file in "$HACK"/cluster/stages/*.yaml; do
+    printf -- '--config=%s\n' "$file"
+  done
 }
 
 nodes_yaml() { # TOTAL (empty: the counts of the file)

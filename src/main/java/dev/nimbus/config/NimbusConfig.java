@@ -74,6 +74,20 @@ public interface NimbusConfig {
     Optional<String> url();
 
     /** How long a serving certificate is valid; it is renewed when a third of that is left. */
+    /**
+     * Who issues the serving certificate: {@code operator} (the replicas issue and renew it in the
+     * Secret, and keep the configuration's caBundle current) or {@code cert-manager} (the operator
+     * only reads the Secret that cert-manager writes; its CA injector sets the caBundle).
+     */
+    @WithDefault("operator")
+    CertificateIssuer certificateIssuer();
+
+    /** The issuers of the webhook's serving certificate; written operator and cert-manager. */
+    enum CertificateIssuer {
+      OPERATOR,
+      CERT_MANAGER
+    }
+
     @WithDefault("P365D")
     Duration certificateValidity();
 

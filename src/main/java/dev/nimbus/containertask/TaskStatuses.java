@@ -26,6 +26,9 @@ public final class TaskStatuses {
   static final String PENDING = "PENDING";
   static final String RUNNING = "RUNNING";
   static final String STOPPED = "STOPPED";
+  static final String ESSENTIAL_CONTAINER_EXITED = "EssentialContainerExited";
+  static final String TASK_FAILED_TO_START = "TaskFailedToStart";
+  static final String USER_INITIATED = "UserInitiated";
 
   private TaskStatuses() {}
 
@@ -43,9 +46,18 @@ public final class TaskStatuses {
     String uid = task.getMetadata().getUid();
     long generation = Objects.requireNonNullElse(task.getMetadata().getGeneration(), 1L);
     int count = Objects.requireNonNullElse(task.getSpec().count(), 1);
+    List<Task> previousTasks =
+        task.getStatus() == null || task.getStatus().tasks() == null
+            ? List.of()
+            : task.getStatus().tasks();
     List<Task> tasks = new ArrayList<>();
     for (int index = 0; index < placed; index++) {
       String arn = Names.taskArn(namespace, pool, Names.taskId(uid, index));
+      // A stopped task stays as it was told: its pod may since be gone.
+      if (index < previousTasks.size() && STOPPED.equals(previousTasks.get(index).lastStatus())) {
+        tasks.add(previousTasks.get(index));
+        continue;
+      }
       tasks.add(
           task(
               task,
@@ -105,6 +117,45 @@ public final class TaskStatuses {
         failures.isEmpty() ? null : failures);
   }
 
+  /**
+   * {@code status} with every task that has not stopped yet stopped by the user (ECS StopTask; here
+   * the ContainerTask's deletion), at {@code now}.
+   */
+  public static ContainerTaskStatus stoppedByUser(ContainerTaskStatus status, String now) {
+    if (status.tasks() == null) {
+      return status;
+    }
+    List<Task> tasks =
+        status.tasks().stream()
+            .map(
+                t ->
+                    t.lastStatus().equals(STOPPED)
+                        ? t
+                        : new Task(
+                            t.taskArn(),
+                            t.podName(),
+                            t.node(),
+                            t.availabilityZone(),
+                            STOPPED,
+                            STOPPED,
+                            USER_INITIATED,
+                            "Task stopped by the user: its ContainerTask was deleted",
+                            t.createdAt(),
+                            t.startedAt(),
+                            now,
+                            t.containers()))
+            .toList();
+    return new ContainerTaskStatus(
+        status.observedGeneration(),
+        status.conditions(),
+        status.cluster(),
+        0,
+        0,
+        tasks.size(),
+        tasks,
+        status.failures());
+  }
+
   /** Whether the run is over: at least one task was placed, and every placed task stopped. */
   public static boolean allStopped(ContainerTaskStatus status) {
     return status.tasks() != null
@@ -131,16 +182,33 @@ public final class TaskStatuses {
     var status = pod.getStatus();
     String phase = status == null ? null : status.getPhase();
     String node = pod.getSpec().getNodeName();
-    String lastStatus =
-        "Running".equals(phase)
-            ? RUNNING
-            : "Succeeded".equals(phase) || "Failed".equals(phase)
-                ? STOPPED
-                : node == null ? PROVISIONING : PENDING;
     List<Container> containers =
         containers(owner, status == null ? List.of() : status.getContainerStatuses());
-    boolean stopped = lastStatus.equals(STOPPED);
+    // As in ECS, a task stops when an essential container exits, whatever the others do.
+    Container exitedEssential = null;
+    for (int i = 0; i < containers.size(); i++) {
+      boolean essential =
+          !Boolean.FALSE.equals(owner.getSpec().taskDefinition().containers().get(i).essential());
+      if (essential && containers.get(i).lastStatus().equals(STOPPED)) {
+        exitedEssential = containers.get(i);
+        break;
+      }
+    }
+    boolean podDone = "Succeeded".equals(phase) || "Failed".equals(phase);
+    boolean stopped = podDone || exitedEssential != null;
+    String lastStatus =
+        stopped
+            ? STOPPED
+            : "Running".equals(phase) ? RUNNING : node == null ? PROVISIONING : PENDING;
     boolean started = containers.stream().anyMatch(c -> !c.lastStatus().equals(PENDING));
+    String reason =
+        exitedEssential != null
+            ? "Essential container in task exited: "
+                + exitedEssential.name()
+                + " (exit code "
+                + exitedEssential.exitCode()
+                + ")"
+            : started ? "Essential container in task exited" : "Task failed to start";
     return new Task(
         arn,
         podName,
@@ -148,8 +216,8 @@ public final class TaskStatuses {
         node == null ? null : zoneOfNode.apply(node),
         lastStatus,
         stopped ? STOPPED : RUNNING,
-        stopped ? (started ? "EssentialContainerExited" : "TaskFailedToStart") : null,
-        stopped ? (started ? "Essential container in task exited" : "Task failed to start") : null,
+        stopped ? (started ? ESSENTIAL_CONTAINER_EXITED : TASK_FAILED_TO_START) : null,
+        stopped ? reason : null,
         pod.getMetadata().getCreationTimestamp(),
         status == null ? null : status.getStartTime(),
         stopped ? stoppedAt(status.getContainerStatuses()) : null,

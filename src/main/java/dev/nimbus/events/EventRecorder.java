@@ -39,8 +39,6 @@ public class EventRecorder {
     NotAdmitted,
     /** A workload's reservation was returned to its pool. */
     CapacityReleased,
-    /** A task's pod was created. */
-    TaskStarted,
     /** A task stopped. */
     TaskStopped
   }

@@ -17,12 +17,12 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.Firewall;
+import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -255,33 +255,22 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
 
   /** The NetworkPolicy of the server's security groups, or none when it names none. */
   private void applyFirewall(VirtualServer server, Context<VirtualServer> context) {
-    Optional<NetworkPolicy> current = context.getSecondaryResource(NetworkPolicy.class);
     List<String> names = server.getSpec().securityGroups();
-    if (names == null || names.isEmpty()) {
-      current.ifPresent(policy -> client.resource(policy).delete());
-      return;
+    Optional<NetworkPolicy> desired = Optional.empty();
+    if (names != null && !names.isEmpty()) {
+      String namespace = server.getMetadata().getNamespace();
+      desired =
+          Optional.of(
+              Firewall.desired(
+                  server,
+                  Names.serverNetworkPolicy(server.getMetadata().getName()),
+                  Map.of(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName()),
+                  names.stream()
+                      .map(name -> inventory.securityGroup(namespace, name))
+                      .flatMap(Optional::stream)
+                      .toList()));
     }
-    List<SecurityGroup> groups =
-        names.stream()
-            .map(name -> inventory.securityGroup(server.getMetadata().getNamespace(), name))
-            .flatMap(Optional::stream)
-            .toList();
-    NetworkPolicy desired =
-        Firewall.desired(
-            server,
-            Names.serverNetworkPolicy(server.getMetadata().getName()),
-            Map.of(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName()),
-            groups);
-    if (current.isEmpty()) {
-      createOrAdopt(desired);
-    } else if (!Objects.equals(current.get().getSpec(), desired.getSpec())
-        || !Objects.equals(
-            current.get().getMetadata().getAnnotations(), desired.getMetadata().getAnnotations())) {
-      NetworkPolicy next = json.clone(current.get());
-      next.setSpec(desired.getSpec());
-      next.getMetadata().setAnnotations(desired.getMetadata().getAnnotations());
-      client.resource(next).update();
-    }
+    Writes.syncPolicy(client, context.getSecondaryResource(NetworkPolicy.class), desired);
   }
 
   /**
@@ -334,7 +323,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         secretsApplied = true;
       }
       if (existing == null) {
-        VirtualMachine created = createOrAdopt(desired);
+        VirtualMachine created = Writes.createOrAdopt(client, desired);
         vms.put(index, created);
         events.normal(
             server,
@@ -467,18 +456,6 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     client.resource(secret).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
   }
 
-  private <T extends HasMetadata> T createOrAdopt(T desired) {
-    try {
-      return client.resource(desired).create();
-    } catch (KubernetesClientException e) {
-      if (e.getCode() != 409) {
-        throw e;
-      }
-      // Created by an earlier reconcile whose object the cache has not seen yet.
-      return client.resource(desired).get();
-    }
-  }
-
   private void recordTransitions(VirtualServer server, VirtualServerStatus next) {
     boolean wasMissing =
         server.getStatus() != null
@@ -492,6 +469,19 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                 c -> c.getType().equals("KubeVirtUnavailable") && c.getStatus().equals("True"));
     if (missing && !wasMissing) {
       events.warning(server, Reason.KubeVirtUnavailable, ServerStatuses.KUBEVIRT_MISSING);
+    }
+    var notAdmitted =
+        next.conditions().stream()
+            .filter(c -> c.getType().equals("Admitted") && c.getReason().equals("NotAdmitted"))
+            .findFirst();
+    boolean wasNotAdmitted =
+        server.getStatus() != null
+            && server.getStatus().conditions() != null
+            && server.getStatus().conditions().stream()
+                .anyMatch(
+                    c -> c.getType().equals("Admitted") && c.getReason().equals("NotAdmitted"));
+    if (notAdmitted.isPresent() && !wasNotAdmitted) {
+      events.warning(server, Reason.NotAdmitted, notAdmitted.get().getMessage());
     }
   }
 

@@ -33,6 +33,8 @@ public class CertificateManager {
   /** The PEM texts a TLS server and the API server need. */
   public record Pems(String certificate, String privateKey, String ca, Instant notAfter) {}
 
+  static final Duration CERT_MANAGER_WAIT = Duration.ofMinutes(2);
+
   private final KubernetesClient client;
   private final NimbusConfig config;
 
@@ -49,6 +51,10 @@ public class CertificateManager {
               + config.namespace()
               + "\" does not exist: create it, or set nimbus.namespace to the namespace the"
               + " operator runs in");
+    }
+    if (config.webhook().certificateIssuer()
+        == NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER) {
+      return issuedByCertManager();
     }
     for (int attempt = 0; attempt < 5; attempt++) {
       Secret secret =
@@ -84,6 +90,45 @@ public class CertificateManager {
       }
     }
     throw new IllegalStateException("could not settle the webhook certificate after 5 attempts");
+  }
+
+  /**
+   * The certificate that cert-manager keeps in the Secret, waiting for its first issue: the
+   * operator never writes it, and cert-manager renews it in place.
+   */
+  private Pems issuedByCertManager() {
+    long deadline = System.nanoTime() + CERT_MANAGER_WAIT.toNanos();
+    while (true) {
+      Secret secret =
+          client
+              .secrets()
+              .inNamespace(config.namespace())
+              .withName(config.webhook().secretName())
+              .get();
+      Pems pems = secret == null ? null : read(secret);
+      if (pems != null) {
+        return pems;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException(
+            "Secret "
+                + config.namespace()
+                + "/"
+                + config.webhook().secretName()
+                + " holds no certificate after "
+                + CERT_MANAGER_WAIT.toSeconds()
+                + " s: is cert-manager installed, and is the Certificate of the chart Ready?"
+                + " (kubectl describe certificate -n "
+                + config.namespace()
+                + ")");
+      }
+      try {
+        Thread.sleep(2000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for cert-manager", e);
+      }
+    }
   }
 
   private boolean dueForRenewal(Pems pems) {

@@ -149,9 +149,13 @@ public class WebhookServer {
 
   /**
    * With {@code nimbus.webhook.url} (local runs) the whole configuration is written; otherwise only
-   * the caBundle of the installed one is brought up to date.
+   * the caBundle of the installed one is brought up to date, unless cert-manager keeps it.
    */
   private void publishCaBundle(CertificateManager.Pems pems) {
+    if (config.webhook().certificateIssuer()
+        == dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER) {
+      return; // cert-manager's CA injector keeps the caBundle
+    }
     String caBundle =
         Base64.getEncoder().encodeToString(pems.ca().getBytes(StandardCharsets.US_ASCII));
     var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();

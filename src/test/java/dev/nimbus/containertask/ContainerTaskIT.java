@@ -1,6 +1,7 @@
 package dev.nimbus.containertask;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
@@ -17,14 +18,19 @@ import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,6 +43,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * tells them as ECS DescribeTasks would.
  */
 @ExtendWith(LocalCluster.class)
+@SuppressWarnings("unchecked")
 class ContainerTaskIT {
   private static final String POOL = "it-tasks";
   private static final String NAMESPACE = "nimbus-ctask-it";
@@ -197,6 +204,288 @@ class ContainerTaskIT {
     long deadline = System.nanoTime() + 30_000_000_000L;
     while (ledger(client).containsKey(uid)) {
       assertThat(System.nanoTime()).as("the run's reservation is released").isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  @Test
+  void tasksStopWithTheExitCodesOfTheirContainersAndReleaseTheirCapacity(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(
+            namespace,
+            "batch",
+            2,
+            List.of(container("main", true, "0", "3s"), container("helper", false, "0", null)));
+    createOnceTheWebhookKnowsTheGroup(client, task);
+    String uid = awaitRunning(client, task, 2).getMetadata().getUid();
+    assertThat(ledger(client)).containsKey(uid);
+
+    ContainerTask complete = awaitComplete(client, task);
+
+    assertThat(complete.getStatus().tasks())
+        .hasSize(2)
+        .allSatisfy(
+            t -> {
+              assertThat(t.lastStatus()).isEqualTo("STOPPED");
+              assertThat(t.stopCode()).isEqualTo("EssentialContainerExited");
+              assertThat(t.stoppedAt()).isNotNull();
+              assertThat(t.containers())
+                  .extracting(c -> c.name() + "=" + c.exitCode())
+                  .containsExactly("main=0", "helper=0");
+            });
+    awaitTrue(() -> !ledger(client).containsKey(uid), 30);
+  }
+
+  @Test
+  void aFailingEssentialContainerStopsItsTaskANonEssentialOneDoesNot(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask failing =
+        task(
+            namespace,
+            "failing",
+            1,
+            List.of(container("main", true, "3", "2s"), container("sidecar", false, null, null)));
+    ContainerTask tolerant =
+        task(
+            namespace,
+            "tolerant",
+            1,
+            List.of(container("main", true, null, null), container("sidecar", false, "1", "1s")));
+    createOnceTheWebhookKnowsTheGroup(client, failing);
+    createOnceTheWebhookKnowsTheGroup(client, tolerant);
+
+    ContainerTask stopped = awaitComplete(client, failing);
+    var task = stopped.getStatus().tasks().get(0);
+    assertThat(task.stopCode()).isEqualTo("EssentialContainerExited");
+    assertThat(task.stoppedReason())
+        .isEqualTo("Essential container in task exited: main (exit code 3)");
+    assertThat(task.containers())
+        .extracting(c -> c.name() + "=" + c.lastStatus() + "/" + c.exitCode())
+        .containsExactly("main=STOPPED/3", "sidecar=RUNNING/null");
+    assertThat(stopped.getStatus().conditions())
+        .anySatisfy(
+            c -> assertThat(c.getType() + "=" + c.getReason()).isEqualTo("Ready=TaskFailed"));
+    // The sidecar still ran: the task's pod is stopped by Nimbus, as ECS stops the others.
+    awaitTrue(
+        () -> client.pods().inNamespace(namespace.name()).withName("failing-task-0").get() == null,
+        30);
+
+    ContainerTask sidecarDown =
+        client
+            .resource(tolerant)
+            .waitUntilCondition(
+                t ->
+                    t.getStatus() != null
+                        && t.getStatus().tasks() != null
+                        && t.getStatus().tasks().get(0).containers().get(1).exitCode() != null,
+                60,
+                TimeUnit.SECONDS);
+    assertThat(sidecarDown.getStatus().tasks().get(0).lastStatus()).isEqualTo("RUNNING");
+    Thread.sleep(3000);
+    assertThat(client.resource(tolerant).get().getStatus().tasks().get(0).lastStatus())
+        .as("a non-essential container's exit leaves the task running")
+        .isEqualTo("RUNNING");
+  }
+
+  @Test
+  void deletionStopsRunningTasksWithUserInitiatedAndLeavesNothingBehind(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    SecurityGroup web = new SecurityGroup();
+    web.setMetadata(
+        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
+    web.setSpec(new SecurityGroupSpec("web", List.of(), null));
+    client.resource(web).create();
+    ContainerTask task = seedTask(namespace);
+    createOnceTheWebhookKnowsTheGroup(client, task);
+    String uid = awaitRunning(client, task, 3).getMetadata().getUid();
+    NetworkPolicy policy =
+        client
+            .network()
+            .networkPolicies()
+            .inNamespace(namespace.name())
+            .withName("hello-ctask-secgroups")
+            .get();
+    assertThat(policy.getSpec().getPodSelector().getMatchLabels())
+        .containsEntry("compute.nimbus.dev/containertask", "hello");
+    assertThat(policy.getSpec().getIngress())
+        .as("an empty ingress list allows nothing in")
+        .isEmpty();
+
+    List<String> seen = new CopyOnWriteArrayList<>();
+    try (var watch =
+        client
+            .resource(task)
+            .watch(
+                new Watcher<ContainerTask>() {
+                  @Override
+                  public void eventReceived(Action action, ContainerTask seenTask) {
+                    if (seenTask.getStatus() != null && seenTask.getStatus().tasks() != null) {
+                      seenTask
+                          .getStatus()
+                          .tasks()
+                          .forEach(t -> seen.add(String.valueOf(t.stopCode())));
+                    }
+                  }
+
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                })) {
+      client.resource(task).delete();
+      awaitTrue(() -> client.resource(task).get() == null, 60);
+    }
+
+    assertThat(seen).contains("UserInitiated");
+    String ns = namespace.name();
+    awaitTrue(
+        () ->
+            client
+                    .pods()
+                    .inNamespace(ns)
+                    .withLabel("compute.nimbus.dev/containertask")
+                    .list()
+                    .getItems()
+                    .isEmpty()
+                && client.network().networkPolicies().inNamespace(ns).list().getItems().isEmpty()
+                && !ledger(client).containsKey(uid),
+        60);
+  }
+
+  @Test
+  void anInvalidSizeAndARunBeyondThePoolAreDeniedWithClearMessages(
+      KubernetesClient client, TestNamespace namespace) {
+    ContainerTask oddSize = task(namespace, "odd", 1, List.of(container("main", true, null, null)));
+    oddSize.setSpec(withSize(oddSize.getSpec(), 256, 4096));
+    assertThatThrownBy(() -> client.resource(oddSize).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("taskDefinition")
+        .hasMessageContaining("256 → 512, 1024 or 2048");
+
+    // 8 vCPU and 60 GiB: no plain node (32 GiB, memory ratio 1) can hold one task.
+    ContainerTask huge = task(namespace, "huge", 1, List.of(container("main", true, null, null)));
+    huge.setSpec(withSize(huge.getSpec(), 8192, 61440));
+    assertThatThrownBy(() -> client.resource(huge).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("pool \"" + POOL + "\"")
+        .hasMessageContaining("memory");
+  }
+
+  @Test
+  void noFieldOfTheSpecMakesAPrivilegedPodOrAHostMount(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    // Fields Kubernetes users might try, at every level of the spec: the schema knows none of
+    // them, so the API server drops them, and the pod is built from what remains.
+    Map<String, Object> sneaky =
+        Map.of(
+            "privileged",
+            true,
+            "securityContext",
+            Map.of("privileged", true, "runAsUser", 0),
+            "hostNetwork",
+            true,
+            "hostPID",
+            true,
+            "volumes",
+            List.of(Map.of("name", "root", "hostPath", Map.of("path", "/"))),
+            "volumeMounts",
+            List.of(Map.of("name", "root", "mountPath", "/host")));
+    ContainerTask task = task(namespace, "sneaky", 1, List.of(container("main", true, null, null)));
+    Map<String, Object> raw = client.getKubernetesSerialization().convertValue(task, Map.class);
+    Map<String, Object> spec = (Map<String, Object>) raw.get("spec");
+    spec.putAll(sneaky);
+    Map<String, Object> definition = (Map<String, Object>) spec.get("taskDefinition");
+    definition.putAll(sneaky);
+    ((List<Map<String, Object>>) definition.get("containers")).get(0).putAll(sneaky);
+    GenericKubernetesResource generic =
+        client.getKubernetesSerialization().convertValue(raw, GenericKubernetesResource.class);
+    for (int attempt = 0; ; attempt++) {
+      try {
+        client.resource(generic).create();
+        break;
+      } catch (KubernetesClientException e) {
+        if (attempt > 50 || !e.getMessage().contains("does not exist")) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+    awaitRunning(client, task, 1);
+
+    Pod pod = client.pods().inNamespace(namespace.name()).withName("sneaky-task-0").get();
+    assertThat(pod.getSpec().getHostNetwork()).isNotEqualTo(Boolean.TRUE);
+    assertThat(pod.getSpec().getHostPID()).isNotEqualTo(Boolean.TRUE);
+    assertThat(pod.getSpec().getVolumes()).noneMatch(v -> v.getHostPath() != null);
+    assertThat(pod.getSpec().getContainers())
+        .allSatisfy(
+            c -> {
+              assertThat(c.getSecurityContext().getPrivileged()).isNotEqualTo(Boolean.TRUE);
+              assertThat(c.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+              assertThat(c.getVolumeMounts()).isEmpty();
+            });
+    assertThat(pod.getSpec().getSecurityContext().getRunAsNonRoot()).isTrue();
+  }
+
+  private static ContainerTask awaitComplete(KubernetesClient client, ContainerTask task) {
+    return client
+        .resource(task)
+        .waitUntilCondition(
+            t ->
+                t.getStatus() != null
+                    && t.getStatus().conditions() != null
+                    && t.getStatus().conditions().stream()
+                        .anyMatch(
+                            c -> c.getType().equals("Complete") && c.getStatus().equals("True")),
+            60,
+            TimeUnit.SECONDS);
+  }
+
+  private static ContainerDefinition container(
+      String name, boolean essential, String exitCode, String runFor) {
+    List<ContainerDefinition.EnvVar> env = new java.util.ArrayList<>();
+    if (exitCode != null) {
+      env.add(new ContainerDefinition.EnvVar("NIMBUS_LOCAL_EXIT_CODE", exitCode));
+    }
+    if (runFor != null) {
+      env.add(new ContainerDefinition.EnvVar("NIMBUS_LOCAL_RUN_FOR", runFor));
+    }
+    return new ContainerDefinition(
+        name, "busybox:1.36", null, null, env.isEmpty() ? null : env, essential, null);
+  }
+
+  private static ContainerTask task(
+      TestNamespace namespace, String name, int count, List<ContainerDefinition> containers) {
+    ContainerTask task = new ContainerTask();
+    task.setMetadata(
+        new ObjectMetaBuilder().withName(name).withNamespace(namespace.name()).build());
+    task.setSpec(
+        new ContainerTaskSpec(
+            POOL,
+            ContainerTaskSpec.LaunchType.FARGATE,
+            new TaskDefinition(name, 256, 512, containers),
+            count,
+            "LATEST",
+            null));
+    return task;
+  }
+
+  private static ContainerTaskSpec withSize(ContainerTaskSpec spec, int cpu, int memory) {
+    var definition = spec.taskDefinition();
+    return new ContainerTaskSpec(
+        spec.cluster(),
+        spec.launchType(),
+        new TaskDefinition(definition.family(), cpu, memory, definition.containers()),
+        spec.count(),
+        spec.platformVersion(),
+        spec.networkConfiguration());
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not true within " + seconds + " s");
+      }
       Thread.sleep(200);
     }
   }

@@ -79,6 +79,105 @@ class TaskStatusesTest {
         .isEqualTo(first);
   }
 
+  @Test
+  void anEssentialContainerThatExitsStopsTheTaskANonEssentialOneDoesNot() {
+    ContainerTask task = sidecarTask();
+    Pod sidecarExited = twoContainers("Running", 1, null);
+    Pod mainExited = twoContainers("Running", null, 7);
+
+    ContainerTaskStatus status =
+        TaskStatuses.of(task, "tasks", 2, Map.of(0, sidecarExited, 1, mainExited), n -> "zone-a");
+
+    ContainerTaskStatus.Task keepsRunning = status.tasks().get(0);
+    assertThat(keepsRunning.lastStatus()).isEqualTo("RUNNING");
+    assertThat(keepsRunning.containers())
+        .extracting(c -> c.name() + "=" + c.lastStatus() + "/" + c.exitCode())
+        .containsExactly("main=RUNNING/null", "sidecar=STOPPED/1");
+    ContainerTaskStatus.Task stopped = status.tasks().get(1);
+    assertThat(stopped.lastStatus()).isEqualTo("STOPPED");
+    assertThat(stopped.stopCode()).isEqualTo("EssentialContainerExited");
+    assertThat(stopped.stoppedReason())
+        .isEqualTo("Essential container in task exited: main (exit code 7)");
+
+    // Once told, a stop stays as it was told, even after the pod is gone.
+    task.setStatus(status);
+    assertThat(
+            TaskStatuses.of(task, "tasks", 2, Map.of(0, sidecarExited), n -> "zone-a")
+                .tasks()
+                .get(1))
+        .isEqualTo(stopped);
+  }
+
+  @Test
+  void deletionStopsTheRunningTasksWithUserInitiated() {
+    ContainerTask task = task(2);
+    ContainerTaskStatus status =
+        TaskStatuses.of(
+            task,
+            "tasks",
+            2,
+            Map.of(0, pod("plain-0", "Running", null), 1, pod("plain-1", "Failed", 2)),
+            n -> "zone-a");
+
+    ContainerTaskStatus deleted = TaskStatuses.stoppedByUser(status, "2026-11-27T01:00:00Z");
+
+    assertThat(deleted.tasks())
+        .extracting(t -> t.lastStatus() + "/" + t.stopCode())
+        .containsExactly("STOPPED/UserInitiated", "STOPPED/EssentialContainerExited");
+    assertThat(deleted.tasks().get(0).stoppedAt()).isEqualTo("2026-11-27T01:00:00Z");
+    assertThat(deleted.runningCount()).isZero();
+    assertThat(deleted.stoppedCount()).isEqualTo(2);
+  }
+
+  private static Pod twoContainers(String phase, Integer sidecarExit, Integer mainExit) {
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName("p")
+        .endMetadata()
+        .withNewSpec()
+        .withNodeName("plain-0")
+        .endSpec()
+        .withNewStatus()
+        .withPhase(phase)
+        .withContainerStatuses(container("main", mainExit), container("sidecar", sidecarExit))
+        .endStatus()
+        .build();
+  }
+
+  private static io.fabric8.kubernetes.api.model.ContainerStatus container(
+      String name, Integer exitCode) {
+    var state = new io.fabric8.kubernetes.api.model.ContainerStateBuilder();
+    if (exitCode == null) {
+      state.withNewRunning().endRunning();
+    } else {
+      state
+          .withNewTerminated()
+          .withExitCode(exitCode)
+          .withFinishedAt("2026-11-27T00:00:00Z")
+          .endTerminated();
+    }
+    return new ContainerStatusBuilder().withName(name).withState(state.build()).build();
+  }
+
+  private static ContainerTask sidecarTask() {
+    ContainerTask task = task(2);
+    task.setSpec(
+        new ContainerTaskSpec(
+            "tasks",
+            ContainerTaskSpec.LaunchType.FARGATE,
+            new TaskDefinition(
+                "run",
+                256,
+                512,
+                List.of(
+                    new ContainerDefinition("main", "busybox", null, null, null, true, null),
+                    new ContainerDefinition("sidecar", "busybox", null, null, null, false, null))),
+            2,
+            "LATEST",
+            null));
+    return task;
+  }
+
   private static Pod pod(String node, String phase, Integer exitCode) {
     var state = new io.fabric8.kubernetes.api.model.ContainerStateBuilder();
     if (exitCode != null) {

@@ -68,6 +68,49 @@ class CertificateManagerIT {
   }
 
   @Test
+  void withCertManagerTheOperatorServesTheIssuedSecretEvenNearItsEndAndNeverWritesIt(
+      KubernetesClient client, TestNamespace namespace) {
+    // What cert-manager writes for a Certificate: a kubernetes.io/tls Secret with the CA.
+    ServingCertificate issued =
+        ServingCertificate.issue("nimbus-webhook", List.of("nimbus-webhook"), Duration.ofDays(10));
+    var stored =
+        client
+            .secrets()
+            .inNamespace(namespace.name())
+            .resource(
+                new SecretBuilder()
+                    .withNewMetadata()
+                    .withName("webhook-tls")
+                    .endMetadata()
+                    .withType("kubernetes.io/tls")
+                    .withData(
+                        Map.of(
+                            "tls.crt", encode(issued.certificatePem()),
+                            "tls.key", encode(issued.privateKeyPem()),
+                            "ca.crt", encode(issued.caPem())))
+                    .build())
+            .create();
+
+    CertificateManager.Pems served =
+        new CertificateManager(
+                client,
+                config(namespace.name(), NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER))
+            .ensure();
+
+    assertThat(served.certificate()).isEqualTo(issued.certificatePem());
+    assertThat(
+            client
+                .secrets()
+                .inNamespace(namespace.name())
+                .withName("webhook-tls")
+                .get()
+                .getMetadata()
+                .getResourceVersion())
+        .as("cert-manager renews it, not the operator")
+        .isEqualTo(stored.getMetadata().getResourceVersion());
+  }
+
+  @Test
   void replicasRacingForAMissingCertificateEndUpWithTheSameOne(
       KubernetesClient client, TestNamespace namespace) {
     var one =
@@ -95,6 +138,11 @@ class CertificateManagerIT {
 
   /** The configuration a replica in {@code namespace} would have. */
   private static NimbusConfig config(String namespace) {
+    return config(namespace, NimbusConfig.Webhook.CertificateIssuer.OPERATOR);
+  }
+
+  private static NimbusConfig config(
+      String namespace, NimbusConfig.Webhook.CertificateIssuer issuer) {
     NimbusConfig.Webhook webhook =
         new NimbusConfig.Webhook() {
           public int port() {
@@ -123,6 +171,10 @@ class CertificateManagerIT {
 
           public Optional<String> url() {
             return Optional.empty();
+          }
+
+          public CertificateIssuer certificateIssuer() {
+            return issuer;
           }
 
           public Duration certificateValidity() {

@@ -20,11 +20,14 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.function.Function;
@@ -69,11 +72,20 @@ public final class KubeVirtSimulator implements AutoCloseable {
 
   private final KubernetesClient client;
   private final KubernetesSerialization json;
+  private static final int WORKERS = 4;
+
+  /**
+   * Keys to simulate, as client-go's work queue: a key waits at most once, and is never worked on
+   * by two workers at a time (a key changed while worked on goes back once its work is done).
+   */
   private final BlockingQueue<String> queue = new LinkedBlockingQueue<>();
+
+  private final Set<String> dirty = new HashSet<>();
+  private final Set<String> processing = new HashSet<>();
   private final SharedIndexInformer<GenericKubernetesResource> vms;
   private final SharedIndexInformer<GenericKubernetesResource> vmis;
   private final SharedIndexInformer<Pod> launchers;
-  private final Thread worker;
+  private final List<Thread> workers = new ArrayList<>();
 
   public KubeVirtSimulator(KubernetesClient client) {
     this.client = client;
@@ -91,9 +103,12 @@ public final class KubeVirtSimulator implements AutoCloseable {
                         pod.getMetadata().getNamespace()
                             + "/"
                             + pod.getMetadata().getLabels().get(VM_NAME_LABEL)));
-    worker = new Thread(this::work, "kubevirt-simulator");
-    worker.setDaemon(true);
-    worker.start();
+    for (int i = 0; i < WORKERS; i++) {
+      Thread worker = new Thread(this::work, "kubevirt-simulator-" + i);
+      worker.setDaemon(true);
+      worker.start();
+      workers.add(worker);
+    }
     LOG.info("KubeVirt simulator started");
   }
 
@@ -105,19 +120,37 @@ public final class KubeVirtSimulator implements AutoCloseable {
     return new ResourceEventHandler<>() {
       @Override
       public void onAdd(T object) {
-        queue.add(keyOf.apply(object));
+        add(keyOf.apply(object));
       }
 
       @Override
       public void onUpdate(T before, T after) {
-        queue.add(keyOf.apply(after));
+        add(keyOf.apply(after));
       }
 
       @Override
       public void onDelete(T object, boolean unknownFinalState) {
-        queue.add(keyOf.apply(object));
+        add(keyOf.apply(object));
       }
     };
+  }
+
+  private synchronized void add(String key) {
+    if (dirty.add(key) && !processing.contains(key)) {
+      queue.add(key);
+    }
+  }
+
+  private synchronized void started(String key) {
+    processing.add(key);
+    dirty.remove(key);
+  }
+
+  private synchronized void done(String key) {
+    processing.remove(key);
+    if (dirty.contains(key)) {
+      queue.add(key);
+    }
   }
 
   private void work() {
@@ -128,17 +161,20 @@ public final class KubeVirtSimulator implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       }
+      started(key);
       try {
         reconcile(key);
       } catch (KubernetesClientException e) {
         if (e.getCode() == 409) {
-          queue.add(key); // a write raced the informer's cache: try again with a fresher view
+          add(key); // a write raced the informer's cache: try again with a fresher view
         } else if (e.getCode() != 404 && e.getCode() != 403) {
           // 404 and 403 come from objects and namespaces being deleted meanwhile.
           LOG.log(Level.WARNING, "simulating " + key + " failed: " + e.getMessage(), e);
         }
       } catch (RuntimeException e) {
         LOG.warning("simulating " + key + " failed: " + e);
+      } finally {
+        done(key);
       }
     }
   }
@@ -356,7 +392,7 @@ public final class KubeVirtSimulator implements AutoCloseable {
 
   @Override
   public void close() {
-    worker.interrupt();
+    workers.forEach(Thread::interrupt);
     vms.close();
     vmis.close();
     launchers.close();
