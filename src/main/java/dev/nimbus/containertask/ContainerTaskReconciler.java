@@ -52,6 +52,7 @@ import org.jboss.logging.Logger;
 public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Cleaner<ContainerTask> {
   private static final Logger LOG = Logger.getLogger(ContainerTaskReconciler.class);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
+  static final Duration STOP_RECHECK = Duration.ofSeconds(1);
 
   private final KubernetesClient client;
   private final LedgerStore ledgers;
@@ -154,7 +155,24 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
             .withNamespace(task.getMetadata().getNamespace())
             .build());
     patch.setStatus(status);
-    return UpdateControl.patchStatus(patch);
+    // A stop told in this status is carried out once the status is stored: come back for it.
+    return stopsToCarryOut(status, pods)
+        ? UpdateControl.patchStatus(patch).rescheduleAfter(STOP_RECHECK)
+        : UpdateControl.patchStatus(patch);
+  }
+
+  /** Whether a task stopped while its pod still runs (an essential container exited). */
+  private static boolean stopsToCarryOut(ContainerTaskStatus status, Map<Integer, Pod> pods) {
+    for (int index = 0; index < status.tasks().size(); index++) {
+      Pod pod = pods.get(index);
+      if ("STOPPED".equals(status.tasks().get(index).lastStatus())
+          && pod != null
+          && pod.getStatus() != null
+          && "Running".equals(pod.getStatus().getPhase())) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
