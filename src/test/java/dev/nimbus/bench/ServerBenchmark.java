@@ -10,21 +10,14 @@ import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -42,7 +35,7 @@ public final class ServerBenchmark {
   private static final String OPERATOR_NAMESPACE = "nimbus-bench-servers";
   private static final String NAMESPACE = "bench-servers";
   private static final String YARDSTICK_NAMESPACE = "bench-yardstick";
-  private static final int CLIENTS = 8;
+  private static final int CLIENTS = BenchClients.THREADS;
   private static final Pattern SERIES =
       Pattern.compile("^apiserver_request_total\\{([^}]*)\\} (\\S+)$");
 
@@ -63,7 +56,7 @@ public final class ServerBenchmark {
     KubernetesClient client = LocalCluster.client();
     setUp(client, nodes);
     double yardstick =
-        createAll(
+        BenchClients.createAll(
             client,
             servers,
             i ->
@@ -91,7 +84,7 @@ public final class ServerBenchmark {
       Thread.sleep(3000); // the API server picks up the new webhook configuration
       Map<String, Double> before = operatorWrites(client);
       long start = System.nanoTime();
-      double createRate = createAll(client, servers, i -> server("vs-" + i));
+      double createRate = BenchClients.createAll(client, servers, i -> server("vs-" + i));
       double createdAt = (System.nanoTime() - start) / 1e9;
       long peakSampled = 0;
       int ready = 0;
@@ -142,7 +135,7 @@ public final class ServerBenchmark {
 
       // One delete per server, as kubectl delete would send them: each passes the webhook.
       long deleteStart = System.nanoTime();
-      deleteAll(client, servers);
+      BenchClients.deleteAll(client, servers, i -> server("vs-" + i));
       while (!client
               .resources(VirtualServer.class)
               .inNamespace(NAMESPACE)
@@ -159,50 +152,6 @@ public final class ServerBenchmark {
       operator.close();
       tearDown(client, nodes);
     }
-  }
-
-  private static void deleteAll(KubernetesClient client, int count) throws Exception {
-    AtomicInteger next = new AtomicInteger();
-    ExecutorService threads = Executors.newFixedThreadPool(CLIENTS);
-    List<Future<?>> workers = new ArrayList<>();
-    for (int c = 0; c < CLIENTS; c++) {
-      workers.add(
-          threads.submit(
-              () -> {
-                for (int i; (i = next.getAndIncrement()) < count; ) {
-                  client.resource(server("vs-" + i)).delete();
-                }
-                return null;
-              }));
-    }
-    for (Future<?> worker : workers) {
-      worker.get();
-    }
-    threads.shutdown();
-  }
-
-  /** Creates {@code count} objects with {@link #CLIENTS} threads; returns creates per second. */
-  private static double createAll(
-      KubernetesClient client, int count, IntFunction<HasMetadata> object) throws Exception {
-    AtomicInteger next = new AtomicInteger();
-    ExecutorService threads = Executors.newFixedThreadPool(CLIENTS);
-    long start = System.nanoTime();
-    List<Future<?>> workers = new ArrayList<>();
-    for (int c = 0; c < CLIENTS; c++) {
-      workers.add(
-          threads.submit(
-              () -> {
-                for (int i; (i = next.getAndIncrement()) < count; ) {
-                  client.resource(object.apply(i)).create();
-                }
-                return null;
-              }));
-    }
-    for (Future<?> worker : workers) {
-      worker.get();
-    }
-    threads.shutdown();
-    return count / ((System.nanoTime() - start) / 1e9);
   }
 
   private static int countReady(KubernetesClient client) {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs 1,000 tasks (100 ContainerTasks of count 10) on 100 KWOK nodes with one operator replica,
+# on the local control plane (started if it is not up), and measures in the same run: the time
+# until every task is RUNNING, until every task is STOPPED (each container runs 30 s, then exits
+# 0), until all are deleted and their capacity returned, and as the yardstick the raw ConfigMap
+# create rate of the same client on the same API server.
+#
+# Usage: bench/tasks.sh [TASKS] [NODES]   (default 1000 100)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(java -version 2>&1 | head -1)"
+mvn -B -q package -DskipTests -Dspotless.check.skip=true
+mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+java -Dnimbus.project.dir="$PWD" -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
+  -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" \
+  dev.nimbus.bench.TaskBenchmark "${1:-1000}" "${2:-100}" 2>&1 | grep -vE "^[0-9]{4}-[0-9]{2}-[0-9]{2} "
