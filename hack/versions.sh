@@ -10,3 +10,7 @@ NIMBUS_BIN="$NIMBUS_CACHE/bin-k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
 # Where `hack/cluster.sh up` keeps its state: certificates, etcd data, logs, kubeconfig.
 NIMBUS_CLUSTER_DIR="${NIMBUS_CLUSTER_DIR:-$NIMBUS_CACHE/cluster}"
 NIMBUS_KUBECONFIG="$NIMBUS_CLUSTER_DIR/kubeconfig"
+# CRDs of tools the chart can use, for checking its objects against a real API server (ChartIT);
+# taken from the projects' Go modules.
+CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.21.2}"
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"

@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -120,12 +121,19 @@ public class WebhookServer {
     if (config.webhook().url().isPresent()) {
       // This replica wrote the configuration itself (a local run): take it away with it, or the
       // API server would refuse every VirtualServer and ContainerTask (failurePolicy Fail).
-      client
-          .admissionRegistration()
-          .v1()
-          .validatingWebhookConfigurations()
-          .withName(config.webhook().configurationName())
-          .delete();
+      try {
+        client
+            .admissionRegistration()
+            .v1()
+            .validatingWebhookConfigurations()
+            .withName(config.webhook().configurationName())
+            .delete();
+      } catch (KubernetesClientException e) {
+        LOG.warnf(
+            "Could not delete ValidatingWebhookConfiguration %s on shutdown (%s): delete it, or"
+                + " every VirtualServer and ContainerTask change is refused",
+            config.webhook().configurationName(), e.getMessage());
+      }
     }
   }
 

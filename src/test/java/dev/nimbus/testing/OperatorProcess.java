@@ -26,6 +26,12 @@ public final class OperatorProcess implements AutoCloseable {
 
   /** Starts a replica with the given {@code nimbus.*} and Quarkus properties and waits for it. */
   public static OperatorProcess start(String name, Map<String, String> properties) {
+    return start(name, properties, LocalCluster.kubeconfig());
+  }
+
+  /** Starts the operator with the credentials of {@code kubeconfig} instead of the admin's. */
+  public static OperatorProcess start(
+      String name, Map<String, String> properties, Path kubeconfig) {
     Path root = LocalCluster.projectDir();
     Path jar = root.resolve("target/quarkus-app/quarkus-run.jar");
     if (!Files.exists(jar)) {
@@ -44,7 +50,7 @@ public final class OperatorProcess implements AutoCloseable {
               .redirectErrorStream(true)
               .redirectOutput(log.toFile())
               .directory(root.toFile());
-      builder.environment().put("KUBECONFIG", LocalCluster.kubeconfig().toString());
+      builder.environment().put("KUBECONFIG", kubeconfig.toString());
       Process process = builder.start();
       OperatorProcess started = new OperatorProcess(name, process, log);
       started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));

@@ -1,0 +1,429 @@
+package dev.nimbus.chart;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.ContainerDefinition;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
+import dev.nimbus.api.v1alpha1.PoolRatios;
+import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.testing.Fixtures;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The Helm chart against the local control plane: it lints, every object it renders is accepted by
+ * the API server, the plain manifests are what it renders, and an installed release runs the
+ * operator with exactly the rights the chart grants, upgrades its CRDs, and leaves no webhook
+ * behind when uninstalled.
+ */
+@ExtendWith(LocalCluster.class)
+class ChartIT {
+  static final String RELEASE = "nimbus-it";
+  static final String NAMESPACE = "nimbus-chart-it";
+  static final String POOL = "it-chart";
+
+  @AfterAll
+  static void restore() throws Exception {
+    KubernetesClient client = LocalCluster.client();
+    helm("uninstall", RELEASE, "-n", NAMESPACE, "--ignore-not-found");
+    // The upgrade test changed a CRD: the other tests need the project's own.
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", project("crds").toString());
+    client.resources(CapacityPool.class).withName(POOL).delete();
+    client.namespaces().withName(NAMESPACE).delete();
+  }
+
+  @Test
+  void lintsAndTheApiServerAcceptsEveryRenderedObject() throws Exception {
+    helm("lint", chart().toString());
+    helm("lint", chart().toString(), "--set", "webhook.certManager.enabled=true");
+    List<String> crds = run(List.of(project("hack/third-party-crds.sh").toString()));
+    for (String crd : crds) {
+      kubectl("apply", "--server-side", "-f", crd.strip());
+    }
+    LocalCluster.client()
+        .namespaces()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata()
+                .withName(NAMESPACE)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    for (List<String> values :
+        List.of(
+            List.<String>of(),
+            List.of(
+                "--set", "webhook.certManager.enabled=true",
+                "--set", "metrics.serviceMonitor.enabled=true",
+                "--set", "metrics.podMonitor.enabled=true",
+                "--set", "metrics.dashboard.enabled=true",
+                "--set", "capacityPools[0].name=chart-pool",
+                "--set", "capacityPools[0].spec.ratios.cpu=2"))) {
+      List<String> template = new ArrayList<>(List.of("template", RELEASE, chart().toString()));
+      template.addAll(List.of("-n", NAMESPACE, "--kube-version", "1.34.4"));
+      template.addAll(values);
+      Path rendered = Files.createTempFile("nimbus-chart", ".yaml");
+      Files.writeString(rendered, String.join("\n", helm(template.toArray(String[]::new))));
+      List<String> applied =
+          kubectl("apply", "--dry-run=server", "-f", rendered.toString(), "-o", "name");
+      assertThat(applied).as("objects accepted with %s", values).hasSizeGreaterThan(15);
+    }
+  }
+
+  @Test
+  void thePlainManifestsAreWhatTheChartRenders() throws Exception {
+    Path fresh = Files.createTempDirectory("nimbus-manifests");
+    run(List.of(project("hack/render-manifests.sh").toString(), fresh.toString()));
+    try (Stream<Path> files = Files.list(project("deploy/manifests"))) {
+      List<Path> committed = files.sorted().toList();
+      assertThat(committed).hasSize(6);
+      for (Path file : committed) {
+        assertThat(Files.readString(fresh.resolve(file.getFileName())))
+            .as("%s is stale: run hack/render-manifests.sh", file)
+            .isEqualTo(Files.readString(file));
+      }
+    }
+  }
+
+  @Test
+  void aReleaseRunsTheOperatorWithTheChartsRightsUpgradesItsCrdsAndUninstallsCleanly(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    // CRDs installed before by other means are adopted, as Helm documents it.
+    for (String crd :
+        List.of(
+            "virtualservers",
+            "containertasks",
+            "capacitypools",
+            "instancetypes",
+            "keypairs",
+            "securitygroups")) {
+      String name = "crd/" + crd + ".compute.nimbus.dev";
+      kubectl("label", "--overwrite", name, "app.kubernetes.io/managed-by=Helm");
+      kubectl(
+          "annotate",
+          "--overwrite",
+          name,
+          "meta.helm.sh/release-name=" + RELEASE,
+          "meta.helm.sh/release-namespace=" + NAMESPACE);
+    }
+    helm(
+        "install",
+        RELEASE,
+        chart().toString(),
+        "-n",
+        NAMESPACE,
+        "--create-namespace",
+        "--wait=false");
+    assertThat(kubectl("get", "itype", "t3.micro", "-o", "name"))
+        .containsExactly("instancetype.compute.nimbus.dev/t3.micro");
+
+    Path kubeconfig = serviceAccountKubeconfig(client);
+    try (KubernetesClient operatorRights =
+        new KubernetesClientBuilder()
+            .withConfig(Config.fromKubeconfig(Files.readString(kubeconfig)))
+            .build()) {
+      assertThatThrownBy(() -> operatorRights.secrets().inNamespace("default").list())
+          .as("no Secret of another namespace can be read")
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+      assertThatThrownBy(
+              () -> operatorRights.secrets().inNamespace(namespace.name()).withName("any").get())
+          .isInstanceOf(KubernetesClientException.class)
+          .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+      assertThatThrownBy(() -> operatorRights.apps().deployments().inNamespace("default").list())
+          .isInstanceOf(KubernetesClientException.class);
+    }
+
+    client.resource(pool()).serverSideApply();
+    client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
+    try (OperatorProcess operator =
+        OperatorProcess.start(
+            "it-chart-operator",
+            Map.of(
+                "quarkus.http.port", "0",
+                "nimbus.namespace", NAMESPACE,
+                "nimbus.webhook.host", "127.0.0.1",
+                "nimbus.webhook.port", "20043",
+                // Outside the cluster the API server reaches this process, not the Service.
+                "nimbus.webhook.url", "https://127.0.0.1:20043",
+                "nimbus.webhook.extra-hosts", "127.0.0.1",
+                "nimbus.webhook.configuration-name", RELEASE,
+                "nimbus.webhook.service-name", RELEASE + "-webhook",
+                "nimbus.webhook.secret-name", RELEASE + "-webhook-tls"),
+            kubeconfig)) {
+      VirtualServer server = new VirtualServer();
+      server.setMetadata(meta(namespace, "chart-vm"));
+      server.setSpec(
+          new VirtualServerSpec(
+              "quay.io/containerdisks/fedora:40",
+              "itchart.small",
+              1,
+              1,
+              null,
+              null,
+              "#cloud-config\n",
+              POOL,
+              true,
+              false));
+      ContainerTask task = new ContainerTask();
+      task.setMetadata(meta(namespace, "chart-task"));
+      task.setSpec(
+          new ContainerTaskSpec(
+              POOL,
+              ContainerTaskSpec.LaunchType.FARGATE,
+              new TaskDefinition(
+                  "chart",
+                  256,
+                  512,
+                  List.of(
+                      new ContainerDefinition(
+                          "main", "busybox:1.36", null, null, null, true, null))),
+              1,
+              "LATEST",
+              null));
+      createWhenAdmitted(client, server);
+      createWhenAdmitted(client, task);
+      awaitReady(client, server);
+      awaitReady(client, task);
+
+      assertThat(operator.logText())
+          .as("the chart's RBAC lets the operator do all it does")
+          .doesNotContainIgnoringCase("forbidden");
+      client.resource(server).delete();
+      client.resource(task).delete();
+      client.resource(server).waitUntilCondition(s -> s == null, 60, TimeUnit.SECONDS);
+      client.resource(task).waitUntilCondition(t -> t == null, 60, TimeUnit.SECONDS);
+    }
+
+    // An upgrade carries a changed CRD to the cluster.
+    Path changed = Files.createTempDirectory("nimbus-chart-upgrade");
+    copyChart(chart(), changed);
+    Path crd = changed.resolve("files/crds/instancetypes.compute.nimbus.dev.yaml");
+    Files.writeString(
+        crd,
+        Files.readString(crd)
+            .replaceFirst("description: ", "description: \"Changed by the upgrade test.\" #"));
+    helm("upgrade", RELEASE, changed.toString(), "-n", NAMESPACE, "--wait=false");
+    assertThat(
+            String.join(
+                "\n", kubectl("get", "crd", "instancetypes.compute.nimbus.dev", "-o", "yaml")))
+        .contains("Changed by the upgrade test.");
+
+    helm("uninstall", RELEASE, "-n", NAMESPACE);
+    assertThat(
+            client
+                .admissionRegistration()
+                .v1()
+                .validatingWebhookConfigurations()
+                .withName(RELEASE)
+                .get())
+        .as("no webhook is left to refuse requests")
+        .isNull();
+    assertThat(
+            client
+                .apiextensions()
+                .v1()
+                .customResourceDefinitions()
+                .withName("virtualservers.compute.nimbus.dev")
+                .get())
+        .as("crds.keep leaves the CRDs, and the workloads with them")
+        .isNotNull();
+  }
+
+  private static void createWhenAdmitted(KubernetesClient client, HasMetadata object)
+      throws InterruptedException {
+    // Until the locally run operator has pointed the chart's webhook at itself, the API server
+    // calls the chart's Service, which has no real endpoint here.
+    for (int attempt = 0; ; attempt++) {
+      try {
+        client.resource(object).create();
+        return;
+      } catch (KubernetesClientException e) {
+        if (attempt > 100) {
+          throw e;
+        }
+        Thread.sleep(300);
+      }
+    }
+  }
+
+  private static void awaitReady(KubernetesClient client, HasMetadata object) {
+    client
+        .resource(object)
+        .waitUntilCondition(
+            o -> {
+              if (o == null) {
+                return false;
+              }
+              Map<String, Object> raw =
+                  client.getKubernetesSerialization().convertValue(o, Map.class);
+              Object status = raw.get("status");
+              return status instanceof Map<?, ?> map
+                  && map.get("conditions") instanceof List<?> conditions
+                  && conditions.stream()
+                      .anyMatch(
+                          c ->
+                              c instanceof Map<?, ?> m
+                                  && "Ready".equals(m.get("type"))
+                                  && "True".equals(m.get("status")));
+            },
+            120,
+            TimeUnit.SECONDS);
+  }
+
+  /** A kubeconfig with a token of the chart's ServiceAccount: the operator's rights, no more. */
+  private static Path serviceAccountKubeconfig(KubernetesClient client) throws Exception {
+    String token =
+        client
+            .serviceAccounts()
+            .inNamespace(NAMESPACE)
+            .withName(RELEASE)
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(3600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
+    List<String> ca =
+        kubectl(
+            "config",
+            "view",
+            "--raw",
+            "--minify",
+            "--flatten",
+            "-o",
+            "jsonpath={.clusters[0].cluster.certificate-authority-data}");
+    String server = client.getConfiguration().getMasterUrl();
+    Path kubeconfig = Files.createTempFile("nimbus-operator-sa", ".kubeconfig");
+    Files.writeString(
+        kubeconfig,
+        String.join(
+            "\n",
+            "apiVersion: v1",
+            "kind: Config",
+            "clusters:",
+            "- name: local",
+            "  cluster:",
+            "    server: " + server,
+            "    certificate-authority-data: " + String.join("", ca).strip(),
+            "users:",
+            "- name: operator",
+            "  user:",
+            "    token: " + token,
+            "contexts:",
+            "- name: operator",
+            "  context: {cluster: local, user: operator}",
+            "current-context: operator",
+            ""));
+    return kubeconfig;
+  }
+
+  private static CapacityPool pool() {
+    CapacityPool pool = new CapacityPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("type", "kwok").build(),
+            new PoolRatios(4.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(
+                CapacityPoolSpec.WorkloadKind.VirtualServer,
+                CapacityPoolSpec.WorkloadKind.ContainerTask),
+            null,
+            null));
+    return pool;
+  }
+
+  private static io.fabric8.kubernetes.api.model.ObjectMeta meta(
+      TestNamespace namespace, String name) {
+    return new ObjectMetaBuilder().withName(name).withNamespace(namespace.name()).build();
+  }
+
+  /** The chart with its CRDs copied rather than linked, as a packaged chart holds them. */
+  private static void copyChart(Path from, Path to) throws IOException {
+    try (Stream<Path> paths = Files.walk(from)) {
+      for (Path source : paths.sorted(Comparator.naturalOrder()).toList()) {
+        Path target = to.resolve(from.relativize(source).toString());
+        if (Files.isDirectory(source)) {
+          Files.createDirectories(target);
+        } else {
+          Files.copy(source, target);
+        }
+      }
+    }
+  }
+
+  static Path chart() {
+    return project("helm/nimbus");
+  }
+
+  static Path project(String path) {
+    return LocalCluster.projectDir().resolve(path);
+  }
+
+  static List<String> helm(String... args) throws Exception {
+    List<String> command = new ArrayList<>();
+    // The helm that hack/build-control-plane.sh built, wherever hack/versions.sh puts it.
+    String bin =
+        run(List.of("bash", "-c", "source hack/versions.sh && echo \"$NIMBUS_BIN\"")).get(0);
+    command.add(Path.of(bin, "helm").toString());
+    command.addAll(List.of(args));
+    command.add("--kubeconfig=" + LocalCluster.kubeconfig());
+    return run(command);
+  }
+
+  static List<String> kubectl(String... args) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add("kubectl");
+    command.add("--kubeconfig=" + LocalCluster.kubeconfig());
+    command.addAll(List.of(args));
+    return run(command);
+  }
+
+  /** Runs a command; fails with its output unless it exits 0; returns its standard output. */
+  static List<String> run(List<String> command) throws Exception {
+    Path errors = Files.createTempFile("nimbus-cmd", ".err");
+    Process process =
+        new ProcessBuilder(command)
+            .redirectError(errors.toFile())
+            .directory(LocalCluster.projectDir().toFile())
+            .start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    int code = process.waitFor();
+    assertThat(code)
+        .as("%s failed:%n%s%n%s", String.join(" ", command), output, Files.readString(errors))
+        .isZero();
+    return output.lines().toList();
+  }
+}
