@@ -50,6 +50,7 @@ import org.jboss.logging.Logger;
             timeUnit = TimeUnit.SECONDS))
 public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   static final long RESYNC_SECONDS = 10;
+  static final java.time.Duration FULL_SCAN = java.time.Duration.ofSeconds(60);
   private static final Logger LOG = Logger.getLogger(CapacityPoolReconciler.class);
 
   private final KubernetesClient client;
@@ -57,6 +58,8 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private final NimbusConfig config;
   private final NimbusMetrics metrics;
   private final Inventory inventory;
+  private volatile Set<String> seenWorkloads = Set.of();
+  private volatile Instant lastFullScan = Instant.EPOCH;
 
   public CapacityPoolReconciler(
       KubernetesClient client,
@@ -121,12 +124,28 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
    * period: a create still in flight has an entry but no stored object yet, and must keep it.
    */
   private Ledger releaseOrphans(String pool) {
-    Ledger ledger = ledgers.read(pool);
+    Ledger ledger = ledgers.recent(pool);
     if (ledger.entries().isEmpty()) {
       return ledger;
     }
+    // Finding orphans lists every workload of the cluster, so it is done only when an entry
+    // past its grace period belongs to no workload seen by the last listing (a create that never
+    // landed), and at least every FULL_SCAN as the backstop for a finalizer removed by hand.
+    // Deleted workloads release their reservations themselves, through their finalizers.
+    Instant now = Instant.now();
+    Instant cutoff = now.minus(config.ledger().orphanGracePeriod());
+    boolean unverified =
+        ledger.entries().values().stream()
+            .anyMatch(
+                e ->
+                    !seenWorkloads.contains(e.uid())
+                        && Instant.parse(e.reservedAt()).isBefore(cutoff));
+    if (!unverified && lastFullScan.plus(FULL_SCAN).isAfter(now)) {
+      return ledger;
+    }
     Set<String> existing = existingWorkloadUids();
-    Instant cutoff = Instant.now().minus(config.ledger().orphanGracePeriod());
+    seenWorkloads = existing;
+    lastFullScan = now;
     Set<String> orphans = new HashSet<>();
     for (LedgerEntry entry : ledger.sortedEntries()) {
       if (!existing.contains(entry.uid()) && Instant.parse(entry.reservedAt()).isBefore(cutoff)) {

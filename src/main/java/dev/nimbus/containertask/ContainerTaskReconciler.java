@@ -133,7 +133,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     }
     String poolName = pool.get().getMetadata().getName();
     String uid = task.getMetadata().getUid();
-    LedgerEntry entry = ledgers.read(poolName).entry(uid);
+    LedgerEntry entry = ledgers.entry(poolName, uid);
     List<LedgerEntry.Placement> placements = entry == null ? List.of() : entry.placements();
     // Once released, the run's tasks are still told from the status and the pods left behind.
     int placed = entry != null ? entry.count() : previouslyPlaced(task);

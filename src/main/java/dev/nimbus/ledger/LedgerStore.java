@@ -10,7 +10,10 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +44,8 @@ public class LedgerStore {
   private final KubernetesClient client;
   private final NimbusConfig config;
   private final Map<String, Group> groups = new ConcurrentHashMap<>();
+  private final Map<String, Decoded> decodedByPool = new ConcurrentHashMap<>();
+  private volatile SharedIndexInformer<ConfigMap> ledgerInformer;
 
   public LedgerStore(KubernetesClient client, NimbusConfig config) {
     this.client = client;
@@ -74,6 +79,63 @@ public class LedgerStore {
   public Ledger read(String pool) {
     ConfigMap map = configMap(pool);
     return map == null ? Ledger.empty(pool) : decode(pool, map);
+  }
+
+  /**
+   * The entry of {@code uid} in the ledger of {@code pool}, from a watch of the ledgers when it is
+   * there, else as stored now. Controllers ask this on every reconcile: a cached ledger, decoded
+   * once per version, spares the API server a read of the whole ledger each time, and an entry the
+   * watch has not delivered yet is still found.
+   */
+  public LedgerEntry entry(String pool, String uid) {
+    LedgerEntry cached = recent(pool).entry(uid);
+    return cached != null ? cached : read(pool).entry(uid);
+  }
+
+  /**
+   * The ledger of {@code pool} as the watch of the ledgers last delivered it, decoded once per
+   * version: for status and metrics, which follow the ledger's changes anyway. Decisions read with
+   * {@link #change}.
+   */
+  public Ledger recent(String pool) {
+    ConfigMap map =
+        watchedLedgers().getStore().getByKey(config.namespace() + "/" + Names.ledger(pool));
+    if (map == null) {
+      return Ledger.empty(pool);
+    }
+    String version = map.getMetadata().getResourceVersion();
+    Decoded decoded = decodedByPool.get(pool);
+    if (decoded == null || !decoded.version().equals(version)) {
+      decoded = new Decoded(version, decode(pool, map));
+      decodedByPool.put(pool, decoded);
+    }
+    return decoded.ledger();
+  }
+
+  private record Decoded(String version, Ledger ledger) {}
+
+  private SharedIndexInformer<ConfigMap> watchedLedgers() {
+    SharedIndexInformer<ConfigMap> informer = ledgerInformer;
+    if (informer == null) {
+      synchronized (this) {
+        if (ledgerInformer == null) {
+          ledgerInformer =
+              client
+                  .configMaps()
+                  .inNamespace(config.namespace())
+                  .withLabel(Names.POOL_LABEL)
+                  .inform();
+        }
+        informer = ledgerInformer;
+      }
+    }
+    return informer;
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (ledgerInformer != null) {
+      ledgerInformer.stop();
+    }
   }
 
   /**

@@ -136,7 +136,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     boolean withKubeVirt = kubeVirt.available();
     Optional<CapacityPool> pool = validation.pool();
     LedgerEntry entry =
-        pool.map(p -> ledgers.read(p.getMetadata().getName()).entry(uid(server))).orElse(null);
+        pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
     Map<Integer, VirtualMachine> vms = new HashMap<>();
     Map<Integer, VirtualMachineInstance> vmis = new HashMap<>();
     if (withKubeVirt) {
