@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -50,6 +51,15 @@ class ChartIT {
   static final String RELEASE = "nimbus-it";
   static final String NAMESPACE = "nimbus-chart-it";
   static final String POOL = "it-chart";
+
+  @BeforeAll
+  static void awaitNoLeftoverNamespace() {
+    // An earlier run's namespace may still be terminating; a release cannot be stored there.
+    LocalCluster.client()
+        .namespaces()
+        .withName(NAMESPACE)
+        .waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
+  }
 
   @AfterAll
   static void restore() throws Exception {
@@ -82,13 +92,21 @@ class ChartIT {
         List.of(
             List.<String>of(),
             List.of(
-                "--set", "webhook.certManager.enabled=true",
-                "--set", "metrics.serviceMonitor.enabled=true",
-                "--set", "metrics.podMonitor.enabled=true",
-                "--set", "metrics.dashboard.enabled=true",
-                "--set", "capacityPools[0].name=chart-pool",
-                "--set", "capacityPools[0].spec.ratios.cpu=2"))) {
-      List<String> template = new ArrayList<>(List.of("template", RELEASE, chart().toString()));
+                "--set",
+                "webhook.certManager.enabled=true",
+                "--set",
+                "metrics.serviceMonitor.enabled=true",
+                "--set",
+                "metrics.podMonitor.enabled=true",
+                "--set",
+                "metrics.dashboard.enabled=true",
+                "--set-json",
+                "capacityPools=[{\"name\":\"chart-pool\",\"spec\":{\"nodeSelector\":"
+                    + "{\"matchLabels\":{\"nimbus.dev/node-group\":\"kvm\"}},"
+                    + "\"ratios\":{\"cpu\":2},\"serves\":[\"VirtualServer\"]}}]"))) {
+      // Its own release name: nothing it renders may meet the installed release's objects.
+      List<String> template =
+          new ArrayList<>(List.of("template", "nimbus-render", chart().toString()));
       template.addAll(List.of("-n", NAMESPACE, "--kube-version", "1.34.4"));
       template.addAll(values);
       Path rendered = Files.createTempFile("nimbus-chart", ".yaml");
@@ -165,6 +183,17 @@ class ChartIT {
 
     client.resource(pool()).serverSideApply();
     client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
+    // Outside the cluster the API server must reach the process below, not the chart's Service:
+    // the admin points the chart's webhook at it; the operator then keeps its caBundle.
+    kubectl(
+        "patch",
+        "validatingwebhookconfiguration",
+        RELEASE,
+        "--type=json",
+        "-p",
+        "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
+            + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
+            + "\"value\":\"https://127.0.0.1:20043/validate-workloads\"}]");
     try (OperatorProcess operator =
         OperatorProcess.start(
             "it-chart-operator",
@@ -173,7 +202,6 @@ class ChartIT {
                 "nimbus.namespace", NAMESPACE,
                 "nimbus.webhook.host", "127.0.0.1",
                 "nimbus.webhook.port", "20043",
-                // Outside the cluster the API server reaches this process, not the Service.
                 "nimbus.webhook.url", "https://127.0.0.1:20043",
                 "nimbus.webhook.extra-hosts", "127.0.0.1",
                 "nimbus.webhook.configuration-name", RELEASE,
@@ -224,6 +252,9 @@ class ChartIT {
       client.resource(task).waitUntilCondition(t -> t == null, 60, TimeUnit.SECONDS);
     }
 
+    // The upgrade brings back the chart's webhook, as the chart renders it.
+    kubectl("delete", "validatingwebhookconfiguration", RELEASE);
+
     // An upgrade carries a changed CRD to the cluster.
     Path changed = Files.createTempDirectory("nimbus-chart-upgrade");
     copyChart(chart(), changed);
@@ -231,12 +262,19 @@ class ChartIT {
     Files.writeString(
         crd,
         Files.readString(crd)
-            .replaceFirst("description: ", "description: \"Changed by the upgrade test.\" #"));
+            .replace(
+                "description: The size of one instance of this type.",
+                "description: The size of one instance of this type. Changed by the upgrade"
+                    + " test."));
     helm("upgrade", RELEASE, changed.toString(), "-n", NAMESPACE, "--wait=false");
     assertThat(
-            String.join(
-                "\n", kubectl("get", "crd", "instancetypes.compute.nimbus.dev", "-o", "yaml")))
-        .contains("Changed by the upgrade test.");
+            kubectl(
+                "get",
+                "crd",
+                "instancetypes.compute.nimbus.dev",
+                "-o",
+                "jsonpath={.spec.versions[0].schema.openAPIV3Schema.properties.spec.description}"))
+        .containsExactly("The size of one instance of this type. Changed by the upgrade test.");
 
     helm("uninstall", RELEASE, "-n", NAMESPACE);
     assertThat(
@@ -261,14 +299,14 @@ class ChartIT {
 
   private static void createWhenAdmitted(KubernetesClient client, HasMetadata object)
       throws InterruptedException {
-    // Until the locally run operator has pointed the chart's webhook at itself, the API server
-    // calls the chart's Service, which has no real endpoint here.
-    for (int attempt = 0; ; attempt++) {
+    // The webhook may not know the just created InstanceType and pool yet.
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (true) {
       try {
         client.resource(object).create();
         return;
       } catch (KubernetesClientException e) {
-        if (attempt > 100) {
+        if (System.nanoTime() > deadline) {
           throw e;
         }
         Thread.sleep(300);
@@ -372,7 +410,7 @@ class ChartIT {
 
   /** The chart with its CRDs copied rather than linked, as a packaged chart holds them. */
   private static void copyChart(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from)) {
+    try (Stream<Path> paths = Files.walk(from, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
       for (Path source : paths.sorted(Comparator.naturalOrder()).toList()) {
         Path target = to.resolve(from.relativize(source).toString());
         if (Files.isDirectory(source)) {
