@@ -33,7 +33,7 @@ class ServerStatusesTest {
 
     assertThat(status.instances())
         .extracting(i -> i.vmName() + " " + i.state() + " " + i.node() + " " + i.privateIp())
-        .containsExactly("web-0 running kvm-1 10.0.0.7", "web-1 pending kvm-0 null");
+        .containsExactly("web-0 running kvm-1 10.0.0.7", "web-1 pending kvm-1 null");
     assertThat(status.instances().get(0).instanceId()).matches("i-[0-9a-f]{17}");
     assertThat(status.admittedCount()).isEqualTo(2);
     assertThat(status.readyCount()).isEqualTo(1);
