@@ -104,7 +104,7 @@ class ContainerTaskIT {
         new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
     web.setSpec(new SecurityGroupSpec("web", List.of(), null));
     client.resource(web).create();
-    ContainerTask task = seedTask(namespace);
+    ContainerTask task = seedTask(namespace, "15s");
     createOnceTheWebhookKnowsTheGroup(client, task);
 
     ContainerTask running = awaitRunning(client, task, 3);
@@ -148,6 +148,18 @@ class ContainerTaskIT {
                           .get("cpu")
                           .toString())
                   .isEqualTo("125m");
+            });
+
+    // When the containers finish, every task stops with their exit codes.
+    ContainerTask complete = awaitComplete(client, task);
+    assertThat(complete.getStatus().tasks())
+        .hasSize(3)
+        .allSatisfy(
+            t -> {
+              assertThat(t.lastStatus()).isEqualTo("STOPPED");
+              assertThat(t.stopCode()).isEqualTo("EssentialContainerExited");
+              assertThat(t.containers().get(0).exitCode()).isZero();
+              assertThat(t.availabilityZone()).isIn("zone-a", "zone-b");
             });
   }
 
@@ -523,6 +535,11 @@ class ContainerTaskIT {
   }
 
   private static ContainerTask seedTask(TestNamespace namespace) {
+    return seedTask(namespace, null);
+  }
+
+  /** The seed's run_task call; its container exits 0 after {@code runFor}, or runs on (null). */
+  private static ContainerTask seedTask(TestNamespace namespace, String runFor) {
     ContainerTask task = new ContainerTask();
     task.setMetadata(
         new ObjectMetaBuilder().withName("hello").withNamespace(namespace.name()).build());
@@ -540,7 +557,11 @@ class ContainerTaskIT {
                         "busybox:1.36",
                         List.of("sh", "-c"),
                         List.of("sleep 30"),
-                        null,
+                        runFor == null
+                            ? null
+                            : List.of(
+                                new ContainerDefinition.EnvVar("NIMBUS_LOCAL_EXIT_CODE", "0"),
+                                new ContainerDefinition.EnvVar("NIMBUS_LOCAL_RUN_FOR", runFor)),
                         true,
                         null))),
             3,
