@@ -1,0 +1,18 @@
+package dev.nimbus.references;
+
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.SimpleStatus;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+
+/** InstanceTypes: Ready, with their size in words. */
+@ControllerConfiguration(name = "instancetype")
+public class InstanceTypeReconciler implements Reconciler<InstanceType> {
+  @Override
+  public UpdateControl<InstanceType> reconcile(InstanceType type, Context<InstanceType> context) {
+    SimpleStatus status = ReferenceStatuses.of(type);
+    return ReferenceReconcilers.patchIfChanged(type, status, InstanceType::new);
+  }
+}

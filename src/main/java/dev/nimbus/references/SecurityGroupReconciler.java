@@ -1,0 +1,19 @@
+package dev.nimbus.references;
+
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.SimpleStatus;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+
+/** SecurityGroups: Ready, with their rules counted. */
+@ControllerConfiguration(name = "securitygroup")
+public class SecurityGroupReconciler implements Reconciler<SecurityGroup> {
+  @Override
+  public UpdateControl<SecurityGroup> reconcile(
+      SecurityGroup group, Context<SecurityGroup> context) {
+    SimpleStatus status = ReferenceStatuses.of(group);
+    return ReferenceReconcilers.patchIfChanged(group, status, SecurityGroup::new);
+  }
+}
