@@ -195,14 +195,14 @@ class VirtualServerIT {
     assertThat(policy.getSpec().getEgress()).as("EC2's default egress: all").hasSize(1);
     assertThat(allocatedCpu(client) - allocatedBefore).isEqualTo(4000);
     assertThat(reasons(client, namespace)).contains("InstanceCreated");
-    KeyPair key =
+    KeyPair deployer =
         client
             .resource(keyPair(namespace))
             .waitUntilCondition(
                 k -> k.getStatus() != null && k.getStatus().fingerprint() != null,
                 30,
                 TimeUnit.SECONDS);
-    assertThat(key.getStatus().fingerprint()).startsWith("SHA256:");
+    assertThat(deployer.getStatus().fingerprint()).startsWith("SHA256:");
   }
 
   @Test
