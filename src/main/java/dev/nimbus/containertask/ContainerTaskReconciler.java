@@ -11,6 +11,7 @@ import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.Firewall;
@@ -58,13 +59,19 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   private final LedgerStore ledgers;
   private final Inventory inventory;
   private final EventRecorder events;
+  private final NimbusMetrics metrics;
 
   public ContainerTaskReconciler(
-      KubernetesClient client, LedgerStore ledgers, Inventory inventory, EventRecorder events) {
+      KubernetesClient client,
+      LedgerStore ledgers,
+      Inventory inventory,
+      EventRecorder events,
+      NimbusMetrics metrics) {
     this.client = client;
     this.ledgers = ledgers;
     this.inventory = inventory;
     this.events = events;
+    this.metrics = metrics;
   }
 
   @Override
@@ -142,6 +149,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     stopTasksToldStopped(task, pods);
     ContainerTaskStatus status = TaskStatuses.of(task, poolName, placed, pods, this::zoneOf);
     recordStops(task, status);
+    recordStarted(task, status);
     if (entry != null && TaskStatuses.allStopped(status)) {
       release(task, poolName, "every task has stopped");
     }
@@ -285,6 +293,27 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
             told.get(index).stoppedReason());
       }
     }
+  }
+
+  /** Times the run once every placed task has started (is RUNNING or beyond). */
+  private void recordStarted(ContainerTask task, ContainerTaskStatus next) {
+    if (next.tasks().isEmpty() || !allStarted(next)) {
+      return;
+    }
+    if (task.getStatus() != null
+        && task.getStatus().tasks() != null
+        && allStarted(task.getStatus())) {
+      return;
+    }
+    metrics.timeToRunning(
+        "ContainerTask",
+        Duration.between(Instant.parse(task.getMetadata().getCreationTimestamp()), Instant.now()));
+  }
+
+  private static boolean allStarted(ContainerTaskStatus status) {
+    return !status.tasks().isEmpty()
+        && status.tasks().stream()
+            .allMatch(t -> "RUNNING".equals(t.lastStatus()) || "STOPPED".equals(t.lastStatus()));
   }
 
   /** An Event for each task that stops in this reconcile. */

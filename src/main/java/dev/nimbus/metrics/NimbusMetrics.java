@@ -45,6 +45,22 @@ public class NimbusMetrics {
   }
 
   /**
+   * Times a workload from its creation until it first runs: a VirtualServer until all its admitted
+   * instances run, a ContainerTask until all its placed tasks have started. kind: VirtualServer,
+   * ContainerTask.
+   */
+  public void timeToRunning(String kind, Duration sinceCreation) {
+    Timer.builder("nimbus_time_to_running")
+        .description(
+            "Time from a workload's creation until everything admitted runs."
+                + " kind: VirtualServer|ContainerTask")
+        .tags("kind", kind)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(sinceCreation);
+  }
+
+  /**
    * Sets a pool gauge. measure: physical, virtual, allocated, free. resource: cpu (cores), memory
    * (bytes), ephemeral-storage (bytes).
    */

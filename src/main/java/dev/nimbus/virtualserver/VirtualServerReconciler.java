@@ -14,6 +14,7 @@ import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.Firewall;
@@ -36,6 +37,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -73,19 +75,22 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final Inventory inventory;
   private final KubeVirtAvailability kubeVirt;
   private final EventRecorder events;
+  private final NimbusMetrics metrics;
 
   public VirtualServerReconciler(
       KubernetesClient client,
       LedgerStore ledgers,
       Inventory inventory,
       KubeVirtAvailability kubeVirt,
-      EventRecorder events) {
+      EventRecorder events,
+      NimbusMetrics metrics) {
     this.client = client;
     this.json = client.getKubernetesSerialization();
     this.ledgers = ledgers;
     this.inventory = inventory;
     this.kubeVirt = kubeVirt;
     this.events = events;
+    this.metrics = metrics;
   }
 
   @Override
@@ -483,6 +488,23 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     if (notAdmitted.isPresent() && !wasNotAdmitted) {
       events.warning(server, Reason.NotAdmitted, notAdmitted.get().getMessage());
     }
+    // Time to running counts a server as created: the first Ready of its first generation.
+    boolean ready = isTrue(next.conditions(), "Ready");
+    boolean wasReady =
+        server.getStatus() != null && isTrue(server.getStatus().conditions(), "Ready");
+    if (ready && !wasReady && Long.valueOf(1).equals(server.getMetadata().getGeneration())) {
+      metrics.timeToRunning(
+          "VirtualServer",
+          Duration.between(
+              Instant.parse(server.getMetadata().getCreationTimestamp()), Instant.now()));
+    }
+  }
+
+  private static boolean isTrue(
+      List<io.fabric8.kubernetes.api.model.Condition> conditions, String type) {
+    return conditions != null
+        && conditions.stream()
+            .anyMatch(c -> c.getType().equals(type) && "True".equals(c.getStatus()));
   }
 
   private static <T extends HasMetadata> Map<Integer, T> byIndex(Set<T> objects) {

@@ -150,6 +150,10 @@ class ContainerTaskIT {
                   .isEqualTo("125m");
             });
 
+    assertThat(operator.gauge("nimbus_time_to_running_seconds_count", "kind=\"ContainerTask\""))
+        .as("the time from create to running is measured")
+        .isGreaterThanOrEqualTo(1);
+
     // When the containers finish, every task stops with their exit codes.
     ContainerTask complete = awaitComplete(client, task);
     assertThat(complete.getStatus().tasks())

@@ -203,6 +203,9 @@ class VirtualServerIT {
                 30,
                 TimeUnit.SECONDS);
     assertThat(deployer.getStatus().fingerprint()).startsWith("SHA256:");
+    assertThat(operator.gauge("nimbus_time_to_running_seconds_count", "kind=\"VirtualServer\""))
+        .as("the time from create to running is measured")
+        .isGreaterThanOrEqualTo(1);
   }
 
   @Test
