@@ -104,7 +104,7 @@ class ContainerTaskIT {
         new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
     web.setSpec(new SecurityGroupSpec("web", List.of(), null));
     client.resource(web).create();
-    ContainerTask task = seedTask(namespace, "15s");
+    ContainerTask task = seedTask(namespace, "20s");
     createOnceTheWebhookKnowsTheGroup(client, task);
 
     ContainerTask running = awaitRunning(client, task, 3);
@@ -227,12 +227,13 @@ class ContainerTaskIT {
   @Test
   void tasksStopWithTheExitCodesOfTheirContainersAndReleaseTheirCapacity(
       KubernetesClient client, TestNamespace namespace) throws Exception {
+    // The containers run long enough for both tasks to be seen running at once on a busy machine.
     ContainerTask task =
         task(
             namespace,
             "batch",
             2,
-            List.of(container("main", true, "0", "3s"), container("helper", false, "0", null)));
+            List.of(container("main", true, "0", "15s"), container("helper", false, "0", null)));
     createOnceTheWebhookKnowsTheGroup(client, task);
     String uid = awaitRunning(client, task, 2).getMetadata().getUid();
     assertThat(ledger(client)).containsKey(uid);
