@@ -256,7 +256,14 @@ public final class KubeVirtSimulator implements AutoCloseable {
     Pod pod =
         new PodBuilder()
             .withNewMetadata()
-            .withGenerateName("virt-launcher-" + vm.getMetadata().getName() + "-")
+            // One name per VMI, not KubeVirt's generated one: several workers may see the same
+            // VMI before the launcher cache does, and the second create must conflict, not
+            // duplicate.
+            .withName(
+                "virt-launcher-"
+                    + vm.getMetadata().getName()
+                    + "-"
+                    + vmi.getMetadata().getUid().substring(0, 8))
             .withNamespace(vm.getMetadata().getNamespace())
             .withLabels(labels)
             .withOwnerReferences(ownerReference(vmi, "VirtualMachineInstance"))
