@@ -230,13 +230,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
 
   private void release(ContainerTask task, String pool, String why) {
     String uid = task.getMetadata().getUid();
-    boolean released =
-        ledgers.change(
-            pool,
-            ledger ->
-                ledger.entry(uid) == null
-                    ? LedgerStore.Change.none(false)
-                    : LedgerStore.Change.write(ledger.without(Set.of(uid)), true));
+    boolean released = ledgers.release(pool, uid);
     if (released) {
       LOG.infof(
           "Released the capacity of ContainerTask %s/%s in pool %s: %s",

@@ -82,6 +82,19 @@ public class LedgerStore {
   }
 
   /**
+   * Releases the reservation of {@code uid} in {@code pool}, if it holds one; returns whether it
+   * did. The one way workloads give their capacity back.
+   */
+  public boolean release(String pool, String uid) {
+    return change(
+        pool,
+        ledger ->
+            ledger.entry(uid) == null
+                ? Change.none(false)
+                : Change.write(ledger.without(java.util.Set.of(uid)), true));
+  }
+
+  /**
    * The entry of {@code uid} in the ledger of {@code pool}, from a watch of the ledgers when it is
    * there, else as stored now. Controllers ask this on every reconcile: a cached ledger, decoded
    * once per version, spares the API server a read of the whole ledger each time, and an entry the

@@ -220,13 +220,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
             ? List.of(pool.get().getMetadata().getName())
             : inventory.pools().stream().map(p -> p.getMetadata().getName()).toList();
     for (String name : pools) {
-      boolean released =
-          ledgers.change(
-              name,
-              ledger ->
-                  ledger.entry(uid) == null
-                      ? LedgerStore.Change.none(false)
-                      : LedgerStore.Change.write(ledger.without(Set.of(uid)), true));
+      boolean released = ledgers.release(name, uid);
       if (released) {
         LOG.infof(
             "Released the capacity of VirtualServer %s/%s in pool %s",
