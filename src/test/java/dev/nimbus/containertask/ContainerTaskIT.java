@@ -8,22 +8,27 @@ import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.ContainerDefinition;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
+import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.api.v1alpha1.NetworkConfiguration;
 import dev.nimbus.api.v1alpha1.PoolRatios;
 import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.PodCreations;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
+import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.policy.v1.EvictionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.Watcher;
@@ -47,6 +52,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class ContainerTaskIT {
   private static final String POOL = "it-tasks";
   private static final String NAMESPACE = "nimbus-ctask-it";
+  private static final String TASK_LABEL = "compute.nimbus.dev/containertask";
   private static OperatorProcess operator;
 
   @BeforeAll
@@ -442,6 +448,224 @@ class ContainerTaskIT {
     assertThat(pod.getSpec().getSecurityContext().getRunAsNonRoot()).isTrue();
   }
 
+  @Test
+  void aDeletedPodStopsItsTaskForGoodWithUserInitiated(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(namespace, "deleted", 1, List.of(container("main", true, null, null)));
+    try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
+      createOnceTheWebhookKnowsTheGroup(client, task);
+      String uid = awaitRunning(client, task, 1).getMetadata().getUid();
+
+      // kubectl delete pod deleted-task-0 --grace-period=1
+      client
+          .pods()
+          .inNamespace(namespace.name())
+          .withName("deleted-task-0")
+          .withGracePeriod(1)
+          .delete();
+
+      var stopped = awaitStopped(client, task, 0);
+      assertThat(stopped.stopCode()).isEqualTo("UserInitiated");
+      assertThat(stopped.stoppedReason()).contains("pod deleted-task-0 was deleted");
+      assertThat(stopped.stoppedAt()).isNotNull();
+      awaitTrue(() -> !ledger(client, POOL).containsKey(uid), 30);
+      assertRunOnce(client, task, creations, 1);
+    }
+  }
+
+  @Test
+  void anEvictedPodStopsItsTaskWithTerminationNotice(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(namespace, "evicted", 1, List.of(container("main", true, null, null)));
+    try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
+      createOnceTheWebhookKnowsTheGroup(client, task);
+      awaitRunning(client, task, 1);
+
+      // What kubectl drain does: an eviction through the Eviction API.
+      boolean evicted =
+          client
+              .pods()
+              .inNamespace(namespace.name())
+              .withName("evicted-task-0")
+              .evict(
+                  new EvictionBuilder()
+                      .withNewMetadata()
+                      .withName("evicted-task-0")
+                      .withNamespace(namespace.name())
+                      .endMetadata()
+                      .withDeleteOptions(
+                          new DeleteOptionsBuilder().withGracePeriodSeconds(1L).build())
+                      .build());
+      assertThat(evicted).isTrue();
+
+      var stopped = awaitStopped(client, task, 0);
+      assertThat(stopped.stopCode()).isEqualTo("TerminationNotice");
+      assertThat(stopped.stoppedReason()).contains("EvictionByEvictionAPI");
+      assertRunOnce(client, task, creations, 1);
+    }
+  }
+
+  @Test
+  void tasksOnADeletedNodeStopAndTheirRunReleasesItsCapacity(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String group = namespace.name();
+    String nodeName = "lost-" + namespace.name();
+    client
+        .resource(Fixtures.plainNode(nodeName, Map.of("nimbus.dev/node-group", group), "4", "8Gi"))
+        .create();
+    CapacityPool lonely = new CapacityPool();
+    lonely.setMetadata(new ObjectMetaBuilder().withName(group).build());
+    lonely.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
+            null,
+            null));
+    client.resource(lonely).create();
+    try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
+      ContainerTask task =
+          task(namespace, "stranded", 2, List.of(container("main", true, null, null)));
+      task.setSpec(
+          new ContainerTaskSpec(
+              group,
+              ContainerTaskSpec.LaunchType.FARGATE,
+              task.getSpec().taskDefinition(),
+              2,
+              "LATEST",
+              null));
+      createOnceTheWebhookKnowsTheGroup(client, task);
+      String uid = awaitRunning(client, task, 2).getMetadata().getUid();
+
+      client.nodes().withName(nodeName).delete();
+
+      for (int index = 0; index < 2; index++) {
+        var stopped = awaitStopped(client, task, index);
+        assertThat(stopped.stopCode()).isEqualTo("TerminationNotice");
+        assertThat(stopped.stoppedReason()).contains("node " + nodeName + " is gone");
+      }
+      awaitTrue(() -> !ledger(client, group).containsKey(uid), 30);
+      assertRunOnce(client, task, creations, 2);
+
+      // Nothing waits for the node that is gone: the ContainerTask and its pods go.
+      client.resource(task).delete();
+      String ns = namespace.name();
+      awaitTrue(
+          () ->
+              client.resource(task).get() == null
+                  && client
+                      .pods()
+                      .inNamespace(ns)
+                      .withLabel(TASK_LABEL)
+                      .list()
+                      .getItems()
+                      .isEmpty(),
+          60);
+    } finally {
+      client.resources(CapacityPool.class).withName(group).delete();
+      client.nodes().withName(nodeName).delete();
+    }
+  }
+
+  @Test
+  void oneEssentialExitAmongThreeTasksStopsThatTaskAloneAndOnce(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(
+            namespace,
+            "mixed",
+            3,
+            List.of(container("main", true, null, null), container("sidecar", false, null, null)));
+    try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
+      createOnceTheWebhookKnowsTheGroup(client, task);
+      awaitRunning(client, task, 3);
+
+      // What the kubelet reports when task 1's essential container exits 2 and its sidecar runs on.
+      Pod pod = client.pods().inNamespace(namespace.name()).withName("mixed-task-1").get();
+      pod.getStatus()
+          .setContainerStatuses(
+              List.of(
+                  new ContainerStatusBuilder()
+                      .withName("main")
+                      .withNewState()
+                      .withNewTerminated()
+                      .withExitCode(2)
+                      .withReason("Error")
+                      .withFinishedAt("2026-11-30T00:00:00Z")
+                      .endTerminated()
+                      .endState()
+                      .build(),
+                  new ContainerStatusBuilder()
+                      .withName("sidecar")
+                      .withNewState()
+                      .withNewRunning()
+                      .withStartedAt("2026-11-30T00:00:00Z")
+                      .endRunning()
+                      .endState()
+                      .build()));
+      client.pods().resource(pod).updateStatus();
+
+      var stopped = awaitStopped(client, task, 1);
+      assertThat(stopped.stopCode()).isEqualTo("EssentialContainerExited");
+      assertThat(stopped.containers())
+          .extracting(c -> c.name() + "=" + c.exitCode())
+          .containsExactly("main=2", "sidecar=null");
+      String ns = namespace.name();
+      awaitTrue(() -> client.pods().inNamespace(ns).withName("mixed-task-1").get() == null, 30);
+      assertRunOnce(client, task, creations, 3);
+      assertThat(client.resource(task).get().getStatus().tasks())
+          .extracting(ContainerTaskStatus.Task::lastStatus)
+          .containsExactly("RUNNING", "STOPPED", "RUNNING");
+    }
+  }
+
+  /**
+   * Waits long enough for a task to have been started again (the defect took 8 s), then asserts
+   * that every task of {@code task} had at most one pod, ever, and that every stopped task stays
+   * stopped.
+   */
+  private static void assertRunOnce(
+      KubernetesClient client, ContainerTask task, PodCreations creations, int tasks)
+      throws InterruptedException {
+    var stoppedBefore =
+        client.resource(task).get().getStatus().tasks().stream()
+            .map(ContainerTaskStatus.Task::lastStatus)
+            .toList();
+    Thread.sleep(10_000);
+    assertThat(creations.byName())
+        .as("pods created per task")
+        .hasSize(tasks)
+        .allSatisfy((name, created) -> assertThat(created).as(name).isEqualTo(1));
+    var after = client.resource(task).get().getStatus().tasks();
+    for (int index = 0; index < after.size(); index++) {
+      if ("STOPPED".equals(stoppedBefore.get(index))) {
+        assertThat(after.get(index).lastStatus())
+            .as("task %d stays stopped", index)
+            .isEqualTo("STOPPED");
+      }
+    }
+  }
+
+  private static ContainerTaskStatus.Task awaitStopped(
+      KubernetesClient client, ContainerTask task, int index) {
+    return client
+        .resource(task)
+        .waitUntilCondition(
+            t ->
+                t.getStatus() != null
+                    && t.getStatus().tasks() != null
+                    && t.getStatus().tasks().size() > index
+                    && "STOPPED".equals(t.getStatus().tasks().get(index).lastStatus()),
+            60,
+            TimeUnit.SECONDS)
+        .getStatus()
+        .tasks()
+        .get(index);
+  }
+
   private static ContainerTask awaitComplete(KubernetesClient client, ContainerTask task) {
     return client
         .resource(task)
@@ -520,8 +744,12 @@ class ContainerTaskIT {
   }
 
   private static Map<String, ?> ledger(KubernetesClient client) {
-    var map = client.configMaps().inNamespace(NAMESPACE).withName("nimbus-ledger-" + POOL).get();
-    return map == null ? Map.of() : dev.nimbus.ledger.LedgerStore.decode(POOL, map).entries();
+    return ledger(client, POOL);
+  }
+
+  private static Map<String, ?> ledger(KubernetesClient client, String pool) {
+    var map = client.configMaps().inNamespace(NAMESPACE).withName("nimbus-ledger-" + pool).get();
+    return map == null ? Map.of() : dev.nimbus.ledger.LedgerStore.decode(pool, map).entries();
   }
 
   private static void createOnceTheWebhookKnowsTheGroup(KubernetesClient client, ContainerTask task)

@@ -20,23 +20,34 @@ public final class Fixtures {
 
   /** A KVM-capable node that KWOK keeps Ready, with the given labels, CPUs and memory. */
   public static Node kvmNode(String name, Map<String, String> labels, String cpu, String memory) {
-    Map<String, Quantity> capacity =
-        Map.of(
-            "cpu",
-            new Quantity(cpu),
-            "memory",
-            new Quantity(memory),
-            "pods",
-            new Quantity("500"),
-            // What KubeVirt's device plugin reports on a node with /dev/kvm.
-            "devices.kubevirt.io/kvm",
-            new Quantity("1k"));
+    Map<String, String> kvmLabels = new java.util.HashMap<>(labels);
+    kvmLabels.put("kubevirt.io/schedulable", "true");
+    // What KubeVirt's device plugin reports on a node with /dev/kvm.
+    return node(
+        name, kvmLabels, cpu, memory, Map.of("devices.kubevirt.io/kvm", new Quantity("1k")));
+  }
+
+  /** A node without KVM that KWOK keeps Ready, as the plain group of the local cluster. */
+  public static Node plainNode(String name, Map<String, String> labels, String cpu, String memory) {
+    return node(name, labels, cpu, memory, Map.of());
+  }
+
+  private static Node node(
+      String name,
+      Map<String, String> labels,
+      String cpu,
+      String memory,
+      Map<String, Quantity> devices) {
+    Map<String, Quantity> capacity = new java.util.HashMap<>(devices);
+    capacity.put("cpu", new Quantity(cpu));
+    capacity.put("memory", new Quantity(memory));
+    capacity.put("pods", new Quantity("500"));
     return new NodeBuilder()
         .withNewMetadata()
         .withName(name)
         .addToAnnotations("kwok.x-k8s.io/node", "fake")
         .addToLabels("type", "kwok")
-        .addToLabels("kubevirt.io/schedulable", "true")
+        .addToLabels("kubernetes.io/hostname", name)
         .addToLabels(labels)
         .endMetadata()
         .withNewStatus()
