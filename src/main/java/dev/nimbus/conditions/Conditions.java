@@ -52,4 +52,11 @@ public final class Conditions {
     next.sort(Comparator.comparing(Condition::getType));
     return next;
   }
+
+  /** {@code previous} without {@code type}; null stays null. */
+  public static List<Condition> remove(List<Condition> previous, String type) {
+    return previous == null
+        ? null
+        : previous.stream().filter(condition -> !condition.getType().equals(type)).toList();
+  }
 }

@@ -14,13 +14,17 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
-import dev.nimbus.workload.Firewall;
+import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -41,19 +45,25 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
  * Runs the tasks that admission placed: one pod per placement of the ContainerTask's ledger entry,
- * on the node the ledger chose, and an ECS-shaped status from those pods. Pods are created once and
- * never changed (a task runs once); they go with the ContainerTask through their owner reference.
+ * on the node the ledger chose, and an ECS-shaped status from those pods. A task runs once: its pod
+ * is created only while the status has never seen it, and the pod's finalizer holds it until the
+ * status tells how the task stopped, so a pod that is deleted, evicted or lost with its node makes
+ * its task STOPPED, never started again. Pods go with the ContainerTask through their owner
+ * reference.
  */
 @ControllerConfiguration(name = "containertask")
 public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Cleaner<ContainerTask> {
   private static final Logger LOG = Logger.getLogger(ContainerTaskReconciler.class);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
   static final Duration STOP_RECHECK = Duration.ofSeconds(1);
+  static final String GROUP_SOURCE = "securitygroups";
+  static final String NODE_SOURCE = "nodes";
 
   private final KubernetesClient client;
   private final LedgerStore ledgers;
@@ -80,40 +90,53 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     var pods =
         InformerEventSourceConfiguration.from(Pod.class, ContainerTask.class)
             .withLabelSelector(Names.CONTAINER_TASK_LABEL)
-            .withSecondaryToPrimaryMapper(
-                pod ->
-                    Set.of(
-                        new ResourceID(
-                            pod.getMetadata().getLabels().get(Names.CONTAINER_TASK_LABEL),
-                            pod.getMetadata().getNamespace())))
+            .withSecondaryToPrimaryMapper(ContainerTaskReconciler::byTaskLabel)
             .build();
     var policies =
         InformerEventSourceConfiguration.from(NetworkPolicy.class, ContainerTask.class)
             .withLabelSelector(Names.CONTAINER_TASK_LABEL)
-            .withSecondaryToPrimaryMapper(
-                policy ->
-                    Set.of(
-                        new ResourceID(
-                            policy.getMetadata().getLabels().get(Names.CONTAINER_TASK_LABEL),
-                            policy.getMetadata().getNamespace())))
+            .withSecondaryToPrimaryMapper(ContainerTaskReconciler::byTaskLabel)
             .build();
     // A change of a group's rules reaches the policies of every task that names it.
     var groups =
         InformerEventSourceConfiguration.from(SecurityGroup.class, ContainerTask.class)
+            .withName(GROUP_SOURCE)
             .withSecondaryToPrimaryMapper(
                 group ->
+                    SecurityGroupPolicy.workloadsNaming(
+                        group,
+                        context.getPrimaryCache().list(group.getMetadata().getNamespace()),
+                        ContainerTaskReconciler::securityGroups))
+            .build();
+    // A node that goes stops the tasks on it; only its deletion matters here.
+    var nodes =
+        InformerEventSourceConfiguration.from(Node.class, ContainerTask.class)
+            .withName(NODE_SOURCE)
+            .withOnAddFilter(node -> false)
+            .withOnUpdateFilter((node, old) -> false)
+            .withSecondaryToPrimaryMapper(
+                node ->
                     context
                         .getPrimaryCache()
-                        .list(group.getMetadata().getNamespace())
-                        .filter(
-                            task -> securityGroups(task).contains(group.getMetadata().getName()))
+                        .list(
+                            task ->
+                                task.getStatus() == null
+                                    || !TaskStatuses.allStopped(task.getStatus()))
                         .map(ResourceID::fromResource)
                         .collect(Collectors.toSet()))
             .build();
     return List.of(
         new InformerEventSource<>(pods, context),
         new InformerEventSource<>(policies, context),
-        new InformerEventSource<>(groups, context));
+        new InformerEventSource<>(groups, context),
+        new InformerEventSource<>(nodes, context));
+  }
+
+  private static Set<ResourceID> byTaskLabel(HasMetadata object) {
+    String task = object.getMetadata().getLabels().get(Names.CONTAINER_TASK_LABEL);
+    return task == null
+        ? Set.of()
+        : Set.of(new ResourceID(task, object.getMetadata().getNamespace()));
   }
 
   private static List<String> securityGroups(ContainerTask task) {
@@ -139,23 +162,71 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       return UpdateControl.noUpdate();
     }
     String poolName = pool.get().getMetadata().getName();
-    String uid = task.getMetadata().getUid();
-    LedgerEntry entry = ledgers.entry(poolName, uid);
-    List<LedgerEntry.Placement> placements = entry == null ? List.of() : entry.placements();
+    LedgerEntry entry = ledgers.entry(poolName, task.getMetadata().getUid());
+    List<String> placementNodes =
+        entry == null
+            ? List.of()
+            : entry.placements().stream().map(LedgerEntry.Placement::node).toList();
     // Once released, the run's tasks are still told from the status and the pods left behind.
     int placed = entry != null ? entry.count() : previouslyPlaced(task);
-    applyFirewall(task, context);
-    Map<Integer, Pod> pods = ensurePods(task, pool.get(), placements, context);
-    stopTasksToldStopped(task, pods);
-    ContainerTaskStatus status = TaskStatuses.of(task, poolName, placed, pods, this::zoneOf);
+    Predicate<String> nodeExists = nodeExists(context);
+    var securityGroups = applySecurityGroups(task, context);
+    Map<Integer, Pod> pods = podsByIndex(context);
+    startTasksNeverStarted(task, pool.get(), placementNodes, pods, nodeExists);
+    letStoppedTasksGo(task, pods, nodeExists);
+    ContainerTaskStatus status =
+        TaskStatuses.of(
+            task,
+            new TaskStatuses.Observed(
+                poolName,
+                placed,
+                placementNodes,
+                pods,
+                this::zoneOf,
+                nodeExists,
+                Instant.now(),
+                securityGroups));
     recordStops(task, status);
     recordStarted(task, status);
     if (entry != null && TaskStatuses.allStopped(status)) {
       release(task, poolName, "every task has stopped");
     }
-    if (Objects.equals(status, task.getStatus())) {
-      return UpdateControl.noUpdate();
+    Optional<Duration> recheck = nextCheck(status, pods);
+    UpdateControl<ContainerTask> control =
+        Objects.equals(status, task.getStatus())
+            ? UpdateControl.noUpdate()
+            : UpdateControl.patchStatus(statusPatch(task, status));
+    return recheck.map(control::rescheduleAfter).orElse(control);
+  }
+
+  /**
+   * When to look again without an event: a stop told in this status is carried out once it is
+   * stored (the pod let go), and a deleted pod's task stops when its grace period ends.
+   */
+  private static Optional<Duration> nextCheck(ContainerTaskStatus status, Map<Integer, Pod> pods) {
+    Optional<Duration> next = Optional.empty();
+    for (var entry : pods.entrySet()) {
+      int index = entry.getKey();
+      Pod pod = entry.getValue();
+      if (index >= status.tasks().size()) {
+        continue;
+      }
+      boolean stopped = TaskStatuses.STOPPED.equals(status.tasks().get(index).lastStatus());
+      if (stopped && holdsFinalizer(pod)) {
+        return Optional.of(STOP_RECHECK);
+      }
+      String deletion = pod.getMetadata().getDeletionTimestamp();
+      if (!stopped && deletion != null) {
+        Duration untilGraceEnds =
+            Duration.between(Instant.now(), Instant.parse(deletion)).plus(STOP_RECHECK);
+        Duration wait = untilGraceEnds.isNegative() ? STOP_RECHECK : untilGraceEnds;
+        next = next.filter(d -> d.compareTo(wait) <= 0).or(() -> Optional.of(wait));
+      }
     }
+    return next;
+  }
+
+  private static ContainerTask statusPatch(ContainerTask task, ContainerTaskStatus status) {
     ContainerTask patch = new ContainerTask();
     patch.setMetadata(
         new ObjectMetaBuilder()
@@ -163,29 +234,13 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
             .withNamespace(task.getMetadata().getNamespace())
             .build());
     patch.setStatus(status);
-    // A stop told in this status is carried out once the status is stored: come back for it.
-    return stopsToCarryOut(status, pods)
-        ? UpdateControl.patchStatus(patch).rescheduleAfter(STOP_RECHECK)
-        : UpdateControl.patchStatus(patch);
-  }
-
-  /** Whether a task stopped while its pod still runs (an essential container exited). */
-  private static boolean stopsToCarryOut(ContainerTaskStatus status, Map<Integer, Pod> pods) {
-    for (int index = 0; index < status.tasks().size(); index++) {
-      Pod pod = pods.get(index);
-      if ("STOPPED".equals(status.tasks().get(index).lastStatus())
-          && pod != null
-          && pod.getStatus() != null
-          && "Running".equals(pod.getStatus().getPhase())) {
-        return true;
-      }
-    }
-    return false;
+    return patch;
   }
 
   /**
    * Stops the tasks that the ContainerTask is deleted with (stopCode UserInitiated, recorded in its
-   * status while it still exists), waits until their pods are gone, and returns the capacity.
+   * status while it still exists), lets their pods go and waits until they are gone, and returns
+   * the capacity.
    */
   @Override
   public DeleteControl cleanup(ContainerTask task, Context<ContainerTask> context) {
@@ -193,14 +248,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       ContainerTaskStatus stopped =
           TaskStatuses.stoppedByUser(task.getStatus(), Instant.now().toString());
       if (!Objects.equals(stopped, task.getStatus())) {
-        ContainerTask patch = new ContainerTask();
-        patch.setMetadata(
-            new ObjectMetaBuilder()
-                .withName(task.getMetadata().getName())
-                .withNamespace(task.getMetadata().getNamespace())
-                .build());
-        patch.setStatus(stopped);
-        client.resource(patch).patchStatus();
+        client.resource(statusPatch(task, stopped)).patchStatus();
         long byUser =
             stopped.tasks().stream().filter(t -> "UserInitiated".equals(t.stopCode())).count();
         events.normal(
@@ -209,11 +257,11 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
             byUser + " task(s) stopped with stopCode UserInitiated: the ContainerTask is deleted");
       }
     }
+    // Every stop is stored now (or the run never had a status): each pod may go.
     var pods = context.getSecondaryResources(Pod.class);
+    Predicate<String> nodeExists = nodeExists(context);
     for (Pod pod : pods) {
-      if (pod.getMetadata().getDeletionTimestamp() == null) {
-        client.resource(pod).delete();
-      }
+      letGo(pod, nodeExists);
     }
     if (!pods.isEmpty()) {
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
@@ -241,51 +289,105 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   }
 
   /** The NetworkPolicy of the task's security groups, or none when it names none. */
-  private void applyFirewall(ContainerTask task, Context<ContainerTask> context) {
-    List<String> names = securityGroups(task);
-    Optional<NetworkPolicy> desired = Optional.empty();
-    if (!names.isEmpty()) {
-      String namespace = task.getMetadata().getNamespace();
-      desired =
-          Optional.of(
-              Firewall.desired(
-                  task,
-                  Names.taskNetworkPolicy(task.getMetadata().getName()),
-                  Map.of(Names.CONTAINER_TASK_LABEL, task.getMetadata().getName()),
-                  names.stream()
-                      .map(name -> inventory.securityGroup(namespace, name))
-                      .flatMap(Optional::stream)
-                      .toList()));
-    }
-    Writes.syncPolicy(client, context.getSecondaryResource(NetworkPolicy.class), desired);
+  private SecurityGroupPolicy.Outcome applySecurityGroups(
+      ContainerTask task, Context<ContainerTask> context) {
+    String namespace = task.getMetadata().getNamespace();
+    @SuppressWarnings("unchecked")
+    var groups =
+        (InformerEventSource<SecurityGroup, ContainerTask>)
+            context.eventSourceRetriever().getEventSourceFor(SecurityGroup.class, GROUP_SOURCE);
+    return SecurityGroupPolicy.apply(
+        client,
+        name -> groups.get(new ResourceID(name, namespace)),
+        task,
+        Names.taskNetworkPolicy(task.getMetadata().getName()),
+        Map.of(Names.CONTAINER_TASK_LABEL, task.getMetadata().getName()),
+        securityGroups(task),
+        context.getSecondaryResource(NetworkPolicy.class));
+  }
+
+  /** Whether a node exists, as the controller's own node cache says: it saw the node go. */
+  private static Predicate<String> nodeExists(Context<ContainerTask> context) {
+    @SuppressWarnings("unchecked")
+    var nodes =
+        (InformerEventSource<Node, ContainerTask>)
+            context.eventSourceRetriever().getEventSourceFor(Node.class, NODE_SOURCE);
+    return name -> nodes.get(new ResourceID(name)).isPresent();
   }
 
   /**
-   * Deletes the pods of tasks whose stop the stored status already tells (an essential container
-   * exited while others ran): the exit codes are kept in the status before the pod goes.
+   * Lets go of the pods whose task the stored status already tells STOPPED: a pod still running (an
+   * essential container exited while others run) is deleted, one whose node is gone is deleted at
+   * once, and the finalizer goes. Only a stop read back from the stored status counts, so that
+   * every later reconcile sees it too and never starts the task again.
    */
-  private void stopTasksToldStopped(ContainerTask task, Map<Integer, Pod> pods) {
+  private void letStoppedTasksGo(
+      ContainerTask task, Map<Integer, Pod> pods, Predicate<String> nodeExists) {
     if (task.getStatus() == null || task.getStatus().tasks() == null) {
       return;
     }
     var told = task.getStatus().tasks();
     for (var entry : pods.entrySet()) {
-      Pod pod = entry.getValue();
       int index = entry.getKey();
-      boolean stillRunning =
-          pod.getMetadata().getDeletionTimestamp() == null
-              && pod.getStatus() != null
-              && !"Succeeded".equals(pod.getStatus().getPhase())
-              && !"Failed".equals(pod.getStatus().getPhase());
-      if (stillRunning && index < told.size() && "STOPPED".equals(told.get(index).lastStatus())) {
-        client.resource(pod).delete();
-        LOG.infof(
-            "Stopped task %d of ContainerTask %s/%s: %s",
-            index,
-            task.getMetadata().getNamespace(),
-            task.getMetadata().getName(),
-            told.get(index).stoppedReason());
+      if (index < told.size() && TaskStatuses.STOPPED.equals(told.get(index).lastStatus())) {
+        Pod pod = entry.getValue();
+        if (stillRunning(pod)) {
+          LOG.infof(
+              "Stopping task %d of ContainerTask %s/%s: %s",
+              index,
+              task.getMetadata().getNamespace(),
+              task.getMetadata().getName(),
+              told.get(index).stoppedReason());
+        }
+        letGo(pod, nodeExists);
       }
+    }
+  }
+
+  private static boolean stillRunning(Pod pod) {
+    return pod.getMetadata().getDeletionTimestamp() == null
+        && pod.getStatus() != null
+        && !"Succeeded".equals(pod.getStatus().getPhase())
+        && !"Failed".equals(pod.getStatus().getPhase());
+  }
+
+  /** Deletes a pod that still runs (at once where its node is gone) and drops its finalizer. */
+  private void letGo(Pod pod, Predicate<String> nodeExists) {
+    String node = pod.getSpec().getNodeName();
+    boolean nodeGone = node != null && !nodeExists.test(node);
+    if (nodeGone && !Long.valueOf(0).equals(pod.getMetadata().getDeletionGracePeriodSeconds())) {
+      // No kubelet will confirm the end of a pod whose node is gone.
+      client.resource(pod).withGracePeriod(0).delete();
+    } else if (stillRunning(pod)) {
+      client.resource(pod).delete();
+    }
+    if (holdsFinalizer(pod)) {
+      removeFinalizer(pod);
+    }
+  }
+
+  private static boolean holdsFinalizer(Pod pod) {
+    return pod.getMetadata().getFinalizers() != null
+        && pod.getMetadata().getFinalizers().contains(Names.TASK_POD_FINALIZER);
+  }
+
+  private void removeFinalizer(Pod pod) {
+    int at = pod.getMetadata().getFinalizers().indexOf(Names.TASK_POD_FINALIZER);
+    // The test op makes the removal fail, instead of removing another finalizer, if the list moved.
+    String patch =
+        "[{\"op\":\"test\",\"path\":\"/metadata/finalizers/%d\",\"value\":\"%s\"},{\"op\":\"remove\",\"path\":\"/metadata/finalizers/%d\"}]"
+            .formatted(at, Names.TASK_POD_FINALIZER, at);
+    try {
+      client
+          .pods()
+          .inNamespace(pod.getMetadata().getNamespace())
+          .withName(pod.getMetadata().getName())
+          .patch(PatchContext.of(PatchType.JSON), patch);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != 404 && e.getCode() != 422) {
+        throw e;
+      }
+      // Gone already, or the list changed: the pod's next event brings another try.
     }
   }
 
@@ -328,28 +430,43 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     }
   }
 
-  /** The pods by task index, creating those that a placement has and the cluster lacks. */
-  private Map<Integer, Pod> ensurePods(
-      ContainerTask task,
-      CapacityPool pool,
-      List<LedgerEntry.Placement> placements,
-      Context<ContainerTask> context) {
+  private static Map<Integer, Pod> podsByIndex(Context<ContainerTask> context) {
     Map<Integer, Pod> byIndex = new HashMap<>();
     for (Pod pod : context.getSecondaryResources(Pod.class)) {
       String index = pod.getMetadata().getLabels().get(Names.TASK_INDEX_LABEL);
       byIndex.put(Integer.parseInt(index), pod);
     }
-    for (int index = 0; index < placements.size(); index++) {
-      if (byIndex.containsKey(index)) {
-        continue;
+    return byIndex;
+  }
+
+  /**
+   * Creates the pod of every placed task that has never had one: one the stored status neither
+   * tells STOPPED nor has seen a pod of. A task whose pod is gone is never started again.
+   */
+  private void startTasksNeverStarted(
+      ContainerTask task,
+      CapacityPool pool,
+      List<String> placementNodes,
+      Map<Integer, Pod> pods,
+      Predicate<String> nodeExists) {
+    var told =
+        task.getStatus() == null || task.getStatus().tasks() == null
+            ? List.<ContainerTaskStatus.Task>of()
+            : task.getStatus().tasks();
+    for (int index = 0; index < placementNodes.size(); index++) {
+      boolean seen =
+          index < told.size()
+              && (TaskStatuses.STOPPED.equals(told.get(index).lastStatus())
+                  || told.get(index).createdAt() != null);
+      if (pods.containsKey(index) || seen || !nodeExists.test(placementNodes.get(index))) {
+        continue; // a node that is gone stops the task instead (TaskStatuses)
       }
-      Optional<Node> node = inventory.node(placements.get(index).node());
+      Optional<Node> node = inventory.node(placementNodes.get(index));
       if (node.isEmpty()) {
-        continue; // the node left; the task stays PROVISIONING
+        continue; // the pool's view of the node lags; the node's events bring another try
       }
       var modelNode = PoolModels.node(pool.getSpec(), node.get());
-      Pod desired = TaskPod.desired(task, pool, index, modelNode);
-      Pod created = Writes.createOrAdopt(client, desired);
+      Pod created = Writes.createOrAdopt(client, TaskPod.desired(task, pool, index, modelNode));
       LOG.infof(
           "Created Pod %s/%s for task %d of ContainerTask %s on node %s",
           created.getMetadata().getNamespace(),
@@ -357,9 +474,8 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
           index,
           task.getMetadata().getName(),
           node.get().getMetadata().getName());
-      byIndex.put(index, created);
+      pods.put(index, created);
     }
-    return byIndex;
   }
 
   private static int previouslyPlaced(ContainerTask task) {

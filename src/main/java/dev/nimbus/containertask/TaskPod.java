@@ -62,6 +62,7 @@ public final class TaskPod {
         .withNamespace(task.getMetadata().getNamespace())
         .withLabels(labels(task, index))
         .withOwnerReferences(Links.controlledBy(task))
+        .withFinalizers(Names.TASK_POD_FINALIZER)
         .endMetadata()
         .withNewSpec()
         .withRestartPolicy("Never")

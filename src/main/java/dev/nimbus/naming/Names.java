@@ -35,6 +35,13 @@ public final class Names {
   /** Labels a task's pod with the task's index within its ContainerTask. */
   public static final String TASK_INDEX_LABEL = ApiGroup.GROUP + "/task-index";
 
+  /**
+   * On a task's pod: holds the pod until Nimbus has recorded how its task stopped, so that a pod
+   * deleted, evicted or lost with its node is told STOPPED with its exit codes and never started
+   * again (the Job controller tracks its pods with a finalizer for the same reason).
+   */
+  public static final String TASK_POD_FINALIZER = ApiGroup.GROUP + "/task-stop-recorded";
+
   /** Marks the pods of tasks run with assignPublicIp ENABLED, for whatever exposes them. */
   public static final String PUBLIC_IP_LABEL = ApiGroup.GROUP + "/assign-public-ip";
 

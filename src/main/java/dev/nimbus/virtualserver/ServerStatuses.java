@@ -8,6 +8,7 @@ import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
+import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +40,9 @@ public final class ServerStatuses {
       boolean kubeVirtAvailable,
       LedgerEntry entry,
       Map<Integer, VirtualMachine> vms,
-      Map<Integer, VirtualMachineInstance> vmis) {}
+      Map<Integer, VirtualMachineInstance> vmis,
+      // What became of the security-group policy; null when this reconcile did not apply it.
+      SecurityGroupPolicy.Outcome securityGroups) {}
 
   public static VirtualServerStatus of(VirtualServer server, Observed observed) {
     var spec = server.getSpec();
@@ -136,6 +139,14 @@ public final class ServerStatuses {
     }
     boolean isReady = reason.equals("InstancesRunning");
     conditions = Conditions.set(conditions, "Ready", isReady, reason, message, generation);
+    if (observed.securityGroups() != null) {
+      conditions =
+          SecurityGroupPolicy.condition(
+              conditions,
+              observed.securityGroups(),
+              Names.serverNetworkPolicy(server.getMetadata().getName()),
+              generation);
+    }
     return new VirtualServerStatus(
         generation,
         conditions,

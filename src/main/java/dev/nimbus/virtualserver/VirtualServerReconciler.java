@@ -17,7 +17,7 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
-import dev.nimbus.workload.Firewall;
+import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -46,7 +46,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -65,6 +64,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private static final Logger LOG = Logger.getLogger(VirtualServerReconciler.class);
   static final String VM_SOURCE = "virtualmachines";
   static final String VMI_SOURCE = "virtualmachineinstances";
+  static final String GROUP_SOURCE = "securitygroups";
   static final String FIELD_MANAGER = "nimbus-operator";
   static final Duration KUBEVIRT_RECHECK = Duration.ofSeconds(15);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
@@ -104,23 +104,20 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     // A change of a group's rules reaches the policies of every VirtualServer that names it.
     var groups =
         InformerEventSourceConfiguration.from(SecurityGroup.class, VirtualServer.class)
+            .withName(GROUP_SOURCE)
             .withSecondaryToPrimaryMapper(
                 group ->
-                    context
-                        .getPrimaryCache()
-                        .list(group.getMetadata().getNamespace())
-                        .filter(
-                            server ->
-                                server.getSpec().securityGroups() != null
-                                    && server
-                                        .getSpec()
-                                        .securityGroups()
-                                        .contains(group.getMetadata().getName()))
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
+                    SecurityGroupPolicy.workloadsNaming(
+                        group,
+                        context.getPrimaryCache().list(group.getMetadata().getNamespace()),
+                        VirtualServerReconciler::securityGroups))
             .build();
     return List.of(
         new InformerEventSource<>(policies, context), new InformerEventSource<>(groups, context));
+  }
+
+  private static List<String> securityGroups(VirtualServer server) {
+    return Objects.requireNonNullElse(server.getSpec().securityGroups(), List.of());
   }
 
   private static Set<ResourceID> byServerLabel(HasMetadata object) {
@@ -144,12 +141,13 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
     Map<Integer, VirtualMachine> vms = new HashMap<>();
     Map<Integer, VirtualMachineInstance> vmis = new HashMap<>();
+    SecurityGroupPolicy.Outcome securityGroups = null;
     if (withKubeVirt) {
       watchKubeVirt(context);
       vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
       vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
       if (invalid == null) {
-        applyFirewall(server, context);
+        securityGroups = applySecurityGroups(server, context);
         vms = applyVms(server, pool.orElseThrow(), entry, vms);
         restartResized(server, vms, vmis);
       }
@@ -167,7 +165,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                 withKubeVirt,
                 entry,
                 vms,
-                vmis));
+                vmis,
+                securityGroups));
     recordTransitions(server, status);
     UpdateControl<VirtualServer> control = UpdateControl.noUpdate();
     if (!Objects.equals(status, server.getStatus())) {
@@ -253,23 +252,21 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   }
 
   /** The NetworkPolicy of the server's security groups, or none when it names none. */
-  private void applyFirewall(VirtualServer server, Context<VirtualServer> context) {
-    List<String> names = server.getSpec().securityGroups();
-    Optional<NetworkPolicy> desired = Optional.empty();
-    if (names != null && !names.isEmpty()) {
-      String namespace = server.getMetadata().getNamespace();
-      desired =
-          Optional.of(
-              Firewall.desired(
-                  server,
-                  Names.serverNetworkPolicy(server.getMetadata().getName()),
-                  Map.of(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName()),
-                  names.stream()
-                      .map(name -> inventory.securityGroup(namespace, name))
-                      .flatMap(Optional::stream)
-                      .toList()));
-    }
-    Writes.syncPolicy(client, context.getSecondaryResource(NetworkPolicy.class), desired);
+  private SecurityGroupPolicy.Outcome applySecurityGroups(
+      VirtualServer server, Context<VirtualServer> context) {
+    String namespace = server.getMetadata().getNamespace();
+    @SuppressWarnings("unchecked")
+    var groups =
+        (InformerEventSource<SecurityGroup, VirtualServer>)
+            context.eventSourceRetriever().getEventSourceFor(SecurityGroup.class, GROUP_SOURCE);
+    return SecurityGroupPolicy.apply(
+        client,
+        name -> groups.get(new ResourceID(name, namespace)),
+        server,
+        Names.serverNetworkPolicy(server.getMetadata().getName()),
+        Map.of(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName()),
+        securityGroups(server),
+        context.getSecondaryResource(NetworkPolicy.class));
   }
 
   /**

@@ -58,7 +58,8 @@ public final class Firewall {
             new ObjectMetaBuilder()
                 .withName(name)
                 .withNamespace(owner.getMetadata().getNamespace())
-                .withLabels(Map.of(Names.MANAGED_BY, "nimbus"))
+                // The workload's own label lets its controller find the policy in its cache.
+                .withLabels(labels(podLabels))
                 .withAnnotations(
                     Map.of(
                         Names.SECURITY_GROUPS_ANNOTATION,
@@ -74,6 +75,12 @@ public final class Firewall {
                 .withEgress(egress)
                 .build())
         .build();
+  }
+
+  private static Map<String, String> labels(Map<String, String> workloadLabels) {
+    Map<String, String> labels = new java.util.TreeMap<>(workloadLabels);
+    labels.put(Names.MANAGED_BY, "nimbus");
+    return labels;
   }
 
   private static List<NetworkPolicyPeer> peers(SecurityGroupRule rule) {

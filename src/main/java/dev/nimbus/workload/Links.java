@@ -26,6 +26,19 @@ public final class Links {
         .build();
   }
 
+  /**
+   * Whether {@code object} is controlled by {@code owner}: only then did Nimbus create it for that
+   * workload, whatever its name and labels say.
+   */
+  public static boolean isControlledBy(HasMetadata object, HasMetadata owner) {
+    return object.getMetadata().getOwnerReferences() != null
+        && object.getMetadata().getOwnerReferences().stream()
+            .anyMatch(
+                ref ->
+                    Boolean.TRUE.equals(ref.getController())
+                        && ref.getUid().equals(owner.getMetadata().getUid()));
+  }
+
   /** Required node affinity for exactly the node named {@code node}. */
   public static Affinity pinnedTo(String node) {
     return new AffinityBuilder()

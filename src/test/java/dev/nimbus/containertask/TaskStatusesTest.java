@@ -27,7 +27,7 @@ class TaskStatusesTest {
     pods.put(4, pod("plain-2", "Failed", 3));
 
     ContainerTaskStatus status =
-        TaskStatuses.of(task(6), "tasks", 5, pods, node -> "zone-" + node.charAt(6));
+        TaskStatuses.of(task(6), observed("tasks", 5, pods, node -> "zone-" + node.charAt(6)));
 
     assertThat(status.tasks())
         .extracting(ContainerTaskStatus.Task::lastStatus)
@@ -54,10 +54,11 @@ class TaskStatusesTest {
     ContainerTaskStatus status =
         TaskStatuses.of(
             task(2),
-            "tasks",
-            2,
-            Map.of(0, pod("plain-0", "Succeeded", 0), 1, pod("plain-1", "Succeeded", 0)),
-            n -> "zone-a");
+            observed(
+                "tasks",
+                2,
+                Map.of(0, pod("plain-0", "Succeeded", 0), 1, pod("plain-1", "Succeeded", 0)),
+                n -> "zone-a"));
 
     assertThat(status.conditions())
         .extracting(c -> c.getType() + "=" + c.getStatus() + "/" + c.getReason())
@@ -69,12 +70,13 @@ class TaskStatusesTest {
     ContainerTask task = task(1);
     ContainerTaskStatus first =
         TaskStatuses.of(
-            task, "tasks", 1, Map.of(0, pod("plain-0", "Running", null)), n -> "zone-a");
+            task, observed("tasks", 1, Map.of(0, pod("plain-0", "Running", null)), n -> "zone-a"));
     task.setStatus(first);
 
     assertThat(
             TaskStatuses.of(
-                task, "tasks", 1, Map.of(0, pod("plain-0", "Running", null)), n -> "zone-a"))
+                task,
+                observed("tasks", 1, Map.of(0, pod("plain-0", "Running", null)), n -> "zone-a")))
         .as("no status write when nothing changed")
         .isEqualTo(first);
   }
@@ -86,7 +88,8 @@ class TaskStatusesTest {
     Pod mainExited = twoContainers("Running", null, 7);
 
     ContainerTaskStatus status =
-        TaskStatuses.of(task, "tasks", 2, Map.of(0, sidecarExited, 1, mainExited), n -> "zone-a");
+        TaskStatuses.of(
+            task, observed("tasks", 2, Map.of(0, sidecarExited, 1, mainExited), n -> "zone-a"));
 
     ContainerTaskStatus.Task keepsRunning = status.tasks().get(0);
     assertThat(keepsRunning.lastStatus()).isEqualTo("RUNNING");
@@ -102,7 +105,7 @@ class TaskStatusesTest {
     // Once told, a stop stays as it was told, even after the pod is gone.
     task.setStatus(status);
     assertThat(
-            TaskStatuses.of(task, "tasks", 2, Map.of(0, sidecarExited), n -> "zone-a")
+            TaskStatuses.of(task, observed("tasks", 2, Map.of(0, sidecarExited), n -> "zone-a"))
                 .tasks()
                 .get(1))
         .isEqualTo(stopped);
@@ -114,10 +117,11 @@ class TaskStatusesTest {
     ContainerTaskStatus status =
         TaskStatuses.of(
             task,
-            "tasks",
-            2,
-            Map.of(0, pod("plain-0", "Running", null), 1, pod("plain-1", "Failed", 2)),
-            n -> "zone-a");
+            observed(
+                "tasks",
+                2,
+                Map.of(0, pod("plain-0", "Running", null), 1, pod("plain-1", "Failed", 2)),
+                n -> "zone-a"));
 
     ContainerTaskStatus deleted = TaskStatuses.stoppedByUser(status, "2026-11-27T01:00:00Z");
 
@@ -228,5 +232,21 @@ class TaskStatusesTest {
             "LATEST",
             null));
     return task;
+  }
+
+  private static TaskStatuses.Observed observed(
+      String pool,
+      int placed,
+      Map<Integer, Pod> pods,
+      java.util.function.Function<String, String> zoneOfNode) {
+    return new TaskStatuses.Observed(
+        pool,
+        placed,
+        List.of(),
+        pods,
+        zoneOfNode,
+        node -> true,
+        java.time.Instant.parse("2026-11-30T00:00:00Z"),
+        null);
   }
 }

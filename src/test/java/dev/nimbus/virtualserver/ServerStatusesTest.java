@@ -27,7 +27,8 @@ class ServerStatusesTest {
             true,
             entry(2),
             Map.of(0, vm("Always", true), 1, vm("Always", false)),
-            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7")));
+            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7")),
+            null);
 
     VirtualServerStatus status = ServerStatuses.of(server, observed);
 
@@ -47,7 +48,8 @@ class ServerStatusesTest {
             true,
             entry(2),
             Map.of(0, vm("Always", true), 1, vm("Always", true)),
-            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7"), 1, vmi("Running", "kvm-0", "10.0.0.8")));
+            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7"), 1, vmi("Running", "kvm-0", "10.0.0.8")),
+            null);
     assertThat(conditions(ServerStatuses.of(server, allRunning)))
         .contains("Ready=True/InstancesRunning");
   }
@@ -57,7 +59,7 @@ class ServerStatusesTest {
     VirtualServerStatus status =
         ServerStatuses.of(
             server(true),
-            new ServerStatuses.Observed("kvm", null, false, entry(1), Map.of(), Map.of()));
+            new ServerStatuses.Observed("kvm", null, false, entry(1), Map.of(), Map.of(), null));
 
     assertThat(conditions(status))
         .contains(
@@ -77,7 +79,7 @@ class ServerStatusesTest {
         ServerStatuses.of(
             server(false),
             new ServerStatuses.Observed(
-                "kvm", null, true, null, Map.of(0, vm("Halted", false)), Map.of()));
+                "kvm", null, true, null, Map.of(0, vm("Halted", false)), Map.of(), null));
 
     assertThat(status.instances()).extracting(i -> i.state()).containsExactly("stopped");
     assertThat(status.admittedCount()).isZero();
@@ -91,7 +93,8 @@ class ServerStatusesTest {
     VirtualServerStatus status =
         ServerStatuses.of(
             server(true),
-            new ServerStatuses.Observed("kvm", null, true, entry(1), Map.of(0, vm), Map.of()));
+            new ServerStatuses.Observed(
+                "kvm", null, true, entry(1), Map.of(0, vm), Map.of(), null));
 
     assertThat(conditions(status)).contains("Ready=False/Unschedulable");
   }
