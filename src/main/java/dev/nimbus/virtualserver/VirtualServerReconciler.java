@@ -141,13 +141,13 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
     Map<Integer, VirtualMachine> vms = new HashMap<>();
     Map<Integer, VirtualMachineInstance> vmis = new HashMap<>();
-    SecurityGroupPolicy.Outcome securityGroups = null;
+    // Even with a reference gone: a deleted group's rules must stop allowing traffic at once.
+    SecurityGroupPolicy.Outcome securityGroups = applySecurityGroups(server, context);
     if (withKubeVirt) {
       watchKubeVirt(context);
       vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
       vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
       if (invalid == null) {
-        securityGroups = applySecurityGroups(server, context);
         vms = applyVms(server, pool.orElseThrow(), entry, vms);
         restartResized(server, vms, vmis);
       }
