@@ -56,6 +56,16 @@ public record LedgerEntry(
             .toList());
   }
 
+  /**
+   * This entry with only its first {@code count} instances, each on the node it holds: a scale down
+   * or a stop (count 0) never moves what keeps running.
+   */
+  public LedgerEntry trimmedTo(int count) {
+    int kept = Math.min(count, placements.size());
+    return new LedgerEntry(
+        uid, kind, namespace, name, reservedAt, kept, List.copyOf(placements.subList(0, kept)));
+  }
+
   public int count() {
     return placements.size();
   }

@@ -8,6 +8,7 @@ import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.Inventory;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -57,6 +58,34 @@ public final class WorkloadValidator {
     return new Result(List.copyOf(errors), errors.isEmpty() ? pool : Optional.empty());
   }
 
+  /**
+   * The errors of the references an update of a VirtualServer introduces: a new key pair or new
+   * security groups must exist; those named before may have vanished since.
+   */
+  public static List<FieldError> introducedReferences(
+      VirtualServer old, VirtualServer server, Inventory inventory) {
+    List<FieldError> errors = new ArrayList<>();
+    var spec = server.getSpec();
+    String namespace = server.getMetadata().getNamespace();
+    if (spec.keyName() != null
+        && !spec.keyName().equals(old.getSpec().keyName())
+        && inventory.keyPair(namespace, spec.keyName()).isEmpty()) {
+      errors.add(
+          new FieldError(
+              "spec.keyName",
+              "KeyPair \"" + spec.keyName() + "\" does not exist in namespace " + namespace));
+    }
+    List<String> before = Objects.requireNonNullElse(old.getSpec().securityGroups(), List.of());
+    List<String> groups = Objects.requireNonNullElse(spec.securityGroups(), List.of());
+    for (int i = 0; i < groups.size(); i++) {
+      if (!before.contains(groups.get(i))
+          && inventory.securityGroup(namespace, groups.get(i)).isEmpty()) {
+        errors.add(missingGroup("spec.securityGroups", i, groups.get(i), namespace));
+      }
+    }
+    return List.copyOf(errors);
+  }
+
   public static Result validate(ContainerTask task, Inventory inventory) {
     List<FieldError> errors = new ArrayList<>();
     var spec = task.getSpec();
@@ -86,15 +115,15 @@ public final class WorkloadValidator {
     }
     for (int i = 0; i < groups.size(); i++) {
       if (inventory.securityGroup(namespace, groups.get(i)).isEmpty()) {
-        errors.add(
-            new FieldError(
-                path + "[" + i + "]",
-                "SecurityGroup \""
-                    + groups.get(i)
-                    + "\" does not exist in namespace "
-                    + namespace));
+        errors.add(missingGroup(path, i, groups.get(i), namespace));
       }
     }
+  }
+
+  private static FieldError missingGroup(String path, int index, String group, String namespace) {
+    return new FieldError(
+        path + "[" + index + "]",
+        "SecurityGroup \"" + group + "\" does not exist in namespace " + namespace);
   }
 
   /**

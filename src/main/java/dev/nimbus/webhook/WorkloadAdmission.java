@@ -5,6 +5,7 @@ import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.Demands;
@@ -27,8 +28,10 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -141,6 +144,9 @@ public class WorkloadAdmission {
           || server.getMetadata().getDeletionTimestamp() != null) {
         return Decision.allow("Unchanged", List.of());
       }
+      if (raisesNoDemand(old, server)) {
+        return decideWithoutRaise(request, old, server);
+      }
     }
     var result = WorkloadValidator.validate(server, inventory);
     if (!result.valid()) {
@@ -157,6 +163,66 @@ public class WorkloadAdmission {
     }
     return reserve(
         request, server, result.pool().orElseThrow(), demand, server.getSpec().maxCount());
+  }
+
+  /**
+   * Whether an update can only keep or lower what the server holds: the same instance type and
+   * pool, and either a stop or no more instances than before (EC2 never refuses a stop).
+   */
+  private static boolean raisesNoDemand(VirtualServer old, VirtualServer server) {
+    var before = old.getSpec();
+    var after = server.getSpec();
+    if (!Objects.equals(before.instanceType(), after.instanceType())
+        || !Objects.equals(before.pool(), after.pool())) {
+      return false;
+    }
+    if (Boolean.FALSE.equals(after.running())) {
+      return true;
+    }
+    return !Boolean.FALSE.equals(before.running())
+        && count(after.maxCount()) <= count(before.maxCount())
+        && count(after.minCount()) <= count(before.minCount());
+  }
+
+  /**
+   * An update that raises no demand (lifting protection, a stop, a scale down, new user data) is
+   * never refused for room, nor for a reference that vanished since the server was admitted: only
+   * the references it introduces are checked, and the reservation keeps its first instances on
+   * their nodes.
+   */
+  private Decision decideWithoutRaise(
+      AdmissionRequest request, VirtualServer old, VirtualServer server) {
+    List<FieldError> errors = WorkloadValidator.introducedReferences(old, server, inventory);
+    if (!errors.isEmpty()) {
+      return invalid(server, errors);
+    }
+    Optional<CapacityPool> pool =
+        WorkloadValidator.resolvePool(
+            server.getSpec().pool(),
+            WorkloadKind.VirtualServer,
+            "spec.pool",
+            inventory,
+            new ArrayList<>());
+    if (pool.isEmpty() || Boolean.TRUE.equals(request.getDryRun())) {
+      return Decision.allow("Unchanged", List.of()); // a pool that is gone holds nothing to trim
+    }
+    int keep =
+        Boolean.FALSE.equals(server.getSpec().running()) ? 0 : count(server.getSpec().maxCount());
+    String uid = server.getMetadata().getUid();
+    boolean trimmed =
+        ledgers.change(
+            pool.get().getMetadata().getName(),
+            ledger -> {
+              LedgerEntry entry = ledger.entry(uid);
+              return entry == null || entry.count() <= keep
+                  ? LedgerStore.Change.none(false)
+                  : LedgerStore.Change.write(ledger.with(entry.trimmedTo(keep)), true);
+            });
+    return Decision.allow(trimmed ? "Reduced" : "Unchanged", List.of());
+  }
+
+  private static int count(Integer count) {
+    return count == null ? 1 : count;
   }
 
   private Decision decideTask(AdmissionRequest request) {

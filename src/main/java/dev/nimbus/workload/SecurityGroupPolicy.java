@@ -71,6 +71,9 @@ public final class SecurityGroupPolicy {
         client.resource(desired).create();
         return Outcome.ENFORCED;
       } catch (KubernetesClientException e) {
+        if (Writes.namespaceTerminating(e)) {
+          return Outcome.NONE; // the namespace takes the workload with it
+        }
         if (e.getCode() != 409) {
           throw e;
         }

@@ -22,4 +22,14 @@ public final class Writes {
       return client.resource(desired).get();
     }
   }
+
+  /** Whether a create was refused because its namespace is being deleted. */
+  public static boolean namespaceTerminating(KubernetesClientException e) {
+    return e.getCode() == 403
+        && e.getStatus() != null
+        && e.getStatus().getDetails() != null
+        && e.getStatus().getDetails().getCauses() != null
+        && e.getStatus().getDetails().getCauses().stream()
+            .anyMatch(cause -> "NamespaceTerminating".equals(cause.getReason()));
+  }
 }

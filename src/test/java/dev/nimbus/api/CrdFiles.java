@@ -1,6 +1,7 @@
 package dev.nimbus.api;
 
 import com.fasterxml.jackson.annotation.JsonClassDescription;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
@@ -26,6 +27,7 @@ import java.util.Comparator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Generates the CRD files under {@code crds/} from the API types. {@link CrdDriftTest} compares
@@ -77,6 +79,8 @@ public final class CrdFiles {
    *       conditions by type instead of replacing the list;
    *   <li>a rule annotated on a record component reaches the generator twice (field and accessor);
    *       each is kept once;
+   *   <li>a label selector requirement takes only the operators label selectors have, In, NotIn,
+   *       Exists and DoesNotExist;
    *   <li>printer columns keep the order in which the kind declares them, which is the order
    *       kubectl shows.
    * </ul>
@@ -185,9 +189,18 @@ public final class CrdFiles {
       if (schema.getProperties() != null
           && schema.getProperties().containsKey("matchExpressions")) {
         describeProperties(schema, LABEL_SELECTOR_FIELDS);
-        describeProperties(
-            schema.getProperties().get("matchExpressions").getItems().getSchema(),
-            REQUIREMENT_FIELDS);
+        JSONSchemaProps requirement =
+            schema.getProperties().get("matchExpressions").getItems().getSchema();
+        describeProperties(requirement, REQUIREMENT_FIELDS);
+        // The operators of metav1.LabelSelectorRequirement, which the Java type cannot say.
+        requirement
+            .getProperties()
+            .get("operator")
+            .setEnum(
+                Stream.of("In", "NotIn", "Exists", "DoesNotExist")
+                    .<com.fasterxml.jackson.databind.JsonNode>map(TextNode::new)
+                    .toList());
+        requirement.setRequired(List.of("key", "operator"));
       }
       Map<String, JSONSchemaProps> properties = schema.getProperties();
       if (properties != null) {

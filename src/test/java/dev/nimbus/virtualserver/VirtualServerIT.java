@@ -60,7 +60,7 @@ class VirtualServerIT {
   static final String MEDIUM = "itvs.medium";
   static final String BIG = "itvs.big";
   private static final String PUBLIC_KEY =
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbWJ1cyB0ZXN0IGtleSBmb3IgaXRzIG93biB1c2U user@nimbus";
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbWJ1cyB0ZXN0IGtleSBmb3IgaXRzIG93biB1c2Uh user@nimbus";
   private static OperatorProcess operator;
 
   @BeforeAll

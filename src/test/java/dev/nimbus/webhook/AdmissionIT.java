@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairSpec;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.Ledger;
@@ -18,9 +20,12 @@ import dev.nimbus.testing.RoundRobinProxy;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -284,6 +289,110 @@ class AdmissionIT {
         .isInstanceOfSatisfying(
             KubernetesClientException.class,
             e -> assertThat(e.getMessage()).contains("KeyPair \"key\" does not exist"));
+  }
+
+  @Test
+  @Order(4)
+  void changesThatRaiseNoDemandPassAfterAReferenceVanished(
+      KubernetesClient client, TestNamespace namespace) throws InterruptedException {
+    awaitEarlierReservationsReleased(client);
+    KeyPair key = new KeyPair();
+    key.setMetadata(
+        new ObjectMetaBuilder().withName("key").withNamespace(namespace.name()).build());
+    key.setSpec(
+        new KeyPairSpec(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0jjroAagUHCBykLneNEsB95A/lCXKJ30AE1cNRa48O a@b"));
+    client.resource(key).create();
+    SecurityGroup group = new SecurityGroup();
+    group.setMetadata(
+        new ObjectMetaBuilder().withName("gone").withNamespace(namespace.name()).build());
+    group.setSpec(new SecurityGroupSpec("goes away", List.of(), null));
+    client.resource(group).create();
+    VirtualServer keyed = server(namespace, "keyed", "it.one", 2);
+    keyed.setSpec(
+        new VirtualServerSpec(
+            keyed.getSpec().image(), "it.one", 1, 2, "key", null, null, POOL, true, true));
+    VirtualServer grouped = server(namespace, "grouped", "it.one", 2);
+    grouped.setSpec(
+        new VirtualServerSpec(
+            grouped.getSpec().image(),
+            "it.one",
+            1,
+            2,
+            null,
+            List.of("gone"),
+            null,
+            POOL,
+            true,
+            true));
+    awaitAdmitted(client, keyed);
+    awaitAdmitted(client, grouped);
+    client.resource(key).delete();
+    client.resource(group).delete();
+    awaitRefusedFor(client, namespace, "KeyPair \"key\" does not exist");
+
+    for (VirtualServer server : List.of(keyed, grouped)) {
+      String name = server.getMetadata().getName();
+      String uid = client.resource(server).get().getMetadata().getUid();
+      patchSpec(client, namespace, name, "{\"maxCount\":1}");
+      assertThat(ledger(client).entry(uid).count()).as("%s scaled down", name).isEqualTo(1);
+      patchSpec(client, namespace, name, "{\"terminationProtection\":false}");
+      patchSpec(client, namespace, name, "{\"running\":false}");
+      assertThat(ledger(client).entry(uid)).as("%s stopped", name).isNull();
+    }
+  }
+
+  @Test
+  @Order(4)
+  void aScaleDownPassesWhenCordonedNodesLeaveTheRestOfThePoolFull(
+      KubernetesClient client, TestNamespace namespace) throws InterruptedException {
+    awaitEarlierReservationsReleased(client);
+    // The whole pool: 100 CPUs over it-admission-0 (60) and it-admission-1 (40).
+    VirtualServer full = server(namespace, "full", "it.one", 100);
+    awaitAdmitted(client, full);
+    String uid = client.resource(full).get().getMetadata().getUid();
+    try {
+      client.nodes().withName("it-admission-0").edit(n -> cordoned(n, true));
+      // The replicas see the cordon: the pool offers 40 CPUs, all of them held.
+      awaitDryRunRefusedWith(client, server(namespace, "probe", "it.one", 1), "of 40 (40 physical");
+
+      patchSpec(client, namespace, "full", "{\"minCount\":90,\"maxCount\":90}");
+
+      assertThat(ledger(client).entry(uid).count()).isEqualTo(90);
+    } finally {
+      client.nodes().withName("it-admission-0").edit(n -> cordoned(n, false));
+    }
+  }
+
+  private static void awaitDryRunRefusedWith(
+      KubernetesClient client, VirtualServer probe, String text) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (true) {
+      try {
+        client.resource(probe).dryRun().create();
+      } catch (KubernetesClientException e) {
+        if (e.getMessage().contains(text)) {
+          return;
+        }
+      }
+      assertThat(System.nanoTime()).as("a dry run is refused with " + text).isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  private static Node cordoned(Node node, boolean unschedulable) {
+    node.getSpec().setUnschedulable(unschedulable ? true : null);
+    return node;
+  }
+
+  /** What {@code kubectl patch vsrv <name> --type merge -p '{"spec":...}'} does. */
+  private static void patchSpec(
+      KubernetesClient client, TestNamespace namespace, String name, String spec) {
+    client
+        .resources(VirtualServer.class)
+        .inNamespace(namespace.name())
+        .withName(name)
+        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":" + spec + "}");
   }
 
   @Test
