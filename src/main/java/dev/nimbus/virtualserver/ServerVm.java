@@ -3,9 +3,7 @@ package dev.nimbus.virtualserver;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Resource;
-import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.VirtualServer;
-import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.AccessCredential;
@@ -26,6 +24,7 @@ import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Source;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.SshPublicKey;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec.Volume;
 import dev.nimbus.kubevirt.VirtualMachineSpec;
+import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -36,9 +35,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The KubeVirt VirtualMachine that runs one instance of a VirtualServer, built from the server, its
- * instance type and the node the ledger placed the instance on. The guest gets the instance type's
- * vCPUs and memory; the launcher pod requests that demand divided by the node's ratios, so the
+ * The KubeVirt VirtualMachine that runs one instance of a VirtualServer, built from the server and
+ * the instance's placement in the ledger: the node it holds and what it holds there. The guest gets
+ * the vCPUs and memory that admission reserved (never the InstanceType as it reads now, which could
+ * have been replaced); the launcher pod requests that demand divided by the node's ratios, so the
  * scheduler's view of the node matches the ledger's. User data and the SSH key come from Secrets,
  * never inline.
  */
@@ -50,18 +50,18 @@ public final class ServerVm {
   private ServerVm() {}
 
   public static VirtualMachine desired(
-      VirtualServer server, InstanceType type, int index, Node node) {
+      VirtualServer server, int index, LedgerEntry.Placement placement, Node node) {
     var spec = server.getSpec();
     String name = server.getMetadata().getName();
-    // The same demand admission reserved: one place computes it.
-    Amounts demand = Demands.of(server, type).perInstance();
+    // The demand admission reserved for this instance.
+    Amounts demand = Amounts.of(placement.cpu(), placement.memory(), placement.ephemeralStorage());
     Amounts requests = node.requestsFor(demand);
 
     Domain domain = new Domain();
     domain.cpu = new Cpu();
-    domain.cpu.cores = type.getSpec().vcpus();
+    domain.cpu.cores = (int) (placement.cpu() / 1000);
     domain.memory = new Memory();
-    domain.memory.guest = new Quantity(type.getSpec().memory());
+    domain.memory.guest = new Quantity(memory(placement.memory()));
     domain.resources = new Resources();
     domain.resources.requests =
         Map.of(
@@ -93,8 +93,7 @@ public final class ServerVm {
         new ObjectMetaBuilder()
             .withLabels(labels(server, index))
             .withAnnotations(
-                Map.of(
-                    Names.PLACEMENT_ANNOTATION, type.getMetadata().getName() + "@" + node.name()))
+                Map.of(Names.PLACEMENT_ANNOTATION, spec.instanceType() + "@" + node.name()))
             .build();
     vmTemplate.spec = template;
     VirtualMachine vm = new VirtualMachine();
@@ -165,5 +164,14 @@ public final class ServerVm {
     credential.sshPublicKey.source.secret.secretName = Names.sshKeySecret(server);
     credential.sshPublicKey.propagationMethod = Map.of("noCloud", Map.of());
     return credential;
+  }
+
+  /** Bytes as the quantity an InstanceType would write: whole Gi or Mi where they are whole. */
+  static String memory(long bytes) {
+    long mi = 1024L * 1024;
+    if (bytes % (1024 * mi) == 0) {
+      return bytes / (1024 * mi) + "Gi";
+    }
+    return bytes % mi == 0 ? bytes / mi + "Mi" : Long.toString(bytes);
   }
 }

@@ -1,7 +1,6 @@
 package dev.nimbus.virtualserver;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
-import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
@@ -136,7 +135,14 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
             ? null
             : String.join("; ", validation.errors().stream().map(Objects::toString).toList());
     boolean withKubeVirt = kubeVirt.available();
-    Optional<CapacityPool> pool = validation.pool();
+    // The pool even while another reference is gone: scale downs and stops still take effect.
+    Optional<CapacityPool> pool =
+        WorkloadValidator.resolvePool(
+            server.getSpec().pool(),
+            dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
+            "spec.pool",
+            inventory,
+            new ArrayList<>());
     LedgerEntry entry =
         pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
     Map<Integer, VirtualMachine> vms = new HashMap<>();
@@ -147,8 +153,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       watchKubeVirt(context);
       vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
       vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
-      if (invalid == null) {
-        vms = applyVms(server, pool.orElseThrow(), entry, vms);
+      if (pool.isPresent()) {
+        vms = applyVms(server, pool.get(), entry, vms, invalid == null);
         restartResized(server, vms, vmis);
       }
     } else {
@@ -271,13 +277,17 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
 
   /**
    * Brings the VMs to what the ledger entry grants, and returns them by index. Stopped: every VM
-   * halts and stays. Running but not admitted: nothing is touched (the status says why).
+   * halts and stays. Running but not admitted: nothing is touched (the status says why). VMs are
+   * sized as the reservation holds them, never from the InstanceType as it is now. While a
+   * reference is gone ({@code canBuild} false) no VM is created or rewritten, but a scale down or a
+   * stop still takes effect.
    */
   private Map<Integer, VirtualMachine> applyVms(
       VirtualServer server,
       CapacityPool pool,
       LedgerEntry entry,
-      Map<Integer, VirtualMachine> current) {
+      Map<Integer, VirtualMachine> current,
+      boolean canBuild) {
     Map<Integer, VirtualMachine> vms = new LinkedHashMap<>(current);
     if (Boolean.FALSE.equals(server.getSpec().running())) {
       halt(server, vms);
@@ -286,7 +296,19 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     if (entry == null) {
       return vms;
     }
-    InstanceType type = inventory.instanceType(server.getSpec().instanceType()).orElseThrow();
+    if (canBuild) {
+      buildVms(server, pool, entry, vms);
+    }
+    terminateBeyond(server, entry.count(), vms);
+    return vms;
+  }
+
+  /** Creates or rewrites the VM of each admitted instance whose spec or inputs changed. */
+  private void buildVms(
+      VirtualServer server,
+      CapacityPool pool,
+      LedgerEntry entry,
+      Map<Integer, VirtualMachine> vms) {
     String publicKey =
         server.getSpec().keyName() == null
             ? null
@@ -302,7 +324,11 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         continue; // the node left the cluster; the instance stays pending
       }
       VirtualMachine desired =
-          ServerVm.desired(server, type, index, PoolModels.node(pool.getSpec(), node.get()));
+          ServerVm.desired(
+              server,
+              index,
+              entry.placements().get(index),
+              PoolModels.node(pool.getSpec(), node.get()));
       String digest =
           Names.digest(
               json.asJson(desired.getSpec()),
@@ -347,9 +373,12 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     if (started) {
       events.normal(server, Reason.InstancesStarted, "started " + entry.count() + " instance(s)");
     }
+  }
+
+  /** Deletes the VMs of instances past {@code count}: a scale down ends the highest indices. */
+  private void terminateBeyond(VirtualServer server, int count, Map<Integer, VirtualMachine> vms) {
     for (var vm : List.copyOf(vms.entrySet())) {
-      if (vm.getKey() >= entry.count()
-          && vm.getValue().getMetadata().getDeletionTimestamp() == null) {
+      if (vm.getKey() >= count && vm.getValue().getMetadata().getDeletionTimestamp() == null) {
         client.resource(vm.getValue()).delete();
         events.normal(
             server,
@@ -359,10 +388,9 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                 + " (VirtualMachine "
                 + vm.getValue().getMetadata().getName()
                 + "): scaled down to "
-                + entry.count());
+                + count);
       }
     }
-    return vms;
   }
 
   private void halt(VirtualServer server, Map<Integer, VirtualMachine> vms) {

@@ -5,11 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Ratio;
-import dev.nimbus.api.v1alpha1.InstanceType;
-import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.kubevirt.VirtualMachine;
+import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -30,9 +29,13 @@ class ServerVmTest {
               dev.nimbus.allocation.Resource.EPHEMERAL_STORAGE, Ratio.ONE),
           java.util.Map.of());
 
+  /** What admission reserved for one t3.micro (2 vCPU, 1Gi) instance on kvm-1. */
+  private static final LedgerEntry.Placement T3_MICRO =
+      new LedgerEntry.Placement("kvm-1", 2000, 1L << 30, 0);
+
   @Test
   void aSeedShapedServerBecomesAVmOnItsNodeWithSecretsNotInlineData() {
-    VirtualMachine vm = ServerVm.desired(server(true), type(), 2, NODE);
+    VirtualMachine vm = ServerVm.desired(server(true), 2, T3_MICRO, NODE);
 
     assertThat(vm.getMetadata().getName()).isEqualTo("web-2");
     assertThat(vm.getMetadata().getOwnerReferences().get(0).getUid()).isEqualTo("u-web");
@@ -72,7 +75,7 @@ class ServerVmTest {
 
   @Test
   void aStoppedServerHaltsItsVms() {
-    assertThat(ServerVm.desired(server(false), type(), 0, NODE).getSpec().runStrategy)
+    assertThat(ServerVm.desired(server(false), 0, T3_MICRO, NODE).getSpec().runStrategy)
         .isEqualTo("Halted");
   }
 
@@ -84,11 +87,12 @@ class ServerVmTest {
         .isNotEqualTo(Names.instanceId("u-web", 1));
   }
 
-  private static InstanceType type() {
-    InstanceType type = new InstanceType();
-    type.setMetadata(new ObjectMetaBuilder().withName("t3.micro").build());
-    type.setSpec(new InstanceTypeSpec(2, "1Gi", null));
-    return type;
+  @Test
+  void memoryIsWrittenAsAnInstanceTypeWouldWriteIt() {
+    assertThat(ServerVm.memory(4L << 30)).isEqualTo("4Gi");
+    assertThat(ServerVm.memory(512L << 20)).isEqualTo("512Mi");
+    assertThat(ServerVm.memory(1536L << 20)).isEqualTo("1536Mi");
+    assertThat(ServerVm.memory(1000)).isEqualTo("1000");
   }
 
   private static VirtualServer server(boolean running) {

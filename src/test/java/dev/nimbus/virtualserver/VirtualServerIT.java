@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairSpec;
 import dev.nimbus.api.v1alpha1.PoolRatios;
@@ -236,6 +237,74 @@ class VirtualServerIT {
     assertThat(condition(admitted, "Admitted"))
         .isEqualTo("True: 3 of 5 instance(s) admitted in pool " + POOL);
     awaitTrue(() -> vms(client, namespace, "wanted").size() == 3, 30);
+  }
+
+  @Test
+  void instancesKeepTheirAdmittedSizeAndFollowAScaleDownAfterTheirReferencesVanished(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String type = "itvs.replaced-" + namespace.name().substring(namespace.name().length() - 8);
+    client.resource(Fixtures.instanceType(type, 2, "4Gi")).create();
+    client.resource(keyPair(namespace)).create();
+    VirtualServer server =
+        server(
+            namespace,
+            "kept",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                type,
+                1,
+                2,
+                "deployer",
+                null,
+                null,
+                POOL,
+                true,
+                false));
+    try {
+      createWhenReferencesKnown(client, server);
+      awaitReady(client, server, 2);
+
+      // The type is replaced by a bigger one of the same name: nothing admitted it.
+      client.resources(InstanceType.class).withName(type).delete();
+      awaitTrue(() -> client.resources(InstanceType.class).withName(type).get() == null, 30);
+      client.resource(Fixtures.instanceType(type, 8, "16Gi")).create();
+      Thread.sleep(5_000);
+      assertThat(vms(client, namespace, "kept"))
+          .hasSize(2)
+          .allSatisfy(vm -> assertThat(vm.getSpec().template.spec.domain.cpu.cores).isEqualTo(2));
+      assertThat(reasons(client, namespace)).doesNotContain("InstanceResized");
+
+      // The key pair goes; a scale down and a stop still take effect.
+      client.resources(KeyPair.class).inNamespace(namespace.name()).withName("deployer").delete();
+      kubectl(
+          "patch",
+          "vsrv",
+          "kept",
+          "-n",
+          namespace.name(),
+          "--type",
+          "merge",
+          "-p",
+          "{\"spec\":{\"maxCount\":1}}");
+      awaitTrue(() -> vms(client, namespace, "kept").size() == 1, 30);
+      kubectl(
+          "patch",
+          "vsrv",
+          "kept",
+          "-n",
+          namespace.name(),
+          "--type",
+          "merge",
+          "-p",
+          "{\"spec\":{\"running\":false}}");
+      awaitTrue(
+          () ->
+              vms(client, namespace, "kept").stream()
+                  .allMatch(vm -> VirtualMachine.RUN_HALTED.equals(vm.getSpec().runStrategy)),
+          30);
+    } finally {
+      client.resources(InstanceType.class).withName(type).delete();
+    }
   }
 
   @Test

@@ -12,6 +12,12 @@ import io.fabric8.generator.annotation.ValidationRule;
 /** The size of one instance of this type. */
 @JsonClassDescription("The size of one instance of this type.")
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(
+    value = "self.vcpus == oldSelf.vcpus && self.memory == oldSelf.memory",
+    message =
+        "an InstanceType's vcpus and memory cannot change, as an EC2 instance type's never do:"
+            + " create another InstanceType and change the servers' spec.instanceType, which goes"
+            + " through admission")
 public record InstanceTypeSpec(
     @JsonPropertyDescription(
             "Number of virtual CPUs of one instance, 1 to 256. One vCPU is one Kubernetes CPU"
