@@ -45,6 +45,15 @@ public final class Names {
   /** Marks the pods of tasks run with assignPublicIp ENABLED, for whatever exposes them. */
   public static final String PUBLIC_IP_LABEL = ApiGroup.GROUP + "/assign-public-ip";
 
+  /** The label Kubernetes puts on every namespace with the namespace's name. */
+  public static final String NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+  /** Where the cluster's DNS runs, and the label of its pods (CoreDNS and kube-dns alike). */
+  public static final String CLUSTER_DNS_NAMESPACE = "kube-system";
+
+  public static final String CLUSTER_DNS_LABEL = "k8s-app";
+  public static final String CLUSTER_DNS_LABEL_VALUE = "kube-dns";
+
   private Names() {}
 
   /** On a workload's NetworkPolicy: the security groups it enforces, comma-separated. */

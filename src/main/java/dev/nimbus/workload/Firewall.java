@@ -26,6 +26,10 @@ import java.util.Map;
  * what any group allows. A group whose egress is unset allows all outbound traffic (EC2's default
  * egress rule). A peer group selects the pods that carry that group's label, which Nimbus puts on
  * every pod of a workload that names the group.
+ *
+ * <p>When the groups limit egress, the policy still lets the pods reach the cluster's DNS (the pods
+ * labelled {@code k8s-app: kube-dns} in {@code kube-system}, port 53 over UDP and TCP), as an EC2
+ * instance always reaches its VPC's resolver whatever its security groups say.
  */
 public final class Firewall {
   private Firewall() {}
@@ -53,6 +57,9 @@ public final class Firewall {
         }
       }
     }
+    if (egress.stream().noneMatch(rule -> rule.getTo().isEmpty() && rule.getPorts().isEmpty())) {
+      egress.add(clusterDns());
+    }
     return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
         .withMetadata(
             new ObjectMetaBuilder()
@@ -75,6 +82,30 @@ public final class Firewall {
                 .withEgress(egress)
                 .build())
         .build();
+  }
+
+  /** Port 53 of the cluster's DNS pods, over UDP and TCP. */
+  private static NetworkPolicyEgressRule clusterDns() {
+    NetworkPolicyPeer dns =
+        new NetworkPolicyPeerBuilder()
+            .withNewNamespaceSelector()
+            .addToMatchLabels(Names.NAMESPACE_NAME_LABEL, Names.CLUSTER_DNS_NAMESPACE)
+            .endNamespaceSelector()
+            .withNewPodSelector()
+            .addToMatchLabels(Names.CLUSTER_DNS_LABEL, Names.CLUSTER_DNS_LABEL_VALUE)
+            .endPodSelector()
+            .build();
+    return new NetworkPolicyEgressRule(
+        List.of(
+            new NetworkPolicyPortBuilder()
+                .withProtocol("UDP")
+                .withPort(new IntOrString(53))
+                .build(),
+            new NetworkPolicyPortBuilder()
+                .withProtocol("TCP")
+                .withPort(new IntOrString(53))
+                .build()),
+        List.of(dns));
   }
 
   private static Map<String, String> labels(Map<String, String> workloadLabels) {

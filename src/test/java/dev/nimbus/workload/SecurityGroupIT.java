@@ -176,6 +176,44 @@ class SecurityGroupIT {
   }
 
   @Test
+  void aGroupThatLimitsEgressStillLetsItsWorkloadsReachClusterDns(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    SecurityGroup https = group(namespace, "https-out");
+    https.setSpec(
+        new SecurityGroupSpec(
+            "https out only", List.of(), List.of(rule(443, List.of("0.0.0.0/0"), List.of()))));
+    client.resource(https).create();
+    createWhenAdmitted(client, task(namespace, "fetch", List.of("https-out")));
+
+    awaitPolicies(
+        client,
+        namespace.name(),
+        List.of("fetch-ctask-secgroups"),
+        policy ->
+            policy.getSpec().getEgress().stream()
+                .anyMatch(
+                    rule ->
+                        rule.getTo().stream()
+                                .anyMatch(
+                                    peer ->
+                                        peer.getNamespaceSelector() != null
+                                            && "kube-system"
+                                                .equals(
+                                                    peer.getNamespaceSelector()
+                                                        .getMatchLabels()
+                                                        .get("kubernetes.io/metadata.name"))
+                                            && "kube-dns"
+                                                .equals(
+                                                    peer.getPodSelector()
+                                                        .getMatchLabels()
+                                                        .get("k8s-app")))
+                            && rule.getPorts().stream()
+                                .map(port -> port.getProtocol() + "/" + port.getPort().getIntVal())
+                                .toList()
+                                .containsAll(List.of("UDP/53", "TCP/53"))));
+  }
+
+  @Test
   void aSameNamedPolicyThatNimbusDidNotCreateIsNeverAdoptedOrChanged(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     String ns = namespace.name();
