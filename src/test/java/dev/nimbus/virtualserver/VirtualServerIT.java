@@ -308,6 +308,63 @@ class VirtualServerIT {
   }
 
   @Test
+  void aUsersSecretOfTheSameNameIsNeverOverwrittenAdoptedOrDeleted(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    Secret mine =
+        client
+            .resource(
+                new io.fabric8.kubernetes.api.model.SecretBuilder()
+                    .withNewMetadata()
+                    .withName("mine-userdata")
+                    .withNamespace(namespace.name())
+                    .endMetadata()
+                    .addToStringData("note", "the team's own secret")
+                    .build())
+            .create();
+    VirtualServer server =
+        server(
+            namespace,
+            "mine",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                SMALL,
+                1,
+                1,
+                null,
+                null,
+                "#cloud-config\n",
+                POOL,
+                true,
+                false));
+    createWhenReferencesKnown(client, server);
+
+    VirtualServer clashing =
+        client
+            .resource(server)
+            .waitUntilCondition(
+                s ->
+                    s.getStatus() != null
+                        && s.getStatus().conditions() != null
+                        && "False: Secret mine-userdata exists and was not created by Nimbus for this server; rename or delete it"
+                            .equals(condition(s, "SecretsWritten")),
+                30,
+                TimeUnit.SECONDS);
+    assertThat(condition(clashing, "Ready")).startsWith("False");
+    assertThat(vms(client, namespace, "mine"))
+        .as("no VM reads a Secret Nimbus did not write")
+        .isEmpty();
+    Secret after = client.resource(mine).get();
+    assertThat(after.getMetadata().getResourceVersion())
+        .isEqualTo(mine.getMetadata().getResourceVersion());
+    assertThat(after.getMetadata().getOwnerReferences()).isEmpty();
+
+    client.resource(server).delete();
+    awaitTrue(() -> client.resource(server).get() == null, 60);
+    Thread.sleep(2_000);
+    assertThat(client.resource(mine).get()).as("the user's Secret outlives the server").isNotNull();
+  }
+
+  @Test
   void stopStartScaleAndResizeGoThroughAdmission(KubernetesClient client, TestNamespace namespace)
       throws Exception {
     VirtualServer app = server(namespace, "app", spec(SMALL, 1, 2));
