@@ -42,7 +42,10 @@ public final class ServerStatuses {
       Map<Integer, VirtualMachine> vms,
       Map<Integer, VirtualMachineInstance> vmis,
       // What became of the security-group policy; null when this reconcile did not apply it.
-      SecurityGroupPolicy.Outcome securityGroups) {}
+      SecurityGroupPolicy.Outcome securityGroups,
+      // The name of a Secret held by another owner, "" once Nimbus wrote its Secrets, null when
+      // this reconcile wrote none.
+      String secretNameTaken) {}
 
   public static VirtualServerStatus of(VirtualServer server, Observed observed) {
     var spec = server.getSpec();
@@ -111,9 +114,36 @@ public final class ServerStatuses {
                       + " passing the Nimbus admission webhook; change its spec to be admitted",
               generation);
     }
+    if (observed.secretNameTaken() != null) {
+      boolean written = observed.secretNameTaken().isEmpty();
+      conditions =
+          Conditions.set(
+              conditions,
+              SECRETS_WRITTEN,
+              written,
+              written ? "Written" : "SecretNameTaken",
+              written
+                  ? "the user data and key Secrets hold what the VMs read"
+                  : "Secret "
+                      + observed.secretNameTaken()
+                      + " exists and was not created by Nimbus for this server; rename or delete"
+                      + " it",
+              generation);
+    }
+    boolean secretTaken =
+        conditions.stream()
+            .anyMatch(c -> c.getType().equals(SECRETS_WRITTEN) && c.getStatus().equals("False"));
     String reason;
     String message;
-    if (observed.invalidReference() != null) {
+    if (secretTaken) {
+      reason = "SecretNameTaken";
+      message =
+          conditions.stream()
+              .filter(c -> c.getType().equals(SECRETS_WRITTEN))
+              .findFirst()
+              .orElseThrow()
+              .getMessage();
+    } else if (observed.invalidReference() != null) {
       reason = "InvalidReference";
       message = observed.invalidReference();
     } else if (!observed.kubeVirtAvailable()) {
@@ -156,6 +186,8 @@ public final class ServerStatuses {
         ready,
         instances.isEmpty() ? null : instances);
   }
+
+  static final String SECRETS_WRITTEN = "SecretsWritten";
 
   static final String KUBEVIRT_MISSING =
       "the cluster does not serve kubevirt.io/v1 VirtualMachines: install KubeVirt; Nimbus"

@@ -16,11 +16,11 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
+import dev.nimbus.workload.OwnedSecrets;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -45,6 +45,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
 /**
@@ -64,7 +65,6 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   static final String VM_SOURCE = "virtualmachines";
   static final String VMI_SOURCE = "virtualmachineinstances";
   static final String GROUP_SOURCE = "securitygroups";
-  static final String FIELD_MANAGER = "nimbus-operator";
   static final Duration KUBEVIRT_RECHECK = Duration.ofSeconds(15);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
 
@@ -149,12 +149,14 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     Map<Integer, VirtualMachineInstance> vmis = new HashMap<>();
     // Even with a reference gone: a deleted group's rules must stop allowing traffic at once.
     SecurityGroupPolicy.Outcome securityGroups = applySecurityGroups(server, context);
+    // The name of a Secret that another owner holds; "" once Nimbus wrote its Secrets.
+    AtomicReference<String> secretNameTaken = new AtomicReference<>();
     if (withKubeVirt) {
       watchKubeVirt(context);
       vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
       vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
       if (pool.isPresent()) {
-        vms = applyVms(server, pool.get(), entry, vms, invalid == null);
+        vms = applyVms(server, pool.get(), entry, vms, invalid == null, secretNameTaken);
         restartResized(server, vms, vmis);
       }
     } else {
@@ -172,7 +174,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                 entry,
                 vms,
                 vmis,
-                securityGroups));
+                securityGroups,
+                secretNameTaken.get()));
     recordTransitions(server, status);
     UpdateControl<VirtualServer> control = UpdateControl.noUpdate();
     if (!Objects.equals(status, server.getStatus())) {
@@ -287,7 +290,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       CapacityPool pool,
       LedgerEntry entry,
       Map<Integer, VirtualMachine> current,
-      boolean canBuild) {
+      boolean canBuild,
+      AtomicReference<String> secrets) {
     Map<Integer, VirtualMachine> vms = new LinkedHashMap<>(current);
     if (Boolean.FALSE.equals(server.getSpec().running())) {
       halt(server, vms);
@@ -297,14 +301,17 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       return vms;
     }
     if (canBuild) {
-      buildVms(server, pool, entry, vms);
+      secrets.set(buildVms(server, pool, entry, vms));
     }
     terminateBeyond(server, entry.count(), vms);
     return vms;
   }
 
-  /** Creates or rewrites the VM of each admitted instance whose spec or inputs changed. */
-  private void buildVms(
+  /**
+   * Creates or rewrites the VM of each admitted instance whose spec or inputs changed, once its
+   * Secrets are written. Returns what became of the Secrets, or null when no VM needed them.
+   */
+  private String buildVms(
       VirtualServer server,
       CapacityPool pool,
       LedgerEntry entry,
@@ -316,6 +323,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                 .keyPair(server.getMetadata().getNamespace(), server.getSpec().keyName())
                 .map(k -> k.getSpec().publicKey())
                 .orElse(null);
+    String secretNameTaken = null;
     boolean secretsApplied = false;
     boolean started = false;
     for (int index = 0; index < entry.count(); index++) {
@@ -341,8 +349,11 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         continue;
       }
       if (!secretsApplied) {
-        applySecrets(server, publicKey, existing);
+        secretNameTaken = applySecrets(server, publicKey, existing).orElse("");
         secretsApplied = true;
+      }
+      if (!secretNameTaken.isEmpty()) {
+        break; // no VM reads a Secret that Nimbus did not write
       }
       if (existing == null) {
         VirtualMachine created = Writes.createOrAdopt(client, desired);
@@ -373,6 +384,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     if (started) {
       events.normal(server, Reason.InstancesStarted, "started " + entry.count() + " instance(s)");
     }
+    return secretNameTaken;
   }
 
   /** Deletes the VMs of instances past {@code count}: a scale down ends the highest indices. */
@@ -452,16 +464,20 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   }
 
   /**
-   * The user data and public key Secrets, written by server-side apply: the operator may write
-   * Secrets in workload namespaces but never read them.
+   * Writes the user data and public key Secrets, or deletes those a VM no longer uses, and returns
+   * the name of one that exists but is not the server's (then nothing is written to it). The
+   * operator may write Secrets in workload namespaces but never reads them.
    */
-  private void applySecrets(VirtualServer server, String publicKey, VirtualMachine previous) {
+  private Optional<String> applySecrets(
+      VirtualServer server, String publicKey, VirtualMachine previous) {
     String name = server.getMetadata().getName();
     String namespace = server.getMetadata().getNamespace();
     // A Secret is deleted only where a VM was built with it, so a first create costs no deletes.
     String previousJson = previous == null ? "" : json.asJson(previous.getSpec());
     if (server.getSpec().userData() != null) {
-      apply(ServerSecrets.userData(server));
+      if (!OwnedSecrets.write(client, ServerSecrets.userData(server), server)) {
+        return Optional.of(Names.userDataSecret(name));
+      }
     } else if (previousJson.contains(Names.userDataSecret(name))) {
       client.secrets().inNamespace(namespace).withName(Names.userDataSecret(name)).delete();
     }
@@ -470,14 +486,13 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
             ? Optional.empty()
             : inventory.keyPair(namespace, server.getSpec().keyName());
     if (keyPair.isPresent()) {
-      apply(ServerSecrets.sshKey(server, keyPair.get()));
+      if (!OwnedSecrets.write(client, ServerSecrets.sshKey(server, keyPair.get()), server)) {
+        return Optional.of(Names.sshKeySecret(name));
+      }
     } else if (previousJson.contains(Names.sshKeySecret(name))) {
       client.secrets().inNamespace(namespace).withName(Names.sshKeySecret(name)).delete();
     }
-  }
-
-  private void apply(Secret secret) {
-    client.resource(secret).fieldManager(FIELD_MANAGER).forceConflicts().serverSideApply();
+    return Optional.empty();
   }
 
   private void recordTransitions(VirtualServer server, VirtualServerStatus next) {

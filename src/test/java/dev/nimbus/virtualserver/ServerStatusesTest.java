@@ -28,6 +28,7 @@ class ServerStatusesTest {
             entry(2),
             Map.of(0, vm("Always", true), 1, vm("Always", false)),
             Map.of(0, vmi("Running", "kvm-1", "10.0.0.7")),
+            null,
             null);
 
     VirtualServerStatus status = ServerStatuses.of(server, observed);
@@ -49,6 +50,7 @@ class ServerStatusesTest {
             entry(2),
             Map.of(0, vm("Always", true), 1, vm("Always", true)),
             Map.of(0, vmi("Running", "kvm-1", "10.0.0.7"), 1, vmi("Running", "kvm-0", "10.0.0.8")),
+            null,
             null);
     assertThat(conditions(ServerStatuses.of(server, allRunning)))
         .contains("Ready=True/InstancesRunning");
@@ -59,7 +61,8 @@ class ServerStatusesTest {
     VirtualServerStatus status =
         ServerStatuses.of(
             server(true),
-            new ServerStatuses.Observed("kvm", null, false, entry(1), Map.of(), Map.of(), null));
+            new ServerStatuses.Observed(
+                "kvm", null, false, entry(1), Map.of(), Map.of(), null, null));
 
     assertThat(conditions(status))
         .contains(
@@ -79,7 +82,7 @@ class ServerStatusesTest {
         ServerStatuses.of(
             server(false),
             new ServerStatuses.Observed(
-                "kvm", null, true, null, Map.of(0, vm("Halted", false)), Map.of(), null));
+                "kvm", null, true, null, Map.of(0, vm("Halted", false)), Map.of(), null, null));
 
     assertThat(status.instances()).extracting(i -> i.state()).containsExactly("stopped");
     assertThat(status.admittedCount()).isZero();
@@ -94,7 +97,7 @@ class ServerStatusesTest {
         ServerStatuses.of(
             server(true),
             new ServerStatuses.Observed(
-                "kvm", null, true, entry(1), Map.of(0, vm), Map.of(), null));
+                "kvm", null, true, entry(1), Map.of(0, vm), Map.of(), null, null));
 
     assertThat(conditions(status)).contains("Ready=False/Unschedulable");
   }
