@@ -397,6 +397,70 @@ class AdmissionIT {
 
   @Test
   @Order(4)
+  void aServerKeepsThePoolItWasAdmittedToWhenTheDefaultMoves(
+      KubernetesClient client, TestNamespace namespace) throws InterruptedException {
+    CapacityPool first = Fixtures.serverPool("it-default-a", "nimbus-it/pool", "admission");
+    first.setSpec(withDefault(first.getSpec(), true));
+    CapacityPool second = Fixtures.serverPool("it-default-b", "nimbus-it/pool", "admission");
+    client.resource(first).serverSideApply();
+    client.resource(second).serverSideApply();
+    try {
+      VirtualServer server = server(namespace, "defaulted", "it.one", 1);
+      server.setSpec(
+          new VirtualServerSpec(
+              server.getSpec().image(), "it.one", 1, 1, null, null, null, null, true, false));
+      awaitAdmitted(client, server);
+      String uid = client.resource(server).get().getMetadata().getUid();
+      assertThat(ledger(client, "it-default-a").entry(uid).count()).isEqualTo(1);
+
+      // The default moves to the second pool; the server stays where its capacity is.
+      first.setSpec(withDefault(first.getSpec(), false));
+      client.resource(first).serverSideApply();
+      second.setSpec(withDefault(second.getSpec(), true));
+      client.resource(second).serverSideApply();
+      awaitDryRunAdmittedIn(client, namespace, "it-default-b");
+
+      patchSpec(client, namespace, "defaulted", "{\"maxCount\":2}");
+      assertThat(ledger(client, "it-default-a").entry(uid).count()).isEqualTo(2);
+      assertThat(ledger(client, "it-default-b").entry(uid)).isNull();
+
+      client.resource(server).delete();
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (ledger(client, "it-default-a").entry(uid) != null) {
+        assertThat(System.nanoTime()).as("released from its own pool").isLessThan(deadline);
+        Thread.sleep(200);
+      }
+    } finally {
+      client.resources(CapacityPool.class).withName("it-default-a").delete();
+      client.resources(CapacityPool.class).withName("it-default-b").delete();
+    }
+  }
+
+  private static dev.nimbus.api.v1alpha1.CapacityPoolSpec withDefault(
+      dev.nimbus.api.v1alpha1.CapacityPoolSpec spec, boolean isDefault) {
+    return new dev.nimbus.api.v1alpha1.CapacityPoolSpec(
+        spec.nodeSelector(),
+        spec.ratios(),
+        spec.reserved(),
+        spec.serves(),
+        isDefault
+            ? List.of(dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer)
+            : List.of(),
+        spec.platformVersions());
+  }
+
+  /** Waits until the replicas see {@code pool} as the default: a dry run names it. */
+  private static void awaitDryRunAdmittedIn(
+      KubernetesClient client, TestNamespace namespace, String pool) throws InterruptedException {
+    VirtualServer probe = server(namespace, "probe", "it.huge", 1);
+    probe.setSpec(
+        new VirtualServerSpec(
+            probe.getSpec().image(), "it.huge", 1, 1, null, null, null, null, true, false));
+    awaitDryRunRefusedWith(client, probe, "pool \"" + pool + "\"");
+  }
+
+  @Test
+  @Order(4)
   void terminationProtectionRefusesADeleteUntilLifted(
       KubernetesClient client, TestNamespace namespace) {
     VirtualServer server = server(namespace, "guarded", "it.one", 1);
@@ -695,6 +759,12 @@ class AdmissionIT {
         new VirtualServerSpec(
             server.getSpec().image(), type, count, count, null, null, null, POOL, running, false));
     return server;
+  }
+
+  private static Ledger ledger(KubernetesClient client, String pool) {
+    var map =
+        client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(pool)).get();
+    return map == null ? Ledger.empty(pool) : dev.nimbus.ledger.LedgerStore.decode(pool, map);
   }
 
   private static Ledger ledger(KubernetesClient client) {
