@@ -13,7 +13,7 @@ import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
-import dev.nimbus.validation.WorkloadValidator;
+import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -38,7 +38,6 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -152,12 +151,13 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   public UpdateControl<ContainerTask> reconcile(
       ContainerTask task, Context<ContainerTask> context) {
     Optional<CapacityPool> pool =
-        WorkloadValidator.resolvePool(
+        AdmittedPool.of(
+            task,
             task.getSpec().cluster(),
+            task.getStatus() == null ? null : task.getStatus().cluster(),
             WorkloadKind.ContainerTask,
-            "spec.cluster",
             inventory,
-            new ArrayList<>());
+            ledgers);
     if (pool.isEmpty()) {
       return UpdateControl.noUpdate();
     }
@@ -266,13 +266,11 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     if (!pods.isEmpty()) {
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
     }
-    WorkloadValidator.resolvePool(
-            task.getSpec().cluster(),
-            WorkloadKind.ContainerTask,
-            "spec.cluster",
-            inventory,
-            new ArrayList<>())
-        .ifPresent(pool -> release(task, pool.getMetadata().getName(), "it is deleted"));
+    // Where the watch of the ledgers saw its reservation; else every pool, so nothing is left.
+    AdmittedPool.holding(task, inventory, ledgers)
+        .map(pool -> List.of(pool))
+        .orElseGet(inventory::pools)
+        .forEach(pool -> release(task, pool.getMetadata().getName(), "it is deleted"));
     return DeleteControl.defaultDelete();
   }
 

@@ -16,6 +16,7 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
+import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.OwnedSecrets;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
@@ -37,7 +38,6 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -129,20 +129,18 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   @Override
   public UpdateControl<VirtualServer> reconcile(
       VirtualServer server, Context<VirtualServer> context) {
-    var validation = WorkloadValidator.validate(server, inventory);
-    String invalid =
-        validation.valid()
-            ? null
-            : String.join("; ", validation.errors().stream().map(Objects::toString).toList());
-    boolean withKubeVirt = kubeVirt.available();
     // The pool even while another reference is gone: scale downs and stops still take effect.
-    Optional<CapacityPool> pool =
-        WorkloadValidator.resolvePool(
-            server.getSpec().pool(),
-            dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
-            "spec.pool",
-            inventory,
-            new ArrayList<>());
+    Optional<CapacityPool> pool = admittedPool(server);
+    var errors =
+        WorkloadValidator.validate(server, inventory).errors().stream()
+            // The pool a server was admitted to stays its pool, default or not.
+            .filter(error -> pool.isEmpty() || !error.path().equals("spec.pool"))
+            .toList();
+    String invalid =
+        errors.isEmpty()
+            ? null
+            : String.join("; ", errors.stream().map(Objects::toString).toList());
+    boolean withKubeVirt = kubeVirt.available();
     LedgerEntry entry =
         pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
     Map<Integer, VirtualMachine> vms = new HashMap<>();
@@ -214,14 +212,19 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     return DeleteControl.defaultDelete();
   }
 
+  private Optional<CapacityPool> admittedPool(VirtualServer server) {
+    return AdmittedPool.of(
+        server,
+        server.getSpec().pool(),
+        server.getStatus() == null ? null : server.getStatus().pool(),
+        dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
+        inventory,
+        ledgers);
+  }
+
   private void release(VirtualServer server) {
-    Optional<CapacityPool> pool =
-        WorkloadValidator.resolvePool(
-            server.getSpec().pool(),
-            dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
-            "spec.pool",
-            inventory,
-            new ArrayList<>());
+    // Where the watch of the ledgers saw its reservation; else every pool, so nothing is left.
+    Optional<CapacityPool> pool = AdmittedPool.holding(server, inventory, ledgers);
     String uid = uid(server);
     List<String> pools =
         pool.isPresent()

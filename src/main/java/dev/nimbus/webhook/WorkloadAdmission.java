@@ -17,6 +17,7 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.validation.FieldError;
 import dev.nimbus.validation.WorkloadValidator;
+import dev.nimbus.workload.AdmittedPool;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.StatusCauseBuilder;
@@ -136,6 +137,8 @@ public class WorkloadAdmission {
 
   private Decision decideServer(AdmissionRequest request) {
     VirtualServer server = json.convertValue(request.getObject(), VirtualServer.class);
+    // An update keeps the pool its reservation is in, whatever the default is now.
+    Optional<CapacityPool> admitted = Optional.empty();
     if (isUpdate(request)) {
       VirtualServer old = json.convertValue(request.getOldObject(), VirtualServer.class);
       // Metadata-only updates (labels, finalizers, and above all the removal of a finalizer
@@ -144,13 +147,19 @@ public class WorkloadAdmission {
           || server.getMetadata().getDeletionTimestamp() != null) {
         return Decision.allow("Unchanged", List.of());
       }
+      admitted = AdmittedPool.holding(server, inventory, ledgers);
       if (raisesNoDemand(old, server)) {
-        return decideWithoutRaise(request, old, server);
+        return decideWithoutRaise(request, old, server, admitted);
       }
     }
+    boolean pinned = admitted.isPresent();
     var result = WorkloadValidator.validate(server, inventory);
-    if (!result.valid()) {
-      return invalid(server, result.errors());
+    List<FieldError> errors =
+        result.errors().stream()
+            .filter(error -> !pinned || !error.path().equals("spec.pool"))
+            .toList();
+    if (!errors.isEmpty()) {
+      return invalid(server, errors);
     }
     Request demand =
         Demands.of(server, inventory.instanceType(server.getSpec().instanceType()).orElseThrow());
@@ -162,7 +171,11 @@ public class WorkloadAdmission {
       }
     }
     return reserve(
-        request, server, result.pool().orElseThrow(), demand, server.getSpec().maxCount());
+        request,
+        server,
+        admitted.or(result::pool).orElseThrow(),
+        demand,
+        server.getSpec().maxCount());
   }
 
   /**
@@ -191,18 +204,23 @@ public class WorkloadAdmission {
    * their nodes.
    */
   private Decision decideWithoutRaise(
-      AdmissionRequest request, VirtualServer old, VirtualServer server) {
+      AdmissionRequest request,
+      VirtualServer old,
+      VirtualServer server,
+      Optional<CapacityPool> admitted) {
     List<FieldError> errors = WorkloadValidator.introducedReferences(old, server, inventory);
     if (!errors.isEmpty()) {
       return invalid(server, errors);
     }
     Optional<CapacityPool> pool =
-        WorkloadValidator.resolvePool(
-            server.getSpec().pool(),
-            WorkloadKind.VirtualServer,
-            "spec.pool",
-            inventory,
-            new ArrayList<>());
+        admitted.or(
+            () ->
+                WorkloadValidator.resolvePool(
+                    server.getSpec().pool(),
+                    WorkloadKind.VirtualServer,
+                    "spec.pool",
+                    inventory,
+                    new ArrayList<>()));
     if (pool.isEmpty() || Boolean.TRUE.equals(request.getDryRun())) {
       return Decision.allow("Unchanged", List.of()); // a pool that is gone holds nothing to trim
     }

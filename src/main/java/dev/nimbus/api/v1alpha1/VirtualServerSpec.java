@@ -17,6 +17,11 @@ import java.util.List;
 @ValidationRule(
     value = "self.minCount <= self.maxCount",
     message = "minCount must not be greater than maxCount")
+@ValidationRule(
+    value = "has(self.pool) == has(oldSelf.pool)",
+    message =
+        "pool cannot be set or unset once the VirtualServer exists: it keeps the pool it was"
+            + " admitted to; create a new VirtualServer to run in another pool")
 public record VirtualServerSpec(
     @JsonPropertyDescription(
             "The boot image (EC2's ImageId): a container image that holds a disk image, as"
@@ -81,7 +86,9 @@ public record VirtualServerSpec(
         String userData,
     @JsonPropertyDescription(
             "The name of the CapacityPool to run in. Unset: the pool that is the default for"
-                + " VirtualServers. It cannot be changed once set.")
+                + " VirtualServers when the server is created; it stays in that pool even when"
+                + " another pool becomes the default. It cannot be set, unset or changed after the"
+                + " create.")
         @Size(max = 253)
         @ValidationRule(
             value = Rules.DNS_SUBDOMAIN,
