@@ -20,9 +20,9 @@ import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 
 /**
- * A validating webhook served over TLS by the test JVM, which the API server calls for CREATE of
- * one resource in one namespace. It denies, with {@link #MESSAGE}, every object labelled {@code
- * deny: "true"}, and allows the rest.
+ * A validating webhook served over TLS by the test JVM, which the API server calls for CREATE (or
+ * the operations given) of one resource in one namespace. It denies, with {@link #MESSAGE}, every
+ * object labelled {@code deny: "true"}, and allows the rest.
  */
 public final class TestWebhook implements AutoCloseable {
   public static final String MESSAGE = "denied by the test webhook: label deny=true";
@@ -33,9 +33,24 @@ public final class TestWebhook implements AutoCloseable {
   private final ValidatingWebhookConfiguration configuration;
   private final AtomicInteger calls = new AtomicInteger();
 
-  /** Registers a webhook for {@code resource} of {@code group/version} in {@code namespace}. */
+  /** Registers a webhook for creates of {@code resource} of {@code group/version}. */
   public TestWebhook(
       KubernetesClient client, String namespace, String group, String version, String resource)
+      throws IOException, GeneralSecurityException {
+    this(client, namespace, group, version, resource, "CREATE");
+  }
+
+  /**
+   * Registers a webhook for {@code operations} on {@code resource} of {@code group/version} in
+   * {@code namespace}.
+   */
+  public TestWebhook(
+      KubernetesClient client,
+      String namespace,
+      String group,
+      String version,
+      String resource,
+      String... operations)
       throws IOException, GeneralSecurityException {
     this.client = client;
     ServingCertificate certificate =
@@ -90,7 +105,7 @@ public final class TestWebhook implements AutoCloseable {
                     .withApiGroups(group)
                     .withApiVersions(version)
                     .withResources(resource)
-                    .withOperations("CREATE")
+                    .withOperations(operations)
                     .endRule()
                     .withNewClientConfig()
                     .withUrl("https://127.0.0.1:" + server.getAddress().getPort() + "/validate")

@@ -25,6 +25,7 @@ import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
+import dev.nimbus.testing.TestWebhook;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -87,7 +88,8 @@ class VirtualServerIT {
                 "nimbus.webhook.port", "19843",
                 "nimbus.webhook.url", "https://127.0.0.1:19843",
                 "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-vsrv-it"));
+                "nimbus.webhook.configuration-name", "nimbus-vsrv-it",
+                "nimbus.ledger.orphan-grace-period", "PT5S"));
   }
 
   @AfterAll
@@ -362,6 +364,53 @@ class VirtualServerIT {
     awaitTrue(() -> client.resource(server).get() == null, 60);
     Thread.sleep(2_000);
     assertThat(client.resource(mine).get()).as("the user's Secret outlives the server").isNotNull();
+  }
+
+  @Test
+  void anUpdateThatAnotherWebhookRefusedChangesNothingThatRuns(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer server = server(namespace, "held", spec(SMALL, 1, 2));
+    server.getMetadata().setLabels(Map.of("deny", "true"));
+    createWhenReferencesKnown(client, server);
+    String uid = awaitReady(client, server, 2).getMetadata().getUid();
+
+    try (TestWebhook refuser =
+        new TestWebhook(
+            client,
+            namespace.name(),
+            "compute.nimbus.dev",
+            "v1alpha1",
+            "virtualservers",
+            "UPDATE")) {
+      for (String change :
+          List.of("{\"maxCount\":5}", "{\"minCount\":1,\"maxCount\":1}", "{\"running\":false}")) {
+        assertThatThrownBy(
+                () ->
+                    kubectl(
+                        "patch",
+                        "vsrv",
+                        "held",
+                        "-n",
+                        namespace.name(),
+                        "--type",
+                        "merge",
+                        "-p",
+                        "{\"spec\":" + change + "}"))
+            .as("the other webhook refuses %s", change)
+            .hasMessageContaining(TestWebhook.MESSAGE);
+        // Past the grace in which an admitted update may still be stored (5 s here), and more.
+        long until = System.nanoTime() + 12_000_000_000L;
+        while (System.nanoTime() < until) {
+          assertThat(vms(client, namespace, "held"))
+              .as("what runs follows the stored spec after %s was refused", change)
+              .hasSize(2)
+              .allSatisfy(vm -> assertThat(vm.getSpec().runStrategy).isEqualTo("Always"));
+          Thread.sleep(500);
+        }
+        assertThat(ledger(client).entry(uid).count()).as("the ledger holds 2 again").isEqualTo(2);
+      }
+      assertThat(reasons(client, namespace)).contains("ReservationReconciled");
+    }
   }
 
   @Test
