@@ -40,7 +40,9 @@ public class EventRecorder {
     /** A workload's reservation was returned to its pool. */
     CapacityReleased,
     /** A task stopped. */
-    TaskStopped
+    TaskStopped,
+    /** A reservation made for an update that was never stored was set back to the stored spec. */
+    ReservationReconciled
   }
 
   private final KubernetesClient client;

@@ -9,7 +9,9 @@ import java.util.List;
 
 /**
  * One reservation in a pool's ledger: which object holds it (by UID, so a deleted and recreated
- * object of the same name never inherits it), when it was made, and where each instance is placed.
+ * object of the same name never inherits it), when it was made, for which generation of the object
+ * (so a reservation made for an update that was never stored is told from one that was), and where
+ * each instance is placed.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record LedgerEntry(
@@ -19,7 +21,9 @@ public record LedgerEntry(
     String name,
     String reservedAt,
     int desired,
-    List<Placement> placements) {
+    List<Placement> placements,
+    // The metadata.generation admission saw; absent in entries written before it was recorded.
+    Long generation) {
 
   /** One instance: its node and what it holds there (millicores and bytes). */
   public record Placement(String node, long cpu, long memory, long ephemeralStorage) {}
@@ -30,7 +34,8 @@ public record LedgerEntry(
       String name,
       int desired,
       Reservation reservation,
-      Instant at) {
+      Instant at,
+      Long generation) {
     List<Placement> placements =
         reservation.placements().stream()
             .map(
@@ -42,7 +47,7 @@ public record LedgerEntry(
                         p.demand().get(Resource.EPHEMERAL_STORAGE)))
             .toList();
     return new LedgerEntry(
-        reservation.key(), kind, namespace, name, at.toString(), desired, placements);
+        reservation.key(), kind, namespace, name, at.toString(), desired, placements, generation);
   }
 
   public Reservation reservation() {
@@ -63,7 +68,19 @@ public record LedgerEntry(
   public LedgerEntry trimmedTo(int count) {
     int kept = Math.min(count, placements.size());
     return new LedgerEntry(
-        uid, kind, namespace, name, reservedAt, kept, List.copyOf(placements.subList(0, kept)));
+        uid,
+        kind,
+        namespace,
+        name,
+        reservedAt,
+        kept,
+        List.copyOf(placements.subList(0, kept)),
+        generation);
+  }
+
+  /** This entry, now standing for generation {@code generation} of its object. */
+  public LedgerEntry atGeneration(long generation) {
+    return new LedgerEntry(uid, kind, namespace, name, reservedAt, desired, placements, generation);
   }
 
   public int count() {

@@ -24,15 +24,14 @@ public class NimbusMetrics {
 
   /**
    * Counts one admission decision and times it. kind: VirtualServer, ContainerTask. result:
-   * allowed, denied. reason: Admitted, Unchanged, Reduced (a stop or scale down trimmed the
-   * reservation), DryRun, Invalid, InsufficientCapacity, NoNodeFits, NoEligibleNode,
-   * TerminationProtection, Contention, Error.
+   * allowed, denied. reason: Admitted, Unchanged, DryRun, Invalid, InsufficientCapacity,
+   * NoNodeFits, NoEligibleNode, TerminationProtection, Contention, Error.
    */
   public void admission(String kind, String result, String reason, Duration latency) {
     Counter.builder("nimbus_admission_decisions")
         .description(
             "Admission decisions. kind: VirtualServer|ContainerTask; result: allowed|denied;"
-                + " reason: Admitted|Unchanged|Reduced|DryRun|Invalid|InsufficientCapacity|NoNodeFits|"
+                + " reason: Admitted|Unchanged|DryRun|Invalid|InsufficientCapacity|NoNodeFits|"
                 + "NoEligibleNode|TerminationProtection|Contention|Error")
         .tags("kind", kind, "result", result, "reason", reason)
         .register(registry)

@@ -73,6 +73,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final LedgerStore ledgers;
   private final Inventory inventory;
   private final KubeVirtAvailability kubeVirt;
+  private final ServerReservations reservations;
   private final EventRecorder events;
   private final NimbusMetrics metrics;
 
@@ -81,6 +82,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       LedgerStore ledgers,
       Inventory inventory,
       KubeVirtAvailability kubeVirt,
+      ServerReservations reservations,
       EventRecorder events,
       NimbusMetrics metrics) {
     this.client = client;
@@ -88,6 +90,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     this.ledgers = ledgers;
     this.inventory = inventory;
     this.kubeVirt = kubeVirt;
+    this.reservations = reservations;
     this.events = events;
     this.metrics = metrics;
   }
@@ -149,13 +152,21 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     SecurityGroupPolicy.Outcome securityGroups = applySecurityGroups(server, context);
     // The name of a Secret that another owner holds; "" once Nimbus wrote its Secrets.
     AtomicReference<String> secretNameTaken = new AtomicReference<>();
+    Optional<Duration> recheck = Optional.empty();
     if (withKubeVirt) {
       watchKubeVirt(context);
       vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
       vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
       if (pool.isPresent()) {
-        vms = applyVms(server, pool.get(), entry, vms, invalid == null, secretNameTaken);
-        restartResized(server, vms, vmis);
+        // What runs follows the stored spec, never a reservation it does not match.
+        var reservation =
+            reservations.reconcile(server, pool.get(), entry, live(server, vms, vmis));
+        entry = reservation.entry();
+        recheck = reservation.recheck();
+        if (!reservation.hold()) {
+          vms = applyVms(server, pool.get(), entry, vms, invalid == null, secretNameTaken);
+          restartResized(server, vms, vmis);
+        }
       }
     } else {
       LOG.debugf(
@@ -186,7 +197,24 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       patch.setStatus(status);
       control = UpdateControl.patchStatus(patch);
     }
-    return withKubeVirt ? control : control.rescheduleAfter(KUBEVIRT_RECHECK);
+    return withKubeVirt
+        ? recheck.map(control::rescheduleAfter).orElse(control)
+        : control.rescheduleAfter(KUBEVIRT_RECHECK);
+  }
+
+  /**
+   * The indices of instances that still hold their node: a VMI, or a VM that runs or is not gone
+   * yet (a stopped server's halted VMs hold nothing).
+   */
+  private static Set<Integer> live(
+      VirtualServer server,
+      Map<Integer, VirtualMachine> vms,
+      Map<Integer, VirtualMachineInstance> vmis) {
+    Set<Integer> live = new java.util.TreeSet<>(vmis.keySet());
+    if (!Boolean.FALSE.equals(server.getSpec().running())) {
+      live.addAll(vms.keySet());
+    }
+    return live;
   }
 
   /**

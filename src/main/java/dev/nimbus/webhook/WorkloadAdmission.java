@@ -5,7 +5,6 @@ import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
-import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.Demands;
@@ -29,7 +28,6 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -149,7 +147,7 @@ public class WorkloadAdmission {
       }
       admitted = AdmittedPool.holding(server, inventory, ledgers);
       if (raisesNoDemand(old, server)) {
-        return decideWithoutRaise(request, old, server, admitted);
+        return decideWithoutRaise(old, server);
       }
     }
     boolean pinned = admitted.isPresent();
@@ -200,43 +198,13 @@ public class WorkloadAdmission {
   /**
    * An update that raises no demand (lifting protection, a stop, a scale down, new user data) is
    * never refused for room, nor for a reference that vanished since the server was admitted: only
-   * the references it introduces are checked, and the reservation keeps its first instances on
-   * their nodes.
+   * the references it introduces are checked. Nothing is written here: the controller returns the
+   * capacity once the stored spec says so and the instances are gone, so an update that is refused
+   * after this answer (by another webhook, a conflict) changes nothing.
    */
-  private Decision decideWithoutRaise(
-      AdmissionRequest request,
-      VirtualServer old,
-      VirtualServer server,
-      Optional<CapacityPool> admitted) {
+  private Decision decideWithoutRaise(VirtualServer old, VirtualServer server) {
     List<FieldError> errors = WorkloadValidator.introducedReferences(old, server, inventory);
-    if (!errors.isEmpty()) {
-      return invalid(server, errors);
-    }
-    Optional<CapacityPool> pool =
-        admitted.or(
-            () ->
-                WorkloadValidator.resolvePool(
-                    server.getSpec().pool(),
-                    WorkloadKind.VirtualServer,
-                    "spec.pool",
-                    inventory,
-                    new ArrayList<>()));
-    if (pool.isEmpty() || Boolean.TRUE.equals(request.getDryRun())) {
-      return Decision.allow("Unchanged", List.of()); // a pool that is gone holds nothing to trim
-    }
-    int keep =
-        Boolean.FALSE.equals(server.getSpec().running()) ? 0 : count(server.getSpec().maxCount());
-    String uid = server.getMetadata().getUid();
-    boolean trimmed =
-        ledgers.change(
-            pool.get().getMetadata().getName(),
-            ledger -> {
-              LedgerEntry entry = ledger.entry(uid);
-              return entry == null || entry.count() <= keep
-                  ? LedgerStore.Change.none(false)
-                  : LedgerStore.Change.write(ledger.with(entry.trimmedTo(keep)), true);
-            });
-    return Decision.allow(trimmed ? "Reduced" : "Unchanged", List.of());
+    return errors.isEmpty() ? Decision.allow("Unchanged", List.of()) : invalid(server, errors);
   }
 
   private static int count(Integer count) {
@@ -281,7 +249,9 @@ public class WorkloadAdmission {
                         workload.getMetadata().getName(),
                         desired == null ? 1 : desired,
                         admitted.reservation(),
-                        Instant.now());
+                        Instant.now(),
+                        // The API server has set the generation the object is stored with.
+                        workload.getMetadata().getGeneration());
                 return LedgerStore.Change.write(ledger.with(entry), decided);
               }
               return LedgerStore.Change.none(decided);

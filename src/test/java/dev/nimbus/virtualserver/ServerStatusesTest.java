@@ -132,7 +132,8 @@ class ServerStatusesTest {
         2,
         java.util.stream.IntStream.range(0, instances)
             .mapToObj(i -> new LedgerEntry.Placement("kvm-" + i, 2000, 1L << 30, 0))
-            .toList());
+            .toList(),
+        1L);
   }
 
   private static VirtualMachine vm(String runStrategy, boolean ready) {

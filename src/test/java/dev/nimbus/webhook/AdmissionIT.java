@@ -233,9 +233,8 @@ class AdmissionIT {
         .isEqualTo(50);
 
     VirtualServer stopped = updateLatest(client, scaledUp, s -> withRunning(s, false));
-    assertThat(ledger(client).entry(stopped.getMetadata().getUid()))
-        .as("stopping releases")
-        .isNull();
+    // Once the instances have stopped, their capacity returns.
+    awaitEntry(client, stopped.getMetadata().getUid(), e -> e == null, "stopping releases");
   }
 
   @Test
@@ -335,10 +334,10 @@ class AdmissionIT {
       String name = server.getMetadata().getName();
       String uid = client.resource(server).get().getMetadata().getUid();
       patchSpec(client, namespace, name, "{\"maxCount\":1}");
-      assertThat(ledger(client).entry(uid).count()).as("%s scaled down", name).isEqualTo(1);
+      awaitEntry(client, uid, e -> e != null && e.count() == 1, name + " scaled down");
       patchSpec(client, namespace, name, "{\"terminationProtection\":false}");
       patchSpec(client, namespace, name, "{\"running\":false}");
-      assertThat(ledger(client).entry(uid)).as("%s stopped", name).isNull();
+      awaitEntry(client, uid, e -> e == null, name + " stopped");
     }
   }
 
@@ -358,7 +357,7 @@ class AdmissionIT {
 
       patchSpec(client, namespace, "full", "{\"minCount\":90,\"maxCount\":90}");
 
-      assertThat(ledger(client).entry(uid).count()).isEqualTo(90);
+      awaitEntry(client, uid, e -> e != null && e.count() == 90, "scaled down to 90");
     } finally {
       client.nodes().withName("it-admission-0").edit(n -> cordoned(n, false));
     }
@@ -376,6 +375,20 @@ class AdmissionIT {
         }
       }
       assertThat(System.nanoTime()).as("a dry run is refused with " + text).isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  /** Waits until the test pool's entry of {@code uid} satisfies {@code wanted}. */
+  private static void awaitEntry(
+      KubernetesClient client,
+      String uid,
+      java.util.function.Predicate<LedgerEntry> wanted,
+      String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!wanted.test(ledger(client).entry(uid))) {
+      assertThat(System.nanoTime()).as(what).isLessThan(deadline);
       Thread.sleep(200);
     }
   }
