@@ -571,7 +571,7 @@ class ContainerTaskIT {
   }
 
   @Test
-  void oneEssentialExitAmongThreeTasksStopsThatTaskAloneAndOnce(
+  void amongThreeTasksAnEssentialExitAndADeletedPodStopOnlyTheirOwnTasksAndOnce(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     ContainerTask task =
         task(
@@ -615,10 +615,15 @@ class ContainerTaskIT {
           .containsExactly("main=2", "sidecar=null");
       String ns = namespace.name();
       awaitTrue(() -> client.pods().inNamespace(ns).withName("mixed-task-1").get() == null, 30);
+
+      // And task 2's pod is deleted by hand while task 0 runs on.
+      client.pods().inNamespace(ns).withName("mixed-task-2").withGracePeriod(1).delete();
+      assertThat(awaitStopped(client, task, 2).stopCode()).isEqualTo("UserInitiated");
       assertRunOnce(client, task, creations, 3);
       assertThat(client.resource(task).get().getStatus().tasks())
-          .extracting(ContainerTaskStatus.Task::lastStatus)
-          .containsExactly("RUNNING", "STOPPED", "RUNNING");
+          .extracting(t -> t.lastStatus() + "/" + t.stopCode())
+          .containsExactly(
+              "RUNNING/null", "STOPPED/EssentialContainerExited", "STOPPED/UserInitiated");
     }
   }
 

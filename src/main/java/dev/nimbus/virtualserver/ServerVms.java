@@ -1,0 +1,275 @@
+package dev.nimbus.virtualserver;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.events.EventRecorder;
+import dev.nimbus.events.EventRecorder.Reason;
+import dev.nimbus.kubevirt.VirtualMachine;
+import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.naming.Names;
+import dev.nimbus.workload.OwnedSecrets;
+import dev.nimbus.workload.Writes;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The VirtualMachines of a VirtualServer and the Secrets they read, brought to what its reservation
+ * grants: one VM per admitted instance ({@link ServerVm#desired} builds it), halted when the server
+ * is stopped, deleted past the admitted count, restarted when its size or node changed. It writes,
+ * and decides nothing about capacity: the reservation it is given is already the stored spec's.
+ */
+@ApplicationScoped
+public class ServerVms {
+  private final KubernetesClient client;
+  private final KubernetesSerialization json;
+  private final Inventory inventory;
+  private final EventRecorder events;
+
+  public ServerVms(KubernetesClient client, Inventory inventory, EventRecorder events) {
+    this.client = client;
+    this.json = client.getKubernetesSerialization();
+    this.inventory = inventory;
+    this.events = events;
+  }
+
+  /**
+   * Brings the VMs to what the ledger entry grants, and returns them by index. Stopped: every VM
+   * halts and stays. Running but not admitted: nothing is touched (the status says why). VMs are
+   * sized as the reservation holds them, never from the InstanceType as it is now. While a
+   * reference is gone ({@code canBuild} false) no VM is created or rewritten, but a scale down or a
+   * stop still takes effect.
+   */
+  public Applied apply(
+      VirtualServer server,
+      CapacityPool pool,
+      LedgerEntry entry,
+      Map<Integer, VirtualMachine> current,
+      boolean canBuild) {
+    Map<Integer, VirtualMachine> vms = new LinkedHashMap<>(current);
+    if (Boolean.FALSE.equals(server.getSpec().running())) {
+      halt(server, vms);
+      return new Applied(vms, null);
+    }
+    if (entry == null) {
+      return new Applied(vms, null);
+    }
+    String secretNameTaken = canBuild ? buildVms(server, pool, entry, vms) : null;
+    terminateBeyond(server, entry.count(), vms);
+    return new Applied(vms, secretNameTaken);
+  }
+
+  /**
+   * The VMs by index after {@link #apply}, and the name of a Secret held by another owner ("" once
+   * Nimbus wrote its Secrets; null when no VM needed them).
+   */
+  public record Applied(Map<Integer, VirtualMachine> vms, String secretNameTaken) {}
+
+  /**
+   * Creates or rewrites the VM of each admitted instance whose spec or inputs changed, once its
+   * Secrets are written. Returns what became of the Secrets, or null when no VM needed them.
+   */
+  private String buildVms(
+      VirtualServer server,
+      CapacityPool pool,
+      LedgerEntry entry,
+      Map<Integer, VirtualMachine> vms) {
+    String publicKey =
+        server.getSpec().keyName() == null
+            ? null
+            : inventory
+                .keyPair(server.getMetadata().getNamespace(), server.getSpec().keyName())
+                .map(k -> k.getSpec().publicKey())
+                .orElse(null);
+    String secretNameTaken = null;
+    boolean secretsApplied = false;
+    boolean started = false;
+    for (int index = 0; index < entry.count(); index++) {
+      var node = inventory.node(entry.placements().get(index).node());
+      if (node.isEmpty()) {
+        continue; // the node left the cluster; the instance stays pending
+      }
+      VirtualMachine desired =
+          ServerVm.desired(
+              server,
+              index,
+              entry.placements().get(index),
+              PoolModels.node(pool.getSpec(), node.get()));
+      String digest =
+          Names.digest(
+              json.asJson(desired.getSpec()),
+              json.asJson(desired.getMetadata().getLabels()),
+              server.getSpec().userData(),
+              publicKey);
+      desired.getMetadata().setAnnotations(Map.of(Names.SPEC_DIGEST_ANNOTATION, digest));
+      VirtualMachine existing = vms.get(index);
+      if (existing != null && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
+        continue;
+      }
+      if (!secretsApplied) {
+        secretNameTaken = applySecrets(server, publicKey, existing).orElse("");
+        secretsApplied = true;
+      }
+      if (!secretNameTaken.isEmpty()) {
+        break; // no VM reads a Secret that Nimbus did not write
+      }
+      if (existing == null) {
+        VirtualMachine created = Writes.createOrAdopt(client, desired);
+        vms.put(index, created);
+        events.normal(
+            server,
+            Reason.InstanceCreated,
+            "created VirtualMachine "
+                + created.getMetadata().getName()
+                + " for instance "
+                + Names.instanceId(uid(server), index)
+                + " on node "
+                + node.get().getMetadata().getName());
+      } else {
+        started |= VirtualMachine.RUN_HALTED.equals(existing.getSpec().runStrategy);
+        VirtualMachine next = json.clone(existing);
+        next.getSpec().runStrategy = desired.getSpec().runStrategy;
+        next.getSpec().template = desired.getSpec().template;
+        next.getMetadata().setLabels(desired.getMetadata().getLabels());
+        Map<String, String> annotations =
+            new HashMap<>(
+                Objects.requireNonNullElse(next.getMetadata().getAnnotations(), Map.of()));
+        annotations.put(Names.SPEC_DIGEST_ANNOTATION, digest);
+        next.getMetadata().setAnnotations(annotations);
+        vms.put(index, client.resource(next).update());
+      }
+    }
+    if (started) {
+      events.normal(server, Reason.InstancesStarted, "started " + entry.count() + " instance(s)");
+    }
+    return secretNameTaken;
+  }
+
+  /** Deletes the VMs of instances past {@code count}: a scale down ends the highest indices. */
+  private void terminateBeyond(VirtualServer server, int count, Map<Integer, VirtualMachine> vms) {
+    for (var vm : List.copyOf(vms.entrySet())) {
+      if (vm.getKey() >= count && vm.getValue().getMetadata().getDeletionTimestamp() == null) {
+        client.resource(vm.getValue()).delete();
+        events.normal(
+            server,
+            Reason.InstanceTerminated,
+            "terminated instance "
+                + Names.instanceId(uid(server), vm.getKey())
+                + " (VirtualMachine "
+                + vm.getValue().getMetadata().getName()
+                + "): scaled down to "
+                + count);
+      }
+    }
+  }
+
+  private void halt(VirtualServer server, Map<Integer, VirtualMachine> vms) {
+    int halted = 0;
+    for (var entry : vms.entrySet()) {
+      VirtualMachine vm = entry.getValue();
+      if (VirtualMachine.RUN_HALTED.equals(vm.getSpec().runStrategy)
+          || vm.getMetadata().getDeletionTimestamp() != null) {
+        continue;
+      }
+      VirtualMachine next = json.clone(vm);
+      next.getSpec().runStrategy = VirtualMachine.RUN_HALTED;
+      // A start rebuilds the VM from the spec, whatever its digest said before.
+      Map<String, String> annotations =
+          new HashMap<>(Objects.requireNonNullElse(next.getMetadata().getAnnotations(), Map.of()));
+      annotations.remove(Names.SPEC_DIGEST_ANNOTATION);
+      next.getMetadata().setAnnotations(annotations);
+      entry.setValue(client.resource(next).update());
+      halted++;
+    }
+    if (halted > 0) {
+      events.normal(server, Reason.InstancesStopped, "stopped " + halted + " instance(s)");
+    }
+  }
+
+  /** A VMI started from an older size or placement than its VM's is restarted with the new one. */
+  public void restartResized(
+      VirtualServer server,
+      Map<Integer, VirtualMachine> vms,
+      Map<Integer, VirtualMachineInstance> vmis) {
+    for (var entry : vmis.entrySet()) {
+      VirtualMachine vm = vms.get(entry.getKey());
+      VirtualMachineInstance vmi = entry.getValue();
+      if (vm == null
+          || vm.getSpec().template == null
+          || vm.getSpec().template.metadata == null
+          || !VirtualMachine.RUN_ALWAYS.equals(vm.getSpec().runStrategy)
+          || vmi.getMetadata().getDeletionTimestamp() != null) {
+        continue;
+      }
+      var templateAnnotations = vm.getSpec().template.metadata.getAnnotations();
+      String wanted =
+          templateAnnotations == null ? null : templateAnnotations.get(Names.PLACEMENT_ANNOTATION);
+      String running = annotation(vmi, Names.PLACEMENT_ANNOTATION);
+      if (wanted != null && !wanted.equals(running)) {
+        client.resource(vmi).delete();
+        events.normal(
+            server,
+            Reason.InstanceResized,
+            "restarting instance "
+                + Names.instanceId(uid(server), entry.getKey())
+                + " as "
+                + wanted
+                + " (was "
+                + running
+                + ")");
+      }
+    }
+  }
+
+  /**
+   * Writes the user data and public key Secrets, or deletes those a VM no longer uses, and returns
+   * the name of one that exists but is not the server's (then nothing is written to it). The
+   * operator may write Secrets in workload namespaces but never reads them.
+   */
+  private Optional<String> applySecrets(
+      VirtualServer server, String publicKey, VirtualMachine previous) {
+    String name = server.getMetadata().getName();
+    String namespace = server.getMetadata().getNamespace();
+    // A Secret is deleted only where a VM was built with it, so a first create costs no deletes.
+    String previousJson = previous == null ? "" : json.asJson(previous.getSpec());
+    if (server.getSpec().userData() != null) {
+      if (!OwnedSecrets.write(client, ServerSecrets.userData(server), server)) {
+        return Optional.of(Names.userDataSecret(name));
+      }
+    } else if (previousJson.contains(Names.userDataSecret(name))) {
+      client.secrets().inNamespace(namespace).withName(Names.userDataSecret(name)).delete();
+    }
+    Optional<KeyPair> keyPair =
+        server.getSpec().keyName() == null || publicKey == null
+            ? Optional.empty()
+            : inventory.keyPair(namespace, server.getSpec().keyName());
+    if (keyPair.isPresent()) {
+      if (!OwnedSecrets.write(client, ServerSecrets.sshKey(server, keyPair.get()), server)) {
+        return Optional.of(Names.sshKeySecret(name));
+      }
+    } else if (previousJson.contains(Names.sshKeySecret(name))) {
+      client.secrets().inNamespace(namespace).withName(Names.sshKeySecret(name)).delete();
+    }
+    return Optional.empty();
+  }
+
+  private static String annotation(HasMetadata object, String key) {
+    var annotations = object.getMetadata().getAnnotations();
+    return annotations == null ? null : annotations.get(key);
+  }
+
+  private static String uid(VirtualServer server) {
+    return server.getMetadata().getUid();
+  }
+}
