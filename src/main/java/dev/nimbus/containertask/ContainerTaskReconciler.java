@@ -14,6 +14,7 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.AdmittedPool;
+import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -69,18 +70,21 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   private final Inventory inventory;
   private final EventRecorder events;
   private final NimbusMetrics metrics;
+  private final Releases releases;
 
   public ContainerTaskReconciler(
       KubernetesClient client,
       LedgerStore ledgers,
       Inventory inventory,
       EventRecorder events,
-      NimbusMetrics metrics) {
+      NimbusMetrics metrics,
+      Releases releases) {
     this.client = client;
     this.ledgers = ledgers;
     this.inventory = inventory;
     this.events = events;
     this.metrics = metrics;
+    this.releases = releases;
   }
 
   @Override
@@ -189,7 +193,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     recordStops(task, status);
     recordStarted(task, status);
     if (entry != null && TaskStatuses.allStopped(status)) {
-      release(task, poolName, "every task has stopped");
+      releases.release(task, poolName, "every task has stopped");
     }
     Optional<Duration> recheck = nextCheck(status, pods);
     UpdateControl<ContainerTask> control =
@@ -266,37 +270,16 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     if (!pods.isEmpty()) {
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
     }
-    // Where the watch of the ledgers saw its reservation; else every pool, so nothing is left.
-    AdmittedPool.holding(task, inventory, ledgers)
-        .map(pool -> List.of(pool))
-        .orElseGet(inventory::pools)
-        .forEach(pool -> release(task, pool.getMetadata().getName(), "it is deleted"));
+    releases.releaseDeleted(task);
     return DeleteControl.defaultDelete();
-  }
-
-  private void release(ContainerTask task, String pool, String why) {
-    String uid = task.getMetadata().getUid();
-    boolean released = ledgers.release(pool, uid);
-    if (released) {
-      LOG.infof(
-          "Released the capacity of ContainerTask %s/%s in pool %s: %s",
-          task.getMetadata().getNamespace(), task.getMetadata().getName(), pool, why);
-      events.normal(
-          task, Reason.CapacityReleased, "returned its capacity to pool " + pool + ": " + why);
-    }
   }
 
   /** The NetworkPolicy of the task's security groups, or none when it names none. */
   private SecurityGroupPolicy.Outcome applySecurityGroups(
       ContainerTask task, Context<ContainerTask> context) {
-    String namespace = task.getMetadata().getNamespace();
-    @SuppressWarnings("unchecked")
-    var groups =
-        (InformerEventSource<SecurityGroup, ContainerTask>)
-            context.eventSourceRetriever().getEventSourceFor(SecurityGroup.class, GROUP_SOURCE);
     return SecurityGroupPolicy.apply(
         client,
-        name -> groups.get(new ResourceID(name, namespace)),
+        SecurityGroupPolicy.groupsIn(context, GROUP_SOURCE, task.getMetadata().getNamespace()),
         task,
         Names.taskNetworkPolicy(task.getMetadata().getName()),
         Map.of(Names.CONTAINER_TASK_LABEL, task.getMetadata().getName()),

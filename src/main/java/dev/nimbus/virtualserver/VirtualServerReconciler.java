@@ -15,6 +15,7 @@ import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
+import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -67,6 +68,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final KubeVirtAvailability kubeVirt;
   private final ServerReservations reservations;
   private final ServerVms serverVms;
+  private final Releases releases;
   private final EventRecorder events;
   private final NimbusMetrics metrics;
 
@@ -77,6 +79,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       KubeVirtAvailability kubeVirt,
       ServerReservations reservations,
       ServerVms serverVms,
+      Releases releases,
       EventRecorder events,
       NimbusMetrics metrics) {
     this.client = client;
@@ -85,6 +88,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     this.kubeVirt = kubeVirt;
     this.reservations = reservations;
     this.serverVms = serverVms;
+    this.releases = releases;
     this.events = events;
     this.metrics = metrics;
   }
@@ -232,7 +236,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
       }
     }
-    release(server);
+    releases.releaseDeleted(server);
     return DeleteControl.defaultDelete();
   }
 
@@ -244,25 +248,6 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
         inventory,
         ledgers);
-  }
-
-  private void release(VirtualServer server) {
-    // Where the watch of the ledgers saw its reservation; else every pool, so nothing is left.
-    Optional<CapacityPool> pool = AdmittedPool.holding(server, inventory, ledgers);
-    String uid = uid(server);
-    List<String> pools =
-        pool.isPresent()
-            ? List.of(pool.get().getMetadata().getName())
-            : inventory.pools().stream().map(p -> p.getMetadata().getName()).toList();
-    for (String name : pools) {
-      boolean released = ledgers.release(name, uid);
-      if (released) {
-        LOG.infof(
-            "Released the capacity of VirtualServer %s/%s in pool %s",
-            server.getMetadata().getNamespace(), server.getMetadata().getName(), name);
-        events.normal(server, Reason.CapacityReleased, "returned its capacity to pool " + name);
-      }
-    }
   }
 
   /** Registers the VM and VMI event sources once the cluster serves KubeVirt. Idempotent. */
@@ -290,14 +275,9 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   /** The NetworkPolicy of the server's security groups, or none when it names none. */
   private SecurityGroupPolicy.Outcome applySecurityGroups(
       VirtualServer server, Context<VirtualServer> context) {
-    String namespace = server.getMetadata().getNamespace();
-    @SuppressWarnings("unchecked")
-    var groups =
-        (InformerEventSource<SecurityGroup, VirtualServer>)
-            context.eventSourceRetriever().getEventSourceFor(SecurityGroup.class, GROUP_SOURCE);
     return SecurityGroupPolicy.apply(
         client,
-        name -> groups.get(new ResourceID(name, namespace)),
+        SecurityGroupPolicy.groupsIn(context, GROUP_SOURCE, server.getMetadata().getNamespace()),
         server,
         Names.serverNetworkPolicy(server.getMetadata().getName()),
         Map.of(Names.VIRTUAL_SERVER_LABEL, server.getMetadata().getName()),

@@ -7,7 +7,9 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -139,6 +141,20 @@ public final class SecurityGroupPolicy {
         .filter(workload -> groupsOf.apply(workload).contains(group.getMetadata().getName()))
         .map(ResourceID::fromResource)
         .collect(Collectors.toSet());
+  }
+
+  /**
+   * The groups of {@code namespace} by name, as the controller's own SecurityGroup event source
+   * {@code source} has them: the one whose events trigger the reconcile, so a deleted group is
+   * already gone from it.
+   */
+  @SuppressWarnings("unchecked")
+  public static <P extends HasMetadata> Function<String, Optional<SecurityGroup>> groupsIn(
+      Context<P> context, String source, String namespace) {
+    var groups =
+        (InformerEventSource<SecurityGroup, P>)
+            context.eventSourceRetriever().getEventSourceFor(SecurityGroup.class, source);
+    return name -> groups.get(new ResourceID(name, namespace));
   }
 
   private static void delete(KubernetesClient client, NetworkPolicy policy) {

@@ -24,7 +24,6 @@ import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -58,11 +57,6 @@ class ContainerTaskIT {
   @BeforeAll
   static void startOperator() {
     KubernetesClient client = LocalCluster.client();
-    client
-        .namespaces()
-        .resource(
-            new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
-        .serverSideApply();
     CapacityPool pool = new CapacityPool();
     pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
     pool.setSpec(
@@ -74,28 +68,12 @@ class ContainerTaskIT {
             null,
             null));
     client.resource(pool).serverSideApply();
-    operator =
-        OperatorProcess.start(
-            "it-ctask-operator",
-            Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", NAMESPACE,
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "19743",
-                "nimbus.webhook.url", "https://127.0.0.1:19743",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-ctask-it"));
+    operator = OperatorProcess.forTests("it-ctask-operator", NAMESPACE, 19743, Map.of());
   }
 
   @AfterAll
   static void stopOperator() {
     KubernetesClient client = LocalCluster.client();
-    client
-        .admissionRegistration()
-        .v1()
-        .validatingWebhookConfigurations()
-        .withName("nimbus-ctask-it")
-        .delete();
     if (operator != null) {
       operator.close();
     }

@@ -17,11 +17,44 @@ public final class OperatorProcess implements AutoCloseable {
   private final String name;
   private final Process process;
   private final Path log;
+  // The webhook configuration a test operator registered, removed when it stops.
+  private String webhookConfiguration;
 
   private OperatorProcess(String name, Process process, Path log) {
     this.name = name;
     this.process = process;
     this.log = log;
+  }
+
+  /**
+   * Starts the operator of one IT class: its ledgers, certificate and lease in {@code namespace}
+   * (created here), its webhook on {@code 127.0.0.1:port}, registered under the configuration named
+   * like the namespace; {@code more} adds or overrides properties. {@link #close} stops it and
+   * removes that configuration, so that no later test meets a webhook that is gone.
+   */
+  public static OperatorProcess forTests(
+      String name, String namespace, int port, Map<String, String> more) {
+    LocalCluster.client()
+        .namespaces()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata()
+                .withName(namespace)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    Map<String, String> properties = new java.util.HashMap<>();
+    properties.put("quarkus.http.port", "0");
+    properties.put("nimbus.namespace", namespace);
+    properties.put("nimbus.webhook.host", "127.0.0.1");
+    properties.put("nimbus.webhook.port", Integer.toString(port));
+    properties.put("nimbus.webhook.url", "https://127.0.0.1:" + port);
+    properties.put("nimbus.webhook.extra-hosts", "127.0.0.1");
+    properties.put("nimbus.webhook.configuration-name", namespace);
+    properties.putAll(more);
+    OperatorProcess started = start(name, properties);
+    started.webhookConfiguration = namespace;
+    return started;
   }
 
   /** Starts a replica with the given {@code nimbus.*} and Quarkus properties and waits for it. */
@@ -174,6 +207,15 @@ public final class OperatorProcess implements AutoCloseable {
 
   @Override
   public void close() {
+    if (webhookConfiguration != null) {
+      // Without the operator the webhook would refuse every workload (failurePolicy Fail).
+      LocalCluster.client()
+          .admissionRegistration()
+          .v1()
+          .validatingWebhookConfigurations()
+          .withName(webhookConfiguration)
+          .delete();
+    }
     stop(false);
   }
 }

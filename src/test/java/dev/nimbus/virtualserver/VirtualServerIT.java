@@ -28,7 +28,6 @@ import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -68,39 +67,22 @@ class VirtualServerIT {
   @BeforeAll
   static void startOperator() {
     KubernetesClient client = LocalCluster.client();
-    client
-        .namespaces()
-        .resource(
-            new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
-        .serverSideApply();
     client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).delete();
     client.resource(pool()).serverSideApply();
     client.resource(Fixtures.instanceType(SMALL, 2, "4Gi")).serverSideApply();
     client.resource(Fixtures.instanceType(MEDIUM, 4, "8Gi")).serverSideApply();
     client.resource(Fixtures.instanceType(BIG, 32, "8Gi")).serverSideApply();
     operator =
-        OperatorProcess.start(
+        OperatorProcess.forTests(
             "it-vsrv-operator",
-            Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", NAMESPACE,
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "19843",
-                "nimbus.webhook.url", "https://127.0.0.1:19843",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-vsrv-it",
-                "nimbus.ledger.orphan-grace-period", "PT5S"));
+            NAMESPACE,
+            19843,
+            Map.of("nimbus.ledger.orphan-grace-period", "PT5S"));
   }
 
   @AfterAll
   static void stopOperator() {
     KubernetesClient client = LocalCluster.client();
-    client
-        .admissionRegistration()
-        .v1()
-        .validatingWebhookConfigurations()
-        .withName("nimbus-vsrv-it")
-        .delete();
     if (operator != null) {
       operator.close();
     }
@@ -278,27 +260,9 @@ class VirtualServerIT {
 
       // The key pair goes; a scale down and a stop still take effect.
       client.resources(KeyPair.class).inNamespace(namespace.name()).withName("deployer").delete();
-      kubectl(
-          "patch",
-          "vsrv",
-          "kept",
-          "-n",
-          namespace.name(),
-          "--type",
-          "merge",
-          "-p",
-          "{\"spec\":{\"maxCount\":1}}");
+      patchSpec(namespace, "kept", "{\"maxCount\":1}");
       awaitTrue(() -> vms(client, namespace, "kept").size() == 1, 30);
-      kubectl(
-          "patch",
-          "vsrv",
-          "kept",
-          "-n",
-          namespace.name(),
-          "--type",
-          "merge",
-          "-p",
-          "{\"spec\":{\"running\":false}}");
+      patchSpec(namespace, "kept", "{\"running\":false}");
       awaitTrue(
           () ->
               vms(client, namespace, "kept").stream()
@@ -384,18 +348,7 @@ class VirtualServerIT {
             "UPDATE")) {
       for (String change :
           List.of("{\"maxCount\":5}", "{\"minCount\":1,\"maxCount\":1}", "{\"running\":false}")) {
-        assertThatThrownBy(
-                () ->
-                    kubectl(
-                        "patch",
-                        "vsrv",
-                        "held",
-                        "-n",
-                        namespace.name(),
-                        "--type",
-                        "merge",
-                        "-p",
-                        "{\"spec\":" + change + "}"))
+        assertThatThrownBy(() -> patchSpec(namespace, "held", change))
             .as("the other webhook refuses %s", change)
             .hasMessageContaining(TestWebhook.MESSAGE);
         // Past the grace in which an admitted update may still be stored (5 s here), and more.
@@ -785,6 +738,20 @@ class VirtualServerIT {
       }
       Thread.sleep(200);
     }
+  }
+
+  /** {@code kubectl patch vsrv <server> --type merge -p '{"spec":<spec>}'}, as a user does. */
+  static void patchSpec(TestNamespace namespace, String server, String spec) throws Exception {
+    kubectl(
+        "patch",
+        "vsrv",
+        server,
+        "-n",
+        namespace.name(),
+        "--type",
+        "merge",
+        "-p",
+        "{\"spec\":" + spec + "}");
   }
 
   static void kubectl(String... args) throws Exception {

@@ -240,7 +240,7 @@ class AdmissionIT {
   @Test
   @Order(4)
   void metadataChangesPassEvenWhenAReferenceVanished(
-      KubernetesClient client, TestNamespace namespace) {
+      KubernetesClient client, TestNamespace namespace) throws InterruptedException {
     KeyPair key = new KeyPair();
     key.setMetadata(
         new ObjectMetaBuilder().withName("key").withNamespace(namespace.name()).build());
@@ -523,22 +523,13 @@ class AdmissionIT {
 
   /** Waits until a dry-run create is refused with {@code message}: the inventory caught up. */
   private static void awaitRefusedFor(
-      KubernetesClient client, TestNamespace namespace, String message) {
+      KubernetesClient client, TestNamespace namespace, String message)
+      throws InterruptedException {
     VirtualServer probe = server(namespace, "probe", "it.one", 1);
     probe.setSpec(
         new VirtualServerSpec(
             probe.getSpec().image(), "it.one", 1, 1, "key", null, null, POOL, true, false));
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (true) {
-      try {
-        client.resource(probe).dryRun().create();
-      } catch (KubernetesClientException e) {
-        if (e.getMessage().contains(message)) {
-          return;
-        }
-      }
-      assertThat(System.nanoTime()).as("refused for " + message).isLessThan(deadline);
-    }
+    awaitDryRunRefusedWith(client, probe, message);
   }
 
   @Test

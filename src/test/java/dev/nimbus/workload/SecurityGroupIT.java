@@ -23,7 +23,6 @@ import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
@@ -59,39 +58,18 @@ class SecurityGroupIT {
   static void startOperator() {
     KubernetesClient client = LocalCluster.client();
     client
-        .namespaces()
-        .resource(
-            new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
-        .serverSideApply();
-    client
         .resource(pool(SERVERS, "kvm", CapacityPoolSpec.WorkloadKind.VirtualServer))
         .serverSideApply();
     client
         .resource(pool(TASKS, "plain", CapacityPoolSpec.WorkloadKind.ContainerTask))
         .serverSideApply();
     client.resource(Fixtures.instanceType(TYPE, 1, "1Gi")).serverSideApply();
-    operator =
-        OperatorProcess.start(
-            "it-secgroup-operator",
-            Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", NAMESPACE,
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "19543",
-                "nimbus.webhook.url", "https://127.0.0.1:19543",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-secgroup-it"));
+    operator = OperatorProcess.forTests("it-secgroup-operator", NAMESPACE, 19543, Map.of());
   }
 
   @AfterAll
   static void stopOperator() {
     KubernetesClient client = LocalCluster.client();
-    client
-        .admissionRegistration()
-        .v1()
-        .validatingWebhookConfigurations()
-        .withName("nimbus-secgroup-it")
-        .delete();
     if (operator != null) {
       operator.close();
     }
