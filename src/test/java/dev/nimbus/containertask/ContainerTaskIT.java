@@ -1,5 +1,7 @@
 package dev.nimbus.containertask;
 
+import static dev.nimbus.testing.Await.awaitTrue;
+import static dev.nimbus.testing.Await.createWhenReferencesKnown;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -89,7 +91,7 @@ class ContainerTaskIT {
     web.setSpec(new SecurityGroupSpec("web", List.of(), null));
     client.resource(web).create();
     ContainerTask task = seedTask(namespace, "20s");
-    createOnceTheWebhookKnowsTheGroup(client, task);
+    createWhenReferencesKnown(client, task);
 
     ContainerTask running = awaitRunning(client, task, 3);
 
@@ -164,7 +166,7 @@ class ContainerTaskIT {
             1,
             "LATEST",
             null));
-    createOnceTheWebhookKnowsTheGroup(client, task);
+    createWhenReferencesKnown(client, task);
     ContainerTask running = awaitRunning(client, task, 1);
     String uid = running.getMetadata().getUid();
     assertThat(ledger(client)).containsKey(uid);
@@ -218,7 +220,7 @@ class ContainerTaskIT {
             "batch",
             2,
             List.of(container("main", true, "0", "15s"), container("helper", false, "0", null)));
-    createOnceTheWebhookKnowsTheGroup(client, task);
+    createWhenReferencesKnown(client, task);
     String uid = awaitRunning(client, task, 2).getMetadata().getUid();
     assertThat(ledger(client)).containsKey(uid);
 
@@ -253,8 +255,8 @@ class ContainerTaskIT {
             "tolerant",
             1,
             List.of(container("main", true, null, null), container("sidecar", false, "1", "1s")));
-    createOnceTheWebhookKnowsTheGroup(client, failing);
-    createOnceTheWebhookKnowsTheGroup(client, tolerant);
+    createWhenReferencesKnown(client, failing);
+    createWhenReferencesKnown(client, tolerant);
 
     ContainerTask stopped = awaitComplete(client, failing);
     var task = stopped.getStatus().tasks().get(0);
@@ -298,7 +300,7 @@ class ContainerTaskIT {
     web.setSpec(new SecurityGroupSpec("web", List.of(), null));
     client.resource(web).create();
     ContainerTask task = seedTask(namespace);
-    createOnceTheWebhookKnowsTheGroup(client, task);
+    createWhenReferencesKnown(client, task);
     String uid = awaitRunning(client, task, 3).getMetadata().getUid();
     NetworkPolicy policy =
         client
@@ -432,7 +434,7 @@ class ContainerTaskIT {
     ContainerTask task =
         task(namespace, "deleted", 1, List.of(container("main", true, null, null)));
     try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
-      createOnceTheWebhookKnowsTheGroup(client, task);
+      createWhenReferencesKnown(client, task);
       String uid = awaitRunning(client, task, 1).getMetadata().getUid();
 
       // kubectl delete pod deleted-task-0 --grace-period=1
@@ -458,7 +460,7 @@ class ContainerTaskIT {
     ContainerTask task =
         task(namespace, "evicted", 1, List.of(container("main", true, null, null)));
     try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
-      createOnceTheWebhookKnowsTheGroup(client, task);
+      createWhenReferencesKnown(client, task);
       awaitRunning(client, task, 1);
 
       // What kubectl drain does: an eviction through the Eviction API.
@@ -515,7 +517,7 @@ class ContainerTaskIT {
               2,
               "LATEST",
               null));
-      createOnceTheWebhookKnowsTheGroup(client, task);
+      createWhenReferencesKnown(client, task);
       String uid = awaitRunning(client, task, 2).getMetadata().getUid();
 
       client.nodes().withName(nodeName).delete();
@@ -558,7 +560,7 @@ class ContainerTaskIT {
             3,
             List.of(container("main", true, null, null), container("sidecar", false, null, null)));
     try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
-      createOnceTheWebhookKnowsTheGroup(client, task);
+      createWhenReferencesKnown(client, task);
       awaitRunning(client, task, 3);
 
       // What the kubelet reports when task 1's essential container exits 2 and its sidecar runs on.
@@ -703,17 +705,6 @@ class ContainerTaskIT {
         spec.networkConfiguration());
   }
 
-  private static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not true within " + seconds + " s");
-      }
-      Thread.sleep(200);
-    }
-  }
-
   private static ContainerTask awaitRunning(
       KubernetesClient client, ContainerTask task, int tasks) {
     return client
@@ -733,21 +724,6 @@ class ContainerTaskIT {
   private static Map<String, ?> ledger(KubernetesClient client, String pool) {
     var map = client.configMaps().inNamespace(NAMESPACE).withName("nimbus-ledger-" + pool).get();
     return map == null ? Map.of() : dev.nimbus.ledger.LedgerStore.decode(pool, map).entries();
-  }
-
-  private static void createOnceTheWebhookKnowsTheGroup(KubernetesClient client, ContainerTask task)
-      throws InterruptedException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        client.resource(task).create();
-        return;
-      } catch (KubernetesClientException e) {
-        if (attempt > 50 || !e.getMessage().contains("does not exist")) {
-          throw e;
-        }
-        Thread.sleep(200);
-      }
-    }
   }
 
   private static ContainerTask seedTask(TestNamespace namespace) {

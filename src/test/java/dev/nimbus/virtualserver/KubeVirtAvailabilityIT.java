@@ -75,7 +75,7 @@ class KubeVirtAvailabilityIT {
                   POOL,
                   true,
                   false));
-      VirtualServerIT.createWhenReferencesKnown(client, server);
+      dev.nimbus.testing.Await.createWhenReferencesKnown(client, server);
 
       VirtualServer waiting =
           client

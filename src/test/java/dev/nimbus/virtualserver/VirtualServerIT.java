@@ -1,5 +1,7 @@
 package dev.nimbus.virtualserver;
 
+import static dev.nimbus.testing.Await.awaitTrue;
+import static dev.nimbus.testing.Await.createWhenReferencesKnown;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -712,32 +714,6 @@ class VirtualServerIT {
   private static String decode(Secret secret, String key) {
     return new String(
         Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
-  }
-
-  static void createWhenReferencesKnown(KubernetesClient client, HasMetadata object)
-      throws InterruptedException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        client.resource(object).create();
-        return;
-      } catch (KubernetesClientException e) {
-        if (attempt > 50 || !e.getMessage().contains("does not exist")) {
-          throw e;
-        }
-        Thread.sleep(200);
-      }
-    }
-  }
-
-  static void awaitTrue(java.util.function.BooleanSupplier condition, int seconds)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not true within " + seconds + " s");
-      }
-      Thread.sleep(200);
-    }
   }
 
   /** {@code kubectl patch vsrv <server> --type merge -p '{"spec":<spec>}'}, as a user does. */

@@ -89,7 +89,7 @@ class VirtualServerRecoveryIT {
     if (operator != null) {
       // The servers go while the operator still runs, so that their finalizers are honoured.
       client.resources(VirtualServer.class).inAnyNamespace().withLabel("it", "recovery").delete();
-      VirtualServerIT.awaitTrue(
+      dev.nimbus.testing.Await.awaitTrue(
           () ->
               client
                   .resources(VirtualServer.class)
@@ -131,7 +131,7 @@ class VirtualServerRecoveryIT {
                           return null;
                         }))
             .collect(Collectors.toList());
-    VirtualServerIT.awaitTrue(
+    dev.nimbus.testing.Await.awaitTrue(
         () -> stored.get() >= SERVERS * 2 / 5 && vms(client, namespace).size() >= 10, 120);
     operator.stop(true);
     int vmsAtKill = vms(client, namespace).size();
@@ -151,7 +151,7 @@ class VirtualServerRecoveryIT {
 
     var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
     long started = System.nanoTime();
-    VirtualServerIT.awaitTrue(
+    dev.nimbus.testing.Await.awaitTrue(
         () ->
             servers.list().getItems().stream()
                     .filter(
@@ -177,7 +177,8 @@ class VirtualServerRecoveryIT {
             .map(s -> s.getMetadata().getUid())
             .collect(Collectors.toSet());
     // Reservations of creates that the kill cut off are released once their grace has passed.
-    VirtualServerIT.awaitTrue(() -> ledgerOfNamespace(client, namespace).keySet().equals(uids), 60);
+    dev.nimbus.testing.Await.awaitTrue(
+        () -> ledgerOfNamespace(client, namespace).keySet().equals(uids), 60);
     long allocated =
         ledgerOfNamespace(client, namespace).values().stream()
             .flatMap(e -> e.placements().stream())

@@ -241,13 +241,7 @@ class AdmissionIT {
   @Order(4)
   void metadataChangesPassEvenWhenAReferenceVanished(
       KubernetesClient client, TestNamespace namespace) throws InterruptedException {
-    KeyPair key = new KeyPair();
-    key.setMetadata(
-        new ObjectMetaBuilder().withName("key").withNamespace(namespace.name()).build());
-    key.setSpec(
-        new KeyPairSpec(
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0jjroAagUHCBykLneNEsB95A/lCXKJ30AE1cNRa48O a@b"));
-    client.resource(key).create();
+    KeyPair key = client.resource(keyPair(namespace)).create();
     VirtualServer server = server(namespace, "keyed", "it.one", 1);
     server.setSpec(
         new VirtualServerSpec(
@@ -295,13 +289,7 @@ class AdmissionIT {
   void changesThatRaiseNoDemandPassAfterAReferenceVanished(
       KubernetesClient client, TestNamespace namespace) throws InterruptedException {
     awaitEarlierReservationsReleased(client);
-    KeyPair key = new KeyPair();
-    key.setMetadata(
-        new ObjectMetaBuilder().withName("key").withNamespace(namespace.name()).build());
-    key.setSpec(
-        new KeyPairSpec(
-            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0jjroAagUHCBykLneNEsB95A/lCXKJ30AE1cNRa48O a@b"));
-    client.resource(key).create();
+    KeyPair key = client.resource(keyPair(namespace)).create();
     SecurityGroup group = new SecurityGroup();
     group.setMetadata(
         new ObjectMetaBuilder().withName("gone").withNamespace(namespace.name()).build());
@@ -377,6 +365,17 @@ class AdmissionIT {
       assertThat(System.nanoTime()).as("a dry run is refused with " + text).isLessThan(deadline);
       Thread.sleep(200);
     }
+  }
+
+  /** The KeyPair {@code key} of the test's namespace. */
+  private static KeyPair keyPair(TestNamespace namespace) {
+    KeyPair key = new KeyPair();
+    key.setMetadata(
+        new ObjectMetaBuilder().withName("key").withNamespace(namespace.name()).build());
+    key.setSpec(
+        new KeyPairSpec(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP0jjroAagUHCBykLneNEsB95A/lCXKJ30AE1cNRa48O a@b"));
+    return key;
   }
 
   /** Waits until the test pool's entry of {@code uid} satisfies {@code wanted}. */

@@ -1,5 +1,7 @@
 package dev.nimbus.workload;
 
+import static dev.nimbus.testing.Await.awaitTrue;
+import static dev.nimbus.testing.Await.createWhenReferencesKnown;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
@@ -27,7 +29,6 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.util.List;
@@ -89,8 +90,8 @@ class SecurityGroupIT {
             rule(22, List.of("10.0.0.0/8"), List.of()),
             rule(80, List.of("0.0.0.0/0"), List.of()));
     client.resource(web).create();
-    createWhenAdmitted(client, server(namespace, "web", List.of("web")));
-    createWhenAdmitted(client, task(namespace, "hello", List.of("web")));
+    createWhenReferencesKnown(client, server(namespace, "web", List.of("web")));
+    createWhenReferencesKnown(client, task(namespace, "hello", List.of("web")));
     List<String> policies = List.of("web-vsrv-secgroups", "hello-ctask-secgroups");
     awaitPolicies(client, ns, policies, ports(22, 80));
 
@@ -138,7 +139,7 @@ class SecurityGroupIT {
     client.resource(group(namespace, "web", rule(80, List.of("0.0.0.0/0"), List.of()))).create();
     client.resource(group(namespace, "ssh", rule(22, List.of("10.0.0.0/8"), List.of()))).create();
     VirtualServer server = server(namespace, "app", List.of("web", "ssh"));
-    createWhenAdmitted(client, server);
+    createWhenReferencesKnown(client, server);
     List<String> policy = List.of("app-vsrv-secgroups");
     awaitPolicies(client, ns, policy, ports(80, 22));
 
@@ -161,7 +162,7 @@ class SecurityGroupIT {
         new SecurityGroupSpec(
             "https out only", List.of(), List.of(rule(443, List.of("0.0.0.0/0"), List.of()))));
     client.resource(https).create();
-    createWhenAdmitted(client, task(namespace, "fetch", List.of("https-out")));
+    createWhenReferencesKnown(client, task(namespace, "fetch", List.of("https-out")));
 
     awaitPolicies(
         client,
@@ -222,9 +223,9 @@ class SecurityGroupIT {
     NetworkPolicy storedDisguised = client.resource(disguised).create();
     client.resource(group(namespace, "web", rule(80, List.of("0.0.0.0/0"), List.of()))).create();
     VirtualServer server = server(namespace, "web", List.of("web"));
-    createWhenAdmitted(client, server);
+    createWhenReferencesKnown(client, server);
     ContainerTask task = task(namespace, "hello", List.of("web"));
-    createWhenAdmitted(client, task);
+    createWhenReferencesKnown(client, task);
 
     for (HasMetadata workload : List.of(server, task)) {
       awaitTrue(
@@ -381,32 +382,5 @@ class SecurityGroupIT {
             null,
             null));
     return pool;
-  }
-
-  /** Creates the workload once the webhook's caches have seen the groups it names. */
-  private static void createWhenAdmitted(KubernetesClient client, HasMetadata workload)
-      throws InterruptedException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        client.resource(workload).create();
-        return;
-      } catch (KubernetesClientException e) {
-        if (attempt > 50 || !e.getMessage().contains("does not exist")) {
-          throw e;
-        }
-        Thread.sleep(200);
-      }
-    }
-  }
-
-  private static void awaitTrue(java.util.function.BooleanSupplier condition, long seconds)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not true within " + seconds + " s");
-      }
-      Thread.sleep(200);
-    }
   }
 }

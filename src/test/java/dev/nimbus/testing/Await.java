@@ -1,0 +1,42 @@
+package dev.nimbus.testing;
+
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.function.BooleanSupplier;
+
+/** Waiting as the ITs do: for a condition, or for the webhook's caches to know a reference. */
+public final class Await {
+  private Await() {}
+
+  /** Waits until {@code condition} holds; fails after {@code seconds}. */
+  public static void awaitTrue(BooleanSupplier condition, long seconds)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + seconds * 1_000_000_000L;
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not true within " + seconds + " s");
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  /**
+   * Creates {@code object}, again while the webhook refuses it for a reference that its caches have
+   * not seen yet (a group or key created just before).
+   */
+  public static void createWhenReferencesKnown(KubernetesClient client, HasMetadata object)
+      throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        client.resource(object).create();
+        return;
+      } catch (KubernetesClientException e) {
+        if (attempt > 50 || !e.getMessage().contains("does not exist")) {
+          throw e;
+        }
+        Thread.sleep(200);
+      }
+    }
+  }
+}
