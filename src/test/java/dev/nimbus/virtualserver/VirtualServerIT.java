@@ -369,6 +369,87 @@ class VirtualServerIT {
   }
 
   @Test
+  void anInstanceWhoseNodeIsDeletedIsRecoveredOnAnotherNodeWithItsId(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String group = namespace.name();
+    List<String> nodes = List.of(group + "-a", group + "-b");
+    for (String node : nodes) {
+      client
+          .resource(
+              Fixtures.kvmNode(
+                  node,
+                  Map.of("nimbus.dev/node-group", group, Names.ZONE_LABEL, "zone-a"),
+                  "4",
+                  "16Gi"))
+          .create();
+    }
+    CapacityPool small = pool();
+    small.getMetadata().setName(group);
+    small.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    client.resource(small).create();
+    VirtualServer server =
+        server(
+            namespace,
+            "survivor",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                SMALL,
+                1,
+                1,
+                null,
+                null,
+                null,
+                group,
+                true,
+                false));
+    try {
+      createWhenReferencesKnown(client, server);
+      InstanceStatus before = awaitReady(client, server, 1).getStatus().instances().get(0);
+      String other = nodes.get(0).equals(before.node()) ? nodes.get(1) : nodes.get(0);
+
+      client.nodes().withName(before.node()).delete();
+
+      VirtualServer recovered =
+          client
+              .resource(server)
+              .waitUntilCondition(
+                  s ->
+                      s.getStatus() != null
+                          && s.getStatus().instances() != null
+                          && other.equals(s.getStatus().instances().get(0).node())
+                          && "running".equals(s.getStatus().instances().get(0).state()),
+                  90,
+                  TimeUnit.SECONDS);
+      assertThat(recovered.getStatus().instances().get(0).instanceId())
+          .as("the instance keeps its id, as EC2's recovery does")
+          .isEqualTo(before.instanceId());
+      var map = client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(group)).get();
+      assertThat(
+              LedgerStore.decode(group, map)
+                  .entry(recovered.getMetadata().getUid())
+                  .placements()
+                  .get(0)
+                  .node())
+          .isEqualTo(other);
+      assertThat(reasons(client, namespace)).contains("InstanceRecovered");
+
+      client.resource(server).delete();
+      awaitTrue(() -> client.resource(server).get() == null, 60);
+    } finally {
+      client.resource(server).withGracePeriod(0).delete();
+      client.resources(CapacityPool.class).withName(group).delete();
+      nodes.forEach(node -> client.nodes().withName(node).delete());
+    }
+  }
+
+  @Test
   void stopStartScaleAndResizeGoThroughAdmission(KubernetesClient client, TestNamespace namespace)
       throws Exception {
     VirtualServer app = server(namespace, "app", spec(SMALL, 1, 2));
