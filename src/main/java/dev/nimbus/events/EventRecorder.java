@@ -42,7 +42,9 @@ public class EventRecorder {
     /** A task stopped. */
     TaskStopped,
     /** A reservation made for an update that was never stored was set back to the stored spec. */
-    ReservationReconciled
+    ReservationReconciled,
+    /** An instance whose node is gone was placed on another node, or waits for room. */
+    InstanceRecovered
   }
 
   private final KubernetesClient client;

@@ -78,6 +78,15 @@ public record LedgerEntry(
         generation);
   }
 
+  /** This entry with instance {@code index} placed on {@code node}, holding what it held. */
+  public LedgerEntry movedTo(int index, String node) {
+    List<Placement> next = new java.util.ArrayList<>(placements);
+    Placement moved = placements.get(index);
+    next.set(index, new Placement(node, moved.cpu(), moved.memory(), moved.ephemeralStorage()));
+    return new LedgerEntry(
+        uid, kind, namespace, name, reservedAt, desired, List.copyOf(next), generation);
+  }
+
   /** This entry, now standing for generation {@code generation} of its object. */
   public LedgerEntry atGeneration(long generation) {
     return new LedgerEntry(uid, kind, namespace, name, reservedAt, desired, placements, generation);

@@ -1,7 +1,9 @@
 package dev.nimbus.virtualserver;
 
 import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.VirtualServer;
@@ -14,17 +16,27 @@ import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.naming.Names;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.stream.IntStream;
 
 /**
  * Keeps a VirtualServer's reservation true to its stored spec, so that what runs follows what was
- * stored, never an answer admission gave to an update that was then refused.
+ * stored, never an answer admission gave to an update that was then refused; and recovers the
+ * instances whose node is gone.
+ *
+ * <p>An instance whose node was deleted is placed again on another node of the pool with room,
+ * keeping its index, id and size, as EC2 recovers an instance from a failed host; its VM then
+ * restarts there. Where no node has room, it keeps its reservation and is tried again.
  *
  * <p>Each reservation records the generation admission saw. The controller compares it with the
  * stored object's generation:
@@ -43,6 +55,7 @@ import java.util.function.Function;
 @ApplicationScoped
 public class ServerReservations {
   static final Duration TRIM_RECHECK = Duration.ofSeconds(2);
+  static final Duration RECOVERY_RECHECK = Duration.ofSeconds(30);
 
   private final LedgerStore ledgers;
   private final Inventory inventory;
@@ -72,8 +85,30 @@ public class ServerReservations {
    * spec; {@code running} are the indices of the server's instances that still have a VM or VMI.
    */
   public Reconciled reconcile(
+      VirtualServer server,
+      CapacityPool pool,
+      LedgerEntry entry,
+      Set<Integer> running,
+      Predicate<String> nodeExists) {
+    if (entry == null) {
+      return Reconciled.as(null);
+    }
+    LedgerEntry recovered = recover(server, pool, entry, nodeExists);
+    if (recovered == null) {
+      return Reconciled.as(null);
+    }
+    Reconciled reconciled = reconcileGeneration(server, pool, recovered, running);
+    boolean stillLost =
+        reconciled.entry() != null
+            && reconciled.entry().placements().stream().anyMatch(p -> !nodeExists.test(p.node()));
+    return stillLost && reconciled.recheck().isEmpty()
+        ? new Reconciled(reconciled.entry(), reconciled.hold(), Optional.of(RECOVERY_RECHECK))
+        : reconciled;
+  }
+
+  private Reconciled reconcileGeneration(
       VirtualServer server, CapacityPool pool, LedgerEntry entry, Set<Integer> running) {
-    if (entry == null || entry.generation() == null) {
+    if (entry.generation() == null) {
       return Reconciled.as(entry);
     }
     long stored = Objects.requireNonNullElse(server.getMetadata().getGeneration(), 1L);
@@ -94,6 +129,84 @@ public class ServerReservations {
       return new Reconciled(entry.trimmedTo(target), false, Optional.of(TRIM_RECHECK));
     }
     return Reconciled.as(write(pool, entry, entry.trimmedTo(target).atGeneration(stored)));
+  }
+
+  /**
+   * {@code entry} with every instance whose node is gone placed on a node of the pool with room, in
+   * one compare-and-swap; an instance for which no node has room keeps its place.
+   */
+  private LedgerEntry recover(
+      VirtualServer server, CapacityPool pool, LedgerEntry entry, Predicate<String> nodeExists) {
+    List<Integer> lost =
+        IntStream.range(0, entry.count())
+            .filter(index -> !nodeExists.test(entry.placements().get(index).node()))
+            .boxed()
+            .toList();
+    if (lost.isEmpty()) {
+      return entry;
+    }
+    LedgerEntry recovered =
+        write(
+            pool,
+            entry,
+            ledger -> {
+              List<Reservation> held = new ArrayList<>();
+              for (Reservation reservation : ledger.reservations()) {
+                if (!reservation.key().equals(entry.uid())) {
+                  held.add(reservation);
+                }
+              }
+              // The instances that keep their node stay held while the lost ones are placed.
+              List<Reservation.Placement> kept = new ArrayList<>();
+              for (int index = 0; index < entry.count(); index++) {
+                if (!lost.contains(index)) {
+                  kept.add(entry.reservation().placements().get(index));
+                }
+              }
+              held.add(new Reservation(entry.uid(), kept));
+              Pool model = PoolModels.pool(pool, inventory.nodes(), held);
+              LedgerEntry next = entry;
+              for (int index : lost) {
+                Request one =
+                    new Request(
+                        entry.uid() + "/recover/" + index,
+                        entry.reservation().placements().get(index).demand(),
+                        1,
+                        1,
+                        labels -> "true".equals(labels.get(Names.KVM_NODE_LABEL)));
+                if (model.admit(one) instanceof Verdict.Admitted admitted) {
+                  next = next.movedTo(index, admitted.reservation().placements().get(0).node());
+                  model = model.hold(admitted.reservation());
+                }
+              }
+              return next;
+            });
+    for (int index : lost) {
+      String from = entry.placements().get(index).node();
+      String to =
+          recovered == null || recovered.count() <= index
+              ? from
+              : recovered.placements().get(index).node();
+      String id = Names.instanceId(entry.uid(), index);
+      if (!to.equals(from)) {
+        events.normal(
+            server,
+            Reason.InstanceRecovered,
+            "instance " + id + " lost node " + from + "; recovered on node " + to);
+      } else {
+        events.warning(
+            server,
+            Reason.InstanceRecovered,
+            "instance "
+                + id
+                + " lost node "
+                + from
+                + "; no node of pool "
+                + pool.getMetadata().getName()
+                + " has room to recover it yet");
+      }
+    }
+    return recovered;
   }
 
   /** How many of the reserved instances the stored spec keeps: none when stopped. */
@@ -172,6 +285,9 @@ public class ServerReservations {
             return LedgerStore.Change.none(current);
           }
           LedgerEntry replacement = next.apply(ledger);
+          if (replacement.equals(current)) {
+            return LedgerStore.Change.none(current);
+          }
           return LedgerStore.Change.write(
               ledger.with(replacement), replacement.count() == 0 ? null : replacement);
         });

@@ -440,8 +440,27 @@ class VirtualServerIT {
           .isEqualTo(other);
       assertThat(reasons(client, namespace)).contains("InstanceRecovered");
 
+      // The last node goes too: no node has room, and the server can still be deleted.
+      client.nodes().withName(other).delete();
+      awaitTrue(
+          () ->
+              client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
+                  .anyMatch(e -> e.getMessage().contains("has room to recover it yet")),
+          30);
       client.resource(server).delete();
       awaitTrue(() -> client.resource(server).get() == null, 60);
+      awaitTrue(
+          () ->
+              LedgerStore.decode(
+                      group,
+                      client
+                          .configMaps()
+                          .inNamespace(NAMESPACE)
+                          .withName(Names.ledger(group))
+                          .get())
+                  .entries()
+                  .isEmpty(),
+          30);
     } finally {
       client.resource(server).withGracePeriod(0).delete();
       client.resources(CapacityPool.class).withName(group).delete();
