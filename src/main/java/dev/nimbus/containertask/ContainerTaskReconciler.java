@@ -14,6 +14,7 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.AdmittedPool;
+import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
@@ -46,7 +47,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
-import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -63,7 +63,6 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
   static final Duration STOP_RECHECK = Duration.ofSeconds(1);
   static final String GROUP_SOURCE = "securitygroups";
-  static final String NODE_SOURCE = "nodes";
 
   private final KubernetesClient client;
   private final LedgerStore ledgers;
@@ -111,28 +110,16 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
                         context.getPrimaryCache().list(group.getMetadata().getNamespace()),
                         ContainerTaskReconciler::securityGroups))
             .build();
-    // A node that goes stops the tasks on it; only its deletion matters here.
-    var nodes =
-        InformerEventSourceConfiguration.from(Node.class, ContainerTask.class)
-            .withName(NODE_SOURCE)
-            .withOnAddFilter(node -> false)
-            .withOnUpdateFilter((node, old) -> false)
-            .withSecondaryToPrimaryMapper(
-                node ->
-                    context
-                        .getPrimaryCache()
-                        .list(
-                            task ->
-                                task.getStatus() == null
-                                    || !TaskStatuses.allStopped(task.getStatus()))
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
-            .build();
     return List.of(
         new InformerEventSource<>(pods, context),
         new InformerEventSource<>(policies, context),
         new InformerEventSource<>(groups, context),
-        new InformerEventSource<>(nodes, context));
+        // A node that goes stops the tasks on it; only its deletion matters here.
+        LostNodes.source(
+            ContainerTask.class,
+            context,
+            (node, task) ->
+                task.getStatus() == null || !TaskStatuses.allStopped(task.getStatus())));
   }
 
   private static Set<ResourceID> byTaskLabel(HasMetadata object) {
@@ -173,7 +160,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
             : entry.placements().stream().map(LedgerEntry.Placement::node).toList();
     // Once released, the run's tasks are still told from the status and the pods left behind.
     int placed = entry != null ? entry.count() : previouslyPlaced(task);
-    Predicate<String> nodeExists = nodeExists(context);
+    Predicate<String> nodeExists = LostNodes.exists(context);
     var securityGroups = applySecurityGroups(task, context);
     Map<Integer, Pod> pods = podsByIndex(context);
     startTasksNeverStarted(task, pool.get(), placementNodes, pods, nodeExists);
@@ -263,7 +250,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     }
     // Every stop is stored now (or the run never had a status): each pod may go.
     var pods = context.getSecondaryResources(Pod.class);
-    Predicate<String> nodeExists = nodeExists(context);
+    Predicate<String> nodeExists = LostNodes.exists(context);
     for (Pod pod : pods) {
       letGo(pod, nodeExists);
     }
@@ -285,15 +272,6 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
         Map.of(Names.CONTAINER_TASK_LABEL, task.getMetadata().getName()),
         securityGroups(task),
         context.getSecondaryResource(NetworkPolicy.class));
-  }
-
-  /** Whether a node exists, as the controller's own node cache says: it saw the node go. */
-  private static Predicate<String> nodeExists(Context<ContainerTask> context) {
-    @SuppressWarnings("unchecked")
-    var nodes =
-        (InformerEventSource<Node, ContainerTask>)
-            context.eventSourceRetriever().getEventSourceFor(Node.class, NODE_SOURCE);
-    return name -> nodes.get(new ResourceID(name)).isPresent();
   }
 
   /**

@@ -15,10 +15,10 @@ import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
+import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -41,8 +41,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Predicate;
-import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
 
 /**
@@ -62,7 +60,6 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   static final String VM_SOURCE = "virtualmachines";
   static final String VMI_SOURCE = "virtualmachineinstances";
   static final String GROUP_SOURCE = "securitygroups";
-  static final String NODE_SOURCE = "nodes";
   static final Duration KUBEVIRT_RECHECK = Duration.ofSeconds(15);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
 
@@ -116,33 +113,19 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                         context.getPrimaryCache().list(group.getMetadata().getNamespace()),
                         VirtualServerReconciler::securityGroups))
             .build();
-    // A node that goes moves the instances on it; only its deletion matters here.
-    var nodes =
-        InformerEventSourceConfiguration.from(Node.class, VirtualServer.class)
-            .withName(NODE_SOURCE)
-            .withOnAddFilter(node -> false)
-            .withOnUpdateFilter((node, old) -> false)
-            .withSecondaryToPrimaryMapper(
-                node ->
-                    context
-                        .getPrimaryCache()
-                        .list(
-                            server ->
-                                server.getStatus() != null
-                                    && server.getStatus().instances() != null
-                                    && server.getStatus().instances().stream()
-                                        .anyMatch(
-                                            instance ->
-                                                node.getMetadata()
-                                                    .getName()
-                                                    .equals(instance.node())))
-                        .map(ResourceID::fromResource)
-                        .collect(Collectors.toSet()))
-            .build();
     return List.of(
         new InformerEventSource<>(policies, context),
         new InformerEventSource<>(groups, context),
-        new InformerEventSource<>(nodes, context));
+        // A node that goes moves the instances on it; only its deletion matters here.
+        LostNodes.source(
+            VirtualServer.class,
+            context,
+            (node, server) ->
+                server.getStatus() != null
+                    && server.getStatus().instances() != null
+                    && server.getStatus().instances().stream()
+                        .anyMatch(
+                            instance -> node.getMetadata().getName().equals(instance.node()))));
   }
 
   private static List<String> securityGroups(VirtualServer server) {
@@ -188,7 +171,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         // What runs follows the stored spec, never a reservation it does not match.
         var reservation =
             reservations.reconcile(
-                server, pool.get(), entry, live(server, vms, vmis), nodeExists(context));
+                server, pool.get(), entry, live(server, vms, vmis), LostNodes.exists(context));
         entry = reservation.entry();
         recheck = reservation.recheck();
         if (!reservation.hold()) {
@@ -230,15 +213,6 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     return withKubeVirt
         ? recheck.map(control::rescheduleAfter).orElse(control)
         : control.rescheduleAfter(KUBEVIRT_RECHECK);
-  }
-
-  /** Whether a node exists, as the controller's own node cache says: it saw the node go. */
-  private static Predicate<String> nodeExists(Context<VirtualServer> context) {
-    @SuppressWarnings("unchecked")
-    var nodes =
-        (InformerEventSource<Node, VirtualServer>)
-            context.eventSourceRetriever().getEventSourceFor(Node.class, NODE_SOURCE);
-    return name -> nodes.get(new ResourceID(name)).isPresent();
   }
 
   /**
