@@ -172,7 +172,13 @@ public class LedgerStore {
         for (Pending<?> next; (next = group.waiting.poll()) != null; ) {
           batch.add(next);
         }
-        commit(pool, batch);
+        try {
+          commit(pool, batch);
+        } catch (RuntimeException e) {
+          // A failed read or write (an API error, a ledger that cannot be decoded) answers every
+          // change of the batch with the failure: none of them may wait for an answer forever.
+          batch.forEach(pending -> pending.future.completeExceptionally(e));
+        }
       }
     } finally {
       group.lock.unlock();

@@ -120,7 +120,11 @@ public class ServerReservations {
       if (age.compareTo(grace) < 0) {
         return new Reconciled(entry, true, Optional.of(grace.minus(age).plus(TRIM_RECHECK)));
       }
-      return Reconciled.as(reconcileBack(server, pool, entry, stored));
+      LedgerEntry back = reconcileBack(server, pool, entry, stored);
+      // Reconciled when the result stands for the stored generation; else look again.
+      return back == null || Objects.equals(back.generation(), stored)
+          ? Reconciled.as(back)
+          : new Reconciled(back, true, Optional.of(TRIM_RECHECK));
     }
     int target = storedCount(server, entry);
     boolean gone = running.stream().allMatch(index -> index < target);
@@ -128,7 +132,12 @@ public class ServerReservations {
       // The instances past the stored count stop first; their capacity returns once they have.
       return new Reconciled(entry.trimmedTo(target), false, Optional.of(TRIM_RECHECK));
     }
-    return Reconciled.as(write(pool, entry, entry.trimmedTo(target).atGeneration(stored)));
+    LedgerEntry trimmed = entry.trimmedTo(target).atGeneration(stored);
+    LedgerEntry written = write(pool, entry, trimmed);
+    // Another write came first (or the cache was behind it): look again on what is stored now.
+    return Objects.equals(written, trimmed.count() == 0 ? null : trimmed)
+        ? Reconciled.as(written)
+        : new Reconciled(written, false, Optional.of(TRIM_RECHECK));
   }
 
   /**

@@ -100,10 +100,11 @@ public class WebhookServer {
             .toCompletionStage()
             .toCompletableFuture()
             .get(30, TimeUnit.SECONDS);
+    // Said once the webhook configuration points here: from then on the API server calls it.
+    publishCaBundle(serving);
     LOG.infof(
         "Serving the admission webhook on https://%s:%d%s",
         config.webhook().host(), server.actualPort(), PATH);
-    publishCaBundle(serving);
     vertx.setPeriodic(
         config.webhook().certificateCheckInterval().toMillis(),
         id ->

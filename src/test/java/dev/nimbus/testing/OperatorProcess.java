@@ -1,5 +1,11 @@
 package dev.nimbus.testing;
 
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +20,7 @@ import java.util.Map;
  * state but through the API server. Its log goes to {@code target/<name>.log}.
  */
 public final class OperatorProcess implements AutoCloseable {
+  private static final String PROBE_NAMESPACE = "nimbus-it-probe";
   private final String name;
   private final Process process;
   private final Path log;
@@ -87,10 +94,53 @@ public final class OperatorProcess implements AutoCloseable {
       Process process = builder.start();
       OperatorProcess started = new OperatorProcess(name, process, log);
       started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));
+      if (properties.containsKey("nimbus.webhook.url")) {
+        awaitWebhookCalled();
+      }
       return started;
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + name, e);
     }
+  }
+
+  /**
+   * Waits until the API server calls the webhook that a local run registers: its informer of
+   * webhook configurations lags the write, and a workload created meanwhile would be stored without
+   * admission. A dry-run create naming an absent InstanceType is refused once it does.
+   */
+  private static void awaitWebhookCalled() {
+    KubernetesClient client = LocalCluster.client();
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(PROBE_NAMESPACE)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    VirtualServer probe = new VirtualServer();
+    probe.setMetadata(
+        new ObjectMetaBuilder().withName("probe").withNamespace(PROBE_NAMESPACE).build());
+    probe.setSpec(
+        new VirtualServerSpec(
+            "probe", "nimbus.absent", 1, 1, null, null, null, "probe", true, false));
+    for (int attempt = 0; attempt < 150; attempt++) {
+      try {
+        client.resource(probe).dryRun().create();
+      } catch (KubernetesClientException e) {
+        if (e.getMessage().contains("nimbus.absent")) {
+          return;
+        }
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new IllegalStateException("the API server never called the Nimbus webhook");
   }
 
   /** Waits until the log holds {@code text}; fails with the log's end if the process died. */
