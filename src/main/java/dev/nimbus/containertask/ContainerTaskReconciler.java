@@ -163,7 +163,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     Predicate<String> nodeExists = LostNodes.exists(context);
     var securityGroups = applySecurityGroups(task, context);
     Map<Integer, Pod> pods = podsByIndex(context);
-    startTasksNeverStarted(task, pool.get(), placementNodes, pods, nodeExists);
+    boolean waiting = startTasksNeverStarted(task, pool.get(), placementNodes, pods, nodeExists);
     letStoppedTasksGo(task, pods, nodeExists);
     ContainerTaskStatus status =
         TaskStatuses.of(
@@ -182,7 +182,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     if (entry != null && TaskStatuses.allStopped(status)) {
       releases.release(task, poolName, "every task has stopped");
     }
-    Optional<Duration> recheck = nextCheck(status, pods);
+    Optional<Duration> recheck = waiting ? Optional.of(STOP_RECHECK) : nextCheck(status, pods);
     UpdateControl<ContainerTask> control =
         Objects.equals(status, task.getStatus())
             ? UpdateControl.noUpdate()
@@ -400,9 +400,10 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
 
   /**
    * Creates the pod of every placed task that has never had one: one the stored status neither
-   * tells STOPPED nor has seen a pod of. A task whose pod is gone is never started again.
+   * tells STOPPED nor has seen a pod of. A task whose pod is gone is never started again. Returns
+   * whether a task still waits for the pool's view of its node.
    */
-  private void startTasksNeverStarted(
+  private boolean startTasksNeverStarted(
       ContainerTask task,
       CapacityPool pool,
       List<String> placementNodes,
@@ -412,6 +413,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
         task.getStatus() == null || task.getStatus().tasks() == null
             ? List.<ContainerTaskStatus.Task>of()
             : task.getStatus().tasks();
+    boolean waiting = false;
     for (int index = 0; index < placementNodes.size(); index++) {
       boolean seen =
           index < told.size()
@@ -422,7 +424,8 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       }
       Optional<Node> node = inventory.node(placementNodes.get(index));
       if (node.isEmpty()) {
-        continue; // the pool's view of the node lags; the node's events bring another try
+        waiting = true; // the pool's view of the node lags behind this controller's
+        continue;
       }
       var modelNode = PoolModels.node(pool.getSpec(), node.get());
       Pod created = Writes.createOrAdopt(client, TaskPod.desired(task, pool, index, modelNode));
@@ -435,6 +438,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
           node.get().getMetadata().getName());
       pods.put(index, created);
     }
+    return waiting;
   }
 
   private static int previouslyPlaced(ContainerTask task) {

@@ -25,6 +25,16 @@ public final class WorkloadValidator {
     public boolean valid() {
       return errors.isEmpty();
     }
+
+    /**
+     * The errors that count for a workload already admitted to a pool: the pool its spec resolves
+     * to now (another default, or none) does not, since it keeps the pool it was admitted to.
+     */
+    public List<FieldError> errorsWhenPinned(boolean pinned) {
+      return pinned
+          ? errors.stream().filter(error -> !error.path().equals("spec.pool")).toList()
+          : errors;
+    }
   }
 
   public static Result validate(VirtualServer server, Inventory inventory) {

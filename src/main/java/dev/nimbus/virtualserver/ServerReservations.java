@@ -1,6 +1,5 @@
 package dev.nimbus.virtualserver;
 
-import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Reservation;
@@ -244,7 +243,9 @@ public class ServerReservations {
                 return entry.trimmedTo(0);
               }
               if (type.isEmpty()
-                  || Demands.of(server, type.get()).perInstance().equals(perInstance(entry))) {
+                  || Demands.of(server, type.get())
+                      .perInstance()
+                      .equals(entry.reservation().placements().get(0).demand())) {
                 return entry.trimmedTo(storedCount(server, entry)).atGeneration(stored);
               }
               Request demand = Demands.of(server, type.get());
@@ -304,10 +305,5 @@ public class ServerReservations {
 
   private LedgerEntry write(CapacityPool pool, LedgerEntry expected, LedgerEntry next) {
     return write(pool, expected, ledger -> next);
-  }
-
-  private static Amounts perInstance(LedgerEntry entry) {
-    var first = entry.placements().get(0);
-    return Amounts.of(first.cpu(), first.memory(), first.ephemeralStorage());
   }
 }

@@ -144,11 +144,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       VirtualServer server, Context<VirtualServer> context) {
     // The pool even while another reference is gone: scale downs and stops still take effect.
     Optional<CapacityPool> pool = admittedPool(server);
-    var errors =
-        WorkloadValidator.validate(server, inventory).errors().stream()
-            // The pool a server was admitted to stays its pool, default or not.
-            .filter(error -> pool.isEmpty() || !error.path().equals("spec.pool"))
-            .toList();
+    // The pool a server was admitted to stays its pool, default or not.
+    var errors = WorkloadValidator.validate(server, inventory).errorsWhenPinned(pool.isPresent());
     String invalid =
         errors.isEmpty()
             ? null

@@ -145,17 +145,13 @@ public class WorkloadAdmission {
           || server.getMetadata().getDeletionTimestamp() != null) {
         return Decision.allow("Unchanged", List.of());
       }
-      admitted = AdmittedPool.holding(server, inventory, ledgers);
       if (raisesNoDemand(old, server)) {
         return decideWithoutRaise(old, server);
       }
+      admitted = AdmittedPool.holding(server, inventory, ledgers);
     }
-    boolean pinned = admitted.isPresent();
     var result = WorkloadValidator.validate(server, inventory);
-    List<FieldError> errors =
-        result.errors().stream()
-            .filter(error -> !pinned || !error.path().equals("spec.pool"))
-            .toList();
+    List<FieldError> errors = result.errorsWhenPinned(admitted.isPresent());
     if (!errors.isEmpty()) {
       return invalid(server, errors);
     }

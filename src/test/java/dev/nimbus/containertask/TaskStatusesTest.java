@@ -137,6 +137,7 @@ class TaskStatusesTest {
     return new PodBuilder()
         .withNewMetadata()
         .withName("p")
+        .withCreationTimestamp("2026-11-29T00:00:00Z")
         .endMetadata()
         .withNewSpec()
         .withNodeName("plain-0")
@@ -182,6 +183,94 @@ class TaskStatusesTest {
     return task;
   }
 
+  /** The time the lifecycle cases below are observed at. */
+  private static final java.time.Instant NOW = java.time.Instant.parse("2026-11-30T00:00:00Z");
+
+  @Test
+  void aDeletedPodsTaskIsStoppingUntilItsGracePeriodEndsThenStoppedByTheUser() {
+    Pod deleted = pod("plain-0", "Running", null);
+    deleted.getMetadata().setDeletionTimestamp(NOW.plusSeconds(20).toString());
+
+    var stopping = TaskStatuses.of(task(1), lifecycle(1, Map.of(0, deleted))).tasks();
+    assertThat(stopping.get(0).lastStatus() + "/" + stopping.get(0).desiredStatus())
+        .isEqualTo("RUNNING/STOPPED");
+
+    deleted.getMetadata().setDeletionTimestamp(NOW.minusSeconds(1).toString());
+    var stopped = TaskStatuses.of(task(1), lifecycle(1, Map.of(0, deleted))).tasks();
+    assertThat(stopped.get(0).lastStatus()).isEqualTo("STOPPED");
+    assertThat(stopped.get(0).stopCode()).isEqualTo("UserInitiated");
+    assertThat(stopped.get(0).stoppedReason())
+        .isEqualTo("Task stopped: its pod run-task-0 was deleted");
+  }
+
+  @Test
+  void anEvictedPodsTaskStopsWithTerminationNoticeAndTheDisruptionsReason() {
+    Pod evicted = pod("plain-0", "Running", 137);
+    evicted.getMetadata().setDeletionTimestamp(NOW.plusSeconds(20).toString());
+    evicted
+        .getStatus()
+        .setConditions(
+            List.of(
+                new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                    .withType("DisruptionTarget")
+                    .withStatus("True")
+                    .withReason("EvictionByEvictionAPI")
+                    .withMessage("Eviction API: evicting")
+                    .build()));
+
+    var task = TaskStatuses.of(task(1), lifecycle(1, Map.of(0, evicted))).tasks();
+
+    assertThat(task.get(0).lastStatus()).as("its containers have exited").isEqualTo("STOPPED");
+    assertThat(task.get(0).stopCode()).isEqualTo("TerminationNotice");
+    assertThat(task.get(0).stoppedReason())
+        .isEqualTo(
+            "Task stopped: its pod run-task-0 was disrupted (EvictionByEvictionAPI: Eviction API:"
+                + " evicting)");
+    assertThat(task.get(0).containers().get(0).exitCode()).isEqualTo(137);
+  }
+
+  @Test
+  void aTaskWhoseNodeIsGoneStopsAndOneWhosePlacementIsGoneNeverStarts() {
+    Map<Integer, Pod> pods = Map.of(0, pod("plain-0", "Running", null));
+    var observed =
+        new TaskStatuses.Observed(
+            "tasks", 2, List.of("plain-0", "plain-1"), pods, n -> "zone-a", n -> false, NOW, null);
+
+    var tasks = TaskStatuses.of(task(2), observed).tasks();
+
+    assertThat(tasks.get(0).stopCode() + ": " + tasks.get(0).stoppedReason())
+        .isEqualTo("TerminationNotice: Task stopped: node plain-0 is gone");
+    assertThat(tasks.get(1).stopCode() + ": " + tasks.get(1).stoppedReason())
+        .isEqualTo(
+            "TaskFailedToStart: Task failed to start: node plain-1 left the cluster before it"
+                + " started");
+  }
+
+  @Test
+  void aTaskOnceSeenIsStoppedWhenItsPodVanishesAndAStoppedTaskStaysAsTold() {
+    ContainerTask run = task(2);
+    var seen =
+        TaskStatuses.of(
+            run,
+            lifecycle(
+                2, Map.of(0, pod("plain-0", "Running", null), 1, pod("plain-1", "Failed", 2))));
+    run.setStatus(seen);
+
+    // Both pods are gone: one by a finalizer removed by hand, the other after its stop was told.
+    var after = TaskStatuses.of(run, lifecycle(2, Map.of())).tasks();
+
+    assertThat(after.get(0).lastStatus() + "/" + after.get(0).stopCode())
+        .isEqualTo("STOPPED/UserInitiated");
+    assertThat(after.get(0).stoppedReason()).contains("was removed before Nimbus saw it stop");
+    assertThat(after.get(1)).isEqualTo(seen.tasks().get(1));
+  }
+
+  /** {@code placed} tasks observed at {@link #NOW}, with every node present. */
+  private static TaskStatuses.Observed lifecycle(int placed, Map<Integer, Pod> pods) {
+    return new TaskStatuses.Observed(
+        "tasks", placed, List.of(), pods, n -> "zone-a", n -> true, NOW, null);
+  }
+
   private static Pod pod(String node, String phase, Integer exitCode) {
     var state = new io.fabric8.kubernetes.api.model.ContainerStateBuilder();
     if (exitCode != null) {
@@ -198,6 +287,7 @@ class TaskStatusesTest {
     return new PodBuilder()
         .withNewMetadata()
         .withName("p")
+        .withCreationTimestamp("2026-11-29T00:00:00Z")
         .endMetadata()
         .withNewSpec()
         .withNodeName(node)

@@ -19,7 +19,6 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.RoundRobinProxy;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -63,15 +62,6 @@ class AdmissionIT {
   @BeforeAll
   static void startTwoReplicas() throws Exception {
     KubernetesClient client = LocalCluster.client();
-    client
-        .namespaces()
-        .resource(
-            new NamespaceBuilder()
-                .withNewMetadata()
-                .withName(OPERATOR_NAMESPACE)
-                .endMetadata()
-                .build())
-        .serverSideApply();
     client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).delete();
     node(client, "it-admission-0", "60");
     node(client, "it-admission-1", "40");
@@ -83,31 +73,23 @@ class AdmissionIT {
     int[] ports = {19443, 19444};
     proxy = new RoundRobinProxy(List.of(ports[0], ports[1]));
     for (int i = 0; i < ports.length; i++) {
+      // One configuration, pointed at the proxy in front of both replicas.
       replicas.add(
-          OperatorProcess.start(
+          OperatorProcess.forTests(
               "it-operator-" + i,
+              OPERATOR_NAMESPACE,
+              ports[i],
               Map.of(
-                  "quarkus.http.port", "0",
-                  "nimbus.namespace", OPERATOR_NAMESPACE,
-                  "nimbus.webhook.host", "127.0.0.1",
-                  "nimbus.webhook.port", Integer.toString(ports[i]),
-                  "nimbus.webhook.url", "https://127.0.0.1:" + proxy.port(),
-                  "nimbus.webhook.extra-hosts", "127.0.0.1",
-                  "nimbus.webhook.configuration-name", "nimbus-it",
-                  "nimbus.ledger.orphan-grace-period", "PT5S")));
+                  "nimbus.webhook.url",
+                  "https://127.0.0.1:" + proxy.port(),
+                  "nimbus.ledger.orphan-grace-period",
+                  "PT5S")));
     }
   }
 
   @AfterAll
   static void stopReplicas() throws Exception {
     KubernetesClient client = LocalCluster.client();
-    // Without its replicas the webhook would refuse every VirtualServer (failurePolicy Fail).
-    client
-        .admissionRegistration()
-        .v1()
-        .validatingWebhookConfigurations()
-        .withName("nimbus-it")
-        .delete();
     replicas.forEach(OperatorProcess::close);
     if (proxy != null) {
       proxy.close();
