@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /** Waiting as the ITs do: for a condition, or for the webhook's caches to know a reference. */
 public final class Await {
@@ -12,10 +13,18 @@ public final class Await {
   /** Waits until {@code condition} holds; fails after {@code seconds}. */
   public static void awaitTrue(BooleanSupplier condition, long seconds)
       throws InterruptedException {
+    awaitTrue(condition, seconds, () -> "not true");
+  }
+
+  /**
+   * Waits until {@code condition} holds; fails after {@code seconds}, saying what {@code why} says.
+   */
+  public static void awaitTrue(BooleanSupplier condition, long seconds, Supplier<String> why)
+      throws InterruptedException {
     long deadline = System.nanoTime() + seconds * 1_000_000_000L;
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("not true within " + seconds + " s");
+        throw new AssertionError(why.get() + " within " + seconds + " s");
       }
       Thread.sleep(200);
     }

@@ -241,6 +241,26 @@ public final class OperatorProcess implements AutoCloseable {
     }
   }
 
+  /**
+   * Appends the replica's thread stacks to its log ({@code jstack}): a test that times out waiting
+   * for the operator calls it, so that a reconcile stuck in a call shows where.
+   */
+  public void dumpThreads() {
+    try {
+      Path jstack = Path.of(System.getProperty("java.home"), "bin", "jstack");
+      Process dump =
+          new ProcessBuilder(jstack.toString(), Long.toString(process.pid()))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .start();
+      dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (IOException e) {
+      // A missing jstack leaves the log as it is; the failure that asked is reported anyway.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Stops the process as a pod's deletion would (SIGTERM), or at once with {@code kill}. */
   public void stop(boolean kill) {
     if (kill) {

@@ -368,6 +368,9 @@ class AdmissionIT {
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!wanted.test(ledger(client).entry(uid))) {
+      if (System.nanoTime() > deadline) {
+        replicas.forEach(OperatorProcess::dumpThreads);
+      }
       assertThat(System.nanoTime()).as(what).isLessThan(deadline);
       Thread.sleep(200);
     }
@@ -687,6 +690,9 @@ class AdmissionIT {
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!ledger(client).entries().isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        replicas.forEach(OperatorProcess::dumpThreads);
+      }
       assertThat(System.nanoTime()).as("earlier reservations released").isLessThan(deadline);
       Thread.sleep(500);
     }
