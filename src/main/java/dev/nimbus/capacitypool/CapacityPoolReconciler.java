@@ -6,6 +6,7 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolStatus;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
@@ -29,7 +30,6 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -109,14 +109,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     Pool model = PoolModels.pool(pool, inventory.nodes(), ledger.reservations());
     publishMetrics(name, model);
     CapacityPoolStatus status = PoolStatuses.of(pool, model);
-    if (Objects.equals(status, pool.getStatus())) {
-      return UpdateControl.noUpdate();
-    }
-    CapacityPool patch = new CapacityPool();
-    patch.setMetadata(
-        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(name).build());
-    patch.setStatus(status);
-    return UpdateControl.patchStatus(patch);
+    return StatusPatch.ifChanged(pool, status, CapacityPool::new);
   }
 
   /**

@@ -7,6 +7,7 @@ import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.capacitypool.Inventory;
 import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.ledger.LedgerEntry;
@@ -20,7 +21,6 @@ import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -183,10 +183,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       releases.release(task, poolName, "every task has stopped");
     }
     Optional<Duration> recheck = waiting ? Optional.of(STOP_RECHECK) : nextCheck(status, pods);
-    UpdateControl<ContainerTask> control =
-        Objects.equals(status, task.getStatus())
-            ? UpdateControl.noUpdate()
-            : UpdateControl.patchStatus(statusPatch(task, status));
+    UpdateControl<ContainerTask> control = StatusPatch.ifChanged(task, status, ContainerTask::new);
     return recheck.map(control::rescheduleAfter).orElse(control);
   }
 
@@ -217,17 +214,6 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     return next;
   }
 
-  private static ContainerTask statusPatch(ContainerTask task, ContainerTaskStatus status) {
-    ContainerTask patch = new ContainerTask();
-    patch.setMetadata(
-        new ObjectMetaBuilder()
-            .withName(task.getMetadata().getName())
-            .withNamespace(task.getMetadata().getNamespace())
-            .build());
-    patch.setStatus(status);
-    return patch;
-  }
-
   /**
    * Stops the tasks that the ContainerTask is deleted with (stopCode UserInitiated, recorded in its
    * status while it still exists), lets their pods go and waits until they are gone, and returns
@@ -239,7 +225,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       ContainerTaskStatus stopped =
           TaskStatuses.stoppedByUser(task.getStatus(), Instant.now().toString());
       if (!Objects.equals(stopped, task.getStatus())) {
-        client.resource(statusPatch(task, stopped)).patchStatus();
+        client.resource(StatusPatch.of(task, stopped, ContainerTask::new)).patchStatus();
         long byUser =
             stopped.tasks().stream().filter(t -> "UserInitiated".equals(t.stopCode())).count();
         events.normal(

@@ -2,6 +2,7 @@ package dev.nimbus.references;
 
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.SimpleStatus;
+import dev.nimbus.conditions.StatusPatch;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -13,6 +14,6 @@ public class InstanceTypeReconciler implements Reconciler<InstanceType> {
   @Override
   public UpdateControl<InstanceType> reconcile(InstanceType type, Context<InstanceType> context) {
     SimpleStatus status = ReferenceStatuses.of(type);
-    return ReferenceReconcilers.patchIfChanged(type, status, InstanceType::new);
+    return StatusPatch.ifChanged(type, status, InstanceType::new);
   }
 }

@@ -2,6 +2,7 @@ package dev.nimbus.references;
 
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairStatus;
+import dev.nimbus.conditions.StatusPatch;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -13,6 +14,6 @@ public class KeyPairReconciler implements Reconciler<KeyPair> {
   @Override
   public UpdateControl<KeyPair> reconcile(KeyPair keyPair, Context<KeyPair> context) {
     KeyPairStatus status = ReferenceStatuses.of(keyPair);
-    return ReferenceReconcilers.patchIfChanged(keyPair, status, KeyPair::new);
+    return StatusPatch.ifChanged(keyPair, status, KeyPair::new);
   }
 }

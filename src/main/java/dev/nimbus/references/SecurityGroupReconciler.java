@@ -2,6 +2,7 @@ package dev.nimbus.references;
 
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SimpleStatus;
+import dev.nimbus.conditions.StatusPatch;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
@@ -14,6 +15,6 @@ public class SecurityGroupReconciler implements Reconciler<SecurityGroup> {
   public UpdateControl<SecurityGroup> reconcile(
       SecurityGroup group, Context<SecurityGroup> context) {
     SimpleStatus status = ReferenceStatuses.of(group);
-    return ReferenceReconcilers.patchIfChanged(group, status, SecurityGroup::new);
+    return StatusPatch.ifChanged(group, status, SecurityGroup::new);
   }
 }

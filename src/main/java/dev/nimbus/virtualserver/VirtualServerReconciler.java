@@ -5,6 +5,7 @@ import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
 import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.kubevirt.VirtualMachine;
@@ -19,7 +20,6 @@ import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -196,17 +196,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                 securityGroups,
                 secretNameTaken));
     recordTransitions(server, status);
-    UpdateControl<VirtualServer> control = UpdateControl.noUpdate();
-    if (!Objects.equals(status, server.getStatus())) {
-      VirtualServer patch = new VirtualServer();
-      patch.setMetadata(
-          new ObjectMetaBuilder()
-              .withName(server.getMetadata().getName())
-              .withNamespace(server.getMetadata().getNamespace())
-              .build());
-      patch.setStatus(status);
-      control = UpdateControl.patchStatus(patch);
-    }
+    UpdateControl<VirtualServer> control =
+        StatusPatch.ifChanged(server, status, VirtualServer::new);
     return withKubeVirt
         ? recheck.map(control::rescheduleAfter).orElse(control)
         : control.rescheduleAfter(KUBEVIRT_RECHECK);
