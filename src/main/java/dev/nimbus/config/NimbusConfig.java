@@ -111,5 +111,13 @@ public interface NimbusConfig {
      */
     @WithDefault("PT30S")
     Duration orphanGracePeriod();
+
+    /**
+     * How long a change of a ledger may wait for its turn and its write before it is answered with
+     * "retry": shorter than the webhook's timeout (10 s), so that the API server always receives an
+     * answer, and a request never holds a thread without a bound.
+     */
+    @WithDefault("PT8S")
+    Duration decisionTimeout();
   }
 }

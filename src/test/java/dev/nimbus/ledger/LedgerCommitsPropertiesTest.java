@@ -1,0 +1,351 @@
+package dev.nimbus.ledger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Node;
+import dev.nimbus.allocation.Pool;
+import dev.nimbus.allocation.Ratio;
+import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Verdict;
+import dev.nimbus.ledger.LedgerStore.Change;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.DoubleRange;
+import net.jqwik.api.constraints.IntRange;
+
+/**
+ * The capacity invariant through the path production takes: decisions of the share-ratio model,
+ * entries encoded to JSON, group commits with compare-and-swap retries and releases, by two
+ * replicas (two {@link LedgerCommits} over one storage) and several threads each, while the storage
+ * fails reads and writes at random, some after the write was applied. Every state ever stored keeps
+ * each node within {@code P_i × R_i}, every change is answered within its timeout, and no admitted
+ * reservation is lost.
+ */
+class LedgerCommitsPropertiesTest {
+  private static final long GI = 1L << 30;
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+  @Property(tries = 40)
+  void noInterleavingOfAdmissionsReleasesAndFailingWritesPassesANodesCapacity(
+      @ForAll("nodes") List<Node> nodes,
+      @ForAll @IntRange(min = 2, max = 6) int threads,
+      @ForAll @IntRange(min = 5, max = 40) int changesPerThread,
+      @ForAll @DoubleRange(min = 0, max = 0.3) double failureRate,
+      @ForAll long seed)
+      throws Exception {
+    FlakyStorage storage = new FlakyStorage(nodes, failureRate, seed);
+    List<LedgerCommits> replicas =
+        List.of(new LedgerCommits(storage, 20, TIMEOUT), new LedgerCommits(storage, 20, TIMEOUT));
+    Set<String> admitted = ConcurrentHashMap.newKeySet();
+    Set<String> released = ConcurrentHashMap.newKeySet();
+    Set<String> releaseTried = ConcurrentHashMap.newKeySet();
+    AtomicInteger slowest = new AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CountDownLatch start = new CountDownLatch(1);
+    List<Future<?>> workers = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      int thread = t;
+      Random random = new Random(seed + t);
+      workers.add(
+          pool.submit(
+              () -> {
+                start.await();
+                List<String> mine = new ArrayList<>();
+                for (int i = 0; i < changesPerThread; i++) {
+                  LedgerCommits replica = replicas.get(random.nextInt(replicas.size()));
+                  long began = System.nanoTime();
+                  try {
+                    if (!mine.isEmpty() && random.nextInt(3) == 0) {
+                      String uid = mine.remove(random.nextInt(mine.size()));
+                      // A release that fails after its write was applied did release.
+                      releaseTried.add(uid);
+                      if (replica.change("p", ledger -> release(ledger, uid))) {
+                        released.add(uid);
+                      }
+                    } else {
+                      String uid = "w-" + thread + "-" + i;
+                      Request demand =
+                          Request.anywhere(
+                              uid,
+                              Amounts.of(
+                                  1 + random.nextInt(8_000), (1 + random.nextInt(16)) * GI / 2, 0),
+                              random.nextInt(2),
+                              1 + random.nextInt(3));
+                      if (replica.change("p", ledger -> admit(nodes, ledger, demand))
+                              instanceof Verdict.Admitted granted
+                          && granted.reservation().count() > 0) {
+                        admitted.add(uid);
+                        mine.add(uid);
+                      }
+                    }
+                  } catch (RuntimeException e) {
+                    // A failed read or write, or contention: answered, which is what counts here.
+                  }
+                  slowest.accumulateAndGet(
+                      (int) TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), Math::max);
+                }
+                return null;
+              }));
+    }
+    start.countDown();
+    for (Future<?> worker : workers) {
+      worker.get(60, TimeUnit.SECONDS);
+    }
+    pool.shutdown();
+
+    assertThat(storage.violations).as("stored states that pass a node's P × R").isEmpty();
+    assertThat(slowest.get())
+        .as("the slowest answer, ms")
+        .isLessThan((int) TIMEOUT.toMillis() + 1_000);
+    Ledger last = storage.stored();
+    for (String uid : admitted) {
+      if (!releaseTried.contains(uid)) {
+        assertThat(last.entry(uid)).as("admitted and never released: " + uid).isNotNull();
+      }
+    }
+    for (String uid : released) {
+      assertThat(last.entry(uid)).as("released: " + uid).isNull();
+    }
+  }
+
+  /**
+   * A write that takes longer than the decision timeout (an API server that answers late; the
+   * client's request timeout bounds it) keeps no other change waiting past that timeout.
+   */
+  @Example
+  void aSlowWriteKeepsNoOtherChangeWaitingPastTheTimeout() throws Exception {
+    CountDownLatch writing = new CountDownLatch(1);
+    LedgerStorage slow =
+        new LedgerStorage() {
+          @Override
+          public Versioned read(String pool) {
+            return null;
+          }
+
+          @Override
+          public boolean write(String pool, Versioned current, String document) {
+            writing.countDown();
+            try {
+              Thread.sleep(3_000);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            return true;
+          }
+        };
+    LedgerCommits commits = new LedgerCommits(slow, 20, Duration.ofMillis(300));
+    ExecutorService callers = Executors.newFixedThreadPool(8);
+    Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
+    writing.await();
+    List<Future<Long>> others = new ArrayList<>();
+    for (int i = 1; i < 8; i++) {
+      String uid = "w" + i;
+      others.add(
+          callers.submit(
+              () -> {
+                long began = System.nanoTime();
+                assertThatThrownBy(() -> commits.change("p", admitting(uid)))
+                    .isInstanceOf(LedgerStore.ContentionException.class)
+                    .hasMessageContaining("within 300 ms")
+                    .hasMessageContaining("retry the request");
+                return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began);
+              }));
+    }
+    for (Future<Long> other : others) {
+      assertThat(other.get(10, TimeUnit.SECONDS)).isLessThan(1_000);
+    }
+    assertThat(first.get(10, TimeUnit.SECONDS)).isTrue();
+    callers.shutdownNow();
+  }
+
+  private static java.util.function.Function<Ledger, Change<Boolean>> admitting(String uid) {
+    return ledger -> Change.write(ledger.with(entry(uid, "n", 1000)), Boolean.TRUE);
+  }
+
+  @Example
+  void anErrorInTheCommitAnswersEveryChangeOfTheBatch() throws Exception {
+    LedgerStorage broken =
+        new LedgerStorage() {
+          @Override
+          public Versioned read(String pool) {
+            throw new StackOverflowError("injected");
+          }
+
+          @Override
+          public boolean write(String pool, Versioned current, String document) {
+            return true;
+          }
+        };
+    LedgerCommits commits = new LedgerCommits(broken, 20, Duration.ofSeconds(5));
+    ExecutorService callers = Executors.newFixedThreadPool(4);
+    List<Future<Throwable>> answers = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      answers.add(
+          callers.submit(
+              () -> {
+                try {
+                  commits.change("p", ledger -> Change.none(Boolean.TRUE));
+                  return null;
+                } catch (Throwable t) {
+                  return t;
+                }
+              }));
+    }
+    for (Future<Throwable> answer : answers) {
+      assertThat(answer.get(3, TimeUnit.SECONDS)).isInstanceOf(StackOverflowError.class);
+    }
+    callers.shutdownNow();
+  }
+
+  /** What the webhook decides for a create: the model on the ledger, the entry if admitted. */
+  private static Change<Verdict> admit(List<Node> nodes, Ledger ledger, Request demand) {
+    Verdict verdict = new Pool("p", nodes, ledger.reservations()).admit(demand);
+    if (verdict instanceof Verdict.Admitted admitted) {
+      LedgerEntry entry =
+          LedgerEntry.of(
+              "VirtualServer",
+              "ns",
+              demand.key(),
+              demand.maxCount(),
+              admitted.reservation(),
+              Instant.EPOCH,
+              1L);
+      return Change.write(ledger.with(entry), verdict);
+    }
+    return Change.none(verdict);
+  }
+
+  /** What a release does: {@link LedgerStore#release}'s change. */
+  private static Change<Boolean> release(Ledger ledger, String uid) {
+    return ledger.entry(uid) == null
+        ? Change.none(false)
+        : Change.write(ledger.without(Set.of(uid)), true);
+  }
+
+  private static LedgerEntry entry(String uid, String node, long cpu) {
+    return new LedgerEntry(
+        uid,
+        "VirtualServer",
+        "ns",
+        uid,
+        Instant.EPOCH.toString(),
+        1,
+        List.of(new LedgerEntry.Placement(node, cpu, GI, 0)),
+        1L);
+  }
+
+  /**
+   * One ledger in memory with a version, as the API server keeps a ConfigMap: a write over an older
+   * version is refused. Reads and writes fail at {@code failureRate}, half of the failed writes
+   * after they were applied (a timeout whose write went through); every applied state is checked
+   * against the nodes' capacity.
+   */
+  private static final class FlakyStorage implements LedgerStorage {
+    final List<String> violations = Collections.synchronizedList(new ArrayList<>());
+    private final List<Node> nodes;
+    private final double failureRate;
+    private final Random random;
+    private long version;
+    private String document;
+
+    FlakyStorage(List<Node> nodes, double failureRate, long seed) {
+      this.nodes = nodes;
+      this.failureRate = failureRate;
+      this.random = new Random(seed);
+    }
+
+    @Override
+    public synchronized Versioned read(String pool) {
+      if (random.nextDouble() < failureRate) {
+        throw new IllegalStateException("injected read failure");
+      }
+      return document == null ? null : new Versioned(Long.toString(version), document);
+    }
+
+    @Override
+    public boolean write(String pool, Versioned current, String next) {
+      pause();
+      synchronized (this) {
+        boolean fails = random.nextDouble() < failureRate;
+        if (fails && random.nextBoolean()) {
+          throw new IllegalStateException("injected write failure, not applied");
+        }
+        String expected = document == null ? null : Long.toString(version);
+        if (!java.util.Objects.equals(expected, current == null ? null : current.version())) {
+          return false;
+        }
+        version++;
+        document = next;
+        check(LedgerCodec.decode(pool, next));
+        if (fails) {
+          throw new IllegalStateException("injected write failure after it was applied");
+        }
+        return true;
+      }
+    }
+
+    synchronized Ledger stored() {
+      return LedgerCodec.decode("p", document);
+    }
+
+    private void check(Ledger ledger) {
+      Pool model = new Pool("p", nodes, ledger.reservations());
+      for (Node node : nodes) {
+        if (!model.allocatedOn(node.name()).fitsIn(node.virtual())) {
+          violations.add(node.name() + " holds " + model.allocatedOn(node.name()));
+        }
+      }
+    }
+
+    private void pause() {
+      try {
+        Thread.sleep(0, 1 + new Random().nextInt(200_000));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Provide
+  Arbitrary<List<Node>> nodes() {
+    Arbitrary<Node> node =
+        Combinators.combine(
+                Arbitraries.longs().between(1, 32).map(cores -> cores * 1000),
+                Arbitraries.longs().between(1, 64).map(gi -> gi * GI),
+                Arbitraries.of(1000L, 2000L, 4000L).map(Ratio::new))
+            .as((cpu, memory, ratio) -> Node.uniform("n", Amounts.of(cpu, memory, 0), ratio));
+    return node.list()
+        .ofMinSize(1)
+        .ofMaxSize(5)
+        .map(
+            list -> {
+              List<Node> named = new ArrayList<>();
+              for (int i = 0; i < list.size(); i++) {
+                Node n = list.get(i);
+                named.add(new Node("node-" + i, n.physical(), n.ratios(), n.labels()));
+              }
+              return named;
+            });
+  }
+}
