@@ -28,12 +28,13 @@ public final class Denials {
       case NO_NODE_FITS ->
           String.format(
               "pool \"%s\": %s asked %s per instance, but the most free on any one node is %s"
-                  + " (%s free in total of %s = %s physical × %s, spread over several nodes)",
+                  + " (%s free %s of %s = %s physical × %s, spread over several nodes)",
               pool,
               name,
               format(resource, rejected.asked()),
-              format(resource, Math.max(0, rejected.free())),
+              format(resource, Math.max(0, rejected.mostFreeOnOneNode())),
               name,
+              format(resource, Math.max(0, rejected.free())),
               format(resource, rejected.virtual()),
               format(resource, rejected.physical()),
               ratio(rejected.physical(), rejected.virtual()));

@@ -155,7 +155,7 @@ public final class Pool {
     if (eligible.isEmpty()) {
       Resource resource = Resource.CPU;
       return new Verdict.Rejected(
-          Verdict.Reason.NO_ELIGIBLE_NODE, resource, asked.get(resource), 0, 0, 0, 0);
+          Verdict.Reason.NO_ELIGIBLE_NODE, resource, asked.get(resource), 0, 0, 0, 0, 0);
     }
     Resource short_ = asked.firstExceeding(free);
     if (short_ != null) {
@@ -164,35 +164,35 @@ public final class Pool {
           short_,
           asked.get(short_),
           free.get(short_),
+          mostFreeOnOneNode(eligible, allocated, short_),
           physical.get(short_),
           virtual.get(short_),
           fitting);
     }
-    // Enough room in total: it is spread too thin. Name the resource that no node has enough of.
+    // Enough room in total: it is spread too thin. Name the resource that no node has enough of;
+    // where each resource fits somewhere but never all on one node, CPU.
     Resource resource = Resource.CPU;
-    long bestFree = Long.MIN_VALUE;
     for (Resource candidate : Resource.values()) {
-      long largest =
-          eligible.stream().mapToLong(n -> free(n, allocated).get(candidate)).max().orElse(0);
-      if (largest < request.perInstance().get(candidate)) {
+      if (mostFreeOnOneNode(eligible, allocated, candidate)
+          < request.perInstance().get(candidate)) {
         resource = candidate;
-        bestFree = largest;
         break;
       }
-    }
-    if (bestFree == Long.MIN_VALUE) {
-      // Each resource fits somewhere, but never all on one node.
-      bestFree =
-          eligible.stream().mapToLong(n -> free(n, allocated).get(Resource.CPU)).max().orElse(0);
     }
     return new Verdict.Rejected(
         Verdict.Reason.NO_NODE_FITS,
         resource,
         request.perInstance().get(resource),
-        bestFree,
+        free.get(resource),
+        mostFreeOnOneNode(eligible, allocated, resource),
         physical.get(resource),
         virtual.get(resource),
         fitting);
+  }
+
+  private long mostFreeOnOneNode(
+      List<Node> eligible, Map<String, Amounts> allocated, Resource resource) {
+    return eligible.stream().mapToLong(n -> free(n, allocated).get(resource)).max().orElse(0);
   }
 
   /** The next snapshot, with {@code reservation} held (replacing any under the same key). */

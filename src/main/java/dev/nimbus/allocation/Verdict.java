@@ -7,15 +7,18 @@ public sealed interface Verdict permits Verdict.Admitted, Verdict.Rejected {
   record Admitted(Reservation reservation) implements Verdict {}
 
   /**
-   * Fewer than minCount instances fit. {@code resource} is what ran out; {@code asked} is the
-   * demand of minCount instances and {@code free} what is free of it on the eligible nodes, in the
-   * resource's units; {@code physical} and {@code virtual} are the eligible nodes' totals.
+   * Fewer than minCount instances fit, with the numbers that decided it, all of {@code resource}
+   * (what ran out, in its units): {@code asked} is the demand of minCount instances (of one
+   * instance when no node fits), {@code free} what the eligible nodes have free in total and {@code
+   * mostFreeOnOneNode} on the roomiest of them; {@code physical} and {@code virtual} are the
+   * eligible nodes' totals, and {@code fitting} how many instances would have fitted.
    */
   record Rejected(
       Reason reason,
       Resource resource,
       long asked,
       long free,
+      long mostFreeOnOneNode,
       long physical,
       long virtual,
       int fitting)

@@ -24,7 +24,8 @@ public final class Demands {
     int min = running ? value(spec.minCount(), 1) : 0;
     int max = running ? value(spec.maxCount(), 1) : 0;
     Amounts perInstance =
-        Amounts.of(type.getSpec().vcpus() * 1000L, PoolModels.bytes(type.getSpec().memory()), 0);
+        Amounts.of(
+            type.getSpec().vcpus() * 1000L, PoolModels.instanceBytes(type.getSpec().memory()), 0);
     return new Request(
         server.getMetadata().getUid(),
         perInstance,

@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.util.Collection;
 import java.util.EnumMap;
 import java.util.List;
@@ -98,20 +99,51 @@ public final class PoolModels {
     return poolRatio == null ? Ratio.ONE : Ratio.of(poolRatio);
   }
 
+  /**
+   * The most a node counts of each resource (2^44: 16 TiB of memory or ephemeral storage, about 17
+   * million CPUs). A node that reports more counts as this much: times the largest ratio and summed
+   * over thousands of nodes, the model's exact arithmetic still fits a 64-bit count.
+   */
+  public static final long MAX_NODE_AMOUNT = 1L << 44;
+
+  /** The largest instance memory Nimbus counts: what the largest node counts. */
+  public static final long MAX_INSTANCE_BYTES = MAX_NODE_AMOUNT;
+
+  /** A node's quantity in millicores, at most {@link #MAX_NODE_AMOUNT}. */
   public static long millis(Object quantity) {
-    if (quantity == null) {
-      return 0;
-    }
-    Quantity q = quantity instanceof Quantity given ? given : new Quantity(quantity.toString());
-    return Quantity.getAmountInBytes(q).multiply(BigDecimal.valueOf(1000)).longValue();
+    return counted(quantity, BigDecimal.valueOf(1000));
   }
 
+  /** A node's quantity in bytes, at most {@link #MAX_NODE_AMOUNT}. */
   public static long bytes(Object quantity) {
+    return counted(quantity, BigDecimal.ONE);
+  }
+
+  private static long counted(Object quantity, BigDecimal unit) {
     if (quantity == null) {
       return 0;
     }
-    Quantity q = quantity instanceof Quantity given ? given : new Quantity(quantity.toString());
-    return Quantity.getAmountInBytes(q).longValue();
+    BigDecimal amount = Quantity.getAmountInBytes(quantity(quantity)).multiply(unit);
+    return amount.compareTo(BigDecimal.valueOf(MAX_NODE_AMOUNT)) > 0
+        ? MAX_NODE_AMOUNT
+        : amount.setScale(0, RoundingMode.FLOOR).longValueExact();
+  }
+
+  /**
+   * An instance's memory in bytes, rounded up; refused when it is more than {@link
+   * #MAX_INSTANCE_BYTES}, never wrapped into a small number.
+   */
+  public static long instanceBytes(String quantity) {
+    BigDecimal amount = Quantity.getAmountInBytes(quantity(quantity));
+    if (amount.compareTo(BigDecimal.valueOf(MAX_INSTANCE_BYTES)) > 0) {
+      throw new IllegalArgumentException(
+          "memory " + quantity + " is more than Nimbus counts for one instance (at most 16Ti)");
+    }
+    return amount.setScale(0, RoundingMode.CEILING).longValueExact();
+  }
+
+  private static Quantity quantity(Object quantity) {
+    return quantity instanceof Quantity given ? given : new Quantity(quantity.toString());
   }
 
   private static Map<String, String> labels(Node node) {

@@ -6,6 +6,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.capacitypool.PoolModels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -41,7 +42,18 @@ public final class WorkloadValidator {
     List<FieldError> errors = new ArrayList<>();
     var spec = server.getSpec();
     String namespace = server.getMetadata().getNamespace();
-    if (inventory.instanceType(spec.instanceType()).isEmpty()) {
+    var type = inventory.instanceType(spec.instanceType());
+    if (type.isPresent()) {
+      try {
+        // A type stored before the schema capped its memory is refused, never wrapped.
+        PoolModels.instanceBytes(type.get().getSpec().memory());
+      } catch (IllegalArgumentException e) {
+        errors.add(
+            new FieldError(
+                "spec.instanceType",
+                "InstanceType \"" + spec.instanceType() + "\" has " + e.getMessage()));
+      }
+    } else {
       errors.add(
           new FieldError(
               "spec.instanceType",

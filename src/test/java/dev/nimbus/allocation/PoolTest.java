@@ -69,7 +69,27 @@ class PoolTest {
     assertThat(Denials.describe("kvm", rejected))
         .isEqualTo(
             "pool \"kvm\": cpu asked 100 per instance, but the most free on any one node is 64"
-                + " (cpu free in total of 192 = 48 physical × 4, spread over several nodes)");
+                + " (cpu free 192 of 192 = 48 physical × 4, spread over several nodes)");
+  }
+
+  @Test
+  void aDenialForRoomSpreadTooThinGivesTheFreeRoomThatDecidedIt() {
+    // 60 of each node's 64 virtual cores held: 12 free in total, at most 4 on one node.
+    Pool pool = kvmPool();
+    for (String node : List.of("kvm-0", "kvm-1", "kvm-2")) {
+      pool =
+          pool.hold(
+              new Reservation(
+                  "held-" + node,
+                  List.of(new Reservation.Placement(node, Amounts.of(60_000, GI, 0)))));
+    }
+
+    Verdict verdict = pool.admit(Request.anywhere("ten", Amounts.of(10_000, GI, 0), 1, 1));
+
+    assertThat(Denials.describe("kvm", (Verdict.Rejected) verdict))
+        .isEqualTo(
+            "pool \"kvm\": cpu asked 10 per instance, but the most free on any one node is 4"
+                + " (cpu free 12 of 192 = 48 physical × 4, spread over several nodes)");
   }
 
   @Test

@@ -156,7 +156,7 @@ class AdmissionIT {
               assertThat(e.getMessage())
                   .contains(
                       "pool \"it-admission\": cpu asked 61 per instance, but the most free on any"
-                          + " one node is 60 (cpu free in total of 100 = 100 physical × 1");
+                          + " one node is 60 (cpu free 100 of 100 = 100 physical × 1");
             });
     assertThat(ledger(client).entries()).isEmpty();
   }

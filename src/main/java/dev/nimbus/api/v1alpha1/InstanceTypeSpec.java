@@ -28,13 +28,15 @@ public record InstanceTypeSpec(
         @Max(256)
         Integer vcpus,
     @JsonPropertyDescription(
-            "Memory of one instance, as a Kubernetes quantity such as 512Mi, 4Gi or 16Gi. It"
-                + " must be greater than zero.")
+            "Memory of one instance, as a Kubernetes quantity such as 512Mi, 4Gi or 16Gi: greater"
+                + " than zero and at most 16Ti, the most Nimbus counts for one instance.")
         @Required
         @Size(max = 32)
         @ValidationRule(
-            value = Rules.POSITIVE_QUANTITY,
-            message = "memory must be a quantity greater than zero, such as 512Mi or 4Gi")
+            value = Rules.POSITIVE_QUANTITY + " && !quantity(self).isGreaterThan(quantity('16Ti'))",
+            message =
+                "memory must be a quantity greater than zero and at most 16Ti, such as 512Mi or"
+                    + " 4Gi")
         String memory,
     @JsonPropertyDescription(
             "Free text shown to users choosing a type, such as \"burstable, 2 vCPU, 1 GiB\".")
