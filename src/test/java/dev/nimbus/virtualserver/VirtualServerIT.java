@@ -492,7 +492,10 @@ class VirtualServerIT {
                 TimeUnit.SECONDS);
     assertThat(stopped.getStatus().admittedCount()).isZero();
     assertThat(ids(stopped)).isEqualTo(ids);
-    assertThat(ledger(client).entry(uid(stopped))).isNull();
+    awaitTrue(
+        () -> ledger(client).entry(uid(stopped)) == null,
+        10,
+        () -> "capacity of the stopped server returned: " + ledger(client).entry(uid(stopped)));
     assertThat(vms(client, namespace, "app"))
         .allSatisfy(vm -> assertThat(vm.getSpec().runStrategy).isEqualTo("Halted"));
 
@@ -520,7 +523,11 @@ class VirtualServerIT {
     change(client, app, spec -> copy(spec, 1, 1));
     awaitReady(client, app, 1);
     awaitTrue(() -> vms(client, namespace, "app").size() == 1, 30);
-    assertThat(ledger(client).entry(uid(three)).count()).isEqualTo(1);
+    // The reservation is trimmed once the controller sees the instance gone, as the test did.
+    awaitTrue(
+        () -> ledger(client).entry(uid(three)).count() == 1,
+        10,
+        () -> "reservation trimmed to 1: " + ledger(client).entry(uid(three)));
 
     // Resize: the instance restarts with the new size.
     change(
