@@ -23,21 +23,28 @@ public class NimbusMetrics {
   }
 
   /**
-   * Counts one admission decision and times it. kind: VirtualServer, ContainerTask. result:
-   * allowed, denied. reason: Admitted, Unchanged, DryRun, Invalid, InsufficientCapacity,
-   * NoNodeFits, NoEligibleNode, TerminationProtection, Contention, Error.
+   * Counts one admission decision and times it. kind: VirtualServer, ContainerTask, or Other for
+   * whatever else a review names (a label taken from a request as it is would let any client that
+   * reaches the webhook grow the registry without bound). result: allowed, denied. reason:
+   * Admitted, Unchanged, DryRun, Invalid, BadRequest, InsufficientCapacity, NoNodeFits,
+   * NoEligibleNode, TerminationProtection, Contention, Error.
    */
-  public void admission(String kind, String result, String reason, Duration latency) {
+  public void admission(String requestedKind, String result, String reason, Duration latency) {
+    String kind =
+        "VirtualServer".equals(requestedKind) || "ContainerTask".equals(requestedKind)
+            ? requestedKind
+            : "Other";
     Counter.builder("nimbus_admission_decisions")
         .description(
-            "Admission decisions. kind: VirtualServer|ContainerTask; result: allowed|denied;"
-                + " reason: Admitted|Unchanged|DryRun|Invalid|InsufficientCapacity|NoNodeFits|"
-                + "NoEligibleNode|TerminationProtection|Contention|Error")
+            "Admission decisions. kind: VirtualServer|ContainerTask|Other; result: allowed|denied;"
+                + " reason: Admitted|Unchanged|DryRun|Invalid|BadRequest|InsufficientCapacity|"
+                + "NoNodeFits|NoEligibleNode|TerminationProtection|Contention|Error")
         .tags("kind", kind, "result", result, "reason", reason)
         .register(registry)
         .increment();
     Timer.builder("nimbus_admission_latency")
-        .description("Time to decide one admission request. kind: VirtualServer|ContainerTask")
+        .description(
+            "Time to decide one admission request. kind: VirtualServer|ContainerTask|Other")
         .tags("kind", kind)
         .publishPercentileHistogram()
         .register(registry)

@@ -3,8 +3,6 @@ package dev.nimbus.webhook;
 import dev.nimbus.capacitypool.Inventory;
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.naming.Names;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -36,6 +34,7 @@ import org.jboss.logging.Logger;
 public class WebhookServer {
   private static final Logger LOG = Logger.getLogger(WebhookServer.class);
   static final String PATH = "/validate-workloads";
+  static final int IDLE_TIMEOUT_SECONDS = 60;
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -68,29 +67,36 @@ public class WebhookServer {
     inventory.start();
     serving = certificates.ensure();
     Router router = Router.router(vertx);
-    router.post(PATH).handler(BodyHandler.create().setBodyLimit(4 * 1024 * 1024));
+    // Bodies above the limit are refused with 413 before they are read whole.
+    router.post(PATH).handler(BodyHandler.create().setBodyLimit(AdmissionReviews.MAX_BODY_BYTES));
     router
         .post(PATH)
         .blockingHandler(
             context -> {
-              AdmissionReview review =
-                  json.unmarshal(context.body().asString(), AdmissionReview.class);
-              AdmissionReview answer =
-                  new AdmissionReviewBuilder()
-                      .withApiVersion("admission.k8s.io/v1")
-                      .withKind("AdmissionReview")
-                      .withResponse(admission.review(review.getRequest()))
-                      .build();
+              var parsed = AdmissionReviews.parse(context.body().asString());
+              if (parsed instanceof AdmissionReviews.Malformed malformed) {
+                context
+                    .response()
+                    .setStatusCode(400)
+                    .putHeader("Content-Type", "text/plain; charset=utf-8")
+                    .end(malformed.message());
+                return;
+              }
+              var request = ((AdmissionReviews.Review) parsed).request();
               context
                   .response()
                   .putHeader("Content-Type", "application/json")
-                  .end(Buffer.buffer(json.asJson(answer)));
+                  .end(Buffer.buffer(AdmissionReviews.answer(json, admission.review(request))));
             },
             false);
     server =
         vertx
             .createHttpServer(
                 new HttpServerOptions()
+                    // The API server keeps connections open between calls; one it left for longer
+                    // than this is closed, so that idle or abandoned clients hold no resources.
+                    .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
+                    .setIdleTimeoutUnit(TimeUnit.SECONDS)
                     .setSsl(true)
                     .setKeyCertOptions(keyCert(serving))
                     .setHost(config.webhook().host())

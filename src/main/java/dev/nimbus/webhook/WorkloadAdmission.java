@@ -1,5 +1,6 @@
 package dev.nimbus.webhook;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.nimbus.allocation.Denials;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
@@ -20,10 +21,10 @@ import dev.nimbus.workload.AdmittedPool;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.StatusCauseBuilder;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
@@ -48,6 +49,7 @@ public class WorkloadAdmission {
   private final LedgerStore ledgers;
   private final NimbusMetrics metrics;
   private final KubernetesSerialization json;
+  private final KubernetesClient client;
 
   public WorkloadAdmission(
       Inventory inventory, LedgerStore ledgers, NimbusMetrics metrics, KubernetesClient client) {
@@ -55,6 +57,7 @@ public class WorkloadAdmission {
     this.ledgers = ledgers;
     this.metrics = metrics;
     this.json = client.getKubernetesSerialization();
+    this.client = client;
   }
 
   /** A decision before it is turned into a response. */
@@ -74,17 +77,25 @@ public class WorkloadAdmission {
     }
   }
 
-  public AdmissionResponse review(AdmissionRequest request) {
+  public AdmissionResponse review(AdmissionReviews.Request request) {
     long start = System.nanoTime();
-    String kind = request.getKind().getKind();
+    String kind = request.kind();
     Decision decision;
     try {
       decision = decide(request, kind);
+    } catch (BadObject e) {
+      decision = Decision.deny("BadRequest", 400, e.getMessage());
+    } catch (IllegalArgumentException e) {
+      // Values the schema would have refused (a count below zero, an unreadable quantity).
+      decision =
+          Decision.deny(
+              "BadRequest",
+              400,
+              "request.object holds values its schema does not allow: " + e.getMessage());
     } catch (LedgerStore.ContentionException e) {
       decision = Decision.deny("Contention", 429, e.getMessage());
     } catch (RuntimeException e) {
-      LOG.errorf(
-          e, "Admission of %s %s/%s failed", kind, request.getNamespace(), request.getName());
+      LOG.errorf(e, "Admission of %s %s/%s failed", kind, request.namespace(), request.name());
       decision =
           Decision.deny("Error", 500, "Nimbus could not decide this request: " + e.getMessage());
     }
@@ -93,12 +104,15 @@ public class WorkloadAdmission {
         decision.allowed() ? "allowed" : "denied",
         decision.reason(),
         Duration.ofNanos(System.nanoTime() - start));
-    return response(request.getUid(), decision);
+    return response(request.uid(), decision);
   }
 
-  private Decision decide(AdmissionRequest request, String kind) {
-    if ("DELETE".equals(request.getOperation())) {
+  private Decision decide(AdmissionReviews.Request request, String kind) {
+    if ("DELETE".equals(request.operation())) {
       return decideDelete(request, kind);
+    }
+    if (!"CREATE".equals(request.operation()) && !"UPDATE".equals(request.operation())) {
+      return Decision.allow("Unchanged", List.of());
     }
     return switch (kind) {
       case "VirtualServer" -> decideServer(request);
@@ -107,17 +121,105 @@ public class WorkloadAdmission {
     };
   }
 
+  /** A review whose object cannot be read as its kind; answered with 400 and this message. */
+  static final class BadObject extends RuntimeException {
+    BadObject(String message) {
+      super(message);
+    }
+  }
+
+  /** The object under review, read as {@code type}, with the metadata and spec every one has. */
+  private <T extends HasMetadata> T object(AdmissionReviews.Request request, Class<T> type) {
+    return read(request.object(), "request.object", type);
+  }
+
+  /** The object as stored before an UPDATE, read as {@code type}. */
+  private <T extends HasMetadata> T oldObject(AdmissionReviews.Request request, Class<T> type) {
+    return read(request.oldObject(), "request.oldObject", type);
+  }
+
+  private <T extends HasMetadata> T read(JsonNode raw, String field, Class<T> type) {
+    if (raw == null || raw.isNull()) {
+      throw new BadObject(field + " is missing");
+    }
+    T object;
+    try {
+      object = json.convertValue(raw, type);
+    } catch (IllegalArgumentException e) {
+      String message = String.valueOf(e.getMessage());
+      int end = message.indexOf('\n');
+      throw new BadObject(
+          field
+              + " is not a valid "
+              + type.getSimpleName()
+              + ": "
+              + (end < 0 ? message : message.substring(0, end)));
+    }
+    if (object == null || object.getMetadata() == null || object.getMetadata().getName() == null) {
+      throw new BadObject(field + ".metadata.name is missing");
+    }
+    String missing = missingRequiredField(object);
+    if (missing != null) {
+      throw new BadObject(field + "." + missing + " is missing; the schema requires it");
+    }
+    return object;
+  }
+
+  /**
+   * The first field the kind's schema requires that {@code object} lacks, or null. The API server
+   * checks the schema before it calls the webhook; a review that skipped it is answered, not failed
+   * on.
+   */
+  private static String missingRequiredField(HasMetadata object) {
+    if (object instanceof VirtualServer server) {
+      var spec = server.getSpec();
+      return spec == null
+          ? "spec"
+          : spec.image() == null
+              ? "spec.image"
+              : spec.instanceType() == null ? "spec.instanceType" : null;
+    }
+    if (object instanceof ContainerTask task) {
+      var spec = task.getSpec();
+      if (spec == null) {
+        return "spec";
+      }
+      var definition = spec.taskDefinition();
+      if (spec.launchType() == null) {
+        return "spec.launchType";
+      }
+      if (definition == null) {
+        return "spec.taskDefinition";
+      }
+      if (definition.cpu() == null) {
+        return "spec.taskDefinition.cpu";
+      }
+      if (definition.memory() == null) {
+        return "spec.taskDefinition.memory";
+      }
+      if (definition.containers() == null || definition.containers().isEmpty()) {
+        return "spec.taskDefinition.containers";
+      }
+      for (int i = 0; i < definition.containers().size(); i++) {
+        var container = definition.containers().get(i);
+        if (container == null || container.name() == null || container.image() == null) {
+          return "spec.taskDefinition.containers[" + i + "].name or .image";
+        }
+      }
+    }
+    return null;
+  }
+
   /**
    * EC2's DisableApiTermination: a VirtualServer with terminationProtection is not deleted, not
    * even with its namespace, until the flag is lifted. Nothing else is checked on delete.
    */
-  private Decision decideDelete(AdmissionRequest request, String kind) {
-    if (!"VirtualServer".equals(kind) || request.getOldObject() == null) {
+  private Decision decideDelete(AdmissionReviews.Request request, String kind) {
+    if (!"VirtualServer".equals(kind)) {
       return Decision.allow("Unchanged", List.of());
     }
-    VirtualServer server = json.convertValue(request.getOldObject(), VirtualServer.class);
-    if (server.getSpec() == null
-        || !Boolean.TRUE.equals(server.getSpec().terminationProtection())) {
+    VirtualServer server = oldObject(request, VirtualServer.class);
+    if (!Boolean.TRUE.equals(server.getSpec().terminationProtection())) {
       return Decision.allow("Unchanged", List.of());
     }
     String name = server.getMetadata().getName();
@@ -133,12 +235,12 @@ public class WorkloadAdmission {
             + " --type merge -p '{\"spec\":{\"terminationProtection\":false}}'");
   }
 
-  private Decision decideServer(AdmissionRequest request) {
-    VirtualServer server = json.convertValue(request.getObject(), VirtualServer.class);
+  private Decision decideServer(AdmissionReviews.Request request) {
+    VirtualServer server = object(request, VirtualServer.class);
     // An update keeps the pool its reservation is in, whatever the default is now.
     Optional<CapacityPool> admitted = Optional.empty();
     if (isUpdate(request)) {
-      VirtualServer old = json.convertValue(request.getOldObject(), VirtualServer.class);
+      VirtualServer old = oldObject(request, VirtualServer.class);
       // Metadata-only updates (labels, finalizers, and above all the removal of a finalizer
       // while the object is deleted) must never be refused for a reference that vanished since.
       if (Objects.equals(old.getSpec(), server.getSpec())
@@ -158,7 +260,7 @@ public class WorkloadAdmission {
     Request demand =
         Demands.of(server, inventory.instanceType(server.getSpec().instanceType()).orElseThrow());
     if (isUpdate(request)) {
-      VirtualServer old = json.convertValue(request.getOldObject(), VirtualServer.class);
+      VirtualServer old = oldObject(request, VirtualServer.class);
       var oldType = inventory.instanceType(old.getSpec().instanceType());
       if (oldType.isPresent() && sameDemand(Demands.of(old, oldType.get()), demand)) {
         return Decision.allow("Unchanged", List.of());
@@ -207,8 +309,8 @@ public class WorkloadAdmission {
     return count == null ? 1 : count;
   }
 
-  private Decision decideTask(AdmissionRequest request) {
-    ContainerTask task = json.convertValue(request.getObject(), ContainerTask.class);
+  private Decision decideTask(AdmissionReviews.Request request) {
+    ContainerTask task = object(request, ContainerTask.class);
     if (isUpdate(request)) {
       // The spec is immutable (the schema says so): an update changes metadata or nothing.
       return Decision.allow("Unchanged", List.of());
@@ -222,15 +324,26 @@ public class WorkloadAdmission {
   }
 
   private Decision reserve(
-      AdmissionRequest request,
+      AdmissionReviews.Request request,
       HasMetadata workload,
       CapacityPool poolObject,
       Request demand,
       Integer desired) {
     String pool = poolObject.getMetadata().getName();
-    if (Boolean.TRUE.equals(request.getDryRun())) {
+    if (request.dryRun()) {
       Verdict verdict = model(poolObject, ledgers.read(pool)).admit(demand);
       return verdict(workload, pool, verdict, desired, "DryRun");
+    }
+    if ("CREATE".equals(request.operation()) && nameTaken(workload)) {
+      return Decision.deny(
+          "AlreadyExists",
+          409,
+          workload.getKind()
+              + " \""
+              + workload.getMetadata().getName()
+              + "\" already exists in namespace "
+              + workload.getMetadata().getNamespace()
+              + "; nothing was reserved");
     }
     Verdict verdict =
         ledgers.change(
@@ -253,6 +366,23 @@ public class WorkloadAdmission {
               return LedgerStore.Change.none(decided);
             });
     return verdict(workload, pool, verdict, desired, "Admitted");
+  }
+
+  /**
+   * Whether an object of the workload's name is stored already. The API server calls the webhook
+   * before it finds the name taken, and each attempt has a new UID: a reservation for it would hold
+   * capacity for an object that can never be stored. Where the check itself fails, the create goes
+   * on; the pool's controller releases what such a create held.
+   */
+  private boolean nameTaken(HasMetadata workload) {
+    try {
+      return client.resource(workload).get() != null;
+    } catch (KubernetesClientException e) {
+      LOG.debugf(
+          "Could not check whether %s/%s exists: %s",
+          workload.getMetadata().getNamespace(), workload.getMetadata().getName(), e.getMessage());
+      return false;
+    }
   }
 
   private Pool model(CapacityPool pool, Ledger ledger) {
@@ -297,8 +427,8 @@ public class WorkloadAdmission {
         && a.maxCount() == b.maxCount();
   }
 
-  private static boolean isUpdate(AdmissionRequest request) {
-    return "UPDATE".equals(request.getOperation()) && request.getOldObject() != null;
+  private static boolean isUpdate(AdmissionReviews.Request request) {
+    return "UPDATE".equals(request.operation());
   }
 
   private static Decision invalid(HasMetadata workload, List<FieldError> errors) {

@@ -261,6 +261,26 @@ public final class OperatorProcess implements AutoCloseable {
     }
   }
 
+  /** Runs a full garbage collection in the replica ({@code jcmd GC.run}), to measure its heap. */
+  public void collectGarbage() {
+    try {
+      Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+      Process gc =
+          new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.run")
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
+      if (!gc.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || gc.exitValue() != 0) {
+        throw new IllegalStateException("jcmd GC.run did not succeed for " + name);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run jcmd for " + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Stops the process as a pod's deletion would (SIGTERM), or at once with {@code kill}. */
   public void stop(boolean kill) {
     if (kill) {

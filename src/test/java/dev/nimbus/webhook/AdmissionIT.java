@@ -310,6 +310,31 @@ class AdmissionIT {
     }
   }
 
+  /**
+   * The API server calls validating webhooks before it finds a name taken, and each attempt has a
+   * new UID: a create of a name that is stored already must reserve nothing, or a loop of such
+   * creates would hold a shared pool full without storing anything.
+   */
+  @Test
+  @Order(4)
+  void aCreateOfANameTakenAlreadyReservesNothing(KubernetesClient client, TestNamespace namespace)
+      throws InterruptedException {
+    awaitEarlierReservationsReleased(client);
+    awaitAdmitted(client, server(namespace, "taken", "it.one", 10));
+    for (int attempt = 0; attempt < 3; attempt++) {
+      assertThatThrownBy(() -> client.resource(server(namespace, "taken", "it.one", 10)).create())
+          .isInstanceOfSatisfying(
+              KubernetesClientException.class,
+              e -> {
+                assertThat(e.getCode()).isEqualTo(409);
+                assertThat(e.getMessage()).contains("already exists");
+              });
+      assertThat(ledger(client).entries())
+          .as("reservations after failed create %d", attempt + 1)
+          .hasSize(1);
+    }
+  }
+
   @Test
   @Order(4)
   void aScaleDownPassesWhenCordonedNodesLeaveTheRestOfThePoolFull(
