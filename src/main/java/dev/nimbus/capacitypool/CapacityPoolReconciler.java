@@ -8,9 +8,11 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.ledger.Sightings;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -30,7 +32,10 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
@@ -60,6 +65,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private final Inventory inventory;
   private volatile Set<String> seenWorkloads = Set.of();
   private volatile Instant lastFullScan = Instant.EPOCH;
+  private final Map<String, Sightings<String>> unaccountedByPool = new ConcurrentHashMap<>();
 
   public CapacityPoolReconciler(
       KubernetesClient client,
@@ -103,50 +109,62 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   @Override
   public UpdateControl<CapacityPool> reconcile(CapacityPool pool, Context<CapacityPool> context) {
     String name = pool.getMetadata().getName();
-    Ledger ledger = releaseOrphans(name);
+    Swept swept = releaseOrphans(name);
     // Nodes come from the inventory that admission decides from, so that status and admission
     // agree; the node event source above only triggers reconciles.
-    Pool model = PoolModels.pool(pool, inventory.nodes(), ledger.reservations());
+    Pool model = PoolModels.pool(pool, inventory.nodes(), swept.ledger().reservations());
     publishMetrics(name, model);
     CapacityPoolStatus status = PoolStatuses.of(pool, model);
-    return StatusPatch.ifChanged(pool, status, CapacityPool::new);
+    UpdateControl<CapacityPool> control = StatusPatch.ifChanged(pool, status, CapacityPool::new);
+    return swept.recheck().map(control::rescheduleAfter).orElse(control);
   }
 
   /**
-   * Releases the reservations of objects that do not exist, once they are older than the grace
-   * period: a create still in flight has an entry but no stored object yet, and must keep it.
+   * Releases the reservations of objects that do not exist, once this replica has seen them
+   * unaccounted for during the grace period: a create still in flight has an entry but no stored
+   * object yet, and must keep it. The grace is counted on this replica's monotonic clock from the
+   * first time it saw the entry, never from the time the admitting replica wrote in it, so clocks
+   * that disagree can only make it longer. Returns the ledger and when to look again.
    */
-  private Ledger releaseOrphans(String pool) {
+  private Swept releaseOrphans(String pool) {
     Ledger ledger = ledgers.recent(pool);
+    Sightings<String> unaccounted = unaccountedByPool.computeIfAbsent(pool, p -> new Sightings<>());
+    unaccounted.retainOnly(ledger.entries().keySet());
     if (ledger.entries().isEmpty()) {
-      return ledger;
+      return new Swept(ledger, Optional.empty());
     }
     // Finding orphans lists every workload of the cluster, so it is done only when an entry
     // past its grace period belongs to no workload seen by the last listing (a create that never
     // landed), and at least every FULL_SCAN as the backstop for a finalizer removed by hand.
     // Deleted workloads release their reservations themselves, through their finalizers.
     Instant now = Instant.now();
-    Instant cutoff = now.minus(config.ledger().orphanGracePeriod());
-    boolean unverified =
-        ledger.entries().values().stream()
-            .anyMatch(
-                e ->
-                    !seenWorkloads.contains(e.uid())
-                        && Instant.parse(e.reservedAt()).isBefore(cutoff));
-    if (!unverified && lastFullScan.plus(FULL_SCAN).isAfter(now)) {
-      return ledger;
+    java.time.Duration grace = config.ledger().orphanGracePeriod();
+    Set<String> past = new HashSet<>();
+    java.time.Duration soonest = null;
+    for (String uid : ledger.entries().keySet()) {
+      if (seenWorkloads.contains(uid)) {
+        unaccounted.forget(uid);
+        continue;
+      }
+      java.time.Duration seen = unaccounted.seenFor(uid);
+      if (seen.compareTo(grace) >= 0) {
+        past.add(uid);
+      } else if (soonest == null || grace.minus(seen).compareTo(soonest) < 0) {
+        soonest = grace.minus(seen);
+      }
+    }
+    Optional<java.time.Duration> recheck = Optional.ofNullable(soonest);
+    if (past.isEmpty() && lastFullScan.plus(FULL_SCAN).isAfter(now)) {
+      return new Swept(ledger, recheck);
     }
     Set<String> existing = existingWorkloadUids();
     seenWorkloads = existing;
     lastFullScan = now;
-    Set<String> orphans = new HashSet<>();
-    for (LedgerEntry entry : ledger.sortedEntries()) {
-      if (!existing.contains(entry.uid()) && Instant.parse(entry.reservedAt()).isBefore(cutoff)) {
-        orphans.add(entry.uid());
-      }
-    }
+    Set<String> orphans = new HashSet<>(past);
+    orphans.removeAll(existing);
+    existing.forEach(unaccounted::forget);
     if (orphans.isEmpty()) {
-      return ledger;
+      return new Swept(ledger, recheck);
     }
     Ledger released =
         ledgers.change(
@@ -157,12 +175,16 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
             });
     for (String uid : orphans) {
       LedgerEntry entry = ledger.entry(uid);
+      unaccounted.forget(uid);
       LOG.infof(
           "Released the reservation of %s %s/%s (uid %s) in pool %s: the object does not exist",
           entry.kind(), entry.namespace(), entry.name(), uid, pool);
     }
-    return released;
+    return new Swept(released, recheck);
   }
+
+  /** The ledger after a sweep for orphans, and when an unaccounted entry's grace ends. */
+  private record Swept(Ledger ledger, Optional<java.time.Duration> recheck) {}
 
   private Set<String> existingWorkloadUids() {
     return Stream.concat(

@@ -106,10 +106,12 @@ public interface NimbusConfig {
     int casAttempts();
 
     /**
-     * How long a reservation may exist without its object before it is released: longer than any
-     * admission request takes, so that a create still in flight is never released.
+     * How long a reservation may exist without its object before it is released, counted on the
+     * deciding replica's monotonic clock from the first time it saw the reservation: longer than
+     * the API server's request timeout (60 s by default), so that a create still in flight (held by
+     * later webhooks or a slow etcd) is never released while it may still be stored.
      */
-    @WithDefault("PT30S")
+    @WithDefault("PT75S")
     Duration orphanGracePeriod();
 
     /**

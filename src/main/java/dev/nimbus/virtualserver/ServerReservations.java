@@ -7,14 +7,15 @@ import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.Demands;
-import dev.nimbus.capacitypool.Inventory;
 import dev.nimbus.capacitypool.PoolModels;
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
+import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.ledger.Sightings;
 import dev.nimbus.naming.Names;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
@@ -60,6 +61,7 @@ public class ServerReservations {
   private final Inventory inventory;
   private final EventRecorder events;
   private final Duration grace;
+  private final Sightings<String> newerThanStored = new Sightings<>();
 
   public ServerReservations(
       LedgerStore ledgers, Inventory inventory, EventRecorder events, NimbusConfig config) {
@@ -115,10 +117,14 @@ public class ServerReservations {
       return Reconciled.as(entry);
     }
     if (entry.generation() > stored) {
-      Duration age = Duration.between(Instant.parse(entry.reservedAt()), Instant.now());
-      if (age.compareTo(grace) < 0) {
-        return new Reconciled(entry, true, Optional.of(grace.minus(age).plus(TRIM_RECHECK)));
+      // Counted on this replica's monotonic clock from the first time it saw the newer
+      // reservation, so that no clock of another machine can end the grace early.
+      String newer = entry.uid() + "@" + entry.generation();
+      Duration seen = newerThanStored.seenFor(newer);
+      if (seen.compareTo(grace) < 0) {
+        return new Reconciled(entry, true, Optional.of(grace.minus(seen).plus(TRIM_RECHECK)));
       }
+      newerThanStored.forget(newer);
       LedgerEntry back = reconcileBack(server, pool, entry, stored);
       // Reconciled when the result stands for the stored generation; else look again.
       return back == null || Objects.equals(back.generation(), stored)
