@@ -1,4 +1,4 @@
-package dev.nimbus.capacitypool;
+package dev.nimbus.inventory;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.InstanceType;

@@ -1,7 +1,7 @@
 package dev.nimbus.webhook;
 
-import dev.nimbus.capacitypool.Inventory;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.inventory.Inventory;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;

@@ -2,7 +2,7 @@ package dev.nimbus.workload;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
-import dev.nimbus.capacitypool.Inventory;
+import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.validation.WorkloadValidator;
 import io.fabric8.kubernetes.api.model.HasMetadata;

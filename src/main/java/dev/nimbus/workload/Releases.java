@@ -1,9 +1,9 @@
 package dev.nimbus.workload;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
-import dev.nimbus.capacitypool.Inventory;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
+import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.LedgerStore;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
