@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * by moments; the ledger it writes to is never read from a cache.
  */
 @ApplicationScoped
-public class Inventory {
+public class Inventory implements Catalog {
   private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(60);
 
   private final SharedIndexInformer<Node> nodes;
@@ -73,42 +73,50 @@ public class Inventory {
     return List.of(nodes, pools, instanceTypes, keyPairs, securityGroups);
   }
 
+  @Override
   public List<Node> nodes() {
     start();
     return nodes.getStore().list();
   }
 
   /** A node by name, from the cache's index rather than a scan. */
+  @Override
   public Optional<Node> node(String name) {
     start();
     return Optional.ofNullable(nodes.getStore().getByKey(name));
   }
 
+  @Override
   public List<CapacityPool> pools() {
     start();
     return pools.getStore().list();
   }
 
+  @Override
   public Optional<CapacityPool> pool(String name) {
     start();
     return Optional.ofNullable(pools.getStore().getByKey(name));
   }
 
+  @Override
   public Optional<InstanceType> instanceType(String name) {
     start();
     return Optional.ofNullable(instanceTypes.getStore().getByKey(name));
   }
 
+  @Override
   public List<InstanceType> instanceTypes() {
     start();
     return instanceTypes.getStore().list();
   }
 
+  @Override
   public Optional<KeyPair> keyPair(String namespace, String name) {
     start();
     return Optional.ofNullable(keyPairs.getStore().getByKey(key(namespace, name)));
   }
 
+  @Override
   public Optional<SecurityGroup> securityGroup(String namespace, String name) {
     start();
     return Optional.ofNullable(securityGroups.getStore().getByKey(key(namespace, name)));

@@ -6,7 +6,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.PoolModels;
-import dev.nimbus.inventory.Inventory;
+import dev.nimbus.inventory.Catalog;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -38,7 +38,7 @@ public final class WorkloadValidator {
     }
   }
 
-  public static Result validate(VirtualServer server, Inventory inventory) {
+  public static Result validate(VirtualServer server, Catalog inventory) {
     List<FieldError> errors = new ArrayList<>();
     var spec = server.getSpec();
     String namespace = server.getMetadata().getNamespace();
@@ -85,7 +85,7 @@ public final class WorkloadValidator {
    * security groups must exist; those named before may have vanished since.
    */
   public static List<FieldError> introducedReferences(
-      VirtualServer old, VirtualServer server, Inventory inventory) {
+      VirtualServer old, VirtualServer server, Catalog inventory) {
     List<FieldError> errors = new ArrayList<>();
     var spec = server.getSpec();
     String namespace = server.getMetadata().getNamespace();
@@ -108,7 +108,7 @@ public final class WorkloadValidator {
     return List.copyOf(errors);
   }
 
-  public static Result validate(ContainerTask task, Inventory inventory) {
+  public static Result validate(ContainerTask task, Catalog inventory) {
     List<FieldError> errors = new ArrayList<>();
     var spec = task.getSpec();
     String namespace = task.getMetadata().getNamespace();
@@ -130,7 +130,7 @@ public final class WorkloadValidator {
       List<String> groups,
       String namespace,
       String path,
-      Inventory inventory,
+      Catalog inventory,
       List<FieldError> errors) {
     if (groups == null) {
       return;
@@ -153,7 +153,7 @@ public final class WorkloadValidator {
    * kind's default.
    */
   public static Optional<CapacityPool> resolvePool(
-      String name, WorkloadKind kind, String path, Inventory inventory, List<FieldError> errors) {
+      String name, WorkloadKind kind, String path, Catalog inventory, List<FieldError> errors) {
     if (name != null) {
       Optional<CapacityPool> pool = inventory.pool(name);
       if (pool.isEmpty()) {

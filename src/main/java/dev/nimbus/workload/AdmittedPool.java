@@ -2,7 +2,7 @@ package dev.nimbus.workload;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
-import dev.nimbus.inventory.Inventory;
+import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.validation.WorkloadValidator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -28,7 +28,7 @@ public final class AdmittedPool {
       String named,
       String recorded,
       WorkloadKind kind,
-      Inventory inventory,
+      Catalog inventory,
       LedgerStore ledgers) {
     return holding(workload, inventory, ledgers)
         .or(() -> recorded == null ? Optional.empty() : inventory.pool(recorded))
@@ -39,7 +39,7 @@ public final class AdmittedPool {
    * The pool whose ledger holds a reservation of {@code workload}, as the ledgers' watch has it.
    */
   public static Optional<CapacityPool> holding(
-      HasMetadata workload, Inventory inventory, LedgerStore ledgers) {
+      HasMetadata workload, Catalog inventory, LedgerStore ledgers) {
     String uid = workload.getMetadata().getUid();
     return inventory.pools().stream()
         .filter(pool -> ledgers.recent(pool.getMetadata().getName()).entry(uid) != null)

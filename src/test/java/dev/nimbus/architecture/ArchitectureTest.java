@@ -65,4 +65,26 @@ class ArchitectureTest {
         .because("the API types are the user contract and must not pull in operator internals")
         .check(production);
   }
+
+  @Test
+  void theAdmissionDecisionMakesNoCall() {
+    noClasses()
+        .that()
+        .haveFullyQualifiedName("dev.nimbus.webhook.AdmissionDecision")
+        .should()
+        .dependOnClassesThat()
+        .haveFullyQualifiedName("io.fabric8.kubernetes.client.KubernetesClient")
+        .orShould()
+        .dependOnClassesThat()
+        .haveFullyQualifiedName("dev.nimbus.inventory.Inventory")
+        .orShould()
+        .callMethodWhere(
+            com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
+                com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner(
+                    com.tngtech.archunit.core.domain.JavaClass.Predicates.type(
+                        dev.nimbus.ledger.LedgerStore.class))))
+        .because(
+            "the webhook is a thin adapter over a pure decision, which reads only what it is given")
+        .check(production);
+  }
 }

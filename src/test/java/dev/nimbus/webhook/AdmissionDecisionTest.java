@@ -1,0 +1,267 @@
+package dev.nimbus.webhook;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.nimbus.allocation.Verdict;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.inventory.Catalog;
+import dev.nimbus.ledger.Ledger;
+import dev.nimbus.testing.Fixtures;
+import dev.nimbus.webhook.AdmissionDecision.Decision;
+import dev.nimbus.webhook.AdmissionDecision.Reserve;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The admission decision without a cluster: a fixed catalog of two KVM nodes of 8 CPUs and 32Gi in
+ * the pool "kvm" (ratio 1), the instance type "small" (2 vCPUs, 4Gi), and ledgers in memory.
+ */
+class AdmissionDecisionTest {
+  private static final KubernetesSerialization JSON = new KubernetesSerialization();
+  private static final CapacityPool POOL = Fixtures.serverPool("kvm", "group", "kvm");
+  private static final Catalog CATALOG =
+      new FixedCatalog(
+          List.of(
+              Fixtures.kvmNode("kvm-0", Map.of("group", "kvm"), "8", "32Gi"),
+              Fixtures.kvmNode("kvm-1", Map.of("group", "kvm"), "8", "32Gi")),
+          List.of(POOL),
+          List.of(Fixtures.instanceType("small", 2, "4Gi")));
+
+  private final AdmissionDecision decisions =
+      new AdmissionDecision(JSON, CATALOG, workload -> Optional.empty());
+
+  @Test
+  void aCreateThatNamesKnownReferencesAsksForRoomInItsPool() {
+    var outcome = decisions.decide(create(server("web", "small", 1, 3)));
+
+    assertThat(outcome).isInstanceOf(Reserve.class);
+    Reserve reserve = (Reserve) outcome;
+    assertThat(reserve.pool().getMetadata().getName()).isEqualTo("kvm");
+    assertThat(reserve.demand().minCount()).isEqualTo(1);
+    assertThat(reserve.demand().maxCount()).isEqualTo(3);
+    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH);
+    assertThat(change.result()).isInstanceOf(Verdict.Admitted.class);
+    assertThat(change.next().orElseThrow().entry("uid-web").count()).isEqualTo(3);
+    assertThat(AdmissionDecision.verdict(reserve, change.result(), "Admitted").allowed()).isTrue();
+  }
+
+  @Test
+  void aPoolWithoutRoomIsRefusedWithTheNumbersThatDecided() {
+    Reserve first = (Reserve) decisions.decide(create(server("first", "small", 8, 8)));
+    Ledger full = decisions.reserve(first, Ledger.empty("kvm"), Instant.EPOCH).next().orElseThrow();
+
+    Reserve second = (Reserve) decisions.decide(create(server("second", "small", 1, 1)));
+    var change = decisions.reserve(second, full, Instant.EPOCH);
+
+    assertThat(change.next()).as("nothing is written for a refusal").isEmpty();
+    Decision decision = AdmissionDecision.verdict(second, change.result(), "Admitted");
+    assertThat(decision.code()).isEqualTo(403);
+    assertThat(decision.reason()).isEqualTo("InsufficientCapacity");
+    assertThat(decision.message())
+        .isEqualTo("pool \"kvm\": cpu asked 2, free 0 of 16 (16 physical × 1)");
+  }
+
+  @Test
+  void fewerThanMaxCountIsAllowedWithAWarning() {
+    Reserve reserve = (Reserve) decisions.decide(create(server("many", "small", 1, 10)));
+    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH);
+
+    Decision decision = AdmissionDecision.verdict(reserve, change.result(), "Admitted");
+    assertThat(decision.allowed()).isTrue();
+    assertThat(decision.warnings())
+        .containsExactly("pool \"kvm\" has room for 8 of the 10 asked; VirtualServer many runs 8");
+  }
+
+  @Test
+  void anUnknownInstanceTypeIsRefusedAtItsField() {
+    var outcome = decisions.decide(create(server("web", "huge", 1, 1)));
+
+    Decision decision = (Decision) outcome;
+    assertThat(decision.code()).isEqualTo(422);
+    assertThat(decision.causes())
+        .singleElement()
+        .satisfies(cause -> assertThat(cause.path()).isEqualTo("spec.instanceType"));
+    assertThat(decision.message())
+        .contains("InstanceType \"huge\" does not exist; available: small");
+  }
+
+  @Test
+  void aScaleDownPassesAlthoughItsKeyPairIsGone() {
+    VirtualServer before = server("web", "small", 1, 3);
+    before.setSpec(withKey(before.getSpec(), "gone"));
+    VirtualServer after = server("web", "small", 1, 1);
+    after.setSpec(withKey(after.getSpec(), "gone"));
+
+    var outcome = decisions.decide(update(after, before));
+
+    assertThat(outcome).isEqualTo(Decision.allow("Unchanged", List.of()));
+  }
+
+  @Test
+  void aProtectedServerIsNotDeleted() {
+    VirtualServer protectedServer = server("web", "small", 1, 1);
+    var spec = protectedServer.getSpec();
+    protectedServer.setSpec(
+        new VirtualServerSpec(spec.image(), "small", 1, 1, null, null, null, "kvm", true, true));
+
+    Decision decision =
+        (Decision)
+            decisions.decide(
+                new AdmissionReviews.Request(
+                    "r",
+                    "VirtualServer",
+                    "DELETE",
+                    "ns",
+                    "web",
+                    false,
+                    null,
+                    tree(protectedServer)));
+
+    assertThat(decision.code()).isEqualTo(403);
+    assertThat(decision.reason()).isEqualTo("TerminationProtection");
+  }
+
+  @Test
+  void anUpdateWithoutItsStoredObjectIsABadRequest() {
+    Decision decision =
+        (Decision)
+            decisions.decide(
+                new AdmissionReviews.Request(
+                    "r",
+                    "VirtualServer",
+                    "UPDATE",
+                    "ns",
+                    "web",
+                    false,
+                    tree(server("web", "small", 1, 2)),
+                    null));
+
+    assertThat(decision.code()).isEqualTo(400);
+    assertThat(decision.message()).isEqualTo("request.oldObject is missing");
+  }
+
+  @Test
+  void anObjectWithoutItsRequiredFieldsIsABadRequest() {
+    VirtualServer server = server("web", "small", 1, 1);
+    server.setSpec(
+        new VirtualServerSpec(null, "small", 1, 1, null, null, null, "kvm", true, false));
+
+    Decision decision = (Decision) decisions.decide(create(server));
+
+    assertThat(decision.code()).isEqualTo(400);
+    assertThat(decision.message())
+        .isEqualTo("request.object.spec.image is missing; the schema requires it");
+  }
+
+  private static VirtualServer server(String name, String type, int min, int max) {
+    VirtualServer server = new VirtualServer();
+    server.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(name)
+            .withNamespace("ns")
+            .withUid("uid-" + name)
+            .withGeneration(1L)
+            .build());
+    server.setSpec(
+        new VirtualServerSpec(
+            "quay.io/containerdisks/fedora:40",
+            type,
+            min,
+            max,
+            null,
+            null,
+            null,
+            "kvm",
+            true,
+            false));
+    return server;
+  }
+
+  private static VirtualServerSpec withKey(VirtualServerSpec spec, String key) {
+    return new VirtualServerSpec(
+        spec.image(),
+        spec.instanceType(),
+        spec.minCount(),
+        spec.maxCount(),
+        key,
+        spec.securityGroups(),
+        spec.userData(),
+        spec.pool(),
+        spec.running(),
+        spec.terminationProtection());
+  }
+
+  private static AdmissionReviews.Request create(VirtualServer server) {
+    return new AdmissionReviews.Request(
+        "r",
+        "VirtualServer",
+        "CREATE",
+        "ns",
+        server.getMetadata().getName(),
+        false,
+        tree(server),
+        null);
+  }
+
+  private static AdmissionReviews.Request update(VirtualServer server, VirtualServer old) {
+    return new AdmissionReviews.Request(
+        "r",
+        "VirtualServer",
+        "UPDATE",
+        "ns",
+        server.getMetadata().getName(),
+        false,
+        tree(server),
+        tree(old));
+  }
+
+  private static JsonNode tree(Object object) {
+    return JSON.convertValue(object, JsonNode.class);
+  }
+
+  /** A catalog of fixed lists, and no key pairs or security groups. */
+  private record FixedCatalog(List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types)
+      implements Catalog {
+    @Override
+    public Optional<Node> node(String name) {
+      return nodes.stream().filter(n -> n.getMetadata().getName().equals(name)).findFirst();
+    }
+
+    @Override
+    public Optional<CapacityPool> pool(String name) {
+      return pools.stream().filter(p -> p.getMetadata().getName().equals(name)).findFirst();
+    }
+
+    @Override
+    public Optional<InstanceType> instanceType(String name) {
+      return types.stream().filter(t -> t.getMetadata().getName().equals(name)).findFirst();
+    }
+
+    @Override
+    public List<InstanceType> instanceTypes() {
+      return types;
+    }
+
+    @Override
+    public Optional<KeyPair> keyPair(String namespace, String name) {
+      return Optional.empty();
+    }
+
+    @Override
+    public Optional<SecurityGroup> securityGroup(String namespace, String name) {
+      return Optional.empty();
+    }
+  }
+}
