@@ -1,14 +1,20 @@
 package dev.nimbus.events;
 
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
 import org.jboss.logging.Logger;
 
 /**
@@ -61,17 +67,18 @@ public class EventRecorder {
     record(object, "Warning", reason, message);
   }
 
+  /**
+   * Records the Event, or counts it again: the same reason and message on the same object is one
+   * Event whose count and lastTimestamp grow (as the Kubernetes event recorder aggregates), so a
+   * condition looked at again every few seconds does not fill the namespace with Events.
+   */
   private void record(HasMetadata object, String type, Reason reason, String message) {
     var meta = object.getMetadata();
     String now = Instant.now().toString();
     var event =
         new EventBuilder()
             .withNewMetadata()
-            .withName(
-                meta.getName()
-                    + "."
-                    + Long.toHexString(System.currentTimeMillis())
-                    + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000)))
+            .withName(name(object, type, reason, message))
             .withNamespace(meta.getNamespace())
             .endMetadata()
             .withInvolvedObject(
@@ -94,8 +101,23 @@ public class EventRecorder {
             .withComponent(COMPONENT)
             .endSource()
             .build();
+    var events = client.v1().events().inNamespace(namespaceOf(event));
     try {
-      client.v1().events().resource(event).create();
+      try {
+        events.resource(event).create();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409) {
+          throw e;
+        }
+        // Recorded before: count it once more. Two replicas counting at once may lose one.
+        Event recorded = events.withName(event.getMetadata().getName()).get();
+        int count = recorded == null || recorded.getCount() == null ? 1 : recorded.getCount();
+        events
+            .withName(event.getMetadata().getName())
+            .patch(
+                PatchContext.of(PatchType.JSON_MERGE),
+                "{\"count\":" + (count + 1) + ",\"lastTimestamp\":\"" + now + "\"}");
+      }
     } catch (KubernetesClientException e) {
       LOG.debugf(
           "Event %s on %s %s/%s not recorded: %s",
@@ -104,6 +126,25 @@ public class EventRecorder {
           meta.getNamespace(),
           meta.getName(),
           e.getMessage());
+    }
+  }
+
+  private String namespaceOf(Event event) {
+    String namespace = event.getMetadata().getNamespace();
+    return namespace != null ? namespace : client.getNamespace();
+  }
+
+  /** One name per object, type, reason and message: what makes two Events the same. */
+  private static String name(HasMetadata object, String type, Reason reason, String message) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256")
+              .digest(
+                  String.join("\n", object.getMetadata().getUid(), type, reason.name(), message)
+                      .getBytes(StandardCharsets.UTF_8));
+      return object.getMetadata().getName() + "." + HexFormat.of().formatHex(digest, 0, 8);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
     }
   }
 }
