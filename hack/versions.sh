@@ -3,6 +3,9 @@ KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.5}"
+# KubeVirt's control plane (virt-api, virt-controller, virtctl) and its CRDs; the Go proxy serves
+# exact versions of kubevirt.io/* but will not list them, so name one.
+KUBEVIRT_VERSION="${KUBEVIRT_VERSION:-v1.7.0}"
 
 NIMBUS_CACHE="${NIMBUS_CACHE:-$HOME/.cache/nimbus}"
 # One bin dir per version set, so a version bump builds beside the old binaries.
