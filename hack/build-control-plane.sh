@@ -2,7 +2,8 @@
 # Builds, once, the binaries of Nimbus' local control plane from Go modules:
 # etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kwok, helm, and
 # KubeVirt's virt-api, virt-controller and virtctl with kubevirt-manifests, which prints the
-# KubeVirt CRDs, webhook configurations and APIServices that virt-operator would install.
+# KubeVirt CRDs, webhook configurations and APIServices that virt-operator would install, and
+# kubevirt-admit, which runs virt-api's own admission checks on VirtualMachines.
 # They land in a cache outside the work tree, keyed by version, so later runs (and CI on the
 # same machine) reuse them. Nothing is rebuilt when a binary of the right version is there.
 #
@@ -103,13 +104,13 @@ GO
 
 build_kubevirt() {
   local wanted=() c
-  for c in virt-api virt-controller virtctl kubevirt-manifests; do
+  for c in virt-api virt-controller virtctl kubevirt-manifests kubevirt-admit; do
     have "$c" "$KUBEVIRT_VERSION" || wanted+=("$c")
   done
   ((${#wanted[@]})) || { log "kubevirt $KUBEVIRT_VERSION: up to date"; return; }
 
   local dir="$NIMBUS_CACHE/src/kubevirt-$KUBEVIRT_VERSION"
-  mkdir -p "$dir/cmd/kubevirt-manifests"
+  mkdir -p "$dir/cmd/kubevirt-manifests" "$dir/cmd/kubevirt-admit"
   log "kubevirt $KUBEVIRT_VERSION: downloading kubevirt.io/kubevirt"
   local gomod
   gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "kubevirt.io/kubevirt@$KUBEVIRT_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
@@ -126,6 +127,7 @@ build_kubevirt() {
       sed -E "s#(kubevirt\.io/(api|client-go)) => \./staging/src/kubevirt\.io/(api|client-go)#\1 => \1 $KUBEVIRT_VERSION#"
   } >"$dir/go.mod"
   cp "$(dirname "${BASH_SOURCE[0]}")/kubevirt/manifests/main.go" "$dir/cmd/kubevirt-manifests/"
+  cp "$(dirname "${BASH_SOURCE[0]}")/kubevirt/admit/main.go" "$dir/cmd/kubevirt-admit/"
   log "kubevirt $KUBEVIRT_VERSION: resolving dependencies"
   local pkgs=()
   for c in virt-api virt-controller virtctl; do pkgs+=("kubevirt.io/kubevirt/cmd/$c@$KUBEVIRT_VERSION"); done
@@ -137,7 +139,7 @@ build_kubevirt() {
   ldflags+=" -X kubevirt.io/client-go/version.buildDate=1970-01-01T00:00:00Z"
   for c in "${wanted[@]}"; do
     local pkg="kubevirt.io/kubevirt/cmd/$c"
-    [[ $c == kubevirt-manifests ]] && pkg=./cmd/kubevirt-manifests
+    [[ $c == kubevirt-* ]] && pkg="./cmd/$c"
     (cd "$dir" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "$ldflags" -o "$NIMBUS_BIN/$c" "$pkg")
     mark "$c" "$KUBEVIRT_VERSION"
   done

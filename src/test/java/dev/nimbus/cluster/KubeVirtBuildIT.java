@@ -2,6 +2,7 @@ package dev.nimbus.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.nimbus.testing.ControlPlaneBinaries;
 import dev.nimbus.testing.LocalCluster;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -11,7 +12,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -29,13 +29,17 @@ class KubeVirtBuildIT {
       throws Exception {
     Path root = LocalCluster.projectDir();
     String version = pinned(root.resolve("hack/versions.sh"));
-    List<String> built = run(root, root.resolve("hack/build-control-plane.sh").toString());
-    Path bin = Path.of(built.get(built.size() - 1));
-
     assertThat(
-            String.join("\n", run(root, bin.resolve("virtctl").toString(), "version", "--client")))
+            String.join(
+                "\n",
+                ControlPlaneBinaries.run(
+                    null, ControlPlaneBinaries.path("virtctl").toString(), "version", "--client")))
         .contains("GitVersion:\"" + version + "\"");
-    String manifests = String.join("\n", run(root, bin.resolve("kubevirt-manifests").toString()));
+    String manifests =
+        String.join(
+            "\n",
+            ControlPlaneBinaries.run(
+                null, ControlPlaneBinaries.path("kubevirt-manifests").toString()));
     List<HasMetadata> objects =
         client.load(new ByteArrayInputStream(manifests.getBytes(StandardCharsets.UTF_8))).items();
     List<CustomResourceDefinition> crds =
@@ -74,17 +78,5 @@ class KubeVirtBuildIT {
             .matcher(Files.readString(versions));
     assertThat(matcher.find()).as("KUBEVIRT_VERSION in " + versions).isTrue();
     return matcher.group(1);
-  }
-
-  private static List<String> run(Path directory, String... command) throws Exception {
-    Process process =
-        new ProcessBuilder(command)
-            .directory(directory.toFile())
-            .redirectError(ProcessBuilder.Redirect.DISCARD)
-            .start();
-    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor(15, TimeUnit.MINUTES)).isTrue();
-    assertThat(process.exitValue()).as(String.join(" ", command)).isZero();
-    return output.lines().toList();
   }
 }

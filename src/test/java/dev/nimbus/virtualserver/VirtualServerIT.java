@@ -620,6 +620,69 @@ class VirtualServerIT {
   }
 
   /**
+   * What Nimbus writes to KubeVirt passes KubeVirt's own admission checks (the code of virt-api's
+   * validating webhook, run by kubevirt-admit on the VMs as the API server stored them): a key
+   * without user data, a key with user data, and user data with security groups.
+   */
+  @Test
+  void theVirtualMachinesNimbusWritesPassKubeVirtsOwnAdmission(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    client.resource(keyPair(namespace)).create();
+    client.resource(webGroup(namespace)).create();
+    String image = "quay.io/containerdisks/fedora:40";
+    List<VirtualServer> servers =
+        List.of(
+            server(
+                namespace,
+                "key-only",
+                new VirtualServerSpec(
+                    image, SMALL, 1, 1, "deployer", null, null, POOL, true, false)),
+            server(
+                namespace,
+                "key-and-data",
+                new VirtualServerSpec(
+                    image, SMALL, 1, 1, "deployer", null, "#cloud-config\n", POOL, true, false)),
+            server(
+                namespace,
+                "data-and-groups",
+                new VirtualServerSpec(
+                    image,
+                    SMALL,
+                    1,
+                    1,
+                    null,
+                    List.of("web"),
+                    "#!/bin/sh\necho hi\n",
+                    POOL,
+                    true,
+                    false)));
+    for (VirtualServer server : servers) {
+      createWhenReferencesKnown(client, server);
+    }
+    for (VirtualServer server : servers) {
+      String name = server.getMetadata().getName();
+      awaitTrue(() -> vms(client, namespace, name).size() == 1, 60, () -> "the VM of " + name);
+    }
+    var stored =
+        client
+            .genericKubernetesResources("kubevirt.io/v1", "VirtualMachine")
+            .inNamespace(namespace.name())
+            .list()
+            .getItems();
+    String input =
+        stored.stream()
+            .map(vm -> client.getKubernetesSerialization().asJson(vm))
+            .collect(java.util.stream.Collectors.joining("\n"));
+
+    var result =
+        dev.nimbus.testing.ControlPlaneBinaries.runAllowingFailure(
+            input, dev.nimbus.testing.ControlPlaneBinaries.path("kubevirt-admit").toString());
+
+    assertThat(result.output()).as("KubeVirt's refusals").isEmpty();
+    assertThat(result.exitCode()).isZero();
+  }
+
+  /**
    * A spec change that lands while the controller writes the status of the generation before is
    * still reconciled: the status write names the version it was computed from, so it cannot be
    * applied over the newer object, and the newer object's event is never taken for an older one.
