@@ -102,10 +102,21 @@ GO
   log "etcd $ETCD_VERSION: built in $((SECONDS - start))s"
 }
 
+# kubevirt_marker NAME: what a KubeVirt binary is built for; Nimbus' own commands also by the
+# checksum of their source, so that a change to it rebuilds them.
+kubevirt_marker() {
+  local source="$(dirname "${BASH_SOURCE[0]}")/kubevirt/${1#kubevirt-}/main.go"
+  if [[ $1 == kubevirt-* ]]; then
+    echo "$KUBEVIRT_VERSION-$(sha256sum "$source" | cut -c1-12)"
+  else
+    echo "$KUBEVIRT_VERSION"
+  fi
+}
+
 build_kubevirt() {
   local wanted=() c
   for c in virt-api virt-controller virtctl kubevirt-manifests kubevirt-admit; do
-    have "$c" "$KUBEVIRT_VERSION" || wanted+=("$c")
+    have "$c" "$(kubevirt_marker "$c")" || wanted+=("$c")
   done
   ((${#wanted[@]})) || { log "kubevirt $KUBEVIRT_VERSION: up to date"; return; }
 
@@ -141,7 +152,7 @@ build_kubevirt() {
     local pkg="kubevirt.io/kubevirt/cmd/$c"
     [[ $c == kubevirt-* ]] && pkg="./cmd/$c"
     (cd "$dir" && GOFLAGS="$GOFLAGS -mod=mod" go build -ldflags "$ldflags" -o "$NIMBUS_BIN/$c" "$pkg")
-    mark "$c" "$KUBEVIRT_VERSION"
+    mark "$c" "$(kubevirt_marker "$c")"
   done
   log "kubevirt $KUBEVIRT_VERSION: built in $((SECONDS - start))s"
 }

@@ -93,7 +93,12 @@ public class VirtualMachineInstanceSpec extends KubeVirtObject {
 
   /** cloud-init NoCloud data; Nimbus always points at a Secret, never inline data. */
   public static class CloudInitNoCloud extends KubeVirtObject {
+    public String userData;
+
+    /** KubeVirt's name for it is {@code secretRef}. */
+    @com.fasterxml.jackson.annotation.JsonProperty("secretRef")
     public SecretReference userDataSecretRef;
+
     public SecretReference networkDataSecretRef;
   }
 

@@ -45,6 +45,10 @@ import java.util.Map;
 public final class ServerVm {
   static final String ROOT_DISK = "rootdisk";
   static final String CLOUD_INIT_DISK = "cloudinitdisk";
+
+  /** What the NoCloud disk holds for a server with a key and no user data. */
+  static final String EMPTY_CLOUD_CONFIG = "#cloud-config\n";
+
   static final String NETWORK = "default";
 
   private ServerVm() {}
@@ -78,9 +82,11 @@ public final class ServerVm {
     template.domain = domain;
     template.networks = List.of(network());
     template.volumes = new ArrayList<>(List.of(rootVolume(spec.image())));
-    if (spec.userData() != null) {
+    // KubeVirt hands the SSH key to the guest through the NoCloud disk, so a key needs that disk
+    // even when there is no user data: then it holds an empty cloud-config.
+    if (spec.userData() != null || spec.keyName() != null) {
       domain.devices.disks.add(disk(CLOUD_INIT_DISK));
-      template.volumes.add(cloudInitVolume(name));
+      template.volumes.add(cloudInitVolume(name, spec.userData() != null));
     }
     if (spec.keyName() != null) {
       template.accessCredentials = List.of(sshKey(name));
@@ -147,12 +153,17 @@ public final class ServerVm {
     return volume;
   }
 
-  private static Volume cloudInitVolume(String server) {
+  /** The NoCloud disk: the server's user data from its Secret, or an empty cloud-config. */
+  private static Volume cloudInitVolume(String server, boolean withUserData) {
     Volume volume = new Volume();
     volume.name = CLOUD_INIT_DISK;
     volume.cloudInitNoCloud = new CloudInitNoCloud();
-    volume.cloudInitNoCloud.userDataSecretRef = new SecretReference();
-    volume.cloudInitNoCloud.userDataSecretRef.name = Names.userDataSecret(server);
+    if (withUserData) {
+      volume.cloudInitNoCloud.userDataSecretRef = new SecretReference();
+      volume.cloudInitNoCloud.userDataSecretRef.name = Names.userDataSecret(server);
+    } else {
+      volume.cloudInitNoCloud.userData = EMPTY_CLOUD_CONFIG;
+    }
     return volume;
   }
 
