@@ -86,12 +86,14 @@ public class LedgerStore {
    * did. The one way workloads give their capacity back.
    */
   public boolean release(String pool, String uid) {
-    return change(
-        pool,
-        ledger ->
-            ledger.entry(uid) == null
-                ? Change.none(false)
-                : Change.write(ledger.without(java.util.Set.of(uid)), true));
+    return change(pool, ledger -> releasing(ledger, uid));
+  }
+
+  /** The change that releases {@code uid}'s reservation from {@code ledger}, if it holds one. */
+  static Change<Boolean> releasing(Ledger ledger, String uid) {
+    return ledger.entry(uid) == null
+        ? Change.none(false)
+        : Change.write(ledger.without(java.util.Set.of(uid)), true);
   }
 
   /**

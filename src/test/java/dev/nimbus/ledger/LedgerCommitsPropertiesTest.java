@@ -80,7 +80,7 @@ class LedgerCommitsPropertiesTest {
                       String uid = mine.remove(random.nextInt(mine.size()));
                       // A release that fails after its write was applied did release.
                       releaseTried.add(uid);
-                      if (replica.change("p", ledger -> release(ledger, uid))) {
+                      if (replica.change("p", ledger -> LedgerStore.releasing(ledger, uid))) {
                         released.add(uid);
                       }
                     } else {
@@ -234,13 +234,6 @@ class LedgerCommitsPropertiesTest {
       return Change.write(ledger.with(entry), verdict);
     }
     return Change.none(verdict);
-  }
-
-  /** What a release does: {@link LedgerStore#release}'s change. */
-  private static Change<Boolean> release(Ledger ledger, String uid) {
-    return ledger.entry(uid) == null
-        ? Change.none(false)
-        : Change.write(ledger.without(Set.of(uid)), true);
   }
 
   private static LedgerEntry entry(String uid, String node, long cpu) {
