@@ -1,29 +1,59 @@
 package dev.nimbus.ledger;
 
-import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.RequestConfigBuilder;
-import jakarta.enterprise.context.ApplicationScoped;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
- * The ledgers as ConfigMaps {@code nimbus-ledger-<pool>} in the operator's namespace, labelled with
- * their pool. A write sends the resourceVersion that was read; the API server refuses it with 409
- * Conflict if anyone wrote in between. That refusal is the compare-and-swap.
+ * The ledgers as ConfigMaps in the operator's namespace: one shard per pool and node, {@code
+ * nimbus-ledger.<pool>.<node digest>}, labelled with their pool and node digest. A write sends the
+ * resourceVersion that was read; the API server refuses it with 409 Conflict if anyone wrote in
+ * between. That refusal is the compare-and-swap.
+ *
+ * <p>Shards are read from a watch of them, with this replica's own writes and the shards it found
+ * newer after a conflict laid over it until the watch delivers them; resourceVersions are compared
+ * as numbers for that only (the API server's are etcd revisions), and a version that is not a
+ * number stays laid over until the watch delivers any event of its object.
+ *
+ * <p>Pools admitted by an earlier Nimbus have a legacy ledger, {@code nimbus-ledger-<pool>}, which
+ * is retired by rewriting it, never deleted: its reservations move to another key and the key an
+ * earlier Nimbus reads holds a sentence, so that a replica of it still running fails its admissions
+ * instead of deciding on an empty ledger.
  */
-@ApplicationScoped
-public class ConfigMapLedgerStorage implements LedgerStorage {
-  private final KubernetesClient client;
-  private final NimbusConfig config;
+public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
+  private static final String BY_POOL = "pool";
+  private static final String NODE_KEY = "node";
 
-  public ConfigMapLedgerStorage(KubernetesClient client, NimbusConfig config) {
+  private final KubernetesClient client;
+  private final String namespace;
+  private final SharedIndexInformer<ConfigMap> watched;
+  // By name: a shard newer than the watch has delivered, or empty when it is known to be gone.
+  private final Map<String, Optional<ConfigMap>> newer = new ConcurrentHashMap<>();
+
+  /**
+   * The ledgers in {@code namespace}, each call to the API server bounded by half of {@code
+   * decisionTimeout}. Starts a watch of them and returns once it has listed them.
+   */
+  public ConfigMapLedgerStorage(
+      KubernetesClient client, String namespace, Duration decisionTimeout) {
     // A commit reads and writes once per attempt within the decision timeout: each call gets half
     // of it, and is not retried by the client (the commit retries, and knows its deadline).
-    int perCall = (int) (config.ledger().decisionTimeout().toMillis() / 2);
+    int perCall = (int) (decisionTimeout.toMillis() / 2);
     this.client =
         client
             .newClient(
@@ -32,50 +62,225 @@ public class ConfigMapLedgerStorage implements LedgerStorage {
                     .withRequestRetryBackoffLimit(0)
                     .build())
             .adapt(KubernetesClient.class);
-    this.config = config;
+    this.namespace = namespace;
+    this.watched =
+        client.configMaps().inNamespace(namespace).withLabel(Names.POOL_LABEL).runnableInformer(0);
+    watched.addIndexers(
+        Map.of(BY_POOL, map -> List.of(map.getMetadata().getLabels().get(Names.POOL_LABEL))));
+    watched.addEventHandler(new Delivered());
+    try {
+      watched.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while listing the ledgers", e);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException("could not list the ledgers in " + namespace, e);
+    }
   }
 
   @Override
-  public Versioned read(String pool) {
-    ConfigMap map =
-        client.configMaps().inNamespace(config.namespace()).withName(Names.ledger(pool)).get();
-    return map == null
-        ? null
-        : new Versioned(map.getMetadata().getResourceVersion(), document(map));
-  }
-
-  /** The document a ledger ConfigMap holds; empty when it holds none. */
-  static String document(ConfigMap map) {
-    String data = map.getData() == null ? null : map.getData().get(Names.LEDGER_KEY);
-    return data == null ? "" : data;
+  public void close() {
+    watched.stop();
   }
 
   @Override
-  public boolean write(String pool, Versioned current, String document) {
+  public Map<String, Versioned> shards(String pool) {
+    Map<String, ConfigMap> byName = new HashMap<>();
+    for (ConfigMap map : watched.getIndexer().byIndex(BY_POOL, pool)) {
+      if (isShard(map)) {
+        byName.put(map.getMetadata().getName(), map);
+      }
+    }
+    newer.forEach(
+        (name, known) -> {
+          if (known.isEmpty()) {
+            byName.remove(name);
+          } else if (pool.equals(known.get().getMetadata().getLabels().get(Names.POOL_LABEL))) {
+            ConfigMap seen = byName.get(name);
+            if (seen == null || isNewer(known.get(), seen)) {
+              byName.put(name, known.get());
+            }
+          }
+        });
+    return byNode(byName.values());
+  }
+
+  @Override
+  public Map<String, Versioned> readShards(String pool) {
+    return byNode(
+        client
+            .configMaps()
+            .inNamespace(namespace)
+            .withLabel(Names.POOL_LABEL, pool)
+            .withLabel(Names.LEDGER_NODE_LABEL)
+            .list()
+            .getItems());
+  }
+
+  private static Map<String, Versioned> byNode(Iterable<ConfigMap> maps) {
+    Map<String, Versioned> byNode = new HashMap<>();
+    for (ConfigMap map : maps) {
+      byNode.put(
+          map.getData().get(NODE_KEY),
+          new Versioned(map.getMetadata().getResourceVersion(), document(map)));
+    }
+    return byNode;
+  }
+
+  @Override
+  public Versioned write(String pool, String node, Versioned current, String document) {
+    String name = Names.ledgerShard(pool, node);
     ConfigMap next =
         new ConfigMapBuilder()
             .withNewMetadata()
-            .withName(Names.ledger(pool))
-            .withNamespace(config.namespace())
+            .withName(name)
+            .withNamespace(namespace)
             .withResourceVersion(current == null ? null : current.version())
             .addToLabels(Names.MANAGED_BY, "nimbus")
             .addToLabels(Names.POOL_LABEL, pool)
+            .addToLabels(Names.LEDGER_NODE_LABEL, Names.ledgerNode(node))
             .endMetadata()
-            .withData(Map.of(Names.LEDGER_KEY, document))
+            .withData(Map.of(NODE_KEY, node, Names.LEDGER_SHARD_KEY, document))
             .build();
-    var maps = client.configMaps().inNamespace(config.namespace());
+    var maps = client.configMaps().inNamespace(namespace);
     try {
-      if (current == null) {
-        maps.resource(next).create();
-      } else {
-        maps.resource(next).update();
+      ConfigMap written =
+          current == null ? maps.resource(next).create() : maps.resource(next).update();
+      newer.put(name, Optional.of(written));
+      return new Versioned(written.getMetadata().getResourceVersion(), document);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 409 || e.getCode() == 404) {
+        // Written, created or deleted by someone else since it was read: learn how it is now.
+        newer.put(name, Optional.ofNullable(maps.withName(name).get()));
+        return null;
       }
+      throw e;
+    }
+  }
+
+  @Override
+  public boolean mayHaveLegacy(String pool) {
+    ConfigMap legacy = watched.getStore().getByKey(namespace + "/" + Names.ledger(pool));
+    return legacy != null
+        && !(legacy.getData() != null && legacy.getData().containsKey(Names.LEDGER_COPIED_KEY));
+  }
+
+  @Override
+  public Legacy legacy(String pool) {
+    ConfigMap legacy =
+        client.configMaps().inNamespace(namespace).withName(Names.ledger(pool)).get();
+    if (legacy == null) {
+      return null;
+    }
+    Map<String, String> data = legacy.getData() == null ? Map.of() : legacy.getData();
+    boolean retired = data.containsKey(Names.LEDGER_RETIRED_KEY);
+    String document = data.get(retired ? Names.LEDGER_FROZEN_KEY : Names.LEDGER_KEY);
+    return new Legacy(
+        legacy.getMetadata().getResourceVersion(), document == null ? "" : document, retired);
+  }
+
+  @Override
+  public boolean retireLegacy(String pool, Legacy current) {
+    ConfigMap retired =
+        new ConfigMapBuilder()
+            .withNewMetadata()
+            .withName(Names.ledger(pool))
+            .withNamespace(namespace)
+            .withResourceVersion(current.version())
+            .addToLabels(Names.MANAGED_BY, "nimbus")
+            .addToLabels(Names.POOL_LABEL, pool)
+            .endMetadata()
+            .withData(
+                Map.of(
+                    Names.LEDGER_KEY,
+                    "Retired: this pool's reservations are kept in one ConfigMap per node"
+                        + " (nimbus-ledger."
+                        + pool
+                        + ".*). Not JSON on purpose, so that an earlier Nimbus refuses to"
+                        + " admit into this pool instead of admitting on its own.",
+                    Names.LEDGER_FROZEN_KEY,
+                    current.document(),
+                    Names.LEDGER_RETIRED_KEY,
+                    Instant.now().toString()))
+            .build();
+    try {
+      client.configMaps().inNamespace(namespace).resource(retired).update();
       return true;
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409) {
-        return false; // written (or created) by someone else since it was read
+        return false;
       }
       throw e;
+    }
+  }
+
+  @Override
+  public void legacyCopied(String pool) {
+    client
+        .configMaps()
+        .inNamespace(namespace)
+        .withName(Names.ledger(pool))
+        .edit(
+            map -> {
+              map.getData().put(Names.LEDGER_COPIED_KEY, Instant.now().toString());
+              return map;
+            });
+  }
+
+  private static boolean isShard(ConfigMap map) {
+    return map.getMetadata().getLabels().containsKey(Names.LEDGER_NODE_LABEL)
+        && map.getData() != null
+        && map.getData().containsKey(NODE_KEY);
+  }
+
+  /** The document a shard ConfigMap holds; empty when it holds none. */
+  private static String document(ConfigMap map) {
+    String data = map.getData() == null ? null : map.getData().get(Names.LEDGER_SHARD_KEY);
+    return data == null ? "" : data;
+  }
+
+  /** Whether {@code a} is a later version of its object than {@code b}, or cannot be told. */
+  private static boolean isNewer(ConfigMap a, ConfigMap b) {
+    Long x = revision(a);
+    Long y = revision(b);
+    return x == null || y == null || x > y;
+  }
+
+  private static Long revision(ConfigMap map) {
+    try {
+      return Long.parseLong(map.getMetadata().getResourceVersion());
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** Drops what is laid over the watch once the watch has delivered it, or anything newer. */
+  private final class Delivered implements ResourceEventHandler<ConfigMap> {
+    @Override
+    public void onAdd(ConfigMap map) {
+      delivered(map);
+    }
+
+    @Override
+    public void onUpdate(ConfigMap old, ConfigMap map) {
+      delivered(map);
+    }
+
+    @Override
+    public void onDelete(ConfigMap map, boolean deletedFinalStateUnknown) {
+      newer.remove(map.getMetadata().getName());
+    }
+
+    private void delivered(ConfigMap map) {
+      newer.computeIfPresent(
+          map.getMetadata().getName(),
+          (name, known) ->
+              known.isPresent()
+                      && revision(known.get()) != null
+                      && revision(map) != null
+                      && revision(known.get()) > revision(map)
+                  ? known
+                  : null);
     }
   }
 }

@@ -4,9 +4,15 @@ import dev.nimbus.ledger.LedgerStore.Change;
 import dev.nimbus.ledger.LedgerStore.ContentionException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Queue;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -19,24 +25,38 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
- * Changes ledgers in {@link LedgerStorage} with one compare-and-swap per write, committing the
- * changes that arrive together as one write (group commit), and answering every change within its
- * timeout.
+ * Changes ledgers in {@link LedgerStorage}, kept as one shard per node ({@link LedgerShards}), with
+ * one compare-and-swap per shard written, committing the changes that arrive together as one round
+ * of writes (group commit), and answering every change within its timeout.
  *
  * <p>The thread that holds a pool's lock decides every waiting change in arrival order, each on the
- * ledger the previous ones left, and writes once; a lost race re-decides the whole group on the
- * ledger as stored then, so no decision is ever made on a state that was not written. Every change
- * is answered: with its result, with the failure of the read or the write that carried it, or, once
- * its timeout has passed, with a {@link ContentionException} that asks the caller to retry. A
- * change that times out before a committer took it is never written; one that a committer had taken
- * may still be written after its caller gave up (the caller cannot tell), and is then an orphan
- * that the pool's controller releases.
+ * ledger the previous ones left, and writes the shards of the nodes they changed, each over the
+ * version it was decided on. A node's capacity is judged on its own shard only, and a shard is
+ * written only over the exact version its decisions read, so every state a shard ever holds keeps
+ * its node within {@code P × R}, whichever replica writes it and however stale the other shards it
+ * read were.
+ *
+ * <p>A change whose shards were all written is answered with its result. A change with a shard that
+ * another writer changed first is decided again on the shards as they are then, with what it wrote
+ * to its other shards put back as it was; so are the changes that wrote nothing (a denial may have
+ * been decided on a reservation that was not written). Every change is answered: with its result,
+ * with the failure of a write that carried it, or, once its timeout has passed, with a {@link
+ * ContentionException} that asks the caller to retry. A change that times out before a committer
+ * took it is never written; one that a committer had taken may still be written, wholly or in part,
+ * after its caller gave up (the caller cannot tell), and is then an orphan that the pool's
+ * controller releases.
+ *
+ * <p>A pool that an earlier Nimbus admitted into keeps its ledger as one document; before it
+ * decides anything in that pool, a commit copies that document's entries into shards and retires it
+ * ({@link #moveLegacy}).
  */
 public final class LedgerCommits {
   private final LedgerStorage storage;
   private final int casAttempts;
   private final Duration timeout;
   private final Map<String, Group> groups = new ConcurrentHashMap<>();
+  private final Map<String, DecodedShard> decodedShards = new ConcurrentHashMap<>();
+  private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
 
   public LedgerCommits(LedgerStorage storage, int casAttempts, Duration timeout) {
     this.storage = storage;
@@ -46,8 +66,15 @@ public final class LedgerCommits {
 
   /** The ledger of {@code pool} as stored now. */
   public Ledger read(String pool) {
-    LedgerStorage.Versioned stored = storage.read(pool);
-    return stored == null ? Ledger.empty(pool) : LedgerCodec.decode(pool, stored.document());
+    return withLegacy(pool, snapshot(pool, storage.readShards(pool)).ledger());
+  }
+
+  /**
+   * The ledger of {@code pool} as this replica knows it: its own writes at once, other replicas' as
+   * soon as it sees them. Assembled again only when a shard changed.
+   */
+  public Ledger recent(String pool) {
+    return withLegacy(pool, snapshot(pool, storage.shards(pool)).ledger());
   }
 
   /**
@@ -113,33 +140,310 @@ public final class LedgerCommits {
 
   private void commit(String pool, List<Pending<?>> batch, long deadline) {
     try {
-      for (int attempt = 1; attempt <= casAttempts; attempt++) {
-        LedgerStorage.Versioned current = storage.read(pool);
-        Ledger read =
-            current == null ? Ledger.empty(pool) : LedgerCodec.decode(pool, current.document());
-        Ledger ledger = read;
-        for (Pending<?> pending : batch) {
-          ledger = pending.decide(ledger);
-        }
-        if (ledger.equals(read) || storage.write(pool, current, LedgerCodec.encode(ledger))) {
-          batch.forEach(Pending::complete);
-          return;
-        }
-        if (remaining(deadline) == 0) {
-          fail(batch, ContentionException.busy(pool, timeout));
-          return;
-        }
-        backOff(attempt);
-      }
-      fail(batch, ContentionException.lostRaces(pool, casAttempts));
+      moveLegacy(pool, deadline);
+      write(pool, batch, deadline);
     } catch (RuntimeException | Error e) {
-      // A failed read or write (an API error, a ledger that cannot be decoded) answers every
-      // change of the batch with the failure: none of them may wait for an answer it never gets.
+      // A failed read or write (an API error, a shard that cannot be decoded) answers every
+      // change of the batch that is not answered yet: none may wait for an answer it never gets.
       fail(batch, e);
     }
   }
 
+  /**
+   * Decides {@code batch} and writes the shards it changed, until every change is answered, the
+   * attempts are spent or the deadline has passed.
+   */
+  private void write(String pool, List<Pending<?>> batch, long deadline) {
+    List<Pending<?>> remaining = batch;
+    // Entries that a change wrote to some of its shards and not to others: what each held before.
+    Map<String, Optional<LedgerEntry>> putBack = new HashMap<>();
+    for (int attempt = 1; attempt <= casAttempts; attempt++) {
+      Snapshot read = snapshot(pool, storage.shards(pool));
+      Ledger stored = read.ledger();
+      Ledger ledger = putBack(stored, putBack);
+      Map<Pending<?>, Set<String>> touched = new IdentityHashMap<>();
+      for (Pending<?> pending : remaining) {
+        Ledger before = ledger;
+        ledger = pending.decide(ledger);
+        touched.put(pending, changedUids(before, ledger));
+      }
+      Set<String> uids = changedUids(stored, ledger);
+      Map<String, Set<String>> nodesByUid = new HashMap<>();
+      Set<String> nodes = new TreeSet<>();
+      // Nodes an entry names whose shard, as this replica knows it, holds no part of it: written
+      // over that version even when nothing changes there, so that a change is never decided on an
+      // entry with a part this replica has not seen yet.
+      Set<String> unseen = new HashSet<>();
+      for (String uid : uids) {
+        Set<String> held = nodesOf(stored.entry(uid));
+        Set<String> of = new HashSet<>(held);
+        of.addAll(nodesOf(ledger.entry(uid)));
+        for (String node : held) {
+          for (String named : read.shards().get(node).reservations().get(uid).nodes()) {
+            if (!held.contains(named)) {
+              unseen.add(named);
+              of.add(named);
+            }
+          }
+        }
+        nodesByUid.put(uid, of);
+        nodes.addAll(of);
+      }
+      Set<String> failed = new HashSet<>();
+      RuntimeException error = null;
+      for (String node : nodes) {
+        if (error != null) {
+          failed.add(node);
+          continue;
+        }
+        try {
+          if (!writeShard(pool, node, read, uids, ledger, unseen.contains(node))) {
+            failed.add(node);
+          }
+        } catch (RuntimeException e) {
+          error = e;
+          failed.add(node);
+        }
+      }
+      List<Pending<?>> retry = new ArrayList<>();
+      for (Pending<?> pending : remaining) {
+        Set<String> mine = touched.get(pending);
+        boolean written =
+            failed.isEmpty()
+                || (!mine.isEmpty()
+                    && mine.stream()
+                        .noneMatch(
+                            uid -> intersects(nodesByUid.getOrDefault(uid, Set.of()), failed)));
+        if (written) {
+          pending.complete();
+        } else if (error != null) {
+          pending.future.completeExceptionally(error);
+        } else {
+          retry.add(pending);
+        }
+      }
+      for (String uid : uids) {
+        Set<String> of = nodesByUid.get(uid);
+        if (!intersects(of, failed)) {
+          putBack.remove(uid); // stored whole, as decided
+        } else if (!failed.containsAll(of)) {
+          putBack.putIfAbsent(uid, Optional.ofNullable(stored.entry(uid)));
+        }
+      }
+      if (retry.isEmpty() || error != null) {
+        return;
+      }
+      if (remaining(deadline) == 0) {
+        fail(retry, ContentionException.busy(pool, timeout));
+        return;
+      }
+      remaining = retry;
+      backOff(attempt);
+    }
+    fail(remaining, ContentionException.lostRaces(pool, casAttempts));
+  }
+
+  /**
+   * Writes the shard of {@code node} with the entries of {@code uids} as {@code next} holds them,
+   * over the version {@code read} knows; returns false when another write came first.
+   */
+  private boolean writeShard(
+      String pool, String node, Snapshot read, Set<String> uids, Ledger next, boolean verify) {
+    LedgerShards.Shard current = read.shards().getOrDefault(node, LedgerShards.Shard.empty(node));
+    LedgerShards.Shard shard = LedgerShards.withEntries(current, uids, next);
+    LedgerStorage.Versioned version = read.versions().get(node);
+    String document = LedgerShards.encode(shard);
+    if (!verify
+        && (version == null
+            ? shard.reservations().isEmpty()
+            : document.equals(version.document()))) {
+      return true;
+    }
+    return storage.write(pool, node, version, document) != null;
+  }
+
+  /**
+   * Moves the legacy ledger of {@code pool}, one document for the whole pool, into shards before
+   * anything is decided in the pool. First it is retired, with a compare-and-swap, so that a
+   * replica of an earlier Nimbus still running during an upgrade can no longer admit on it; its
+   * reservations are then frozen. Then each node's part is copied into that node's shard, which is
+   * marked as holding it in the same write: a shard is copied into once, so a reservation released
+   * after its copy is never brought back by a replica that read the legacy ledger earlier. Until
+   * every shard that has a part holds it, nothing is decided.
+   */
+  private void moveLegacy(String pool, long deadline) {
+    if (!storage.mayHaveLegacy(pool)) {
+      return;
+    }
+    LedgerStorage.Legacy legacy = storage.legacy(pool);
+    for (int attempt = 1; legacy != null && !legacy.retired(); attempt++) {
+      if (attempt > casAttempts) {
+        throw ContentionException.lostRaces(pool, casAttempts);
+      }
+      if (!storage.retireLegacy(pool, legacy)) {
+        legacy = storage.legacy(pool);
+      } else {
+        legacy = new LedgerStorage.Legacy(legacy.version(), legacy.document(), true);
+      }
+    }
+    if (legacy == null) {
+      return;
+    }
+    Ledger frozen = LedgerCodec.decode(pool, legacy.document());
+    Set<String> nodes = new TreeSet<>();
+    frozen.entries().values().forEach(entry -> nodes.addAll(nodesOf(entry)));
+    for (int attempt = 1; attempt <= casAttempts; attempt++) {
+      Snapshot read = snapshot(pool, storage.shards(pool));
+      boolean copied = true;
+      for (String node : nodes) {
+        LedgerShards.Shard shard = read.shards().getOrDefault(node, LedgerShards.Shard.empty(node));
+        if (!shard.holdsLegacy()
+            && storage.write(
+                    pool,
+                    node,
+                    read.versions().get(node),
+                    LedgerShards.encode(LedgerShards.withLegacy(shard, frozen)))
+                == null) {
+          copied = false;
+        }
+      }
+      if (copied) {
+        storage.legacyCopied(pool);
+        return;
+      }
+      if (remaining(deadline) == 0) {
+        throw ContentionException.busy(pool, timeout);
+      }
+      backOff(attempt);
+    }
+    throw ContentionException.lostRaces(pool, casAttempts);
+  }
+
+  /**
+   * {@code ledger} with the entries of a legacy ledger that its shards do not hold yet: while an
+   * earlier Nimbus may still run, its reservations hold capacity as much as the shards' do.
+   */
+  private Ledger withLegacy(String pool, Ledger ledger) {
+    if (!storage.mayHaveLegacy(pool)) {
+      return ledger;
+    }
+    LedgerStorage.Legacy legacy = storage.legacy(pool);
+    if (legacy == null) {
+      return ledger;
+    }
+    Ledger next = ledger;
+    for (LedgerEntry entry : LedgerCodec.decode(pool, legacy.document()).entries().values()) {
+      if (next.entry(entry.uid()) == null) {
+        next = next.with(entry);
+      }
+    }
+    return next;
+  }
+
+  /** The shards of {@code versions} decoded (each version once) and assembled into a ledger. */
+  private Snapshot snapshot(String pool, Map<String, LedgerStorage.Versioned> versions) {
+    Snapshot known = snapshots.get(pool);
+    if (known != null && known.versions().equals(versions)) {
+      return known;
+    }
+    Map<String, LedgerShards.Shard> shards = new HashMap<>();
+    versions.forEach(
+        (node, version) -> {
+          String key = pool + "/" + node;
+          DecodedShard decoded = decodedShards.get(key);
+          if (decoded == null || !decoded.version().equals(version)) {
+            decoded = new DecodedShard(version, LedgerShards.decode(node, version.document()));
+            decodedShards.put(key, decoded);
+          }
+          shards.put(node, decoded.shard());
+        });
+    Snapshot snapshot =
+        new Snapshot(
+            Map.copyOf(versions), Map.copyOf(shards), LedgerShards.assemble(pool, shards.values()));
+    snapshots.put(pool, snapshot);
+    return snapshot;
+  }
+
+  /** Shards as read, by node, and the ledger they hold together. */
+  private record Snapshot(
+      Map<String, LedgerStorage.Versioned> versions,
+      Map<String, LedgerShards.Shard> shards,
+      Ledger ledger) {}
+
+  private record DecodedShard(LedgerStorage.Versioned version, LedgerShards.Shard shard) {}
+
+  /**
+   * {@code ledger} with the entries of a change that was written to some of its shards and not to
+   * others put back as they were before it, node by node, where that holds no more on the node than
+   * what is stored there now; elsewhere (the change gave capacity back there) what is stored stays.
+   * Putting back never takes more of a node than it holds, which no decision judged.
+   */
+  private static Ledger putBack(Ledger ledger, Map<String, Optional<LedgerEntry>> before) {
+    Ledger next = ledger;
+    for (Map.Entry<String, Optional<LedgerEntry>> e : before.entrySet()) {
+      String uid = e.getKey();
+      Map<String, LedgerShards.Part> was = e.getValue().map(LedgerShards::parts).orElse(Map.of());
+      LedgerEntry stored = ledger.entry(uid);
+      Map<String, LedgerShards.Part> now = stored == null ? Map.of() : LedgerShards.parts(stored);
+      Map<String, LedgerShards.Part> kept = new HashMap<>();
+      Set<String> nodes = new HashSet<>(was.keySet());
+      nodes.addAll(now.keySet());
+      for (String node : nodes) {
+        LedgerShards.Part previous = was.get(node);
+        LedgerShards.Part current = now.get(node);
+        if (current != null && (previous == null || previous.within(current))) {
+          if (previous != null) {
+            kept.put(node, previous);
+          }
+        } else if (current != null) {
+          kept.put(node, current);
+        }
+      }
+      LedgerEntry entry = LedgerShards.entry(uid, kept);
+      next = next.without(Set.of(uid));
+      if (entry != null) {
+        next = next.with(entry);
+      }
+    }
+    return next;
+  }
+
+  /** The UIDs whose entries differ between {@code before} and {@code after}. */
+  private static Set<String> changedUids(Ledger before, Ledger after) {
+    if (before == after) {
+      return Set.of();
+    }
+    Set<String> changed = new HashSet<>();
+    // Unchanged entries are the same objects: a change copies the others' references.
+    after
+        .entries()
+        .forEach(
+            (uid, entry) -> {
+              if (before.entries().get(uid) != entry) {
+                changed.add(uid);
+              }
+            });
+    before.entries().keySet().stream()
+        .filter(uid -> !after.entries().containsKey(uid))
+        .forEach(changed::add);
+    return changed;
+  }
+
+  private static Set<String> nodesOf(LedgerEntry entry) {
+    if (entry == null) {
+      return Set.of();
+    }
+    Set<String> nodes = new HashSet<>();
+    entry.placements().forEach(p -> nodes.add(p.node()));
+    return nodes;
+  }
+
+  private static boolean intersects(Set<String> a, Set<String> b) {
+    return a.stream().anyMatch(b::contains);
+  }
+
   private static void fail(List<Pending<?>> batch, Throwable failure) {
+    // Changes answered already keep their answer.
     batch.forEach(pending -> pending.future.completeExceptionally(failure));
   }
 

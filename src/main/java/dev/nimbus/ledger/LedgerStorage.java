@@ -1,21 +1,56 @@
 package dev.nimbus.ledger;
 
+import java.util.Map;
+
 /**
- * Where the ledgers are kept: one document per pool, read with a version and written only over the
- * version that was read. The API server's resourceVersion is that version for the ConfigMaps the
- * operator keeps them in ({@link ConfigMapLedgerStorage}).
+ * Where the ledgers are kept: a pool's ledger is one document per node ({@link LedgerShards}), each
+ * written only over the version that was read. The API server's resourceVersion is that version for
+ * the ConfigMaps the operator keeps them in ({@link ConfigMapLedgerStorage}).
+ *
+ * <p>Pools admitted by an earlier Nimbus keep their ledger as one document for the whole pool, the
+ * legacy ledger; a commit moves it into shards before it decides anything in that pool.
  */
 public interface LedgerStorage {
-  /** A stored ledger: its encoded document and the version it was read at. */
+  /** A stored document and the version it was read at. */
   record Versioned(String version, String document) {}
 
-  /** The ledger of {@code pool} as stored now; null when none was ever written. */
-  Versioned read(String pool);
+  /**
+   * The shards of {@code pool} by node, as this replica knows them: this replica's own writes at
+   * once, other replicas' as soon as they are seen. A shard known at an older version only makes a
+   * write over it fail, never succeed.
+   */
+  Map<String, Versioned> shards(String pool);
+
+  /** The shards of {@code pool} by node, as stored now. */
+  Map<String, Versioned> readShards(String pool);
 
   /**
-   * Writes {@code document} as the ledger of {@code pool} if it is still at {@code current} (null:
-   * still absent); returns false when another write came first. Any other failure is thrown, and
-   * the write may or may not have happened.
+   * Writes {@code document} as the shard of {@code node} in {@code pool} if it is still at {@code
+   * current} (null: still absent); returns the version written, or null when another write came
+   * first (what {@link #shards} knows of it is then at least as new as that write). Any other
+   * failure is thrown, and the write may or may not have happened.
    */
-  boolean write(String pool, Versioned current, String document);
+  Versioned write(String pool, String node, Versioned current, String document);
+
+  /** A legacy ledger: its version, its reservations, and whether it was retired. */
+  record Legacy(String version, String document, boolean retired) {}
+
+  /**
+   * Whether {@code pool} may have a legacy ledger whose reservations are not all in shards yet:
+   * answered from what this replica knows, without a call; when it says so, {@link #legacy} tells.
+   */
+  boolean mayHaveLegacy(String pool);
+
+  /** The legacy ledger of {@code pool} as stored now, retired or not; null when there is none. */
+  Legacy legacy(String pool);
+
+  /**
+   * Retires the legacy ledger of {@code pool} if it is still at {@code current}: its reservations
+   * are kept, frozen, where a replica of an earlier Nimbus no longer reads them, so that it refuses
+   * to admit instead of deciding on its own. Returns false when it changed since.
+   */
+  boolean retireLegacy(String pool, Legacy current);
+
+  /** Records that every shard of {@code pool} holds its part of the retired legacy ledger. */
+  void legacyCopied(String pool);
 }

@@ -1,37 +1,29 @@
 package dev.nimbus.ledger;
 
 import dev.nimbus.config.NimbusConfig;
-import dev.nimbus.naming.Names;
-import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
- * Reads and changes the ledger of a pool, a ConfigMap in the operator's namespace ({@link
- * ConfigMapLedgerStorage}), with one compare-and-swap per change ({@link LedgerCommits}): read,
- * decide, write with the read resourceVersion, and on a conflict read and decide again. Every
- * replica of the operator may change the same ledger at the same moment; the API server lets
- * exactly one write of a version through, so no two decisions are ever made on the same state.
- * Controllers read entries from a watch of the ledgers instead.
+ * Reads and changes the ledger of a pool, one ConfigMap per node in the operator's namespace
+ * ({@link ConfigMapLedgerStorage}), with one compare-and-swap per shard a change writes ({@link
+ * LedgerCommits}): read, decide, write each changed shard with the resourceVersion it was decided
+ * on, and on a conflict decide again. Every replica of the operator may change the same ledger at
+ * the same moment; the API server lets exactly one write of a shard's version through, so no two
+ * decisions about a node are ever made on the same state of it.
  */
 @ApplicationScoped
 public class LedgerStore {
-  private final KubernetesClient client;
-  private final NimbusConfig config;
+  private final ConfigMapLedgerStorage storage;
   private final LedgerCommits commits;
-  private final Map<String, Decoded> decodedByPool = new ConcurrentHashMap<>();
-  private volatile SharedIndexInformer<ConfigMap> ledgerInformer;
 
-  public LedgerStore(KubernetesClient client, NimbusConfig config, ConfigMapLedgerStorage storage) {
-    this.client = client;
-    this.config = config;
+  public LedgerStore(KubernetesClient client, NimbusConfig config) {
+    this.storage =
+        new ConfigMapLedgerStorage(client, config.namespace(), config.ledger().decisionTimeout());
     this.commits =
         new LedgerCommits(
             storage, config.ledger().casAttempts(), config.ledger().decisionTimeout());
@@ -97,10 +89,10 @@ public class LedgerStore {
   }
 
   /**
-   * The entry of {@code uid} in the ledger of {@code pool}, from a watch of the ledgers when it is
-   * there, else as stored now. Controllers ask this on every reconcile: a cached ledger, decoded
-   * once per version, spares the API server a read of the whole ledger each time, and an entry the
-   * watch has not delivered yet is still found.
+   * The entry of {@code uid} in the ledger of {@code pool}, from what this replica knows when it is
+   * there, else as stored now. Controllers ask this on every reconcile: the watched shards, decoded
+   * once per version, spare the API server a read of the pool each time, and an entry the watch has
+   * not delivered yet is still found.
    */
   public LedgerEntry entry(String pool, String uid) {
     LedgerEntry cached = recent(pool).entry(uid);
@@ -108,49 +100,16 @@ public class LedgerStore {
   }
 
   /**
-   * The ledger of {@code pool} as the watch of the ledgers last delivered it, decoded once per
-   * version: for status and metrics, which follow the ledger's changes anyway. Decisions read with
-   * {@link #change}.
+   * The ledger of {@code pool} as this replica knows it: its own writes at once, other replicas'
+   * once the watch delivers them. For status and metrics, which follow the ledger's changes anyway;
+   * decisions read with {@link #change}.
    */
   public Ledger recent(String pool) {
-    ConfigMap map =
-        watchedLedgers().getStore().getByKey(config.namespace() + "/" + Names.ledger(pool));
-    if (map == null) {
-      return Ledger.empty(pool);
-    }
-    String version = map.getMetadata().getResourceVersion();
-    Decoded decoded = decodedByPool.get(pool);
-    if (decoded == null || !decoded.version().equals(version)) {
-      decoded = new Decoded(version, decode(pool, map));
-      decodedByPool.put(pool, decoded);
-    }
-    return decoded.ledger();
-  }
-
-  private record Decoded(String version, Ledger ledger) {}
-
-  private SharedIndexInformer<ConfigMap> watchedLedgers() {
-    SharedIndexInformer<ConfigMap> informer = ledgerInformer;
-    if (informer == null) {
-      synchronized (this) {
-        if (ledgerInformer == null) {
-          ledgerInformer =
-              client
-                  .configMaps()
-                  .inNamespace(config.namespace())
-                  .withLabel(Names.POOL_LABEL)
-                  .inform();
-        }
-        informer = ledgerInformer;
-      }
-    }
-    return informer;
+    return commits.recent(pool);
   }
 
   void stop(@Observes ShutdownEvent event) {
-    if (ledgerInformer != null) {
-      ledgerInformer.stop();
-    }
+    storage.close();
   }
 
   /**
@@ -159,10 +118,5 @@ public class LedgerStore {
    */
   public <T> T change(String pool, Function<Ledger, Change<T>> decide) {
     return commits.change(pool, decide);
-  }
-
-  /** The ledger that a ledger ConfigMap holds. */
-  public static Ledger decode(String pool, ConfigMap map) {
-    return LedgerCodec.decode(pool, ConfigMapLedgerStorage.document(map));
   }
 }

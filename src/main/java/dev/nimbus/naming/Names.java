@@ -17,8 +17,27 @@ public final class Names {
   /** The pool whose capacity a ledger holds. */
   public static final String POOL_LABEL = ApiGroup.GROUP + "/pool";
 
-  /** The key of a ledger ConfigMap that holds the reservations, as JSON. */
+  /** The key of a legacy ledger ConfigMap (one for the whole pool) that holds its reservations. */
   public static final String LEDGER_KEY = "reservations.json";
+
+  /** The key of a ledger shard ConfigMap that holds the reservations on its node, as JSON. */
+  public static final String LEDGER_SHARD_KEY = "shard.json";
+
+  /**
+   * On a legacy ledger ConfigMap that Nimbus moved into shards: when it was retired. Its {@link
+   * #LEDGER_KEY} then holds a sentence, not JSON, so that a replica of an earlier Nimbus refuses to
+   * decide on it instead of deciding on an empty ledger.
+   */
+  public static final String LEDGER_RETIRED_KEY = "retired";
+
+  /** On a retired legacy ledger ConfigMap: its reservations, frozen when it was retired. */
+  public static final String LEDGER_FROZEN_KEY = "frozen.json";
+
+  /** On a retired legacy ledger ConfigMap: when every shard held its part of the reservations. */
+  public static final String LEDGER_COPIED_KEY = "copied";
+
+  /** Labels a ledger shard ConfigMap with a digest of its node's name (names may be too long). */
+  public static final String LEDGER_NODE_LABEL = ApiGroup.GROUP + "/ledger-node";
 
   /** Nodes that may host a VirtualServer carry this label with the value "true". */
   public static final String KVM_NODE_LABEL = "kubevirt.io/schedulable";
@@ -144,8 +163,24 @@ public final class Names {
     return "secgroup." + ApiGroup.GROUP + "/" + group;
   }
 
-  /** The ConfigMap, in the operator's namespace, that holds the reservations of a pool. */
+  /**
+   * The ConfigMap, in the operator's namespace, that held all the reservations of a pool before
+   * ledgers were kept by node: the legacy ledger, retired once moved.
+   */
   public static String ledger(String pool) {
     return "nimbus-ledger-" + pool;
+  }
+
+  /**
+   * The ConfigMap, in the operator's namespace, that holds the reservations of a pool on one node.
+   * The dot keeps these names apart from every {@link #ledger} name.
+   */
+  public static String ledgerShard(String pool, String node) {
+    return "nimbus-ledger." + pool + "." + ledgerNode(node);
+  }
+
+  /** The value of {@link #LEDGER_NODE_LABEL} for {@code node}. */
+  public static String ledgerNode(String node) {
+    return sha256Hex(node).substring(0, 16);
   }
 }

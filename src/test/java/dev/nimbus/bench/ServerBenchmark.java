@@ -168,13 +168,9 @@ public final class ServerBenchmark {
   }
 
   private static boolean ledgerEmpty(KubernetesClient client) {
-    var map =
-        client
-            .configMaps()
-            .inNamespace(OPERATOR_NAMESPACE)
-            .withName(dev.nimbus.naming.Names.ledger(POOL))
-            .get();
-    return map == null || dev.nimbus.ledger.LedgerStore.decode(POOL, map).entries().isEmpty();
+    return dev.nimbus.testing.StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL)
+        .entries()
+        .isEmpty();
   }
 
   /**

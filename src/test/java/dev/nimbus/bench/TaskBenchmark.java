@@ -180,9 +180,9 @@ public final class TaskBenchmark {
   }
 
   private static boolean ledgerEmpty(KubernetesClient client) {
-    var map =
-        client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).get();
-    return map == null || dev.nimbus.ledger.LedgerStore.decode(POOL, map).entries().isEmpty();
+    return dev.nimbus.testing.StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL)
+        .entries()
+        .isEmpty();
   }
 
   private static void setUp(KubernetesClient client, int nodes) {

@@ -21,6 +21,7 @@ import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.PodCreations;
+import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
@@ -722,8 +723,7 @@ class ContainerTaskIT {
   }
 
   private static Map<String, ?> ledger(KubernetesClient client, String pool) {
-    var map = client.configMaps().inNamespace(NAMESPACE).withName("nimbus-ledger-" + pool).get();
-    return map == null ? Map.of() : dev.nimbus.ledger.LedgerStore.decode(pool, map).entries();
+    return StoredLedgers.read(client, NAMESPACE, pool).entries();
   }
 
   private static ContainerTask seedTask(TestNamespace namespace) {

@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,15 +47,17 @@ class LedgerCommitsPropertiesTest {
   private static final long GI = 1L << 30;
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-  @Property(tries = 40)
+  @Property(tries = 1000, shrinking = net.jqwik.api.ShrinkingMode.OFF)
   void noInterleavingOfAdmissionsReleasesAndFailingWritesPassesANodesCapacity(
       @ForAll("nodes") List<Node> nodes,
       @ForAll @IntRange(min = 2, max = 6) int threads,
       @ForAll @IntRange(min = 5, max = 40) int changesPerThread,
       @ForAll @DoubleRange(min = 0, max = 0.3) double failureRate,
+      @ForAll boolean startsFromLegacy,
       @ForAll long seed)
       throws Exception {
-    FlakyStorage storage = new FlakyStorage(nodes, failureRate, seed);
+    Ledger legacy = startsFromLegacy ? legacyLedger(nodes, new Random(seed)) : null;
+    FlakyStorage storage = new FlakyStorage(nodes, failureRate, seed, legacy);
     List<LedgerCommits> replicas =
         List.of(new LedgerCommits(storage, 20, TIMEOUT), new LedgerCommits(storage, 20, TIMEOUT));
     Set<String> admitted = ConcurrentHashMap.newKeySet();
@@ -127,6 +130,30 @@ class LedgerCommitsPropertiesTest {
     for (String uid : released) {
       assertThat(last.entry(uid)).as("released: " + uid).isNull();
     }
+    if (legacy != null && !storage.mayHaveLegacy("p")) {
+      // Moved into shards: every reservation it held when it was retired is there.
+      for (String uid : legacy.entries().keySet()) {
+        if (!storage.releasedByLegacy.contains(uid)) {
+          assertThat(last.entry(uid)).as("held in the legacy ledger: " + uid).isNotNull();
+        }
+      }
+    }
+  }
+
+  /** A legacy ledger that an earlier Nimbus filled with up to 6 reservations, within capacity. */
+  private static Ledger legacyLedger(List<Node> nodes, Random random) {
+    Ledger ledger = Ledger.empty("p");
+    for (int i = 0; i < 6; i++) {
+      Request demand =
+          Request.anywhere(
+              "legacy-" + i,
+              Amounts.of(1 + random.nextInt(8_000), (1 + random.nextInt(16)) * GI / 2, 0),
+              1,
+              1 + random.nextInt(2));
+      Change<Verdict> change = admit(nodes, ledger, demand);
+      ledger = change.next().orElse(ledger);
+    }
+    return ledger;
   }
 
   /**
@@ -137,21 +164,21 @@ class LedgerCommitsPropertiesTest {
   void aSlowWriteKeepsNoOtherChangeWaitingPastTheTimeout() throws Exception {
     CountDownLatch writing = new CountDownLatch(1);
     LedgerStorage slow =
-        new LedgerStorage() {
+        new NoLegacy() {
           @Override
-          public Versioned read(String pool) {
-            return null;
+          public Map<String, Versioned> shards(String pool) {
+            return Map.of();
           }
 
           @Override
-          public boolean write(String pool, Versioned current, String document) {
+          public Versioned write(String pool, String node, Versioned current, String document) {
             writing.countDown();
             try {
               Thread.sleep(3_000);
             } catch (InterruptedException e) {
               Thread.currentThread().interrupt();
             }
-            return true;
+            return new Versioned("1", document);
           }
         };
     LedgerCommits commits = new LedgerCommits(slow, 20, Duration.ofMillis(300));
@@ -186,15 +213,15 @@ class LedgerCommitsPropertiesTest {
   @Example
   void anErrorInTheCommitAnswersEveryChangeOfTheBatch() throws Exception {
     LedgerStorage broken =
-        new LedgerStorage() {
+        new NoLegacy() {
           @Override
-          public Versioned read(String pool) {
+          public Map<String, Versioned> shards(String pool) {
             throw new StackOverflowError("injected");
           }
 
           @Override
-          public boolean write(String pool, Versioned current, String document) {
-            return true;
+          public Versioned write(String pool, String node, Versioned current, String document) {
+            return new Versioned("1", document);
           }
         };
     LedgerCommits commits = new LedgerCommits(broken, 20, Duration.ofSeconds(5));
@@ -248,66 +275,204 @@ class LedgerCommitsPropertiesTest {
         1L);
   }
 
+  /** Storage of a pool that never had a legacy ledger. */
+  private abstract static class NoLegacy implements LedgerStorage {
+    @Override
+    public Map<String, Versioned> readShards(String pool) {
+      return shards(pool);
+    }
+
+    @Override
+    public boolean mayHaveLegacy(String pool) {
+      return false;
+    }
+
+    @Override
+    public Legacy legacy(String pool) {
+      return null;
+    }
+
+    @Override
+    public boolean retireLegacy(String pool, Legacy current) {
+      throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public void legacyCopied(String pool) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
   /**
-   * One ledger in memory with a version, as the API server keeps a ConfigMap: a write over an older
-   * version is refused. Reads and writes fail at {@code failureRate}, half of the failed writes
-   * after they were applied (a timeout whose write went through); every applied state is checked
-   * against the nodes' capacity.
+   * The shards of one pool in memory, each with a version, as the API server keeps ConfigMaps: a
+   * write over an older version is refused. What a replica knows lags: {@link #shards} answers a
+   * shard's previous version at random, as a watch that has not delivered the last write yet. Reads
+   * and writes fail at {@code failureRate}, half of the failed writes after they were applied (a
+   * timeout whose write went through); after every applied write, every node's allocation is
+   * checked against its capacity. The pool may start with a legacy ledger, which a replica of an
+   * earlier Nimbus keeps changing until it is retired.
    */
   private static final class FlakyStorage implements LedgerStorage {
     final List<String> violations = Collections.synchronizedList(new ArrayList<>());
     private final List<Node> nodes;
     private final double failureRate;
     private final Random random;
+    private final Map<String, List<Versioned>> versionsByNode = new java.util.HashMap<>();
     private long version;
-    private String document;
+    private Versioned legacy;
+    private boolean retired;
 
-    FlakyStorage(List<Node> nodes, double failureRate, long seed) {
+    FlakyStorage(List<Node> nodes, double failureRate, long seed, Ledger legacy) {
       this.nodes = nodes;
       this.failureRate = failureRate;
       this.random = new Random(seed);
+      this.legacy =
+          legacy == null
+              ? null
+              : new Versioned(Long.toString(++version), LedgerCodec.encode(legacy));
     }
 
     @Override
-    public synchronized Versioned read(String pool) {
-      if (random.nextDouble() < failureRate) {
-        throw new IllegalStateException("injected read failure");
-      }
-      return document == null ? null : new Versioned(Long.toString(version), document);
+    public synchronized Map<String, Versioned> shards(String pool) {
+      fail("read");
+      Map<String, Versioned> known = new java.util.HashMap<>();
+      versionsByNode.forEach(
+          (node, versions) -> {
+            int back = versions.size() > 1 && random.nextDouble() < 0.3 ? 2 : 1;
+            known.put(node, versions.get(versions.size() - back));
+          });
+      return known;
     }
 
     @Override
-    public boolean write(String pool, Versioned current, String next) {
+    public synchronized Map<String, Versioned> readShards(String pool) {
+      fail("read");
+      Map<String, Versioned> latest = new java.util.HashMap<>();
+      versionsByNode.forEach(
+          (node, versions) -> latest.put(node, versions.get(versions.size() - 1)));
+      return latest;
+    }
+
+    @Override
+    public Versioned write(String pool, String node, Versioned current, String document) {
       pause();
       synchronized (this) {
         boolean fails = random.nextDouble() < failureRate;
         if (fails && random.nextBoolean()) {
           throw new IllegalStateException("injected write failure, not applied");
         }
-        String expected = document == null ? null : Long.toString(version);
-        if (!java.util.Objects.equals(expected, current == null ? null : current.version())) {
-          return false;
+        List<Versioned> versions = versionsByNode.computeIfAbsent(node, n -> new ArrayList<>());
+        Versioned latest = versions.isEmpty() ? null : versions.get(versions.size() - 1);
+        if (!java.util.Objects.equals(latest, current)) {
+          return null;
         }
-        version++;
-        document = next;
-        check(LedgerCodec.decode(pool, next));
+        Versioned written = new Versioned(Long.toString(++version), document);
+        versions.add(written);
+        check();
         if (fails) {
           throw new IllegalStateException("injected write failure after it was applied");
         }
-        return true;
+        return written;
       }
     }
 
-    synchronized Ledger stored() {
-      return LedgerCodec.decode("p", document);
+    @Override
+    public synchronized boolean mayHaveLegacy(String pool) {
+      return legacy != null && !copied;
     }
 
-    private void check(Ledger ledger) {
+    @Override
+    public synchronized Legacy legacy(String pool) {
+      fail("read");
+      if (legacy == null) {
+        return null;
+      }
+      // A replica of the earlier Nimbus, still running, releases one of its entries now and then.
+      Ledger held = LedgerCodec.decode(pool, legacy.document());
+      if (!retired && !held.entries().isEmpty() && random.nextInt(3) == 0) {
+        String uid = held.sortedEntries().get(0).uid();
+        legacy =
+            new Versioned(Long.toString(++version), LedgerCodec.encode(held.without(Set.of(uid))));
+        releasedByLegacy.add(uid);
+      }
+      return new Legacy(legacy.version(), legacy.document(), retired);
+    }
+
+    final Set<String> releasedByLegacy = ConcurrentHashMap.newKeySet();
+    private boolean copied;
+
+    @Override
+    public synchronized boolean retireLegacy(String pool, Legacy current) {
+      if (retired || !legacy.version().equals(current.version())) {
+        return false;
+      }
+      retired = true;
+      legacy = new Versioned(Long.toString(++version), legacy.document());
+      return true;
+    }
+
+    @Override
+    public synchronized void legacyCopied(String pool) {
+      copied = true;
+    }
+
+    synchronized Ledger stored() {
+      return LedgerShards.assemble("p", decoded());
+    }
+
+    private List<LedgerShards.Shard> decoded() {
+      List<LedgerShards.Shard> shards = new ArrayList<>();
+      versionsByNode.forEach(
+          (node, versions) ->
+              shards.add(LedgerShards.decode(node, versions.get(versions.size() - 1).document())));
+      return shards;
+    }
+
+    private void check() {
+      List<LedgerShards.Shard> shards = decoded();
+      Ledger ledger = LedgerShards.assemble("p", shards);
+      List<dev.nimbus.allocation.Reservation> held = new ArrayList<>(ledger.reservations());
+      if (legacy != null) {
+        // The legacy ledger's reservations hold capacity too: all of them until it is retired,
+        // then each node's part until that node's shard holds it.
+        Set<String> copiedInto = new java.util.HashSet<>();
+        shards.stream()
+            .filter(LedgerShards.Shard::holdsLegacy)
+            .forEach(s -> copiedInto.add(s.node()));
+        for (LedgerEntry entry : LedgerCodec.decode("p", legacy.document()).entries().values()) {
+          if (!retired && ledger.entry(entry.uid()) != null) {
+            continue;
+          }
+          List<dev.nimbus.allocation.Reservation.Placement> placements =
+              entry.reservation().placements().stream()
+                  .filter(p -> !retired || !copiedInto.contains(p.node()))
+                  .toList();
+          held.add(new dev.nimbus.allocation.Reservation(entry.uid() + "#legacy", placements));
+        }
+      }
       Pool model = new Pool("p", nodes, ledger.reservations());
       for (Node node : nodes) {
         if (!model.allocatedOn(node.name()).fitsIn(node.virtual())) {
-          violations.add(node.name() + " holds " + model.allocatedOn(node.name()));
+          violations.add(
+              node.name()
+                  + " holds "
+                  + model.allocatedOn(node.name())
+                  + " of "
+                  + node.virtual()
+                  + (legacy != null && !retired ? " (legacy ledger not retired yet)" : "")
+                  + ": "
+                  + ledger.entries().values().stream()
+                      .filter(
+                          e -> e.placements().stream().anyMatch(p -> p.node().equals(node.name())))
+                      .map(e -> e.uid() + "=" + e.placements())
+                      .toList());
         }
+      }
+    }
+
+    private void fail(String what) {
+      if (random.nextDouble() < failureRate) {
+        throw new IllegalStateException("injected " + what + " failure");
       }
     }
 

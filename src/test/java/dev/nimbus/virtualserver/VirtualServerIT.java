@@ -21,11 +21,11 @@ import dev.nimbus.api.v1alpha1.VirtualServerStatus.InstanceStatus;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.Ledger;
-import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -69,7 +69,7 @@ class VirtualServerIT {
   @BeforeAll
   static void startOperator() {
     KubernetesClient client = LocalCluster.client();
-    client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).delete();
+    StoredLedgers.delete(client, NAMESPACE, POOL);
     client.resource(pool()).serverSideApply();
     client.resource(Fixtures.instanceType(SMALL, 2, "4Gi")).serverSideApply();
     client.resource(Fixtures.instanceType(MEDIUM, 4, "8Gi")).serverSideApply();
@@ -430,9 +430,8 @@ class VirtualServerIT {
       assertThat(recovered.getStatus().instances().get(0).instanceId())
           .as("the instance keeps its id, as EC2's recovery does")
           .isEqualTo(before.instanceId());
-      var map = client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(group)).get();
       assertThat(
-              LedgerStore.decode(group, map)
+              StoredLedgers.read(client, NAMESPACE, group)
                   .entry(recovered.getMetadata().getUid())
                   .placements()
                   .get(0)
@@ -449,18 +448,7 @@ class VirtualServerIT {
           30);
       client.resource(server).delete();
       awaitTrue(() -> client.resource(server).get() == null, 60);
-      awaitTrue(
-          () ->
-              LedgerStore.decode(
-                      group,
-                      client
-                          .configMaps()
-                          .inNamespace(NAMESPACE)
-                          .withName(Names.ledger(group))
-                          .get())
-                  .entries()
-                  .isEmpty(),
-          30);
+      awaitTrue(() -> StoredLedgers.read(client, NAMESPACE, group).entries().isEmpty(), 30);
     } finally {
       client.resource(server).withGracePeriod(0).delete();
       client.resources(CapacityPool.class).withName(group).delete();
@@ -917,8 +905,7 @@ class VirtualServerIT {
   }
 
   static Ledger ledger(KubernetesClient client) {
-    var map = client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).get();
-    return map == null ? Ledger.empty(POOL) : LedgerStore.decode(POOL, map);
+    return StoredLedgers.read(client, NAMESPACE, POOL);
   }
 
   private static long allocatedCpu(KubernetesClient client) {

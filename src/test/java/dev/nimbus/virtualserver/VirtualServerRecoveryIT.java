@@ -11,11 +11,10 @@ import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
-import dev.nimbus.ledger.LedgerStore;
-import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
@@ -67,7 +66,7 @@ class VirtualServerRecoveryIT {
         .resource(
             new NamespaceBuilder().withNewMetadata().withName(NAMESPACE).endMetadata().build())
         .serverSideApply();
-    client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).delete();
+    StoredLedgers.delete(client, NAMESPACE, POOL);
     CapacityPool pool = new CapacityPool();
     pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
     pool.setSpec(
@@ -232,8 +231,7 @@ class VirtualServerRecoveryIT {
 
   private static Map<String, LedgerEntry> ledgerOfNamespace(
       KubernetesClient client, TestNamespace namespace) {
-    var map = client.configMaps().inNamespace(NAMESPACE).withName(Names.ledger(POOL)).get();
-    Ledger ledger = map == null ? Ledger.empty(POOL) : LedgerStore.decode(POOL, map);
+    Ledger ledger = StoredLedgers.read(client, NAMESPACE, POOL);
     return ledger.entries().entrySet().stream()
         .filter(e -> namespace.name().equals(e.getValue().namespace()))
         .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));

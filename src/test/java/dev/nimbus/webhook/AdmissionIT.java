@@ -1,5 +1,6 @@
 package dev.nimbus.webhook;
 
+import static dev.nimbus.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,8 +18,10 @@ import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.RoundRobinProxy;
+import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -62,7 +65,7 @@ class AdmissionIT {
   @BeforeAll
   static void startTwoReplicas() throws Exception {
     KubernetesClient client = LocalCluster.client();
-    client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).delete();
+    StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
     node(client, "it-admission-0", "60");
     node(client, "it-admission-1", "40");
     client.resource(Fixtures.instanceType("it.one", 1, "1Gi")).serverSideApply();
@@ -315,6 +318,101 @@ class AdmissionIT {
    * new UID: a create of a name that is stored already must reserve nothing, or a loop of such
    * creates would hold a shared pool full without storing anything.
    */
+  /**
+   * An install upgraded from the ledger of one ConfigMap per pool: its reservations still hold
+   * capacity, the old ConfigMap is retired (an earlier replica still running can no longer admit on
+   * it), and every reservation it held is in the shards.
+   */
+  @Test
+  @Order(1)
+  void aPoolAdmittedIntoBeforeLedgersWereShardedKeepsEveryReservation(
+      KubernetesClient client, TestNamespace namespace) throws InterruptedException {
+    String pool = "it-upgrade";
+    client
+        .nodes()
+        .resource(
+            Fixtures.kvmNode("it-admission-up", Map.of("nimbus-it/pool", "upgrade"), "8", "64Gi"))
+        .serverSideApply();
+    client.resource(Fixtures.serverPool(pool, "nimbus-it/pool", "upgrade")).serverSideApply();
+    try {
+      VirtualServer earlier = inPool(server(namespace, "earlier", "it.one", 6), pool);
+      awaitAdmitted(client, earlier);
+      String uid = client.resource(earlier).get().getMetadata().getUid();
+      LedgerEntry entry = ledger(client, pool).entry(uid);
+      assertThat(entry.count()).isEqualTo(6);
+      // As an earlier Nimbus stored it: one ConfigMap for the pool, and no shards.
+      client
+          .configMaps()
+          .inNamespace(OPERATOR_NAMESPACE)
+          .resource(
+              new ConfigMapBuilder()
+                  .withNewMetadata()
+                  .withName("nimbus-ledger-" + pool)
+                  .addToLabels(Names.POOL_LABEL, pool)
+                  .endMetadata()
+                  .addToData(
+                      "reservations.json",
+                      dev.nimbus.ledger.LedgerCodec.encode(Ledger.empty(pool).with(entry)))
+                  .build())
+          .create();
+      client
+          .configMaps()
+          .inNamespace(OPERATOR_NAMESPACE)
+          .withLabel(Names.POOL_LABEL, pool)
+          .withLabel(Names.LEDGER_NODE_LABEL)
+          .delete();
+      awaitTrue(
+          () -> ledger(client, pool).entries().isEmpty(),
+          10,
+          () -> "the shards of " + pool + " deleted");
+
+      assertThatThrownBy(
+              () -> client.resource(inPool(server(namespace, "later", "it.one", 4), pool)).create())
+          .isInstanceOfSatisfying(
+              KubernetesClientException.class,
+              e -> assertThat(e.getMessage()).contains("cpu asked 4, free 2 of 8"));
+      client.resource(inPool(server(namespace, "fits", "it.one", 2), pool)).create();
+
+      assertThat(ledger(client, pool).entry(uid).placements())
+          .as("the earlier reservation, moved into the shards")
+          .isEqualTo(entry.placements());
+      var retired =
+          client
+              .configMaps()
+              .inNamespace(OPERATOR_NAMESPACE)
+              .withName("nimbus-ledger-" + pool)
+              .get();
+      assertThat(retired.getData()).containsKeys("retired", "frozen.json", "copied");
+      assertThat(retired.getData().get("reservations.json")).startsWith("Retired:");
+    } finally {
+      client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
+      client.resources(CapacityPool.class).withName(pool).delete();
+      client.nodes().withName("it-admission-up").delete();
+      client
+          .configMaps()
+          .inNamespace(OPERATOR_NAMESPACE)
+          .withLabel(Names.POOL_LABEL, pool)
+          .delete();
+    }
+  }
+
+  private static VirtualServer inPool(VirtualServer server, String pool) {
+    var spec = server.getSpec();
+    server.setSpec(
+        new VirtualServerSpec(
+            spec.image(),
+            spec.instanceType(),
+            spec.minCount(),
+            spec.maxCount(),
+            null,
+            null,
+            null,
+            pool,
+            true,
+            false));
+    return server;
+  }
+
   @Test
   @Order(4)
   void aCreateOfANameTakenAlreadyReservesNothing(KubernetesClient client, TestNamespace namespace)
@@ -777,18 +875,11 @@ class AdmissionIT {
   }
 
   private static Ledger ledger(KubernetesClient client, String pool) {
-    var map =
-        client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(pool)).get();
-    return map == null ? Ledger.empty(pool) : dev.nimbus.ledger.LedgerStore.decode(pool, map);
+    return StoredLedgers.read(client, OPERATOR_NAMESPACE, pool);
   }
 
   private static Ledger ledger(KubernetesClient client) {
-    var map =
-        client.configMaps().inNamespace(OPERATOR_NAMESPACE).withName(Names.ledger(POOL)).get();
-    if (map == null) {
-      return Ledger.empty(POOL);
-    }
-    return dev.nimbus.ledger.LedgerStore.decode(POOL, map);
+    return StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL);
   }
 
   static VirtualServer server(TestNamespace namespace, String name, String type, int count) {
