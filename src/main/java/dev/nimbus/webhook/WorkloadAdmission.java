@@ -78,7 +78,8 @@ public class WorkloadAdmission {
   private Decision reserve(AdmissionReviews.Request request, Reserve reserve) {
     String pool = reserve.pool().getMetadata().getName();
     if (request.dryRun()) {
-      Verdict verdict = decisions.reserve(reserve, ledgers.read(pool), Instant.now()).result();
+      // Decided on the ledger as this replica knows it: a dry run writes nothing to check it with.
+      Verdict verdict = decisions.reserve(reserve, ledgers.recent(pool), Instant.now()).result();
       return AdmissionDecision.verdict(reserve, verdict, "DryRun");
     }
     if ("CREATE".equals(request.operation()) && nameTaken(reserve.workload())) {

@@ -47,7 +47,7 @@ class LedgerCommitsPropertiesTest {
   private static final long GI = 1L << 30;
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-  @Property(tries = 1000, shrinking = net.jqwik.api.ShrinkingMode.OFF)
+  @Property(tries = 100)
   void noInterleavingOfAdmissionsReleasesAndFailingWritesPassesANodesCapacity(
       @ForAll("nodes") List<Node> nodes,
       @ForAll @IntRange(min = 2, max = 6) int threads,
