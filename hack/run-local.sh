@@ -45,11 +45,12 @@ done
 
 # Pools, types, keys and groups first: admission checks that what a workload names exists.
 log "applying the samples from deploy/samples/"
-kubectl apply --server-side -f "$ROOT/deploy/samples/00-instancetypes.yaml" \
+# --force-conflicts: the samples are Nimbus's own; a chart installed before may manage the same objects.
+kubectl apply --server-side --force-conflicts -f "$ROOT/deploy/samples/00-instancetypes.yaml" \
   -f "$ROOT/deploy/samples/01-capacitypools.yaml" -f "$ROOT/deploy/samples/02-keypair.yaml" \
   -f "$ROOT/deploy/samples/03-securitygroup.yaml"
 sleep 2
-kubectl apply --server-side -f "$ROOT/deploy/samples/10-virtualserver.yaml" \
+kubectl apply --server-side --force-conflicts -f "$ROOT/deploy/samples/10-virtualserver.yaml" \
   -f "$ROOT/deploy/samples/11-containertask.yaml"
 kubectl get nimbus -A
 log "Nimbus is running (Ctrl-C stops it); in another shell: eval \"\$(hack/cluster.sh env)\""
