@@ -121,5 +121,15 @@ public interface NimbusConfig {
      */
     @WithDefault("PT8S")
     Duration decisionTimeout();
+
+    /**
+     * The share of a pool's virtual capacity, of each resource, that the reservations of one
+     * namespace's creates not stored yet may hold together: creates that a later webhook, a quota
+     * or a conflict refuses after Nimbus admitted them hold their room until the orphan grace
+     * period ends, and a namespace that makes them in a loop must not fill the pool for the others.
+     * A create past it is answered 429 "retry".
+     */
+    @WithDefault("0.5")
+    double unconfirmedShare();
   }
 }

@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * What a decision reads of the cluster: nodes, pools, instance types, key pairs and security
- * groups. {@link Inventory} serves it from watches; a decision never asks anything else, so it can
- * be made on any catalog, such as a fixed one in a test.
+ * What a decision reads of the cluster: nodes, pools, instance types, key pairs, security groups,
+ * and which workloads are stored. {@link Inventory} serves it from watches; a decision never asks
+ * anything else, so it can be made on any catalog, such as a fixed one in a test.
  */
 public interface Catalog {
   List<Node> nodes();
@@ -29,4 +29,11 @@ public interface Catalog {
   Optional<KeyPair> keyPair(String namespace, String name);
 
   Optional<SecurityGroup> securityGroup(String namespace, String name);
+
+  /**
+   * Whether a VirtualServer or ContainerTask of {@code uid} is stored, as far as this replica has
+   * seen: a reservation whose object is not is held for a create still in flight, or for one that
+   * failed after it was admitted.
+   */
+  boolean stored(String uid);
 }

@@ -1,13 +1,17 @@
 package dev.nimbus.inventory;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -30,6 +34,9 @@ public class Inventory implements Catalog {
   private final SharedIndexInformer<InstanceType> instanceTypes;
   private final SharedIndexInformer<KeyPair> keyPairs;
   private final SharedIndexInformer<SecurityGroup> securityGroups;
+  // Only the UIDs of the workloads: whether a reservation's object is stored.
+  private final SharedIndexInformer<VirtualServer> servers;
+  private final SharedIndexInformer<ContainerTask> tasks;
   private volatile boolean started;
 
   public Inventory(KubernetesClient client) {
@@ -38,6 +45,24 @@ public class Inventory implements Catalog {
     instanceTypes = client.resources(InstanceType.class).runnableInformer(0);
     keyPairs = client.resources(KeyPair.class).inAnyNamespace().runnableInformer(0);
     securityGroups = client.resources(SecurityGroup.class).inAnyNamespace().runnableInformer(0);
+    servers =
+        client
+            .resources(VirtualServer.class)
+            .inAnyNamespace()
+            .runnableInformer(0)
+            .itemStore(uidsOnly(client, VirtualServer.class));
+    tasks =
+        client
+            .resources(ContainerTask.class)
+            .inAnyNamespace()
+            .runnableInformer(0)
+            .itemStore(uidsOnly(client, ContainerTask.class));
+  }
+
+  private static <T extends HasMetadata> ReducedStateItemStore<T> uidsOnly(
+      KubernetesClient client, Class<T> type) {
+    return new ReducedStateItemStore<>(
+        ReducedStateItemStore.UID_KEY_STATE, type, client.getKubernetesSerialization());
   }
 
   /**
@@ -70,7 +95,7 @@ public class Inventory implements Catalog {
   }
 
   private List<SharedIndexInformer<?>> informers() {
-    return List.of(nodes, pools, instanceTypes, keyPairs, securityGroups);
+    return List.of(nodes, pools, instanceTypes, keyPairs, securityGroups, servers, tasks);
   }
 
   @Override
@@ -124,5 +149,10 @@ public class Inventory implements Catalog {
 
   private static String key(String namespace, String name) {
     return Cache.namespaceKeyFunc(namespace, name);
+  }
+
+  @Override
+  public boolean stored(String uid) {
+    return servers.getStore().getByKey(uid) != null || tasks.getStore().getByKey(uid) != null;
   }
 }

@@ -1,9 +1,11 @@
 package dev.nimbus.webhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Denials;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Resource;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.ContainerTask;
@@ -41,18 +43,22 @@ final class AdmissionDecision {
   private final KubernetesSerialization json;
   private final Catalog inventory;
   private final Function<HasMetadata, Optional<CapacityPool>> holdingPool;
+  private final double unconfirmedShare;
 
   /**
    * Decides on {@code inventory}; {@code holdingPool} tells which pool holds a workload's
-   * reservation (its pool for good, whatever the default is now).
+   * reservation (its pool for good, whatever the default is now); one namespace's creates not
+   * stored yet may hold {@code unconfirmedShare} of a pool.
    */
   AdmissionDecision(
       KubernetesSerialization json,
       Catalog inventory,
-      Function<HasMetadata, Optional<CapacityPool>> holdingPool) {
+      Function<HasMetadata, Optional<CapacityPool>> holdingPool,
+      double unconfirmedShare) {
     this.json = json;
     this.inventory = inventory;
     this.holdingPool = holdingPool;
+    this.unconfirmedShare = unconfirmedShare;
   }
 
   /** A decision before it is turned into a response. */
@@ -300,13 +306,24 @@ final class AdmissionDecision {
   }
 
   /**
-   * The pool's decision on {@code reserve} over {@code ledger}, and the ledger with the reservation
-   * when it is admitted, made at {@code at}.
+   * The pool's decision on {@code reserve} over {@code ledger}, answered with {@code allowedReason}
+   * when it is admitted, and the ledger with the reservation then, made at {@code at}. A create
+   * whose room would take its namespace's reservations for creates not stored yet past their share
+   * of the pool is answered 429 instead, and reserves nothing.
    */
-  LedgerStore.Change<Verdict> reserve(Reserve reserve, Ledger ledger, Instant at) {
-    Verdict decided = model(reserve.pool(), ledger).admit(reserve.demand());
+  LedgerStore.Change<Decision> reserve(
+      Reserve reserve, Ledger ledger, Instant at, String allowedReason) {
+    Pool model = model(reserve.pool(), ledger);
+    Verdict decided = model.admit(reserve.demand());
     if (decided instanceof Verdict.Admitted admitted) {
       HasMetadata workload = reserve.workload();
+      String uid = workload.getMetadata().getUid();
+      if (!inventory.stored(uid)) {
+        Optional<Decision> pastShare = pastUnconfirmedShare(reserve, ledger, model, admitted);
+        if (pastShare.isPresent()) {
+          return LedgerStore.Change.none(pastShare.get());
+        }
+      }
       LedgerEntry entry =
           LedgerEntry.of(
               workload.getKind(),
@@ -317,9 +334,63 @@ final class AdmissionDecision {
               at,
               // The API server has set the generation the object is stored with.
               workload.getMetadata().getGeneration());
-      return LedgerStore.Change.write(ledger.with(entry), decided);
+      return LedgerStore.Change.write(ledger.with(entry), verdict(reserve, decided, allowedReason));
     }
-    return LedgerStore.Change.none(decided);
+    return LedgerStore.Change.none(verdict(reserve, decided, allowedReason));
+  }
+
+  /**
+   * A denial when the reservations of {@code reserve}'s namespace for creates not stored yet, with
+   * {@code admitted}, would hold more of a resource than {@code unconfirmedShare} of the pool.
+   */
+  private Optional<Decision> pastUnconfirmedShare(
+      Reserve reserve, Ledger ledger, Pool model, Verdict.Admitted admitted) {
+    String namespace = reserve.workload().getMetadata().getNamespace();
+    String uid = reserve.workload().getMetadata().getUid();
+    Amounts held = Amounts.ZERO;
+    for (LedgerEntry entry : ledger.entries().values()) {
+      if (namespace.equals(entry.namespace())
+          && !entry.uid().equals(uid)
+          && !inventory.stored(entry.uid())) {
+        held = held.plus(entry.reservation().total());
+      }
+    }
+    Amounts after = held.plus(admitted.reservation().total());
+    Amounts virtual = model.virtual();
+    Amounts bound =
+        Amounts.of(
+            share(virtual.get(Resource.CPU)),
+            share(virtual.get(Resource.MEMORY)),
+            share(virtual.get(Resource.EPHEMERAL_STORAGE)));
+    if (after.fitsIn(bound)) {
+      return Optional.empty();
+    }
+    Resource resource = after.firstExceeding(bound);
+    String pool = reserve.pool().getMetadata().getName();
+    return Optional.of(
+        Decision.deny(
+            "UnconfirmedShare",
+            429,
+            "namespace \""
+                + namespace
+                + "\" would hold "
+                + Denials.format(resource, after.get(resource))
+                + " "
+                + resource.kubernetesName()
+                + " of pool \""
+                + pool
+                + "\" for creates not stored yet, past its share of "
+                + Denials.format(resource, bound.get(resource))
+                + " ("
+                + unconfirmedShare
+                + " of "
+                + Denials.format(resource, virtual.get(resource))
+                + "): creates that were admitted and then refused (by another webhook, a quota)"
+                + " hold their room until it is released; retry the request"));
+  }
+
+  private long share(long amount) {
+    return (long) Math.floor(amount * unconfirmedShare);
   }
 
   /** A create whose name is stored already: refused before anything is reserved. */

@@ -1,7 +1,7 @@
 package dev.nimbus.webhook;
 
 import dev.nimbus.allocation.Pool;
-import dev.nimbus.allocation.Verdict;
+import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
@@ -40,7 +40,11 @@ public class WorkloadAdmission {
   private final AdmissionDecision decisions;
 
   public WorkloadAdmission(
-      Inventory inventory, LedgerStore ledgers, NimbusMetrics metrics, KubernetesClient client) {
+      Inventory inventory,
+      LedgerStore ledgers,
+      NimbusMetrics metrics,
+      KubernetesClient client,
+      NimbusConfig config) {
     this.ledgers = ledgers;
     this.metrics = metrics;
     this.client = client;
@@ -48,7 +52,8 @@ public class WorkloadAdmission {
         new AdmissionDecision(
             client.getKubernetesSerialization(),
             inventory,
-            workload -> AdmittedPool.holding(workload, inventory, ledgers));
+            workload -> AdmittedPool.holding(workload, inventory, ledgers),
+            config.ledger().unconfirmedShare());
   }
 
   public AdmissionResponse review(AdmissionReviews.Request request) {
@@ -79,15 +84,13 @@ public class WorkloadAdmission {
     String pool = reserve.pool().getMetadata().getName();
     if (request.dryRun()) {
       // Decided on the ledger as this replica knows it: a dry run writes nothing to check it with.
-      Verdict verdict = decisions.reserve(reserve, ledgers.recent(pool), Instant.now()).result();
-      return AdmissionDecision.verdict(reserve, verdict, "DryRun");
+      return decisions.reserve(reserve, ledgers.recent(pool), Instant.now(), "DryRun").result();
     }
     if ("CREATE".equals(request.operation()) && nameTaken(reserve.workload())) {
       return AdmissionDecision.alreadyExists(reserve.workload());
     }
-    Verdict verdict =
-        ledgers.change(pool, ledger -> decisions.reserve(reserve, ledger, Instant.now()));
-    return AdmissionDecision.verdict(reserve, verdict, "Admitted");
+    return ledgers.change(
+        pool, ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
   }
 
   /**

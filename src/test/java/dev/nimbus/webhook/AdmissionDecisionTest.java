@@ -3,7 +3,6 @@ package dev.nimbus.webhook;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
@@ -22,6 +21,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -37,10 +37,12 @@ class AdmissionDecisionTest {
               Fixtures.kvmNode("kvm-0", Map.of("group", "kvm"), "8", "32Gi"),
               Fixtures.kvmNode("kvm-1", Map.of("group", "kvm"), "8", "32Gi")),
           List.of(POOL),
-          List.of(Fixtures.instanceType("small", 2, "4Gi")));
+          List.of(Fixtures.instanceType("small", 2, "4Gi")),
+          Set.of());
 
+  // Every create here may take the whole pool; the share has its own test.
   private final AdmissionDecision decisions =
-      new AdmissionDecision(JSON, CATALOG, workload -> Optional.empty());
+      new AdmissionDecision(JSON, CATALOG, workload -> Optional.empty(), 1.0);
 
   @Test
   void aCreateThatNamesKnownReferencesAsksForRoomInItsPool() {
@@ -51,22 +53,25 @@ class AdmissionDecisionTest {
     assertThat(reserve.pool().getMetadata().getName()).isEqualTo("kvm");
     assertThat(reserve.demand().minCount()).isEqualTo(1);
     assertThat(reserve.demand().maxCount()).isEqualTo(3);
-    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH);
-    assertThat(change.result()).isInstanceOf(Verdict.Admitted.class);
+    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH, "Admitted");
     assertThat(change.next().orElseThrow().entry("uid-web").count()).isEqualTo(3);
-    assertThat(AdmissionDecision.verdict(reserve, change.result(), "Admitted").allowed()).isTrue();
+    assertThat(change.result().allowed()).isTrue();
   }
 
   @Test
   void aPoolWithoutRoomIsRefusedWithTheNumbersThatDecided() {
     Reserve first = (Reserve) decisions.decide(create(server("first", "small", 8, 8)));
-    Ledger full = decisions.reserve(first, Ledger.empty("kvm"), Instant.EPOCH).next().orElseThrow();
+    Ledger full =
+        decisions
+            .reserve(first, Ledger.empty("kvm"), Instant.EPOCH, "Admitted")
+            .next()
+            .orElseThrow();
 
     Reserve second = (Reserve) decisions.decide(create(server("second", "small", 1, 1)));
-    var change = decisions.reserve(second, full, Instant.EPOCH);
+    var change = decisions.reserve(second, full, Instant.EPOCH, "Admitted");
 
     assertThat(change.next()).as("nothing is written for a refusal").isEmpty();
-    Decision decision = AdmissionDecision.verdict(second, change.result(), "Admitted");
+    Decision decision = change.result();
     assertThat(decision.code()).isEqualTo(403);
     assertThat(decision.reason()).isEqualTo("InsufficientCapacity");
     assertThat(decision.message())
@@ -76,12 +81,48 @@ class AdmissionDecisionTest {
   @Test
   void fewerThanMaxCountIsAllowedWithAWarning() {
     Reserve reserve = (Reserve) decisions.decide(create(server("many", "small", 1, 10)));
-    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH);
+    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH, "Admitted");
 
-    Decision decision = AdmissionDecision.verdict(reserve, change.result(), "Admitted");
+    Decision decision = change.result();
     assertThat(decision.allowed()).isTrue();
     assertThat(decision.warnings())
         .containsExactly("pool \"kvm\" has room for 8 of the 10 asked; VirtualServer many runs 8");
+  }
+
+  /**
+   * A namespace's creates not stored yet hold at most their share of the pool (half here, of 16
+   * vCPU): past it a create is answered 429 and reserves nothing; stored workloads and other
+   * namespaces do not count against it.
+   */
+  @Test
+  void aNamespacesCreatesNotStoredYetHoldAtMostTheirShareOfThePool() {
+    Catalog catalog =
+        new FixedCatalog(
+            CATALOG.nodes(), CATALOG.pools(), CATALOG.instanceTypes(), Set.of("uid-stored"));
+    AdmissionDecision halves =
+        new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 0.5);
+    Ledger ledger = Ledger.empty("kvm");
+    for (String name : List.of("stored", "ghost-1", "ghost-2")) {
+      Reserve reserve = (Reserve) halves.decide(create(server(name, "small", 2, 2)));
+      ledger = halves.reserve(reserve, ledger, Instant.EPOCH, "Admitted").next().orElseThrow();
+    }
+
+    Reserve third = (Reserve) halves.decide(create(server("ghost-3", "small", 1, 1)));
+    var refused = halves.reserve(third, ledger, Instant.EPOCH, "Admitted");
+    assertThat(refused.next()).isEmpty();
+    assertThat(refused.result().code()).isEqualTo(429);
+    assertThat(refused.result().message())
+        .startsWith(
+            "namespace \"ns\" would hold 10 cpu of pool \"kvm\" for creates not stored yet, past"
+                + " its share of 8 (0.5 of 16)")
+        .endsWith("retry the request");
+
+    VirtualServer elsewhere = server("other", "small", 1, 1);
+    elsewhere.getMetadata().setNamespace("other");
+    Reserve other = (Reserve) halves.decide(create(elsewhere));
+    assertThat(halves.reserve(other, ledger, Instant.EPOCH, "Admitted").result().allowed())
+        .as("another namespace")
+        .isTrue();
   }
 
   @Test
@@ -232,8 +273,14 @@ class AdmissionDecisionTest {
   }
 
   /** A catalog of fixed lists, and no key pairs or security groups. */
-  private record FixedCatalog(List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types)
+  private record FixedCatalog(
+      List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types, Set<String> storedUids)
       implements Catalog {
+    @Override
+    public boolean stored(String uid) {
+      return storedUids.contains(uid);
+    }
+
     @Override
     public Optional<Node> node(String name) {
       return nodes.stream().filter(n -> n.getMetadata().getName().equals(name)).findFirst();

@@ -676,6 +676,77 @@ class AdmissionIT {
     }
   }
 
+  /**
+   * A tenant whose creates Nimbus allows and a later step refuses (here another webhook) holds
+   * capacity that no object accounts for until the orphan grace ends. A loop of them in one
+   * namespace must not fill the pool for everyone else: a namespace's creates not stored yet may
+   * hold at most half of the pool, so a request of another namespace that fits the other half is
+   * always admitted.
+   */
+  @Test
+  @Order(5)
+  void aLoopOfFailingCreatesInOneNamespaceNeverFailsAFittingRequestInAnother(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
+    String other = namespace.name() + "-b";
+    client
+        .namespaces()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata()
+                .withName(other)
+                .endMetadata()
+                .build())
+        .create();
+    try (TestWebhook refuser =
+        new TestWebhook(
+            client, namespace.name(), "compute.nimbus.dev", "v1alpha1", "virtualservers")) {
+      awaitRefusedByTestWebhook(client, namespace);
+      long until = System.nanoTime() + Duration.ofSeconds(8).toNanos();
+      int ghosts = 0;
+      int fitting = 0;
+      for (int i = 0; System.nanoTime() < until; i++) {
+        VirtualServer ghost = server(namespace, "ghost-" + i, "it.one", 20);
+        ghost.getMetadata().setLabels(Map.of("deny", "true"));
+        try {
+          client.resource(ghost).create();
+        } catch (KubernetesClientException e) {
+          ghosts++;
+        }
+        // 45 vCPU of 100: fits whatever the other namespace holds for creates not stored.
+        client
+            .resource(server(new TestNamespace(other), "fits-" + i, "it.one", 45))
+            .dryRun()
+            .create();
+        fitting++;
+      }
+      System.out.printf(
+          "[AdmissionIT] %d failing creates of 20 vCPU, %d fitting dry-run creates of 45 admitted%n",
+          ghosts, fitting);
+      assertThat(ghosts).isGreaterThan(10);
+      client.resource(server(new TestNamespace(other), "fits", "it.one", 45)).create();
+    } finally {
+      client.namespaces().withName(other).delete();
+    }
+  }
+
+  private static void awaitRefusedByTestWebhook(KubernetesClient client, TestNamespace namespace)
+      throws InterruptedException {
+    VirtualServer probe = server(namespace, "probe-deny", "it.one", 1);
+    probe.getMetadata().setLabels(Map.of("deny", "true"));
+    for (int attempt = 0; attempt < 50; attempt++) {
+      try {
+        client.resource(probe).dryRun().create();
+        Thread.sleep(200);
+      } catch (KubernetesClientException e) {
+        if (e.getMessage().contains(TestWebhook.MESSAGE)) {
+          return;
+        }
+      }
+    }
+    throw new AssertionError("the test webhook never refused");
+  }
+
   @Test
   @Order(6)
   void twoHundredConcurrentCreatesStoreExactlyTheHundredThatFit(
