@@ -8,6 +8,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.events.EventRecorder;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
@@ -30,6 +31,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -66,13 +68,17 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private volatile Set<String> seenWorkloads = Set.of();
   private volatile Instant lastFullScan = Instant.EPOCH;
   private final Map<String, Sightings<String>> unaccountedByPool = new ConcurrentHashMap<>();
+  private final Map<String, Sightings<String>> lostByPool = new ConcurrentHashMap<>();
+  private final EventRecorder events;
 
   public CapacityPoolReconciler(
       KubernetesClient client,
       LedgerStore ledgers,
       NimbusConfig config,
       NimbusMetrics metrics,
-      Inventory inventory) {
+      Inventory inventory,
+      EventRecorder events) {
+    this.events = events;
     this.inventory = inventory;
     this.client = client;
     this.ledgers = ledgers;
@@ -110,13 +116,73 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   public UpdateControl<CapacityPool> reconcile(CapacityPool pool, Context<CapacityPool> context) {
     String name = pool.getMetadata().getName();
     Swept swept = releaseOrphans(name);
+    Optional<java.time.Duration> rebuildRecheck = rebuildLostShards(pool);
+    Ledger ledger = ledgers.recent(name);
     // Nodes come from the inventory that admission decides from, so that status and admission
     // agree; the node event source above only triggers reconciles.
-    Pool model = PoolModels.pool(pool, inventory.nodes(), swept.ledger().reservations());
+    Pool model = PoolModels.pool(pool, inventory.nodes(), ledger.reservations());
     publishMetrics(name, model);
-    CapacityPoolStatus status = PoolStatuses.of(pool, model);
+    CapacityPoolStatus status = PoolStatuses.of(pool, model, ledger.lostNodes());
     UpdateControl<CapacityPool> control = StatusPatch.ifChanged(pool, status, CapacityPool::new);
-    return swept.recheck().map(control::rescheduleAfter).orElse(control);
+    return Stream.of(swept.recheck(), rebuildRecheck)
+        .flatMap(Optional::stream)
+        .min(java.time.Duration::compareTo)
+        .map(control::rescheduleAfter)
+        .orElse(control);
+  }
+
+  /**
+   * Rebuilds the pool's lost ledger shards (deleted, or edited into what cannot be read) from the
+   * placements that the stored workloads' statuses show, once this replica has seen each lost for
+   * {@code nimbus.ledger.rebuild-delay}: a create admitted onto the node just before the loss is
+   * stored by then. Until a shard is rebuilt nothing is placed on its node, and the controllers
+   * leave the workloads on it as they are. Returns when to look again.
+   */
+  private Optional<java.time.Duration> rebuildLostShards(CapacityPool pool) {
+    String name = pool.getMetadata().getName();
+    Set<String> lost = ledgers.recent(name).lostNodes();
+    Sightings<String> seen = lostByPool.computeIfAbsent(name, p -> new Sightings<>());
+    seen.retainOnly(lost);
+    java.time.Duration delay = config.ledger().rebuildDelay();
+    List<String> due = new ArrayList<>();
+    java.time.Duration soonest = null;
+    for (String node : lost) {
+      java.time.Duration left = delay.minus(seen.seenFor(node));
+      if (left.isNegative() || left.isZero()) {
+        due.add(node);
+      } else if (soonest == null || left.compareTo(soonest) < 0) {
+        soonest = left;
+      }
+    }
+    if (due.isEmpty()) {
+      return Optional.ofNullable(soonest);
+    }
+    List<LedgerEntry> stored =
+        StoredAdmissions.of(
+            name,
+            client.resources(VirtualServer.class).inAnyNamespace().list().getItems(),
+            client.resources(ContainerTask.class).inAnyNamespace().list().getItems(),
+            inventory,
+            Instant.now());
+    for (String node : due) {
+      List<LedgerEntry> placed =
+          stored.stream()
+              .filter(e -> e.placements().stream().anyMatch(p -> p.node().equals(node)))
+              .toList();
+      if (ledgers.rebuild(name, node, placed)) {
+        seen.forget(node);
+        String message =
+            "the ledger shard of node "
+                + node
+                + " was lost (deleted, or not readable) and is rebuilt from the "
+                + placed.size()
+                + " stored workload(s) placed on it";
+        LOG.warnf("Pool %s: %s", name, message);
+        events.warning(pool, EventRecorder.Reason.LedgerShardRebuilt, message);
+      }
+    }
+    // A rebuilt shard is seen through the watch; one that lost a race is tried again.
+    return Optional.of(java.time.Duration.ofSeconds(1));
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.PoolRatios;
 import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.ledger.Ledger;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorRequirement;
 import io.fabric8.kubernetes.api.model.Node;
@@ -33,6 +34,24 @@ public final class PoolModels {
     List<dev.nimbus.allocation.Node> nodes =
         selectedNodes(pool, allNodes).stream().map(n -> node(pool.getSpec(), n)).toList();
     return new Pool(pool.getMetadata().getName(), nodes, held);
+  }
+
+  /**
+   * The model to decide on in {@code pool} with {@code ledger}: its nodes without those whose
+   * ledger shard is lost, since what they hold is not known.
+   */
+  public static Pool deciding(CapacityPool pool, Collection<Node> allNodes, Ledger ledger) {
+    return deciding(pool, allNodes, ledger, ledger.reservations());
+  }
+
+  /** As {@link #deciding(CapacityPool, Collection, Ledger)}, holding {@code held}. */
+  public static Pool deciding(
+      CapacityPool pool, Collection<Node> allNodes, Ledger ledger, List<Reservation> held) {
+    List<Node> known =
+        allNodes.stream()
+            .filter(n -> !ledger.lostNodes().contains(n.getMetadata().getName()))
+            .toList();
+    return pool(pool, known, held);
   }
 
   public static List<Node> selectedNodes(CapacityPool pool, Collection<Node> allNodes) {

@@ -17,7 +17,12 @@ import dev.nimbus.conditions.Conditions;
 public final class PoolStatuses {
   private PoolStatuses() {}
 
-  public static CapacityPoolStatus of(CapacityPool object, Pool pool) {
+  /**
+   * The status of {@code object} from {@code pool}, its model, and {@code lostShards}, the nodes
+   * whose ledger shard is lost until it is rebuilt.
+   */
+  public static CapacityPoolStatus of(
+      CapacityPool object, Pool pool, java.util.Set<String> lostShards) {
     CapacityPoolStatus previous = object.getStatus();
     long generation =
         object.getMetadata().getGeneration() == null ? 0 : object.getMetadata().getGeneration();
@@ -31,6 +36,19 @@ public final class PoolStatuses {
             hasNodes
                 ? pool.nodes().size() + " node(s) selected"
                 : "the nodeSelector selects no schedulable node: the pool admits nothing",
+            generation);
+    conditions =
+        Conditions.set(
+            conditions,
+            "LedgerComplete",
+            lostShards.isEmpty(),
+            lostShards.isEmpty() ? "AllShardsHeld" : "ShardsLost",
+            lostShards.isEmpty()
+                ? "every node's ledger shard is held"
+                : "the ledger shards of "
+                    + new java.util.TreeSet<>(lostShards)
+                    + " are lost (deleted, or not readable): nothing is placed on those nodes until"
+                    + " they are rebuilt from the stored workloads",
             generation);
     Node largest = pool.largestFit();
     Amounts largestFree = largest == null ? Amounts.ZERO : pool.freeOn(largest.name());

@@ -131,5 +131,14 @@ public interface NimbusConfig {
      */
     @WithDefault("0.5")
     double unconfirmedShare();
+
+    /**
+     * How long a lost ledger shard (deleted, or edited into what cannot be read) stays lost before
+     * it is rebuilt from the stored workloads: longer than the webhook's timeout (10 s), so that a
+     * create admitted onto its node just before the loss is stored, and counted, by then. Nothing
+     * is placed on the node meanwhile.
+     */
+    @WithDefault("PT15S")
+    Duration rebuildDelay();
   }
 }

@@ -16,6 +16,7 @@ import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
+import dev.nimbus.workload.LostShards;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
@@ -129,6 +130,16 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
         : Set.of(new ResourceID(task, object.getMetadata().getNamespace()));
   }
 
+  /** The nodes the task's status shows its tasks on. */
+  private static List<String> statusNodes(ContainerTask task) {
+    return task.getStatus() == null || task.getStatus().tasks() == null
+        ? List.of()
+        : task.getStatus().tasks().stream()
+            .map(t -> t.node())
+            .filter(java.util.Objects::nonNull)
+            .toList();
+  }
+
   private static List<String> securityGroups(ContainerTask task) {
     var network = task.getSpec().networkConfiguration();
     return network == null
@@ -153,6 +164,9 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       return UpdateControl.noUpdate();
     }
     String poolName = pool.get().getMetadata().getName();
+    if (LostShards.onLost(ledgers, poolName, statusNodes(task))) {
+      return UpdateControl.<ContainerTask>noUpdate().rescheduleAfter(LostShards.RECHECK);
+    }
     LedgerEntry entry = ledgers.entry(poolName, task.getMetadata().getUid());
     List<String> placementNodes =
         entry == null

@@ -50,7 +50,9 @@ public class EventRecorder {
     /** A reservation made for an update that was never stored was set back to the stored spec. */
     ReservationReconciled,
     /** An instance whose node is gone was placed on another node, or waits for room. */
-    InstanceRecovered
+    InstanceRecovered,
+    /** On a pool: a lost ledger shard was rebuilt from the stored workloads. */
+    LedgerShardRebuilt
   }
 
   private final KubernetesClient client;

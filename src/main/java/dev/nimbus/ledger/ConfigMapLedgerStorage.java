@@ -44,6 +44,8 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   private final SharedIndexInformer<ConfigMap> watched;
   // By name: a shard newer than the watch has delivered, or empty when it is known to be gone.
   private final Map<String, Optional<ConfigMap>> newer = new ConcurrentHashMap<>();
+  // By pool: the nodes whose shard was deleted, until it is created again.
+  private final Map<String, java.util.Set<String>> lost = new ConcurrentHashMap<>();
 
   /**
    * The ledgers in {@code namespace}, each call to the API server bounded by half of {@code
@@ -106,6 +108,25 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   }
 
   @Override
+  public java.util.Set<String> lostShards(String pool) {
+    java.util.Set<String> nodes = lost.get(pool);
+    return nodes == null ? java.util.Set.of() : java.util.Set.copyOf(nodes);
+  }
+
+  private void lose(String pool, String node) {
+    lost.computeIfAbsent(pool, p -> ConcurrentHashMap.newKeySet()).add(node);
+  }
+
+  private void found(ConfigMap map) {
+    if (isShard(map)) {
+      java.util.Set<String> nodes = lost.get(map.getMetadata().getLabels().get(Names.POOL_LABEL));
+      if (nodes != null) {
+        nodes.remove(map.getData().get(NODE_KEY));
+      }
+    }
+  }
+
+  @Override
   public Map<String, Versioned> readShards(String pool) {
     return byNode(
         client
@@ -147,11 +168,16 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
       ConfigMap written =
           current == null ? maps.resource(next).create() : maps.resource(next).update();
       newer.put(name, Optional.of(written));
+      found(written);
       return new Versioned(written.getMetadata().getResourceVersion(), document);
     } catch (KubernetesClientException e) {
       if (e.getCode() == 409 || e.getCode() == 404) {
         // Written, created or deleted by someone else since it was read: learn how it is now.
-        newer.put(name, Optional.ofNullable(maps.withName(name).get()));
+        ConfigMap now = maps.withName(name).get();
+        newer.put(name, Optional.ofNullable(now));
+        if (now == null && current != null) {
+          lose(pool, node); // it existed, and is gone
+        }
         return null;
       }
       throw e;
@@ -259,16 +285,21 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
     @Override
     public void onAdd(ConfigMap map) {
       delivered(map);
+      found(map);
     }
 
     @Override
     public void onUpdate(ConfigMap old, ConfigMap map) {
       delivered(map);
+      found(map);
     }
 
     @Override
     public void onDelete(ConfigMap map, boolean deletedFinalStateUnknown) {
       newer.remove(map.getMetadata().getName());
+      if (isShard(map)) {
+        lose(map.getMetadata().getLabels().get(Names.POOL_LABEL), map.getData().get(NODE_KEY));
+      }
     }
 
     private void delivered(ConfigMap map) {

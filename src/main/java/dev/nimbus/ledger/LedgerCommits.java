@@ -4,6 +4,7 @@ import dev.nimbus.ledger.LedgerStore.Change;
 import dev.nimbus.ledger.LedgerStore.ContentionException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -180,7 +181,7 @@ public final class LedgerCommits {
         of.addAll(nodesOf(ledger.entry(uid)));
         for (String node : held) {
           for (String named : read.shards().get(node).reservations().get(uid).nodes()) {
-            if (!held.contains(named)) {
+            if (!held.contains(named) && read.shards().containsKey(named)) {
               unseen.add(named);
               of.add(named);
             }
@@ -191,6 +192,8 @@ public final class LedgerCommits {
       }
       Set<String> failed = new HashSet<>();
       RuntimeException error = null;
+      // What a lost shard held is not known: nothing is written there until it is rebuilt.
+      nodes.removeAll(stored.lostNodes());
       for (String node : nodes) {
         if (error != null) {
           failed.add(node);
@@ -340,35 +343,89 @@ public final class LedgerCommits {
     return next;
   }
 
-  /** The shards of {@code versions} decoded (each version once) and assembled into a ledger. */
+  /**
+   * The shards of {@code versions} decoded (each version once) and assembled into a ledger, with
+   * the nodes whose shard is lost: deleted, unreadable, or named by a reservation's part but
+   * absent.
+   */
   private Snapshot snapshot(String pool, Map<String, LedgerStorage.Versioned> versions) {
+    Set<String> deleted = storage.lostShards(pool);
     Snapshot known = snapshots.get(pool);
-    if (known != null && known.versions().equals(versions)) {
+    if (known != null && known.versions().equals(versions) && known.deleted().equals(deleted)) {
       return known;
     }
     Map<String, LedgerShards.Shard> shards = new HashMap<>();
+    Map<String, LedgerStorage.Versioned> unreadable = new HashMap<>();
     versions.forEach(
         (node, version) -> {
           String key = pool + "/" + node;
           DecodedShard decoded = decodedShards.get(key);
           if (decoded == null || !decoded.version().equals(version)) {
-            decoded = new DecodedShard(version, LedgerShards.decode(node, version.document()));
+            LedgerShards.Shard shard;
+            try {
+              shard = LedgerShards.decode(node, version.document());
+            } catch (IllegalStateException e) {
+              shard = null; // edited into something else: lost until it is rebuilt
+            }
+            decoded = new DecodedShard(version, shard);
             decodedShards.put(key, decoded);
           }
-          shards.put(node, decoded.shard());
+          if (decoded.shard() == null) {
+            unreadable.put(node, version);
+          } else {
+            shards.put(node, decoded.shard());
+          }
         });
+    Set<String> lost = new HashSet<>(deleted);
+    lost.addAll(unreadable.keySet());
+    for (LedgerShards.Shard shard : shards.values()) {
+      shard.reservations().values().forEach(part -> lost.addAll(part.nodes()));
+    }
+    lost.removeAll(shards.keySet());
     Snapshot snapshot =
         new Snapshot(
-            Map.copyOf(versions), Map.copyOf(shards), LedgerShards.assemble(pool, shards.values()));
+            Map.copyOf(versions),
+            Set.copyOf(deleted),
+            Map.copyOf(shards),
+            Map.copyOf(unreadable),
+            LedgerShards.assemble(pool, shards.values()).withLostNodes(lost));
     snapshots.put(pool, snapshot);
     return snapshot;
   }
 
-  /** Shards as read, by node, and the ledger they hold together. */
+  /**
+   * Shards as known, by node, the nodes this replica saw lose theirs, the shards that hold what
+   * cannot be read, and the ledger the readable ones hold together.
+   */
   private record Snapshot(
       Map<String, LedgerStorage.Versioned> versions,
+      Set<String> deleted,
       Map<String, LedgerShards.Shard> shards,
+      Map<String, LedgerStorage.Versioned> unreadable,
       Ledger ledger) {}
+
+  /**
+   * Writes anew the lost shard of {@code node} in {@code pool}, holding the parts on it of {@code
+   * entries}: the pool's controller rebuilds it so from the stored workloads. Returns false when
+   * the shard is not lost (any more), or another write came first.
+   */
+  public boolean rebuild(String pool, String node, Collection<LedgerEntry> entries) {
+    Snapshot read = snapshot(pool, storage.shards(pool));
+    if (!read.ledger().lostNodes().contains(node)) {
+      return false;
+    }
+    Map<String, LedgerShards.Part> parts = new HashMap<>();
+    for (LedgerEntry entry : entries) {
+      LedgerShards.Part part = LedgerShards.parts(entry).get(node);
+      if (part != null) {
+        parts.put(entry.uid(), part);
+      }
+    }
+    // Over what cannot be read, or where nothing is (deleted, or never written).
+    LedgerStorage.Versioned over = read.unreadable().get(node);
+    return storage.write(pool, node, over, LedgerShards.encode(new LedgerShards.Shard(node, parts)))
+        != null;
+  }
 
   private record DecodedShard(LedgerStorage.Versioned version, LedgerShards.Shard shard) {}
 

@@ -21,6 +21,12 @@ public interface LedgerStorage {
    */
   Map<String, Versioned> shards(String pool);
 
+  /**
+   * The nodes of {@code pool} whose shard this replica saw deleted (Nimbus never deletes one) and
+   * not created again since: what they hold is lost until the pool's controller rebuilds them.
+   */
+  java.util.Set<String> lostShards(String pool);
+
   /** The shards of {@code pool} by node, as stored now. */
   Map<String, Versioned> readShards(String pool);
 

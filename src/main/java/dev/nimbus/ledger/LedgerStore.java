@@ -108,6 +108,14 @@ public class LedgerStore {
     return commits.recent(pool);
   }
 
+  /**
+   * Writes anew the lost shard of {@code node} in {@code pool} with the parts on it of {@code
+   * entries}; see {@link LedgerCommits#rebuild}.
+   */
+  public boolean rebuild(String pool, String node, java.util.Collection<LedgerEntry> entries) {
+    return commits.rebuild(pool, node, entries);
+  }
+
   void stop(@Observes ShutdownEvent event) {
     storage.close();
   }

@@ -178,7 +178,7 @@ public class ServerReservations {
                 }
               }
               held.add(new Reservation(entry.uid(), kept));
-              Pool model = PoolModels.pool(pool, inventory.nodes(), held);
+              Pool model = PoolModels.deciding(pool, inventory.nodes(), ledger, held);
               LedgerEntry next = entry;
               for (int index : lost) {
                 Request one =
@@ -255,8 +255,7 @@ public class ServerReservations {
                 return entry.trimmedTo(storedCount(server, entry)).atGeneration(stored);
               }
               Request demand = Demands.of(server, type.get());
-              Verdict verdict =
-                  PoolModels.pool(pool, inventory.nodes(), ledger.reservations()).admit(demand);
+              Verdict verdict = PoolModels.deciding(pool, inventory.nodes(), ledger).admit(demand);
               return verdict instanceof Verdict.Admitted admitted
                   ? LedgerEntry.of(
                       entry.kind(),

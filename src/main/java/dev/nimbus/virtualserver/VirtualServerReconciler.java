@@ -17,6 +17,7 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
+import dev.nimbus.workload.LostShards;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -150,6 +151,13 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         errors.isEmpty()
             ? null
             : String.join("; ", errors.stream().map(Objects::toString).toList());
+    if (pool.isPresent()
+        && LostShards.onLost(ledgers, pool.get().getMetadata().getName(), statusNodes(server))) {
+      LOG.debugf(
+          "VirtualServer %s/%s waits: a node it runs on lost its ledger shard",
+          server.getMetadata().getNamespace(), server.getMetadata().getName());
+      return UpdateControl.<VirtualServer>noUpdate().rescheduleAfter(LostShards.RECHECK);
+    }
     boolean withKubeVirt = kubeVirt.available();
     LedgerEntry entry =
         pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
@@ -201,6 +209,16 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     return withKubeVirt
         ? recheck.map(control::rescheduleAfter).orElse(control)
         : control.rescheduleAfter(KUBEVIRT_RECHECK);
+  }
+
+  /** The nodes the server's status shows its instances on. */
+  private static List<String> statusNodes(VirtualServer server) {
+    return server.getStatus() == null || server.getStatus().instances() == null
+        ? List.of()
+        : server.getStatus().instances().stream()
+            .map(i -> i.node())
+            .filter(Objects::nonNull)
+            .toList();
   }
 
   /**

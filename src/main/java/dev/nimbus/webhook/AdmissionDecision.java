@@ -407,7 +407,7 @@ final class AdmissionDecision {
   }
 
   private Pool model(CapacityPool pool, Ledger ledger) {
-    return PoolModels.pool(pool, inventory.nodes(), ledger.reservations());
+    return PoolModels.deciding(pool, inventory.nodes(), ledger);
   }
 
   /** The answer for {@code reserve} once the pool decided {@code verdict}. */

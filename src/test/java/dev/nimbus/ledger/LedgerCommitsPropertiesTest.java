@@ -278,6 +278,11 @@ class LedgerCommitsPropertiesTest {
   /** Storage of a pool that never had a legacy ledger. */
   private abstract static class NoLegacy implements LedgerStorage {
     @Override
+    public Set<String> lostShards(String pool) {
+      return Set.of();
+    }
+
+    @Override
     public Map<String, Versioned> readShards(String pool) {
       return shards(pool);
     }
@@ -342,6 +347,11 @@ class LedgerCommitsPropertiesTest {
             known.put(node, versions.get(versions.size() - back));
           });
       return known;
+    }
+
+    @Override
+    public Set<String> lostShards(String pool) {
+      return Set.of();
     }
 
     @Override

@@ -730,6 +730,107 @@ class AdmissionIT {
     }
   }
 
+  /**
+   * The whole ledger of a pool deleted while creates stream in: nothing is placed on a node whose
+   * shard is lost, each shard is rebuilt from the stored servers, the pool says so, and afterwards
+   * the ledger holds exactly what the stored servers were admitted, with no node past its room.
+   */
+  @Test
+  @Order(5)
+  void aLedgerDeletedWhileCreatesStreamInIsRebuiltFromTheStoredServers(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
+    int created = 0;
+    for (int i = 0; i < 30; i++) {
+      if (i == 8) {
+        StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
+      }
+      try {
+        client.resource(server(namespace, "stream-" + i, "it.one", 5)).create();
+        created++;
+      } catch (KubernetesClientException e) {
+        assertThat(e.getCode()).as(e.getMessage()).isIn(403, 429);
+      }
+    }
+    awaitTrue(
+        () -> rebuilt(client) && ledgerComplete(client),
+        60,
+        () ->
+            "the pool's LedgerComplete condition: "
+                + client.resources(CapacityPool.class).withName(POOL).get().getStatus());
+    // Fill what is left: after the rebuild, no create passes the pool's room.
+    for (int i = 30; i < 60; i++) {
+      try {
+        client.resource(server(namespace, "stream-" + i, "it.one", 5)).create();
+        created++;
+      } catch (KubernetesClientException e) {
+        assertThat(e.getCode()).as(e.getMessage()).isIn(403, 429);
+      }
+    }
+    assertThat(created).isGreaterThan(8);
+    awaitTrue(() -> allReconciled(client, namespace), 60, () -> "every stored server reconciled");
+
+    Ledger ledger = ledger(client);
+    Map<String, Integer> admitted =
+        client
+            .resources(VirtualServer.class)
+            .inNamespace(namespace.name())
+            .list()
+            .getItems()
+            .stream()
+            .filter(
+                s ->
+                    s.getStatus() != null
+                        && s.getStatus().admittedCount() != null
+                        && s.getStatus().admittedCount() > 0)
+            .collect(
+                Collectors.toMap(
+                    s -> s.getMetadata().getUid(), s -> s.getStatus().admittedCount()));
+    assertThat(ledger.entries().keySet()).containsExactlyInAnyOrderElementsOf(admitted.keySet());
+    admitted.forEach(
+        (uid, count) -> assertThat(ledger.entry(uid).count()).as(uid).isEqualTo(count));
+    Map<String, Long> cpuByNode = new java.util.HashMap<>();
+    ledger
+        .entries()
+        .values()
+        .forEach(e -> e.placements().forEach(p -> cpuByNode.merge(p.node(), p.cpu(), Long::sum)));
+    assertThat(cpuByNode.getOrDefault("it-admission-0", 0L)).isLessThanOrEqualTo(60_000);
+    assertThat(cpuByNode.getOrDefault("it-admission-1", 0L)).isLessThanOrEqualTo(40_000);
+    System.out.printf(
+        "[AdmissionIT] ledger deleted after 8 of 30 creates: %d stored, %d admitted instances after the rebuild%n",
+        created, admitted.values().stream().mapToInt(Integer::intValue).sum());
+  }
+
+  private static boolean rebuilt(KubernetesClient client) {
+    return client.v1().events().inAnyNamespace().list().getItems().stream()
+        .anyMatch(
+            e ->
+                "LedgerShardRebuilt".equals(e.getReason())
+                    && POOL.equals(e.getInvolvedObject().getName()));
+  }
+
+  private static boolean ledgerComplete(KubernetesClient client) {
+    var status = client.resources(CapacityPool.class).withName(POOL).get().getStatus();
+    return status != null
+        && status.conditions() != null
+        && status.conditions().stream()
+            .anyMatch(c -> "LedgerComplete".equals(c.getType()) && "True".equals(c.getStatus()));
+  }
+
+  private static boolean allReconciled(KubernetesClient client, TestNamespace namespace) {
+    return client
+        .resources(VirtualServer.class)
+        .inNamespace(namespace.name())
+        .list()
+        .getItems()
+        .stream()
+        .allMatch(
+            s ->
+                s.getStatus() != null
+                    && java.util.Objects.equals(
+                        s.getStatus().observedGeneration(), s.getMetadata().getGeneration()));
+  }
+
   private static void awaitRefusedByTestWebhook(KubernetesClient client, TestNamespace namespace)
       throws InterruptedException {
     VirtualServer probe = server(namespace, "probe-deny", "it.one", 1);

@@ -1,0 +1,114 @@
+package dev.nimbus.capacitypool;
+
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Reservation;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerStatus;
+import dev.nimbus.inventory.Catalog;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.naming.Names;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The reservations that stored workloads show they were admitted: where their status says each
+ * instance or task is placed, sized as their spec asks. What a lost ledger shard is rebuilt from.
+ * Nothing here talks to the cluster.
+ */
+public final class StoredAdmissions {
+  private static final String STOPPED = "STOPPED";
+
+  private StoredAdmissions() {}
+
+  /**
+   * The entries of {@code pool} that {@code servers} and {@code tasks} show, made at {@code at}.
+   */
+  public static List<LedgerEntry> of(
+      String pool,
+      List<VirtualServer> servers,
+      List<ContainerTask> tasks,
+      Catalog catalog,
+      Instant at) {
+    List<LedgerEntry> entries = new ArrayList<>();
+    for (VirtualServer server : servers) {
+      VirtualServerStatus status = server.getStatus();
+      if (status == null || !pool.equals(status.pool()) || status.instances() == null) {
+        continue;
+      }
+      var type = catalog.instanceType(server.getSpec().instanceType());
+      if (type.isEmpty()) {
+        continue; // its size is not known: nothing is rebuilt for it
+      }
+      Amounts size = Demands.of(server, type.get()).perInstance();
+      List<String> nodes = new ArrayList<>();
+      int admitted = Objects.requireNonNullElse(status.admittedCount(), 0);
+      for (int index = 0; index < admitted && index < status.instances().size(); index++) {
+        var instance = status.instances().get(index);
+        if (!Names.serverVm(server.getMetadata().getName(), index).equals(instance.vmName())
+            || instance.node() == null) {
+          break;
+        }
+        nodes.add(instance.node());
+      }
+      add(
+          entries,
+          server,
+          status.observedGeneration(),
+          server.getSpec().maxCount(),
+          nodes,
+          size,
+          at);
+    }
+    for (ContainerTask task : tasks) {
+      ContainerTaskStatus status = task.getStatus();
+      if (status == null || !pool.equals(status.cluster()) || status.tasks() == null) {
+        continue;
+      }
+      if (status.tasks().stream().allMatch(t -> STOPPED.equals(t.lastStatus()))) {
+        continue; // a finished run holds nothing
+      }
+      Amounts size = Demands.of(task).perInstance();
+      List<String> nodes = new ArrayList<>();
+      for (int index = 0; index < status.tasks().size(); index++) {
+        var one = status.tasks().get(index);
+        if (!Names.taskPod(task.getMetadata().getName(), index).equals(one.podName())
+            || one.node() == null) {
+          break;
+        }
+        nodes.add(one.node());
+      }
+      add(entries, task, status.observedGeneration(), task.getSpec().count(), nodes, size, at);
+    }
+    return entries;
+  }
+
+  private static void add(
+      List<LedgerEntry> entries,
+      io.fabric8.kubernetes.api.model.HasMetadata workload,
+      Long observedGeneration,
+      Integer desired,
+      List<String> nodes,
+      Amounts size,
+      Instant at) {
+    if (nodes.isEmpty()) {
+      return;
+    }
+    List<Reservation.Placement> placements =
+        nodes.stream().map(node -> new Reservation.Placement(node, size)).toList();
+    entries.add(
+        LedgerEntry.of(
+            workload.getKind(),
+            workload.getMetadata().getNamespace(),
+            workload.getMetadata().getName(),
+            desired == null ? nodes.size() : desired,
+            new Reservation(workload.getMetadata().getUid(), placements),
+            at,
+            observedGeneration != null
+                ? observedGeneration
+                : workload.getMetadata().getGeneration()));
+  }
+}
