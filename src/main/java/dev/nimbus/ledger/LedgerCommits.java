@@ -192,8 +192,17 @@ public final class LedgerCommits {
       }
       Set<String> failed = new HashSet<>();
       RuntimeException error = null;
-      // What a lost shard held is not known: nothing is written there until it is rebuilt.
-      nodes.removeAll(stored.lostNodes());
+      // What a lost shard held is not known: nothing is written there until it is rebuilt. A
+      // change that gives back what it held there has nothing to write; one that places on it
+      // (decided on a model that still had the node) is never answered as written.
+      for (String node : stored.lostNodes()) {
+        if (nodes.remove(node)
+            && uids.stream()
+                .map(ledger::entry)
+                .anyMatch(e -> e != null && nodesOf(e).contains(node))) {
+          failed.add(node);
+        }
+      }
       for (String node : nodes) {
         if (error != null) {
           failed.add(node);

@@ -247,7 +247,9 @@ class LedgerCommitsPropertiesTest {
 
   /** What the webhook decides for a create: the model on the ledger, the entry if admitted. */
   private static Change<Verdict> admit(List<Node> nodes, Ledger ledger, Request demand) {
-    Verdict verdict = new Pool("p", nodes, ledger.reservations()).admit(demand);
+    // As production decides: never on a node whose shard is lost.
+    List<Node> known = nodes.stream().filter(n -> !ledger.lostNodes().contains(n.name())).toList();
+    Verdict verdict = new Pool("p", known, ledger.reservations()).admit(demand);
     if (verdict instanceof Verdict.Admitted admitted) {
       LedgerEntry entry =
           LedgerEntry.of(
