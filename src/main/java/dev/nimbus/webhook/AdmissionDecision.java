@@ -340,8 +340,10 @@ final class AdmissionDecision {
   }
 
   /**
-   * A denial when the reservations of {@code reserve}'s namespace for creates not stored yet, with
-   * {@code admitted}, would hold more of a resource than {@code unconfirmedShare} of the pool.
+   * A denial when the reservations of {@code reserve}'s namespace for other creates not stored yet,
+   * with {@code admitted}, would hold more of a resource than {@code unconfirmedShare} of the pool.
+   * A create while the namespace holds none may take any room the pool has: the share bounds what
+   * creates that fail can hold together, never the size of one.
    */
   private Optional<Decision> pastUnconfirmedShare(
       Reserve reserve, Ledger ledger, Pool model, Verdict.Admitted admitted) {
@@ -354,6 +356,9 @@ final class AdmissionDecision {
           && !inventory.stored(entry.uid())) {
         held = held.plus(entry.reservation().total());
       }
+    }
+    if (held.isZero()) {
+      return Optional.empty(); // one create may be as large as the pool
     }
     Amounts after = held.plus(admitted.reservation().total());
     Amounts virtual = model.virtual();

@@ -117,6 +117,17 @@ class AdmissionDecisionTest {
                 + " its share of 8 (0.5 of 16)")
         .endsWith("retry the request");
 
+    VirtualServer whole = server("whole", "small", 8, 8);
+    whole.getMetadata().setNamespace("fresh");
+    Reserve large = (Reserve) halves.decide(create(whole));
+    assertThat(
+            halves
+                .reserve(large, Ledger.empty("kvm"), Instant.EPOCH, "Admitted")
+                .result()
+                .allowed())
+        .as("one create as large as the pool, in a namespace that holds nothing unconfirmed")
+        .isTrue();
+
     VirtualServer elsewhere = server("other", "small", 1, 1);
     elsewhere.getMetadata().setNamespace("other");
     Reserve other = (Reserve) halves.decide(create(elsewhere));

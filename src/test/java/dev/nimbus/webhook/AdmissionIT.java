@@ -799,6 +799,9 @@ class AdmissionIT {
     System.out.printf(
         "[AdmissionIT] ledger deleted after 8 of 30 creates: %d stored, %d admitted instances after the rebuild%n",
         created, admitted.values().stream().mapToInt(Integer::intValue).sum());
+    // The pool is full: give it back for the tests after this one.
+    client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
+    awaitEarlierReservationsReleased(client);
   }
 
   private static boolean rebuilt(KubernetesClient client) {
