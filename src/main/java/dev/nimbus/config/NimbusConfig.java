@@ -107,11 +107,13 @@ public interface NimbusConfig {
 
     /**
      * How long a reservation may exist without its object before it is released, counted on the
-     * deciding replica's monotonic clock from the first time it saw the reservation: longer than
-     * the API server's request timeout (60 s by default), so that a create still in flight (held by
-     * later webhooks or a slow etcd) is never released while it may still be stored.
+     * deciding replica's monotonic clock from the first time it saw the reservation: the webhook's
+     * timeout (10 s) and a margin, so that a create refused after Nimbus admitted it holds its room
+     * for no longer. A create that the API server stores later still (a very slow etcd) finds no
+     * reservation, and its controller admits it again as soon as the pool has room ({@code
+     * Readmission}).
      */
-    @WithDefault("PT75S")
+    @WithDefault("PT15S")
     Duration orphanGracePeriod();
 
     /**

@@ -5,6 +5,7 @@ import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.capacitypool.PoolModels;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.events.EventRecorder;
@@ -17,6 +18,7 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
+import dev.nimbus.workload.Readmission;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
@@ -71,6 +73,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   private final EventRecorder events;
   private final NimbusMetrics metrics;
   private final Releases releases;
+  private final Readmission readmission;
 
   public ContainerTaskReconciler(
       KubernetesClient client,
@@ -78,7 +81,9 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       Inventory inventory,
       EventRecorder events,
       NimbusMetrics metrics,
-      Releases releases) {
+      Releases releases,
+      Readmission readmission) {
+    this.readmission = readmission;
     this.client = client;
     this.ledgers = ledgers;
     this.inventory = inventory;
@@ -168,6 +173,21 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       return UpdateControl.<ContainerTask>noUpdate().rescheduleAfter(LostShards.RECHECK);
     }
     LedgerEntry entry = ledgers.entry(poolName, task.getMetadata().getUid());
+    boolean readmissionWaits = false;
+    if (entry == null
+        && previouslyPlaced(task) == 0
+        && context.getSecondaryResources(Pod.class).isEmpty()) {
+      // Stored, never started, and holding no reservation: see Readmission.
+      entry =
+          readmission
+              .reserve(
+                  task,
+                  pool.get(),
+                  Demands.of(task),
+                  java.util.Objects.requireNonNullElse(task.getSpec().count(), 1))
+              .orElse(null);
+      readmissionWaits = entry == null;
+    }
     List<String> placementNodes =
         entry == null
             ? List.of()
@@ -196,7 +216,10 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     if (entry != null && TaskStatuses.allStopped(status)) {
       releases.release(task, poolName, "every task has stopped");
     }
-    Optional<Duration> recheck = waiting ? Optional.of(STOP_RECHECK) : nextCheck(status, pods);
+    Optional<Duration> recheck =
+        waiting
+            ? Optional.of(STOP_RECHECK)
+            : readmissionWaits ? Optional.of(Readmission.RECHECK) : nextCheck(status, pods);
     UpdateControl<ContainerTask> control = StatusPatch.ifChanged(task, status, ContainerTask::new);
     return recheck.map(control::rescheduleAfter).orElse(control);
   }

@@ -52,7 +52,9 @@ public class EventRecorder {
     /** An instance whose node is gone was placed on another node, or waits for room. */
     InstanceRecovered,
     /** On a pool: a lost ledger shard was rebuilt from the stored workloads. */
-    LedgerShardRebuilt
+    LedgerShardRebuilt,
+    /** A stored workload that held no reservation was admitted again. */
+    Readmitted
   }
 
   private final KubernetesClient client;

@@ -110,8 +110,9 @@ public final class ServerStatuses {
               observed.invalidReference() != null
                   ? observed.invalidReference()
                   : poolText
-                      + " holds no reservation for this VirtualServer: it was stored without"
-                      + " passing the Nimbus admission webhook; change its spec to be admitted",
+                      + " holds no reservation for this VirtualServer (it was stored without"
+                      + " one, or lost it) and has no room for it now: it is admitted as soon as"
+                      + " the pool has room, looked at every 30 s",
               generation);
     }
     if (observed.secretNameTaken() != null) {

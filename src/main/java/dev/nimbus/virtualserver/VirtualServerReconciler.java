@@ -4,6 +4,7 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
+import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
@@ -18,6 +19,7 @@ import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
+import dev.nimbus.workload.Readmission;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -73,6 +75,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final Releases releases;
   private final EventRecorder events;
   private final NimbusMetrics metrics;
+  private final Readmission readmission;
 
   public VirtualServerReconciler(
       KubernetesClient client,
@@ -83,7 +86,9 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       ServerVms serverVms,
       Releases releases,
       EventRecorder events,
-      NimbusMetrics metrics) {
+      NimbusMetrics metrics,
+      Readmission readmission) {
+    this.readmission = readmission;
     this.client = client;
     this.ledgers = ledgers;
     this.inventory = inventory;
@@ -173,12 +178,23 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
       vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
       if (pool.isPresent()) {
+        boolean readmissionWaits = false;
+        if (entry == null
+            && invalid == null
+            && wantsInstances(server)
+            && live(server, vms, vmis).isEmpty()) {
+          entry = readmit(server, pool.get()).orElse(null);
+          readmissionWaits = entry == null;
+        }
         // What runs follows the stored spec, never a reservation it does not match.
         var reservation =
             reservations.reconcile(
                 server, pool.get(), entry, live(server, vms, vmis), LostNodes.exists(context));
         entry = reservation.entry();
-        recheck = reservation.recheck();
+        recheck =
+            readmissionWaits && reservation.recheck().isEmpty()
+                ? Optional.of(Readmission.RECHECK)
+                : reservation.recheck();
         if (!reservation.hold()) {
           var applied = serverVms.apply(server, pool.get(), entry, vms, invalid == null);
           vms = applied.vms();
@@ -209,6 +225,26 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     return withKubeVirt
         ? recheck.map(control::rescheduleAfter).orElse(control)
         : control.rescheduleAfter(KUBEVIRT_RECHECK);
+  }
+
+  private static boolean wantsInstances(VirtualServer server) {
+    return !Boolean.FALSE.equals(server.getSpec().running())
+        && Objects.requireNonNullElse(server.getSpec().maxCount(), 1) > 0;
+  }
+
+  /**
+   * A reservation made again for a server that should run and holds none; see {@link Readmission}.
+   */
+  private Optional<LedgerEntry> readmit(VirtualServer server, CapacityPool pool) {
+    return inventory
+        .instanceType(server.getSpec().instanceType())
+        .flatMap(
+            type ->
+                readmission.reserve(
+                    server,
+                    pool,
+                    Demands.of(server, type),
+                    Objects.requireNonNullElse(server.getSpec().maxCount(), 1)));
   }
 
   /** The nodes the server's status shows its instances on. */

@@ -804,6 +804,61 @@ class AdmissionIT {
     awaitEarlierReservationsReleased(client);
   }
 
+  /**
+   * A server stored while the webhook was not called (its configuration deleted, as a forced
+   * reinstall may) holds no reservation: it is admitted by the controller as soon as the pool has
+   * room, instead of waiting for a change of its spec.
+   */
+  @Test
+  @Order(5)
+  void aServerStoredWithoutAReservationIsAdmittedWhenThePoolHasRoom(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
+    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
+    var saved = configurations.withName(OPERATOR_NAMESPACE).get();
+    assertThat(saved).as("the replicas' webhook configuration").isNotNull();
+    configurations.withName(OPERATOR_NAMESPACE).delete();
+    VirtualServer unadmitted = server(namespace, "unadmitted", "it.one", 3);
+    try {
+      awaitTrue(
+          () -> {
+            try {
+              client.resource(unadmitted).create();
+              return true;
+            } catch (KubernetesClientException e) {
+              return false; // the API server still calls the webhook
+            }
+          },
+          30,
+          () -> "a create that the webhook is no longer asked about");
+      assertThat(ledger(client).entries()).as("nothing was reserved by admission").isEmpty();
+    } finally {
+      saved.getMetadata().setResourceVersion(null);
+      saved.getMetadata().setUid(null);
+      saved.getMetadata().setCreationTimestamp(null);
+      saved.getMetadata().setManagedFields(null);
+      configurations.resource(saved).create();
+    }
+
+    awaitTrue(
+        () -> {
+          VirtualServer stored = client.resource(unadmitted).get();
+          return stored.getStatus() != null
+              && Integer.valueOf(3).equals(stored.getStatus().admittedCount())
+              && ledger(client).entry(stored.getMetadata().getUid()) != null;
+        },
+        60,
+        () ->
+            "the server admitted by its controller: "
+                + client.resource(unadmitted).get().getStatus());
+    assertThat(
+            client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
+                .map(e -> e.getReason()))
+        .contains("Readmitted");
+    client.resource(unadmitted).delete();
+    awaitEarlierReservationsReleased(client);
+  }
+
   private static boolean rebuilt(KubernetesClient client) {
     return client.v1().events().inAnyNamespace().list().getItems().stream()
         .anyMatch(

@@ -1,0 +1,83 @@
+package dev.nimbus.workload;
+
+import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Verdict;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.events.EventRecorder;
+import dev.nimbus.events.EventRecorder.Reason;
+import dev.nimbus.inventory.Inventory;
+import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.ledger.LedgerStore;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Reserves again for a stored workload that should run, runs nothing, and holds no reservation: one
+ * whose create's reservation was released as an orphan before the API server stored the object, or
+ * was lost with a ledger shard before the workload's status showed it. Decided as admission
+ * decides, on the pool's model without the nodes whose shard is lost, in one compare-and-swap; a
+ * workload without room waits, and is looked at again.
+ */
+@ApplicationScoped
+public class Readmission {
+  /** How often a workload that found no room looks again. */
+  public static final Duration RECHECK = Duration.ofSeconds(30);
+
+  private final LedgerStore ledgers;
+  private final Inventory inventory;
+  private final EventRecorder events;
+
+  public Readmission(LedgerStore ledgers, Inventory inventory, EventRecorder events) {
+    this.ledgers = ledgers;
+    this.inventory = inventory;
+    this.events = events;
+  }
+
+  /** The reservation made for {@code workload} asking {@code demand} in {@code pool}, if room. */
+  public Optional<LedgerEntry> reserve(
+      HasMetadata workload, CapacityPool pool, Request demand, int desired) {
+    String uid = workload.getMetadata().getUid();
+    LedgerEntry entry =
+        ledgers.change(
+            pool.getMetadata().getName(),
+            ledger -> {
+              LedgerEntry held = ledger.entry(uid);
+              if (held != null) {
+                return LedgerStore.Change.none(held);
+              }
+              Verdict verdict = PoolModels.deciding(pool, inventory.nodes(), ledger).admit(demand);
+              if (!(verdict instanceof Verdict.Admitted admitted)
+                  || admitted.reservation().count() == 0) {
+                return LedgerStore.Change.<LedgerEntry>none(null);
+              }
+              LedgerEntry made =
+                  LedgerEntry.of(
+                      workload.getKind(),
+                      workload.getMetadata().getNamespace(),
+                      workload.getMetadata().getName(),
+                      desired,
+                      admitted.reservation(),
+                      Instant.now(),
+                      workload.getMetadata().getGeneration());
+              return LedgerStore.Change.write(ledger.with(made), made);
+            });
+    if (entry != null) {
+      events.normal(
+          workload,
+          Reason.Readmitted,
+          "pool \""
+              + pool.getMetadata().getName()
+              + "\" held no reservation for this "
+              + workload.getKind()
+              + " (it was released before the object was stored, or lost with a ledger shard):"
+              + " admitted again with "
+              + entry.count()
+              + " instance(s)");
+    }
+    return Optional.ofNullable(entry);
+  }
+}
