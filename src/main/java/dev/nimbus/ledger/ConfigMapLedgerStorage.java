@@ -37,7 +37,6 @@ import java.util.concurrent.TimeoutException;
  */
 public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   private static final String BY_POOL = "pool";
-  private static final String NODE_KEY = "node";
 
   private final KubernetesClient client;
   private final String namespace;
@@ -121,7 +120,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
     if (isShard(map)) {
       java.util.Set<String> nodes = lost.get(map.getMetadata().getLabels().get(Names.POOL_LABEL));
       if (nodes != null) {
-        nodes.remove(map.getData().get(NODE_KEY));
+        nodes.remove(map.getData().get(Names.LEDGER_SHARD_NODE_KEY));
       }
     }
   }
@@ -142,7 +141,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
     Map<String, Versioned> byNode = new HashMap<>();
     for (ConfigMap map : maps) {
       byNode.put(
-          map.getData().get(NODE_KEY),
+          map.getData().get(Names.LEDGER_SHARD_NODE_KEY),
           new Versioned(map.getMetadata().getResourceVersion(), document(map)));
     }
     return byNode;
@@ -161,7 +160,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
             .addToLabels(Names.POOL_LABEL, pool)
             .addToLabels(Names.LEDGER_NODE_LABEL, Names.ledgerNode(node))
             .endMetadata()
-            .withData(Map.of(NODE_KEY, node, Names.LEDGER_SHARD_KEY, document))
+            .withData(Map.of(Names.LEDGER_SHARD_NODE_KEY, node, Names.LEDGER_SHARD_KEY, document))
             .build();
     var maps = client.configMaps().inNamespace(namespace);
     try {
@@ -256,7 +255,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   private static boolean isShard(ConfigMap map) {
     return map.getMetadata().getLabels().containsKey(Names.LEDGER_NODE_LABEL)
         && map.getData() != null
-        && map.getData().containsKey(NODE_KEY);
+        && map.getData().containsKey(Names.LEDGER_SHARD_NODE_KEY);
   }
 
   /** The document a shard ConfigMap holds; empty when it holds none. */
@@ -298,7 +297,9 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
     public void onDelete(ConfigMap map, boolean deletedFinalStateUnknown) {
       newer.remove(map.getMetadata().getName());
       if (isShard(map)) {
-        lose(map.getMetadata().getLabels().get(Names.POOL_LABEL), map.getData().get(NODE_KEY));
+        lose(
+            map.getMetadata().getLabels().get(Names.POOL_LABEL),
+            map.getData().get(Names.LEDGER_SHARD_NODE_KEY));
       }
     }
 

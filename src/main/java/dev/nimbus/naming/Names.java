@@ -23,6 +23,9 @@ public final class Names {
   /** The key of a ledger shard ConfigMap that holds the reservations on its node, as JSON. */
   public static final String LEDGER_SHARD_KEY = "shard.json";
 
+  /** The key of a ledger shard ConfigMap that holds its node's name (too long for a label). */
+  public static final String LEDGER_SHARD_NODE_KEY = "node";
+
   /**
    * On a legacy ledger ConfigMap that Nimbus moved into shards: when it was retired. Its {@link
    * #LEDGER_KEY} then holds a sentence, not JSON, so that a replica of an earlier Nimbus refuses to

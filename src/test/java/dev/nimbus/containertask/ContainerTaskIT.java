@@ -154,6 +154,46 @@ class ContainerTaskIT {
             });
   }
 
+  /**
+   * A run stored while the webhook was not called (its configuration deleted) holds no reservation
+   * and never started: its controller admits it as soon as the pool has room, and its tasks run,
+   * instead of waiting for a change of its spec.
+   */
+  @Test
+  void aRunStoredWithoutAReservationIsAdmittedWhenThePoolHasRoom(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
+    var saved = configurations.withName(NAMESPACE).get();
+    assertThat(saved).as("the operator's webhook configuration").isNotNull();
+    configurations.withName(NAMESPACE).delete();
+    ContainerTask task = seedTask(namespace);
+    try {
+      awaitTrue(
+          () -> {
+            try {
+              client.resource(task).create();
+              return true;
+            } catch (KubernetesClientException e) {
+              return false; // the API server still calls the webhook
+            }
+          },
+          30);
+    } finally {
+      saved.getMetadata().setResourceVersion(null);
+      saved.getMetadata().setUid(null);
+      saved.getMetadata().setCreationTimestamp(null);
+      saved.getMetadata().setManagedFields(null);
+      configurations.resource(saved).create();
+    }
+
+    awaitRunning(client, task, 3);
+    assertThat(ledger(client)).containsKey(client.resource(task).get().getMetadata().getUid());
+    assertThat(
+            client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
+                .map(e -> e.getReason()))
+        .contains("Readmitted");
+  }
+
   @Test
   void theCapacityOfARunIsReleasedWhenEveryTaskHasStopped(
       KubernetesClient client, TestNamespace namespace) throws Exception {

@@ -23,7 +23,8 @@ public final class StoredLedgers {
             .map(
                 map ->
                     LedgerShards.decode(
-                        map.getData().get("node"), map.getData().get(Names.LEDGER_SHARD_KEY)))
+                        map.getData().get(Names.LEDGER_SHARD_NODE_KEY),
+                        map.getData().get(Names.LEDGER_SHARD_KEY)))
             .toList());
   }
 

@@ -741,8 +741,10 @@ class AdmissionIT {
       KubernetesClient client, TestNamespace namespace) throws Exception {
     awaitEarlierReservationsReleased(client);
     int created = 0;
+    java.time.Instant deleted = null;
     for (int i = 0; i < 30; i++) {
       if (i == 8) {
+        deleted = java.time.Instant.now();
         StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
       }
       try {
@@ -752,8 +754,9 @@ class AdmissionIT {
         assertThat(e.getCode()).as(e.getMessage()).isIn(403, 429);
       }
     }
+    java.time.Instant since = deleted;
     awaitTrue(
-        () -> rebuilt(client) && ledgerComplete(client),
+        () -> rebuiltSince(client, since) && ledgerComplete(client),
         60,
         () ->
             "the pool's LedgerComplete condition: "
@@ -859,12 +862,15 @@ class AdmissionIT {
     awaitEarlierReservationsReleased(client);
   }
 
-  private static boolean rebuilt(KubernetesClient client) {
+  /** Whether the pool said it rebuilt a shard after {@code since} (not in an earlier run). */
+  private static boolean rebuiltSince(KubernetesClient client, java.time.Instant since) {
     return client.v1().events().inAnyNamespace().list().getItems().stream()
         .anyMatch(
             e ->
                 "LedgerShardRebuilt".equals(e.getReason())
-                    && POOL.equals(e.getInvolvedObject().getName()));
+                    && POOL.equals(e.getInvolvedObject().getName())
+                    && e.getLastTimestamp() != null
+                    && !java.time.Instant.parse(e.getLastTimestamp()).isBefore(since));
   }
 
   private static boolean ledgerComplete(KubernetesClient client) {
