@@ -31,9 +31,15 @@ public interface Catalog {
   Optional<SecurityGroup> securityGroup(String namespace, String name);
 
   /**
-   * Whether a VirtualServer or ContainerTask of {@code uid} is stored, as far as this replica has
-   * seen: a reservation whose object is not is held for a create still in flight, or for one that
-   * failed after it was admitted.
+   * The UID of the VirtualServer or ContainerTask ({@code kind}) stored as {@code namespace/name},
+   * as far as this replica has seen: a reservation whose object is not stored is held for a create
+   * still in flight, or for one that failed after it was admitted; a create of a name taken can
+   * never be stored.
    */
-  boolean stored(String uid);
+  Optional<String> storedUid(String kind, String namespace, String name);
+
+  /** Whether the workload of {@code uid}, {@code kind} {@code namespace/name}, is stored. */
+  default boolean stored(String kind, String namespace, String name, String uid) {
+    return storedUid(kind, namespace, name).filter(uid::equals).isPresent();
+  }
 }

@@ -9,6 +9,7 @@ import dev.nimbus.api.v1alpha1.VirtualServer;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
@@ -17,7 +18,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,9 +37,13 @@ public class Inventory implements Catalog {
   private final SharedIndexInformer<InstanceType> instanceTypes;
   private final SharedIndexInformer<KeyPair> keyPairs;
   private final SharedIndexInformer<SecurityGroup> securityGroups;
-  // Only the UIDs of the workloads: whether a reservation's object is stored.
+  // Only the names and UIDs of the workloads: whether a name is taken, a reservation's object
+  // stored.
   private final SharedIndexInformer<VirtualServer> servers;
   private final SharedIndexInformer<ContainerTask> tasks;
+  // The same as kind/namespace/name to UID, kept from the informers' events: some decisions ask it
+  // for every entry of a pool, and each read of the reduced store builds a whole object.
+  private final Map<String, String> workloadUids = new ConcurrentHashMap<>();
   private volatile boolean started;
 
   public Inventory(KubernetesClient client) {
@@ -50,19 +57,53 @@ public class Inventory implements Catalog {
             .resources(VirtualServer.class)
             .inAnyNamespace()
             .runnableInformer(0)
-            .itemStore(uidsOnly(client, VirtualServer.class));
+            .itemStore(namesAndUids(client, VirtualServer.class));
     tasks =
         client
             .resources(ContainerTask.class)
             .inAnyNamespace()
             .runnableInformer(0)
-            .itemStore(uidsOnly(client, ContainerTask.class));
+            .itemStore(namesAndUids(client, ContainerTask.class));
+    servers.addEventHandler(new WorkloadUids<>());
+    tasks.addEventHandler(new WorkloadUids<>());
   }
 
-  private static <T extends HasMetadata> ReducedStateItemStore<T> uidsOnly(
+  /** Keeps {@link #workloadUids} as the informer's store is. */
+  private final class WorkloadUids<T extends HasMetadata> implements ResourceEventHandler<T> {
+    @Override
+    public void onAdd(T workload) {
+      workloadUids.put(workloadKey(workload), workload.getMetadata().getUid());
+    }
+
+    @Override
+    public void onUpdate(T before, T workload) {
+      onAdd(workload);
+    }
+
+    @Override
+    public void onDelete(T workload, boolean finalStateUnknown) {
+      workloadUids.remove(workloadKey(workload), workload.getMetadata().getUid());
+    }
+  }
+
+  private static String workloadKey(HasMetadata workload) {
+    return workloadKey(
+        workload.getKind(),
+        workload.getMetadata().getNamespace(),
+        workload.getMetadata().getName());
+  }
+
+  private static String workloadKey(String kind, String namespace, String name) {
+    return kind + "/" + namespace + "/" + name;
+  }
+
+  private static <T extends HasMetadata> ReducedStateItemStore<T> namesAndUids(
       KubernetesClient client, Class<T> type) {
     return new ReducedStateItemStore<>(
-        ReducedStateItemStore.UID_KEY_STATE, type, client.getKubernetesSerialization());
+        ReducedStateItemStore.NAME_KEY_STATE,
+        type,
+        client.getKubernetesSerialization(),
+        "metadata.uid");
   }
 
   /**
@@ -152,7 +193,8 @@ public class Inventory implements Catalog {
   }
 
   @Override
-  public boolean stored(String uid) {
-    return servers.getStore().getByKey(uid) != null || tasks.getStore().getByKey(uid) != null;
+  public Optional<String> storedUid(String kind, String namespace, String name) {
+    start();
+    return Optional.ofNullable(workloadUids.get(workloadKey(kind, namespace, name)));
   }
 }

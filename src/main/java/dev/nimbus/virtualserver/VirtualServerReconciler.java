@@ -77,6 +77,9 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final NimbusMetrics metrics;
   private final Readmission readmission;
 
+  /** Whether the VirtualMachine and VMI sources are registered (once KubeVirt's CRDs exist). */
+  private volatile boolean watchingKubeVirt;
+
   public VirtualServerReconciler(
       KubernetesClient client,
       LedgerStore ledgers,
@@ -307,6 +310,20 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
 
   /** Registers the VM and VMI event sources once the cluster serves KubeVirt. Idempotent. */
   private void watchKubeVirt(Context<VirtualServer> context) {
+    // Registering again is not free: JOSDK starts a registered source again, and its start indexes
+    // every VirtualMachine it holds, at every reconcile of every server.
+    if (watchingKubeVirt) {
+      return;
+    }
+    synchronized (this) {
+      if (!watchingKubeVirt) {
+        registerKubeVirtSources(context);
+        watchingKubeVirt = true;
+      }
+    }
+  }
+
+  private void registerKubeVirtSources(Context<VirtualServer> context) {
     var retriever = context.eventSourceRetriever();
     var dynamic = retriever.eventSourceContextForDynamicRegistration();
     retriever.dynamicallyRegisterEventSource(

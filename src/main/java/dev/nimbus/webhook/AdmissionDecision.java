@@ -101,11 +101,32 @@ final class AdmissionDecision {
     if (!"CREATE".equals(request.operation()) && !"UPDATE".equals(request.operation())) {
       return Decision.allow("Unchanged", List.of());
     }
-    return switch (kind) {
-      case "VirtualServer" -> decideServer(request);
-      case "ContainerTask" -> decideTask(request);
-      default -> Decision.allow("Unchanged", List.of());
-    };
+    Outcome outcome =
+        switch (kind) {
+          case "VirtualServer" -> decideServer(request);
+          case "ContainerTask" -> decideTask(request);
+          default -> Decision.allow("Unchanged", List.of());
+        };
+    // The API server calls the webhook before it finds a name taken, and each attempt has a new
+    // UID: a reservation for it would hold room for an object that can never be stored. Judged on
+    // the watched workloads; a create that races a create of the same name and is admitted holds
+    // its room only until the pool's controller releases it as an orphan, within its namespace's
+    // unconfirmed share.
+    if (outcome instanceof Reserve reserve
+        && "CREATE".equals(request.operation())
+        && nameTaken(reserve.workload())) {
+      return alreadyExists(reserve.workload());
+    }
+    return outcome;
+  }
+
+  private boolean nameTaken(HasMetadata workload) {
+    return inventory
+        .storedUid(
+            workload.getKind(),
+            workload.getMetadata().getNamespace(),
+            workload.getMetadata().getName())
+        .isPresent();
   }
 
   /** A review whose object cannot be read as its kind; answered with 400 and this message. */
@@ -317,8 +338,7 @@ final class AdmissionDecision {
     Verdict decided = model.admit(reserve.demand());
     if (decided instanceof Verdict.Admitted admitted) {
       HasMetadata workload = reserve.workload();
-      String uid = workload.getMetadata().getUid();
-      if (!inventory.stored(uid)) {
+      if (!stored(workload)) {
         Optional<Decision> pastShare = pastUnconfirmedShare(reserve, ledger, model, admitted);
         if (pastShare.isPresent()) {
           return LedgerStore.Change.none(pastShare.get());
@@ -353,7 +373,7 @@ final class AdmissionDecision {
     for (LedgerEntry entry : ledger.entries().values()) {
       if (namespace.equals(entry.namespace())
           && !entry.uid().equals(uid)
-          && !inventory.stored(entry.uid())) {
+          && !inventory.stored(entry.kind(), entry.namespace(), entry.name(), entry.uid())) {
         held = held.plus(entry.reservation().total());
       }
     }
@@ -399,7 +419,7 @@ final class AdmissionDecision {
   }
 
   /** A create whose name is stored already: refused before anything is reserved. */
-  static Decision alreadyExists(HasMetadata workload) {
+  private static Decision alreadyExists(HasMetadata workload) {
     return Decision.deny(
         "AlreadyExists",
         409,
@@ -409,6 +429,14 @@ final class AdmissionDecision {
             + "\" already exists in namespace "
             + workload.getMetadata().getNamespace()
             + "; nothing was reserved");
+  }
+
+  private boolean stored(HasMetadata workload) {
+    return inventory.stored(
+        workload.getKind(),
+        workload.getMetadata().getNamespace(),
+        workload.getMetadata().getName(),
+        workload.getMetadata().getUid());
   }
 
   private Pool model(CapacityPool pool, Ledger ledger) {

@@ -9,13 +9,11 @@ import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.webhook.AdmissionDecision.Decision;
 import dev.nimbus.webhook.AdmissionDecision.Reserve;
 import dev.nimbus.workload.AdmittedPool;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.StatusCauseBuilder;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,7 +34,6 @@ public class WorkloadAdmission {
 
   private final LedgerStore ledgers;
   private final NimbusMetrics metrics;
-  private final KubernetesClient client;
   private final AdmissionDecision decisions;
 
   public WorkloadAdmission(
@@ -47,7 +44,6 @@ public class WorkloadAdmission {
       NimbusConfig config) {
     this.ledgers = ledgers;
     this.metrics = metrics;
-    this.client = client;
     this.decisions =
         new AdmissionDecision(
             client.getKubernetesSerialization(),
@@ -86,28 +82,8 @@ public class WorkloadAdmission {
       // Decided on the ledger as this replica knows it: a dry run writes nothing to check it with.
       return decisions.reserve(reserve, ledgers.recent(pool), Instant.now(), "DryRun").result();
     }
-    if ("CREATE".equals(request.operation()) && nameTaken(reserve.workload())) {
-      return AdmissionDecision.alreadyExists(reserve.workload());
-    }
     return ledgers.change(
         pool, ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
-  }
-
-  /**
-   * Whether an object of the workload's name is stored already. The API server calls the webhook
-   * before it finds the name taken, and each attempt has a new UID: a reservation for it would hold
-   * capacity for an object that can never be stored. Where the check itself fails, the create goes
-   * on; the pool's controller releases what such a create held.
-   */
-  private boolean nameTaken(HasMetadata workload) {
-    try {
-      return client.resource(workload).get() != null;
-    } catch (KubernetesClientException e) {
-      LOG.debugf(
-          "Could not check whether %s/%s exists: %s",
-          workload.getMetadata().getNamespace(), workload.getMetadata().getName(), e.getMessage());
-      return false;
-    }
   }
 
   private static AdmissionResponse response(String uid, Decision decision) {

@@ -44,6 +44,26 @@ class AdmissionDecisionTest {
   private final AdmissionDecision decisions =
       new AdmissionDecision(JSON, CATALOG, workload -> Optional.empty(), 1.0);
 
+  /**
+   * The API server calls the webhook before it finds a name taken: a create of a stored name is
+   * refused as the API server would refuse it, and asks for no room.
+   */
+  @Test
+  void aCreateOfANameStoredAlreadyIsRefusedAndReservesNothing() {
+    Catalog catalog =
+        new FixedCatalog(
+            CATALOG.nodes(), CATALOG.pools(), CATALOG.instanceTypes(), Set.of("uid-taken"));
+    var decision =
+        (Decision)
+            new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 1.0)
+                .decide(create(server("taken", "small", 1, 1)));
+
+    assertThat(decision.allowed()).isFalse();
+    assertThat(decision.code()).isEqualTo(409);
+    assertThat(decision.message())
+        .isEqualTo("VirtualServer \"taken\" already exists in namespace ns; nothing was reserved");
+  }
+
   @Test
   void aCreateThatNamesKnownReferencesAsksForRoomInItsPool() {
     var outcome = decisions.decide(create(server("web", "small", 1, 3)));
@@ -103,7 +123,8 @@ class AdmissionDecisionTest {
         new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 0.5);
     Ledger ledger = Ledger.empty("kvm");
     for (String name : List.of("stored", "ghost-1", "ghost-2")) {
-      Reserve reserve = (Reserve) halves.decide(create(server(name, "small", 2, 2)));
+      // Each was decided while it was not stored yet; only "stored" was stored after.
+      Reserve reserve = (Reserve) decisions.decide(create(server(name, "small", 2, 2)));
       ledger = halves.reserve(reserve, ledger, Instant.EPOCH, "Admitted").next().orElseThrow();
     }
 
@@ -288,8 +309,8 @@ class AdmissionDecisionTest {
       List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types, Set<String> storedUids)
       implements Catalog {
     @Override
-    public boolean stored(String uid) {
-      return storedUids.contains(uid);
+    public Optional<String> storedUid(String kind, String namespace, String name) {
+      return storedUids.stream().filter(("uid-" + name)::equals).findFirst();
     }
 
     @Override
