@@ -157,12 +157,13 @@ build_kubevirt() {
   log "kubevirt $KUBEVIRT_VERSION: built in $((SECONDS - start))s"
 }
 
-build_go_install() { # NAME MODULE/PKG VERSION
-  have "$1" "$3" && { log "$1 $3: up to date"; return; }
+build_go_install() { # NAME MODULE/PKG VERSION LDFLAGS [STAMP: what the build is marked with]
+  local stamp="${5:-$3}"
+  have "$1" "$stamp" && { log "$1 $3: up to date"; return; }
   log "$1 $3: compiling $2"
   local start=$SECONDS
   GOBIN="$NIMBUS_BIN" go install -ldflags "-s -w $4" "$2@$3"
-  mark "$1" "$3"
+  mark "$1" "$stamp"
   log "$1 $3: built in $((SECONDS - start))s"
 }
 
@@ -170,7 +171,12 @@ total=$SECONDS
 build_etcd
 build_kubernetes
 build_go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
-build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+# The Kubernetes version a render without a cluster assumes (`helm template`), as Helm's own build
+# sets it: Kubernetes' version here, not Helm's default of v1.20.
+kube_minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kube_minor" \
+  "$HELM_VERSION+k8s1.$kube_minor"
 build_kubevirt
 log "all binaries ready in $NIMBUS_BIN ($((SECONDS - total))s)"
 echo "$NIMBUS_BIN"

@@ -34,3 +34,22 @@ app.kubernetes.io/component: operator
 {{- define "nimbus.webhookConfiguration" -}}{{ include "nimbus.fullname" . }}{{- end -}}
 {{- define "nimbus.webhookSecret" -}}{{ include "nimbus.fullname" . }}-webhook-tls{{- end -}}
 {{- define "nimbus.certificate" -}}{{ include "nimbus.fullname" . }}-webhook{{- end -}}
+
+{{/*
+The topology spread rule of the replicas: DoNotSchedule when replicaSpread is "hard", or "auto"
+and the cluster has at least as many nodes as replicas; ScheduleAnyway otherwise.
+*/}}
+{{- define "nimbus.replicaSpread" -}}
+{{- if eq .Values.replicaSpread "hard" -}}
+DoNotSchedule
+{{- else if eq .Values.replicaSpread "soft" -}}
+ScheduleAnyway
+{{- else -}}
+{{- $nodes := lookup "v1" "Node" "" "" -}}
+{{- if and $nodes (ge (len $nodes.items) (int .Values.replicas)) -}}
+DoNotSchedule
+{{- else -}}
+ScheduleAnyway
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -3,6 +3,7 @@ package dev.nimbus.webhook;
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MatchCondition;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -21,6 +22,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
@@ -34,6 +36,23 @@ import org.jboss.logging.Logger;
 public class WebhookServer {
   private static final Logger LOG = Logger.getLogger(WebhookServer.class);
   static final String PATH = "/validate-workloads";
+
+  /**
+   * When the API server calls the webhook at all: for writes that can change demand or delete a
+   * protected server. Labels, finalizers and updates of objects being deleted then pass while no
+   * replica answers (failurePolicy Fail). The chart's webhook.yaml holds the same.
+   */
+  static final List<MatchCondition> MATCH_CONDITIONS =
+      List.of(
+          new MatchCondition(
+              "request.operation != 'UPDATE' || (request.resource.resource == 'virtualservers'"
+                  + " && !has(object.metadata.deletionTimestamp) && object.spec != oldObject.spec)",
+              "may-change-demand"),
+          new MatchCondition(
+              "request.operation != 'DELETE' || (has(oldObject.spec.terminationProtection)"
+                  + " && oldObject.spec.terminationProtection == true)",
+              "deletes-a-protected-server"));
+
   static final int IDLE_TIMEOUT_SECONDS = 60;
 
   private final Vertx vertx;
@@ -218,6 +237,7 @@ public class WebhookServer {
         .withFailurePolicy("Fail")
         .withTimeoutSeconds(10)
         .withMatchPolicy("Equivalent")
+        .withMatchConditions(MATCH_CONDITIONS)
         .addNewRule()
         .withApiGroups("compute.nimbus.dev")
         .withApiVersions("v1alpha1")

@@ -13,6 +13,7 @@ import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -20,6 +21,8 @@ import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -208,36 +211,8 @@ class ChartIT {
                 "nimbus.webhook.service-name", RELEASE + "-webhook",
                 "nimbus.webhook.secret-name", RELEASE + "-webhook-tls"),
             kubeconfig)) {
-      VirtualServer server = new VirtualServer();
-      server.setMetadata(meta(namespace, "chart-vm"));
-      server.setSpec(
-          new VirtualServerSpec(
-              "quay.io/containerdisks/fedora:40",
-              "itchart.small",
-              1,
-              1,
-              null,
-              null,
-              "#cloud-config\n",
-              POOL,
-              true,
-              false));
-      ContainerTask task = new ContainerTask();
-      task.setMetadata(meta(namespace, "chart-task"));
-      task.setSpec(
-          new ContainerTaskSpec(
-              POOL,
-              ContainerTaskSpec.LaunchType.FARGATE,
-              new TaskDefinition(
-                  "chart",
-                  256,
-                  512,
-                  List.of(
-                      new ContainerDefinition(
-                          "main", "busybox:1.36", null, null, null, true, null))),
-              1,
-              "LATEST",
-              null));
+      VirtualServer server = server(namespace, "chart-vm", false);
+      ContainerTask task = task(namespace, "chart-task");
       createWhenAdmitted(client, server);
       createWhenAdmitted(client, task);
       awaitReady(client, server);
@@ -297,6 +272,208 @@ class ChartIT {
                 .get())
         .as("crds.keep leaves the CRDs, and the workloads with them")
         .isNotNull();
+  }
+
+  /**
+   * The chart's webhook as the API server has it while no replica answers (failurePolicy Fail):
+   * writes that cannot change demand (labels, finalizers, updates of objects being deleted, the
+   * delete of an unprotected server) still pass; a spec change and the delete of a protected server
+   * are refused. The copy differs from the chart's only in where it points (a closed port) and in
+   * an objectSelector that keeps it to this test's objects.
+   */
+  @Test
+  void withEveryReplicaDownOnlyWritesThatCanChangeDemandAreRefused(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    // The operator admits the creates, writes its configuration for local runs and cleans up.
+    try (OperatorProcess operator =
+        OperatorProcess.forTests("it-chart-down-operator", "nimbus-chart-down", 20044, Map.of())) {
+      client.resource(pool()).serverSideApply();
+      client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
+      Map<String, String> selected = Map.of("nimbus-it/webhook", "down");
+      VirtualServer open = server(namespace, "down-open", false);
+      VirtualServer guarded = server(namespace, "down-guarded", true);
+      ContainerTask task = task(namespace, "down-task");
+      for (HasMetadata object : List.of(open, guarded, task)) {
+        object.getMetadata().setLabels(selected);
+        object.getMetadata().setFinalizers(List.of("nimbus-it/hold"));
+        createWhenAdmitted(client, object);
+      }
+
+      var rendered =
+          client
+              .getKubernetesSerialization()
+              .unmarshal(
+                  String.join(
+                      "\n",
+                      helm(
+                          "template",
+                          "nimbus-down",
+                          chart().toString(),
+                          "--kube-version",
+                          "1.34.4",
+                          "--show-only",
+                          "templates/webhook.yaml")),
+                  ValidatingWebhookConfiguration.class);
+      var live =
+          client
+              .admissionRegistration()
+              .v1()
+              .validatingWebhookConfigurations()
+              .withLabel(Names.MANAGED_BY, "nimbus")
+              .list()
+              .getItems();
+      assertThat(live)
+          .as("the configuration the operator writes for local runs asks what the chart asks")
+          .isNotEmpty()
+          .allSatisfy(
+              written ->
+                  assertThat(written.getWebhooks().get(0).getMatchConditions())
+                      .isEqualTo(rendered.getWebhooks().get(0).getMatchConditions()));
+      ValidatingWebhookConfiguration down =
+          new ValidatingWebhookConfigurationBuilder(rendered)
+              .editMetadata()
+              .withName("nimbus-it-down")
+              .withAnnotations(null)
+              .endMetadata()
+              .editFirstWebhook()
+              .withNewObjectSelector()
+              .withMatchLabels(selected)
+              .endObjectSelector()
+              .withNewClientConfig()
+              .withUrl("https://127.0.0.1:1/validate-workloads")
+              .endClientConfig()
+              .endWebhook()
+              .build();
+      var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
+      try {
+        configurations.resource(down).serverSideApply();
+        VirtualServer probe = server(namespace, "down-probe", false);
+        probe.getMetadata().setLabels(selected);
+        awaitRefused(() -> client.resource(probe).dryRun().create());
+
+        for (HasMetadata object : List.of(open, guarded, task)) {
+          client
+              .resource(object)
+              .edit(
+                  o -> {
+                    o.getMetadata().getLabels().put("team", "blue");
+                    return o;
+                  });
+          assertThat(client.resource(object).get().getMetadata().getLabels())
+              .as("a label of %s", object.getMetadata().getName())
+              .containsEntry("team", "blue");
+        }
+        assertThatThrownBy(
+                () ->
+                    client
+                        .resources(VirtualServer.class)
+                        .resource(open)
+                        .edit(
+                            s -> {
+                              s.setSpec(withMaxCount(s.getSpec(), 2));
+                              return s;
+                            }))
+            .as("a change of demand needs a replica")
+            .isInstanceOf(KubernetesClientException.class)
+            .hasMessageContaining("failed calling webhook");
+        assertThatThrownBy(() -> client.resource(guarded).delete())
+            .as("the delete of a protected server needs a replica")
+            .isInstanceOf(KubernetesClientException.class)
+            .hasMessageContaining("failed calling webhook");
+
+        client.resource(open).delete();
+        client.resource(task).delete();
+        for (HasMetadata object : List.of(open, task)) {
+          // Being deleted: this test's finalizer comes off without a replica, and so does the
+          // operator's when it has cleaned up.
+          client
+              .resource(object)
+              .edit(
+                  o -> {
+                    o.getMetadata().getFinalizers().remove("nimbus-it/hold");
+                    return o;
+                  });
+          client.resource(object).waitUntilCondition(o -> o == null, 60, TimeUnit.SECONDS);
+        }
+      } finally {
+        configurations.withName("nimbus-it-down").delete();
+      }
+      client
+          .resources(VirtualServer.class)
+          .resource(guarded)
+          .edit(
+              s -> {
+                s.setSpec(server(namespace, "unused", false).getSpec());
+                s.getMetadata().setFinalizers(List.of());
+                return s;
+              });
+    }
+  }
+
+  private static VirtualServer server(TestNamespace namespace, String name, boolean guarded) {
+    VirtualServer server = new VirtualServer();
+    server.setMetadata(meta(namespace, name));
+    server.setSpec(
+        new VirtualServerSpec(
+            "quay.io/containerdisks/fedora:40",
+            "itchart.small",
+            1,
+            1,
+            null,
+            null,
+            "#cloud-config\n",
+            POOL,
+            true,
+            guarded));
+    return server;
+  }
+
+  private static VirtualServerSpec withMaxCount(VirtualServerSpec spec, int maxCount) {
+    return new VirtualServerSpec(
+        spec.image(),
+        spec.instanceType(),
+        spec.minCount(),
+        maxCount,
+        spec.keyName(),
+        spec.securityGroups(),
+        spec.userData(),
+        spec.pool(),
+        spec.running(),
+        spec.terminationProtection());
+  }
+
+  private static ContainerTask task(TestNamespace namespace, String name) {
+    ContainerTask task = new ContainerTask();
+    task.setMetadata(meta(namespace, name));
+    task.setSpec(
+        new ContainerTaskSpec(
+            POOL,
+            ContainerTaskSpec.LaunchType.FARGATE,
+            new TaskDefinition(
+                "chart",
+                256,
+                512,
+                List.of(
+                    new ContainerDefinition("main", "busybox:1.36", null, null, null, true, null))),
+            1,
+            "LATEST",
+            null));
+    return task;
+  }
+
+  private static void awaitRefused(Runnable write) throws InterruptedException {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try {
+        write.run();
+      } catch (KubernetesClientException e) {
+        if (String.valueOf(e.getMessage()).contains("failed calling webhook")) {
+          return;
+        }
+      }
+      Thread.sleep(200);
+    }
+    throw new AssertionError("the API server never called the webhook that is down");
   }
 
   private static void createWhenAdmitted(KubernetesClient client, HasMetadata object)
