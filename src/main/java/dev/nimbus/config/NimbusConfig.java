@@ -73,7 +73,6 @@ public interface NimbusConfig {
      */
     Optional<String> url();
 
-    /** How long a serving certificate is valid; it is renewed when a third of that is left. */
     /**
      * Who issues the serving certificate: {@code operator} (the replicas issue and renew it in the
      * Secret, and keep the configuration's caBundle current) or {@code cert-manager} (the operator
@@ -88,8 +87,16 @@ public interface NimbusConfig {
       CERT_MANAGER
     }
 
+    /** How long a serving certificate is valid; it is renewed when a third of that is left. */
     @WithDefault("P365D")
     Duration certificateValidity();
+
+    /**
+     * How long the webhook's own CA is valid; it is renewed when a third of that is left, and the
+     * caBundle then holds the old CA beside the new one until the old one expires.
+     */
+    @WithDefault("P3650D")
+    Duration caValidity();
 
     /**
      * How often a replica checks the shared certificate: to renew it, or to start serving one that

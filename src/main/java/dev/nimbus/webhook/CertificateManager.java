@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -30,10 +32,18 @@ import org.jboss.logging.Logger;
 public class CertificateManager {
   private static final Logger LOG = Logger.getLogger(CertificateManager.class);
 
-  /** The PEM texts a TLS server and the API server need. */
+  /**
+   * The PEM texts a TLS server and the API server need: the serving certificate and its key, and
+   * the CA bundle the API server is to trust (the signing CA first, then any older CA still valid).
+   */
   public record Pems(String certificate, String privateKey, String ca, Instant notAfter) {}
 
   static final Duration CERT_MANAGER_WAIT = Duration.ofMinutes(2);
+
+  /**
+   * The Secret's key of the CA's private key; {@code ca.crt} holds the bundle, signing CA first.
+   */
+  static final String CA_KEY = "ca.key";
 
   private final KubernetesClient client;
   private final NimbusConfig config;
@@ -64,23 +74,40 @@ public class CertificateManager {
               .withName(config.webhook().secretName())
               .get();
       Pems current = secret == null ? null : read(secret);
-      if (current != null && !dueForRenewal(current)) {
+      Optional<CertificateAuthority> held = secret == null ? Optional.empty() : authority(secret);
+      CertificateAuthority ca =
+          held.filter(c -> !due(c.notAfter(), config.webhook().caValidity()))
+              .orElseGet(
+                  () ->
+                      CertificateAuthority.issue(
+                          config.webhook().serviceName(), config.webhook().caValidity()));
+      boolean newCa = held.isEmpty() || held.get() != ca;
+      if (current != null
+          && !newCa
+          && signedBy(current, ca)
+          && !due(current.notAfter(), config.webhook().certificateValidity())) {
         return current;
       }
       ServingCertificate issued =
           ServingCertificate.issue(
-              config.webhook().serviceName(), hosts(), config.webhook().certificateValidity());
+              ca, config.webhook().serviceName(), hosts(), config.webhook().certificateValidity());
+      // A new CA joins the bundle beside the ones still valid: a replica serving a certificate of
+      // the old CA stays trusted until it picks up the new one.
+      String bundle =
+          newCa
+              ? bundle(ca.certificatePem(), current == null ? "" : current.ca())
+              : current == null ? ca.certificatePem() : current.ca();
       Pems pems =
-          new Pems(
-              issued.certificatePem(), issued.privateKeyPem(), issued.caPem(), issued.notAfter());
+          new Pems(issued.certificatePem(), issued.privateKeyPem(), bundle, issued.notAfter());
       try {
-        write(secret, pems);
+        write(secret, pems, ca);
         LOG.infof(
-            "%s webhook serving certificate in Secret %s/%s, valid until %s",
+            "%s webhook serving certificate in Secret %s/%s, valid until %s%s",
             secret == null ? "Issued" : "Renewed",
             config.namespace(),
             config.webhook().secretName(),
-            pems.notAfter());
+            pems.notAfter(),
+            newCa ? ", signed by a new CA valid until " + ca.notAfter() : "");
         return pems;
       } catch (KubernetesClientException e) {
         if (e.getCode() != 409) {
@@ -131,9 +158,53 @@ public class CertificateManager {
     }
   }
 
-  private boolean dueForRenewal(Pems pems) {
-    Duration left = Duration.between(Instant.now(), pems.notAfter());
-    return left.compareTo(config.webhook().certificateValidity().dividedBy(3)) < 0;
+  /** Whether what is valid until {@code notAfter}, issued for {@code validity}, is to renew. */
+  private static boolean due(Instant notAfter, Duration validity) {
+    return Duration.between(Instant.now(), notAfter).compareTo(validity.dividedBy(3)) < 0;
+  }
+
+  private static boolean signedBy(Pems pems, CertificateAuthority ca) {
+    try {
+      certificate(pems.certificate()).verify(ca.certificate().getPublicKey());
+      return true;
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  /** {@code first}, then every certificate of {@code others} that is still valid and not it. */
+  static String bundle(String first, String others) {
+    StringBuilder bundle = new StringBuilder(first);
+    for (String pem : others.split("(?<=-----END CERTIFICATE-----)")) {
+      String trimmed = pem.strip();
+      if (trimmed.isEmpty() || trimmed.equals(first.strip())) {
+        continue;
+      }
+      try {
+        certificate(trimmed).checkValidity();
+        bundle.append(bundle.toString().endsWith("\n") ? "" : "\n").append(trimmed).append('\n');
+      } catch (GeneralSecurityException e) {
+        // Expired, or not a certificate: the bundle drops it.
+      }
+    }
+    return bundle.toString();
+  }
+
+  private static X509Certificate certificate(String pem) throws CertificateException {
+    return (X509Certificate)
+        CertificateFactory.getInstance("X.509")
+            .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+  }
+
+  /** The CA the Secret keeps (written by this version of Nimbus), if it holds one. */
+  private static Optional<CertificateAuthority> authority(Secret secret) {
+    Map<String, String> data = secret.getData();
+    if (data == null || !data.containsKey(CA_KEY) || !data.containsKey("ca.crt")) {
+      return Optional.empty();
+    }
+    // The bundle's first certificate is the CA that signs.
+    String first = decode(data.get("ca.crt")).split("(?<=-----END CERTIFICATE-----)")[0];
+    return CertificateAuthority.read(first, decode(data.get(CA_KEY)));
   }
 
   private List<String> hosts() {
@@ -150,12 +221,17 @@ public class CertificateManager {
     return hosts;
   }
 
-  private void write(Secret existing, Pems pems) {
+  private void write(Secret existing, Pems pems, CertificateAuthority ca) {
     Map<String, String> data =
         Map.of(
-            "tls.crt", encode(pems.certificate()),
-            "tls.key", encode(pems.privateKey()),
-            "ca.crt", encode(pems.ca()));
+            "tls.crt",
+            encode(pems.certificate()),
+            "tls.key",
+            encode(pems.privateKey()),
+            "ca.crt",
+            encode(pems.ca()),
+            CA_KEY,
+            encode(ca.keyPem()));
     if (existing == null) {
       client
           .secrets()
@@ -190,11 +266,7 @@ public class CertificateManager {
     }
     String certificate = decode(data.get("tls.crt"));
     try {
-      X509Certificate parsed =
-          (X509Certificate)
-              CertificateFactory.getInstance("X.509")
-                  .generateCertificate(
-                      new ByteArrayInputStream(certificate.getBytes(StandardCharsets.US_ASCII)));
+      X509Certificate parsed = certificate(certificate);
       return new Pems(
           certificate,
           decode(data.get("tls.key")),

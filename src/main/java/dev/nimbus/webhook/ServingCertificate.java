@@ -1,17 +1,12 @@
 package dev.nimbus.webhook;
 
 import java.io.IOException;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
-import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.PrivateKey;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,53 +22,34 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.util.io.pem.PemGenerationException;
 
 /**
- * A TLS serving certificate for the admission webhook, with the private CA that signed it. The API
- * server trusts the CA through the webhook configuration's caBundle, so no cluster-wide PKI is
- * needed. Each call of {@link #issue} makes a new CA and a new certificate.
+ * A TLS serving certificate for the admission webhook, with the certificate of the CA that signed
+ * it. The API server trusts the CA through the webhook configuration's caBundle, so no cluster-wide
+ * PKI is needed.
  */
 public record ServingCertificate(
     X509Certificate caCertificate, X509Certificate certificate, PrivateKey privateKey) {
 
-  private static final SecureRandom RANDOM = new SecureRandom();
-
   /**
-   * Issues a certificate valid for {@code validity} for the given DNS names and IP addresses
-   * (entries that parse as an IP literal become IP subject alternative names).
+   * Issues a certificate signed by {@code ca}, valid for {@code validity} (never past the CA), for
+   * the given DNS names and IP addresses (entries that parse as an IP literal become IP subject
+   * alternative names).
    */
-  public static ServingCertificate issue(String commonName, List<String> hosts, Duration validity) {
+  public static ServingCertificate issue(
+      CertificateAuthority ca, String commonName, List<String> hosts, Duration validity) {
     try {
-      KeyPair caKeys = newKeyPair();
+      KeyPair keys = CertificateAuthority.newKeyPair();
       Instant now = Instant.now();
-      X500Name caName = new X500Name("CN=" + commonName + " CA");
-      X509v3CertificateBuilder ca =
-          new JcaX509v3CertificateBuilder(
-              caName,
-              serial(),
-              Date.from(now.minus(Duration.ofMinutes(5))),
-              Date.from(now.plus(validity)),
-              caName,
-              caKeys.getPublic());
-      ca.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-      ca.addExtension(
-          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      X509Certificate caCertificate = sign(ca, caKeys.getPrivate());
-
-      KeyPair keys = newKeyPair();
+      Instant end = now.plus(validity);
       X509v3CertificateBuilder leaf =
           new JcaX509v3CertificateBuilder(
-              caName,
-              serial(),
+              ca.name(),
+              CertificateAuthority.serial(),
               Date.from(now.minus(Duration.ofMinutes(5))),
-              Date.from(now.plus(validity)),
+              Date.from(end.isAfter(ca.notAfter()) ? ca.notAfter() : end),
               new X500Name("CN=" + commonName),
               keys.getPublic());
       leaf.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
@@ -84,8 +60,7 @@ public record ServingCertificate(
       leaf.addExtension(
           Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
       leaf.addExtension(Extension.subjectAlternativeName, false, subjectAlternativeNames(hosts));
-      return new ServingCertificate(
-          caCertificate, sign(leaf, caKeys.getPrivate()), keys.getPrivate());
+      return new ServingCertificate(ca.certificate(), ca.sign(leaf), keys.getPrivate());
     } catch (GeneralSecurityException | OperatorCreationException | IOException e) {
       throw new IllegalStateException("cannot issue a serving certificate", e);
     }
@@ -93,20 +68,16 @@ public record ServingCertificate(
 
   /** The CA certificate in PEM, as a webhook configuration's caBundle holds it (base64 of it). */
   public String caPem() {
-    return pem(caCertificate);
+    return CertificateAuthority.pem(caCertificate);
   }
 
   public String certificatePem() {
-    return pem(certificate);
+    return CertificateAuthority.pem(certificate);
   }
 
   /** The key in PKCS#8 PEM ("BEGIN PRIVATE KEY"), which every TLS stack reads. */
   public String privateKeyPem() {
-    try {
-      return pem(new JcaPKCS8Generator(privateKey, null).generate());
-    } catch (PemGenerationException e) {
-      throw new IllegalStateException("cannot encode the private key", e);
-    }
+    return CertificateAuthority.pem(privateKey);
   }
 
   /** When the serving certificate stops being valid. */
@@ -125,22 +96,6 @@ public record ServingCertificate(
     } catch (GeneralSecurityException | IOException e) {
       throw new IllegalStateException("cannot build a key store", e);
     }
-  }
-
-  private static KeyPair newKeyPair() throws GeneralSecurityException {
-    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
-    generator.initialize(256, RANDOM);
-    return generator.generateKeyPair();
-  }
-
-  private static BigInteger serial() {
-    return new BigInteger(64, RANDOM).abs().add(BigInteger.ONE);
-  }
-
-  private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey key)
-      throws OperatorCreationException, GeneralSecurityException {
-    var signer = new JcaContentSignerBuilder("SHA256withECDSA").build(key);
-    return new JcaX509CertificateConverter().getCertificate(builder.build(signer));
   }
 
   private static GeneralNames subjectAlternativeNames(List<String> hosts) {
@@ -163,15 +118,5 @@ public record ServingCertificate(
     } catch (UnknownHostException e) {
       return false;
     }
-  }
-
-  private static String pem(Object object) {
-    StringWriter out = new StringWriter();
-    try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
-      writer.writeObject(object);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return out.toString();
   }
 }

@@ -163,21 +163,27 @@ public class WebhookServer {
     }
   }
 
-  /** Picks up a certificate that this or another replica renewed. */
+  /**
+   * Renews the certificate when due, picks up one that another replica renewed, and checks the
+   * caBundle on every tick: a bundle that an upgrade or a sync wiped is restored within one check
+   * interval. The bundle is published before a renewed certificate is served, so that the API
+   * server trusts a new CA before any replica presents a certificate it signed.
+   */
   private void refreshCertificate() {
     CertificateManager.Pems latest = certificates.ensure();
+    publishCaBundle(latest);
     if (!latest.equals(serving)) {
       server.updateSSLOptions(
           new io.vertx.core.net.SSLOptions().setKeyCertOptions(keyCert(latest)));
       serving = latest;
-      publishCaBundle(latest);
       LOG.infof("Now serving the renewed webhook certificate, valid until %s", latest.notAfter());
     }
   }
 
+  /** The serving certificate alone: the API server holds its CA in the caBundle. */
   private static PemKeyCertOptions keyCert(CertificateManager.Pems pems) {
     return new PemKeyCertOptions()
-        .addCertValue(Buffer.buffer(pems.certificate() + pems.ca()))
+        .addCertValue(Buffer.buffer(pems.certificate()))
         .addKeyValue(Buffer.buffer(pems.privateKey()));
   }
 
@@ -194,10 +200,12 @@ public class WebhookServer {
         Base64.getEncoder().encodeToString(pems.ca().getBytes(StandardCharsets.US_ASCII));
     var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
     if (config.webhook().url().isPresent()) {
-      configurations
-          .resource(configuration(config.webhook().url().get(), caBundle))
-          .forceConflicts()
-          .serverSideApply();
+      ValidatingWebhookConfiguration wanted = configuration(config.webhook().url().get(), caBundle);
+      ValidatingWebhookConfiguration written =
+          configurations.withName(config.webhook().configurationName()).get();
+      if (written == null || !written.getWebhooks().equals(wanted.getWebhooks())) {
+        configurations.resource(wanted).forceConflicts().serverSideApply();
+      }
       return;
     }
     ValidatingWebhookConfiguration installed =

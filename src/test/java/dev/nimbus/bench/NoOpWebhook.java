@@ -1,5 +1,6 @@
 package dev.nimbus.bench;
 
+import dev.nimbus.webhook.CertificateAuthority;
 import dev.nimbus.webhook.ServingCertificate;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -30,7 +31,11 @@ final class NoOpWebhook implements AutoCloseable {
     this.client = client;
     this.name = "noop-" + namespace;
     ServingCertificate certificate =
-        ServingCertificate.issue("noop-webhook", List.of("127.0.0.1"), Duration.ofHours(1));
+        ServingCertificate.issue(
+            CertificateAuthority.issue("noop-webhook", Duration.ofHours(1)),
+            "noop-webhook",
+            List.of("127.0.0.1"),
+            Duration.ofHours(1));
     server =
         vertx
             .createHttpServer(

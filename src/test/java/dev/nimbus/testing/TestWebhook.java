@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
+import dev.nimbus.webhook.CertificateAuthority;
 import dev.nimbus.webhook.ServingCertificate;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
@@ -54,7 +55,11 @@ public final class TestWebhook implements AutoCloseable {
       throws IOException, GeneralSecurityException {
     this.client = client;
     ServingCertificate certificate =
-        ServingCertificate.issue("test-webhook", List.of("127.0.0.1"), Duration.ofHours(1));
+        ServingCertificate.issue(
+            CertificateAuthority.issue("test-webhook", Duration.ofHours(1)),
+            "test-webhook",
+            List.of("127.0.0.1"),
+            Duration.ofHours(1));
     server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
     server.setHttpsConfigurator(new HttpsConfigurator(sslContext(certificate)));
     server.createContext(

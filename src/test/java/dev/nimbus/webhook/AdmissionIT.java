@@ -17,7 +17,7 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
-import dev.nimbus.testing.RoundRobinProxy;
+import dev.nimbus.testing.ServiceProxy;
 import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
@@ -50,9 +50,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Admission through the real API server, which calls the webhook over TLS, served by TWO operator
- * processes behind a round-robin proxy. The pool "it-admission" has two KVM nodes of 60 and 40 CPUs
- * at ratio 1, so exactly 100 one-vCPU instances fit, and no instance above 60 vCPUs fits on a node
- * although 100 are free in total.
+ * processes behind a proxy that spreads connections as a Service does. The pool "it-admission" has
+ * two KVM nodes of 60 and 40 CPUs at ratio 1, so exactly 100 one-vCPU instances fit, and no
+ * instance above 60 vCPUs fits on a node although 100 are free in total.
  */
 @ExtendWith(LocalCluster.class)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -60,7 +60,7 @@ class AdmissionIT {
   static final String POOL = "it-admission";
   static final String OPERATOR_NAMESPACE = "nimbus-it";
   private static final List<OperatorProcess> replicas = new ArrayList<>();
-  private static RoundRobinProxy proxy;
+  private static ServiceProxy proxy;
 
   @BeforeAll
   static void startTwoReplicas() throws Exception {
@@ -74,7 +74,7 @@ class AdmissionIT {
     client.resource(Fixtures.serverPool(POOL, "nimbus-it/pool", "admission")).serverSideApply();
 
     int[] ports = {19443, 19444};
-    proxy = new RoundRobinProxy(List.of(ports[0], ports[1]));
+    proxy = new ServiceProxy(List.of(ports[0], ports[1]));
     for (int i = 0; i < ports.length; i++) {
       // One configuration, pointed at the proxy in front of both replicas.
       replicas.add(

@@ -7,7 +7,10 @@ import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -40,7 +43,11 @@ class CertificateManagerIT {
   @Test
   void renewsACertificateNearItsEnd(KubernetesClient client, TestNamespace namespace) {
     ServingCertificate expiring =
-        ServingCertificate.issue("nimbus-webhook", List.of("nimbus-webhook"), Duration.ofDays(10));
+        ServingCertificate.issue(
+            CertificateAuthority.issue("nimbus-webhook", Duration.ofDays(10)),
+            "nimbus-webhook",
+            List.of("nimbus-webhook"),
+            Duration.ofDays(10));
     client
         .secrets()
         .inNamespace(namespace.name())
@@ -67,12 +74,74 @@ class CertificateManagerIT {
     assertThat(decode(secret.getData().get("tls.crt"))).isEqualTo(renewed.certificate());
   }
 
+  /**
+   * A serving certificate is renewed under the same CA: the bundle the API server trusts does not
+   * change, so a replica still serving the old certificate is trusted as much as one serving the
+   * new.
+   */
+  @Test
+  void aRenewedServingCertificateKeepsItsCaAndTheBundle(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var operator = NimbusConfig.Webhook.CertificateIssuer.OPERATOR;
+    CertificateManager.Pems first =
+        new CertificateManager(
+                client, config(namespace.name(), operator, Duration.ofDays(1), VALIDITY))
+            .ensure();
+
+    // Issued for 10 days, a certificate with one day left is due.
+    CertificateManager.Pems renewed =
+        new CertificateManager(
+                client, config(namespace.name(), operator, Duration.ofDays(10), VALIDITY))
+            .ensure();
+
+    assertThat(renewed.certificate()).isNotEqualTo(first.certificate());
+    assertThat(renewed.ca()).isEqualTo(first.ca());
+    certificate(renewed.certificate()).verify(certificate(first.ca()).getPublicKey());
+    certificate(first.certificate()).verify(certificate(renewed.ca()).getPublicKey());
+  }
+
+  /**
+   * A CA near its end is renewed, and the bundle holds the new CA first and the old one after it
+   * while the old one is valid: certificates of both are trusted while replicas pick up the new
+   * one.
+   */
+  @Test
+  void aCaNearItsEndIsRenewedAndTheOldOneStaysInTheBundle(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var operator = NimbusConfig.Webhook.CertificateIssuer.OPERATOR;
+    CertificateManager.Pems first =
+        new CertificateManager(
+                client,
+                config(namespace.name(), operator, Duration.ofHours(12), Duration.ofDays(1)))
+            .ensure();
+
+    CertificateManager.Pems renewed =
+        new CertificateManager(
+                client,
+                config(namespace.name(), operator, Duration.ofHours(12), Duration.ofDays(10)))
+            .ensure();
+
+    assertThat(renewed.ca()).isNotEqualTo(first.ca()).contains(first.ca().strip());
+    assertThat(renewed.ca().indexOf(first.ca().strip())).isPositive();
+    certificate(renewed.certificate()).verify(certificate(renewed.ca()).getPublicKey());
+  }
+
+  private static X509Certificate certificate(String pem) throws Exception {
+    return (X509Certificate)
+        CertificateFactory.getInstance("X.509")
+            .generateCertificate(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+  }
+
   @Test
   void withCertManagerTheOperatorServesTheIssuedSecretEvenNearItsEndAndNeverWritesIt(
       KubernetesClient client, TestNamespace namespace) {
     // What cert-manager writes for a Certificate: a kubernetes.io/tls Secret with the CA.
     ServingCertificate issued =
-        ServingCertificate.issue("nimbus-webhook", List.of("nimbus-webhook"), Duration.ofDays(10));
+        ServingCertificate.issue(
+            CertificateAuthority.issue("nimbus-webhook", Duration.ofDays(10)),
+            "nimbus-webhook",
+            List.of("nimbus-webhook"),
+            Duration.ofDays(10));
     var stored =
         client
             .secrets()
@@ -143,6 +212,14 @@ class CertificateManagerIT {
 
   private static NimbusConfig config(
       String namespace, NimbusConfig.Webhook.CertificateIssuer issuer) {
+    return config(namespace, issuer, VALIDITY, Duration.ofDays(3650));
+  }
+
+  private static NimbusConfig config(
+      String namespace,
+      NimbusConfig.Webhook.CertificateIssuer issuer,
+      Duration validity,
+      Duration caValidity) {
     NimbusConfig.Webhook webhook =
         new NimbusConfig.Webhook() {
           public int port() {
@@ -178,7 +255,11 @@ class CertificateManagerIT {
           }
 
           public Duration certificateValidity() {
-            return VALIDITY;
+            return validity;
+          }
+
+          public Duration caValidity() {
+            return caValidity;
           }
 
           public Duration certificateCheckInterval() {

@@ -9,19 +9,19 @@ import java.net.Socket;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A TCP proxy on loopback that hands each new connection to the next of several backends, as a
- * Service spreads connections over the replicas behind it. TLS passes through untouched.
+ * A TCP proxy on loopback that hands each new connection to one of several backends picked at
+ * random, as kube-proxy spreads a Service's connections over the replicas behind it. TLS passes
+ * through untouched.
  */
-public final class RoundRobinProxy implements AutoCloseable {
+public final class ServiceProxy implements AutoCloseable {
   private final ServerSocket server;
   private final List<Integer> backends;
-  private final AtomicInteger next = new AtomicInteger();
   private final ExecutorService threads = Executors.newCachedThreadPool();
+  private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  public RoundRobinProxy(List<Integer> backends) throws IOException {
+  public ServiceProxy(List<Integer> backends) throws IOException {
     this.backends = List.copyOf(backends);
     this.server = new ServerSocket(0, 512, InetAddress.getLoopbackAddress());
     threads.submit(this::accept);
@@ -35,7 +35,8 @@ public final class RoundRobinProxy implements AutoCloseable {
     while (!server.isClosed()) {
       try {
         Socket client = server.accept();
-        int backend = backends.get(Math.floorMod(next.getAndIncrement(), backends.size()));
+        int backend =
+            backends.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(backends.size()));
         threads.submit(() -> connect(client, backend));
       } catch (IOException e) {
         return; // closed
@@ -43,7 +44,17 @@ public final class RoundRobinProxy implements AutoCloseable {
     }
   }
 
+  /**
+   * Closes every open connection, as a Service's endpoints changing or a load balancer's idle
+   * timeout would: the next calls open new ones, each with a TLS handshake.
+   */
+  public void closeConnections() {
+    open.forEach(ServiceProxy::closeQuietly);
+    open.clear();
+  }
+
   private void connect(Socket client, int backendPort) {
+    open.add(client);
     try {
       Socket backend = new Socket(InetAddress.getLoopbackAddress(), backendPort);
       threads.submit(() -> pipe(client, backend));
