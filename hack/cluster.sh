@@ -56,6 +56,52 @@ EXT
   )
 }
 
+# The client certificate the API server presents when it calls admission webhooks, from a CA of
+# its own that the Nimbus webhook trusts (nimbus.webhook.client-ca-file): no other client can
+# reserve capacity by posting a review. The API server reads it through its admission
+# configuration (--admission-control-config-file), for every webhook ("*").
+make_webhook_client() {
+  [[ -f "$PKI/webhook-client.crt" ]] && return
+  log "creating the API server's webhook client certificate"
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=nimbus-local-webhook-client-ca" \
+      -keyout webhook-client-ca.key -out webhook-client-ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver-webhook-client" \
+      -keyout webhook-client.key -out webhook-client.csr 2>/dev/null
+    printf 'extendedKeyUsage=clientAuth\n' >webhook-client.ext
+    openssl x509 -req -in webhook-client.csr -CA webhook-client-ca.crt -CAkey webhook-client-ca.key \
+      -CAcreateserial -days 3650 -extfile webhook-client.ext -out webhook-client.crt 2>/dev/null
+  )
+}
+
+admission_configuration() { # FILE
+  cat >"$DIR/webhook-client.kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+users:
+- name: "*"
+  user:
+    client-certificate: $PKI/webhook-client.crt
+    client-key: $PKI/webhook-client.key
+KC
+  cat >"$1" <<AC
+apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+- name: ValidatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: $DIR/webhook-client.kubeconfig
+- name: MutatingAdmissionWebhook
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: $DIR/webhook-client.kubeconfig
+AC
+}
+
 sign() { # NAME SUBJECT EXTFILE (run inside $PKI)
   openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$1.key" -out "$1.csr" 2>/dev/null
   openssl x509 -req -in "$1.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 \
@@ -185,6 +231,8 @@ up() {
   "$HACK/build-control-plane.sh" >/dev/null
   mkdir -p "$DIR" "$LOGS"
   make_pki
+  make_webhook_client
+  admission_configuration "$DIR/admission.yaml"
   local c
   for c in admin kube-controller-manager kube-scheduler kwok; do kubeconfig "$c" "$DIR/$c.kubeconfig"; done
   cp "$DIR/admin.kubeconfig" "$NIMBUS_KUBECONFIG"
@@ -204,7 +252,8 @@ up() {
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true \
-    --max-requests-inflight 1000 --max-mutating-requests-inflight 500
+    --max-requests-inflight 1000 --max-mutating-requests-inflight 500 \
+    --admission-control-config-file "$DIR/admission.yaml"
   log "waiting for the API server"
   wait_for kube-apiserver 120 kc get --raw /readyz
 

@@ -35,7 +35,8 @@ log "KubeVirt stand-in running (log $NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.
 # writes the ValidatingWebhookConfiguration itself, and removes it when it stops.
 log "starting the operator; its webhook listens on https://127.0.0.1:9443"
 java -Dnimbus.webhook.host=127.0.0.1 -Dnimbus.webhook.url=https://127.0.0.1:9443 \
-  -Dnimbus.webhook.extra-hosts=127.0.0.1 -jar "$ROOT/target/quarkus-app/quarkus-run.jar" &
+  -Dnimbus.webhook.extra-hosts=127.0.0.1 \
+  -Dnimbus.webhook.client-ca-file="$NIMBUS_CLUSTER_DIR/pki/webhook-client-ca.crt" -jar "$ROOT/target/quarkus-app/quarkus-run.jar" &
 operator=$!
 trap 'kill $operator $simulator 2>/dev/null || true; wait $operator 2>/dev/null || true' EXIT INT TERM
 until kubectl get validatingwebhookconfiguration nimbus >/dev/null 2>&1; do

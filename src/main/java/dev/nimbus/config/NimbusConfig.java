@@ -87,6 +87,15 @@ public interface NimbusConfig {
       CERT_MANAGER
     }
 
+    /**
+     * A PEM file of the CA(s) whose client certificates may call the webhook: when set, a caller
+     * must present one (the API server, through its admission configuration's kubeConfigFile), and
+     * a connection without it is refused in the TLS handshake, before any review is read. Unset,
+     * any TLS client may post a review; then limit who reaches the port (the chart's
+     * NetworkPolicy).
+     */
+    Optional<String> clientCaFile();
+
     /** How long a serving certificate is valid; it is renewed when a third of that is left. */
     @WithDefault("P365D")
     Duration certificateValidity();

@@ -13,9 +13,11 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -118,6 +120,11 @@ public class WebhookServer {
                     .setIdleTimeoutUnit(TimeUnit.SECONDS)
                     .setSsl(true)
                     .setKeyCertOptions(keyCert(serving))
+                    .setClientAuth(
+                        config.webhook().clientCaFile().isPresent()
+                            ? ClientAuth.REQUIRED
+                            : ClientAuth.NONE)
+                    .setTrustOptions(clientTrust())
                     .setHost(config.webhook().host())
                     .setPort(config.webhook().port()))
             .requestHandler(router)
@@ -128,8 +135,15 @@ public class WebhookServer {
     // Said once the webhook configuration points here: from then on the API server calls it.
     publishCaBundle(serving);
     LOG.infof(
-        "Serving the admission webhook on https://%s:%d%s",
-        config.webhook().host(), server.actualPort(), PATH);
+        "Serving the admission webhook on https://%s:%d%s (%s)",
+        config.webhook().host(),
+        server.actualPort(),
+        PATH,
+        config
+            .webhook()
+            .clientCaFile()
+            .map(file -> "callers must present a client certificate of " + file)
+            .orElse("any TLS client may call"));
     vertx.setPeriodic(
         config.webhook().certificateCheckInterval().toMillis(),
         id ->
@@ -173,11 +187,23 @@ public class WebhookServer {
     CertificateManager.Pems latest = certificates.ensure();
     publishCaBundle(latest);
     if (!latest.equals(serving)) {
+      // The client CA goes with the new certificate: the update replaces every SSL option.
       server.updateSSLOptions(
-          new io.vertx.core.net.SSLOptions().setKeyCertOptions(keyCert(latest)));
+          new io.vertx.core.net.SSLOptions()
+              .setKeyCertOptions(keyCert(latest))
+              .setTrustOptions(clientTrust()));
       serving = latest;
       LOG.infof("Now serving the renewed webhook certificate, valid until %s", latest.notAfter());
     }
+  }
+
+  /** The CAs whose client certificates may call, when callers must present one. */
+  private PemTrustOptions clientTrust() {
+    return config
+        .webhook()
+        .clientCaFile()
+        .map(file -> new PemTrustOptions().addCertPath(file))
+        .orElse(null);
   }
 
   /** The serving certificate alone: the API server holds its CA in the caBundle. */

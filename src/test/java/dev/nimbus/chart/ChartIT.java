@@ -103,6 +103,13 @@ class ChartIT {
                 "metrics.podMonitor.enabled=true",
                 "--set",
                 "metrics.dashboard.enabled=true",
+                "--set",
+                "webhook.networkPolicy.enabled=true",
+                "--set-json",
+                "webhook.networkPolicy.from=[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\"}}]",
+                "--set-file",
+                "webhook.clientCA="
+                    + LocalCluster.kubeconfig().getParent().resolve("pki/webhook-client-ca.crt"),
                 "--set-json",
                 "capacityPools=[{\"name\":\"chart-pool\",\"spec\":{\"nodeSelector\":"
                     + "{\"matchLabels\":{\"nimbus.dev/node-group\":\"kvm\"}},"

@@ -81,6 +81,12 @@ public final class OperatorProcess implements AutoCloseable {
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Xmx256m");
     properties.forEach((key, value) -> command.add("-D" + key + "=" + value));
+    // The local control plane's API server presents a client certificate to webhooks: the
+    // operator accepts no other caller, as a production install should.
+    Path clientCa = LocalCluster.kubeconfig().getParent().resolve("pki/webhook-client-ca.crt");
+    if (!properties.containsKey("nimbus.webhook.client-ca-file") && Files.exists(clientCa)) {
+      command.add("-Dnimbus.webhook.client-ca-file=" + clientCa);
+    }
     command.add("-jar");
     command.add(jar.toString());
     Path log = root.resolve("target/" + name + ".log");

@@ -250,6 +250,10 @@ class CertificateManagerIT {
             return Optional.empty();
           }
 
+          public Optional<String> clientCaFile() {
+            return Optional.empty();
+          }
+
           public CertificateIssuer certificateIssuer() {
             return issuer;
           }

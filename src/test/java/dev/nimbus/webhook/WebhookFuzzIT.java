@@ -1,21 +1,25 @@
 package dev.nimbus.webhook;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.StoredLedgers;
+import dev.nimbus.testing.WebhookClients;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,9 +30,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -78,20 +79,65 @@ class WebhookFuzzIT {
                 "nimbus.webhook.extra-hosts", "127.0.0.1",
                 "nimbus.webhook.configuration-name", "nimbus-fuzz-it-absent",
                 "nimbus.leader-election.lease-name", "nimbus-fuzz-it"));
-    SSLContext trustingAll = SSLContext.getInstance("TLS");
-    trustingAll.init(null, new TrustManager[] {new TrustingAll()}, new SecureRandom());
-    http =
-        HttpClient.newBuilder()
-            .sslContext(trustingAll)
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(Duration.ofSeconds(5))
-            .build();
+    http = WebhookClients.asApiServer();
   }
 
   @AfterAll
   static void stopOperator() {
     if (operator != null) {
       operator.close();
+    }
+  }
+
+  /**
+   * Admission has a side effect, a reservation: a review posted by a client without the API
+   * server's client certificate is refused in the TLS handshake, before it is read, and the pool
+   * does not change; the same review from the API server's identity reserves.
+   */
+  @Test
+  void aReviewFromAnyoneButTheApiServerIsRefusedAndReservesNothing() throws Exception {
+    KubernetesClient client = LocalCluster.client();
+    client
+        .nodes()
+        .resource(Fixtures.kvmNode("it-fuzz-0", Map.of("nimbus-it/pool", "fuzz"), "8", "32Gi"))
+        .serverSideApply();
+    client.resource(Fixtures.instanceType("fuzz.one", 1, "1Gi")).serverSideApply();
+    client.resource(Fixtures.serverPool("fuzz-pool", "nimbus-it/pool", "fuzz")).serverSideApply();
+    try {
+      ObjectNode review = validReview(new Random(SEED));
+      ObjectNode request = (ObjectNode) review.get("request");
+      request.put("operation", "CREATE").put("dryRun", false).remove("oldObject");
+      ((ObjectNode) request.get("kind")).put("kind", "VirtualServer");
+      ObjectNode server = workload("VirtualServer", new Random(SEED));
+      ((ObjectNode) server.get("spec"))
+          .put("instanceType", "fuzz.one")
+          .put("pool", "fuzz-pool")
+          .put("running", true)
+          .put("maxCount", 1);
+      ((ObjectNode) server.get("metadata")).put("uid", "forged-1");
+      request.set("object", server);
+
+      HttpClient anonymous = WebhookClients.anonymous();
+      assertThatThrownBy(() -> post(anonymous, review.toString()))
+          .as("a caller without the API server's certificate")
+          .isInstanceOf(java.io.IOException.class);
+      assertThat(StoredLedgers.read(client, "nimbus-fuzz-it", "fuzz-pool").entries())
+          .as("reservations after the forged review")
+          .isEmpty();
+
+      // The pool's model may still be filling: the same review from the API server's identity.
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      String answer = "";
+      while (System.nanoTime() < deadline && !answer.contains("\"allowed\":true")) {
+        answer = post(http, review.toString()).body();
+        Thread.sleep(200);
+      }
+      assertThat(answer).contains("\"allowed\":true");
+      assertThat(StoredLedgers.read(client, "nimbus-fuzz-it", "fuzz-pool").entries())
+          .containsKey("forged-1");
+    } finally {
+      client.resources(CapacityPool.class).withName("fuzz-pool").delete();
+      client.nodes().withName("it-fuzz-0").delete();
     }
   }
 
@@ -228,6 +274,10 @@ class WebhookFuzzIT {
   }
 
   private static HttpResponse<String> post(String body) throws Exception {
+    return post(http, body);
+  }
+
+  private static HttpResponse<String> post(HttpClient http, String body) throws Exception {
     return http.send(
         HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + PORT + "/validate-workloads"))
             .header("Content-Type", "application/json")
@@ -414,19 +464,5 @@ class WebhookFuzzIT {
       case 6 -> List.of(random.nextInt(), "a");
       default -> Map.of("k", random.nextInt());
     };
-  }
-
-  /** The webhook's certificate is not what this test is about. */
-  private static final class TrustingAll implements X509TrustManager {
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-      return new X509Certificate[0];
-    }
   }
 }
