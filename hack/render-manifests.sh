@@ -19,7 +19,8 @@ import re, sys
 out = sys.argv[1]
 files = [
     ("01-crds.yaml", {"CustomResourceDefinition"}),
-    ("02-rbac.yaml", {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}),
+    ("02-rbac.yaml", {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
+                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}),
     ("03-operator.yaml", {"Service", "Deployment", "PodDisruptionBudget"}),
     ("04-webhook.yaml", {"ValidatingWebhookConfiguration"}),
     ("05-defaults.yaml", {"InstanceType", "CapacityPool"}),

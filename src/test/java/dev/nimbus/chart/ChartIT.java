@@ -18,9 +18,11 @@ import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
@@ -189,6 +191,36 @@ class ChartIT {
           .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
       assertThatThrownBy(() -> operatorRights.apps().deployments().inNamespace("default").list())
           .isInstanceOf(KubernetesClientException.class);
+
+      // What RBAC lets the operator write, and the chart's policy refuses: what Nimbus never makes.
+      assertRefusedByPolicy(
+          operatorRights, taskShapedPod(namespace.name(), true), "a privileged task pod");
+      assertRefusedByPolicy(
+          operatorRights, taskShapedPod("kube-system", false), "a task pod in kube-system");
+      assertRefusedByPolicy(
+          operatorRights,
+          new SecretBuilder()
+              .withNewMetadata()
+              .withName("not-nimbus")
+              .withNamespace(namespace.name())
+              .endMetadata()
+              .addToStringData("token", "overwritten")
+              .build(),
+          "a Secret of a name Nimbus never writes");
+      assertRefusedByPolicy(
+          operatorRights,
+          new GenericKubernetesResourceBuilder()
+              .withApiVersion("kubevirt.io/v1")
+              .withKind("VirtualMachine")
+              .withNewMetadata()
+              .withName("unowned-0")
+              .withNamespace(namespace.name())
+              .endMetadata()
+              .addToAdditionalProperties("spec", Map.of("runStrategy", "Halted"))
+              .build(),
+          "a VirtualMachine no VirtualServer owns");
+      // The same pod, as Nimbus makes it, passes.
+      operatorRights.resource(taskShapedPod(namespace.name(), false)).dryRun().create();
     }
 
     client.resource(pool()).serverSideApply();
@@ -415,6 +447,59 @@ class ChartIT {
                 return s;
               });
     }
+  }
+
+  /**
+   * Asserts that the operator's identity may not write {@code object} (a dry run): the chart's
+   * policy refuses it, where RBAC alone would let it through. The policy may take moments to be in
+   * force after the install.
+   */
+  private static void assertRefusedByPolicy(
+      KubernetesClient operatorRights, HasMetadata object, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 30_000_000_000L;
+    String last = "written";
+    while (System.nanoTime() < deadline) {
+      try {
+        operatorRights.resource(object).dryRun().create();
+        last = "written";
+      } catch (KubernetesClientException e) {
+        last = e.getMessage();
+        if (last.contains(RELEASE + "-operator-writes")) {
+          return;
+        }
+      }
+      Thread.sleep(300);
+    }
+    throw new AssertionError(what + " was not refused by the operator policy: " + last);
+  }
+
+  /** A pod as Nimbus makes one for a ContainerTask, or the same privileged. */
+  private static io.fabric8.kubernetes.api.model.Pod taskShapedPod(
+      String namespace, boolean privileged) {
+    return new io.fabric8.kubernetes.api.model.PodBuilder()
+        .withNewMetadata()
+        .withName("shaped-task-0")
+        .withNamespace(namespace)
+        .addToLabels("compute.nimbus.dev/containertask", "shaped")
+        .addNewOwnerReference()
+        .withApiVersion("compute.nimbus.dev/v1alpha1")
+        .withKind("ContainerTask")
+        .withName("shaped")
+        .withUid("00000000-0000-0000-0000-000000000001")
+        .endOwnerReference()
+        .endMetadata()
+        .withNewSpec()
+        .withAutomountServiceAccountToken(false)
+        .addNewContainer()
+        .withName("main")
+        .withImage("busybox:1.36")
+        .withNewSecurityContext()
+        .withPrivileged(privileged ? true : null)
+        .endSecurityContext()
+        .endContainer()
+        .endSpec()
+        .build();
   }
 
   private static VirtualServer server(TestNamespace namespace, String name, boolean guarded) {
