@@ -16,8 +16,8 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.ledger.Sightings;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
+import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.ConfigMap;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -160,8 +160,8 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     List<LedgerEntry> stored =
         StoredAdmissions.of(
             name,
-            client.resources(VirtualServer.class).inAnyNamespace().list().getItems(),
-            client.resources(ContainerTask.class).inAnyNamespace().list().getItems(),
+            PagedLists.all(client, VirtualServer.class, w -> w),
+            PagedLists.all(client, ContainerTask.class, w -> w),
             inventory,
             Instant.now());
     for (String node : due) {
@@ -253,11 +253,10 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private record Swept(Ledger ledger, Optional<java.time.Duration> recheck) {}
 
   private Set<String> existingWorkloadUids() {
+    // Read a page at a time, keeping only the UIDs: the scan holds no copy of every workload.
     return Stream.concat(
-            client.resources(VirtualServer.class).inAnyNamespace().list().getItems().stream(),
-            client.resources(ContainerTask.class).inAnyNamespace().list().getItems().stream())
-        .map(HasMetadata::getMetadata)
-        .map(m -> m.getUid())
+            PagedLists.all(client, VirtualServer.class, w -> w.getMetadata().getUid()).stream(),
+            PagedLists.all(client, ContainerTask.class, w -> w.getMetadata().getUid()).stream())
         .collect(Collectors.toSet());
   }
 
