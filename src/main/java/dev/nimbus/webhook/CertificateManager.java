@@ -173,11 +173,10 @@ public class CertificateManager {
   }
 
   /** {@code first}, then every certificate of {@code others} that is still valid and not it. */
-  static String bundle(String first, String others) {
+  private static String bundle(String first, String others) {
     StringBuilder bundle = new StringBuilder(first);
-    for (String pem : others.split("(?<=-----END CERTIFICATE-----)")) {
-      String trimmed = pem.strip();
-      if (trimmed.isEmpty() || trimmed.equals(first.strip())) {
+    for (String trimmed : certificates(others)) {
+      if (trimmed.equals(first.strip())) {
         continue;
       }
       try {
@@ -203,8 +202,17 @@ public class CertificateManager {
       return Optional.empty();
     }
     // The bundle's first certificate is the CA that signs.
-    String first = decode(data.get("ca.crt")).split("(?<=-----END CERTIFICATE-----)")[0];
-    return CertificateAuthority.read(first, decode(data.get(CA_KEY)));
+    return certificates(decode(data.get("ca.crt"))).stream()
+        .findFirst()
+        .flatMap(first -> CertificateAuthority.read(first, decode(data.get(CA_KEY))));
+  }
+
+  /** The PEM certificates of a bundle, in order, each stripped. */
+  private static List<String> certificates(String bundle) {
+    return java.util.Arrays.stream(bundle.split("(?<=-----END CERTIFICATE-----)"))
+        .map(String::strip)
+        .filter(pem -> !pem.isEmpty())
+        .toList();
   }
 
   private List<String> hosts() {

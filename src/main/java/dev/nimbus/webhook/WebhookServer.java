@@ -226,12 +226,11 @@ public class WebhookServer {
         Base64.getEncoder().encodeToString(pems.ca().getBytes(StandardCharsets.US_ASCII));
     var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
     if (config.webhook().url().isPresent()) {
-      ValidatingWebhookConfiguration wanted = configuration(config.webhook().url().get(), caBundle);
-      ValidatingWebhookConfiguration written =
-          configurations.withName(config.webhook().configurationName()).get();
-      if (written == null || !written.getWebhooks().equals(wanted.getWebhooks())) {
-        configurations.resource(wanted).forceConflicts().serverSideApply();
-      }
+      // Applied at every check: an apply that changes nothing writes nothing.
+      configurations
+          .resource(configuration(config.webhook().url().get(), caBundle))
+          .forceConflicts()
+          .serverSideApply();
       return;
     }
     ValidatingWebhookConfiguration installed =

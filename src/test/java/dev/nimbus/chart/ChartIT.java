@@ -409,7 +409,7 @@ class ChartIT {
                         .resource(open)
                         .edit(
                             s -> {
-                              s.setSpec(withMaxCount(s.getSpec(), 2));
+                              s.setSpec(Fixtures.withCounts(s.getSpec(), 1, 2));
                               return s;
                             }))
             .as("a change of demand needs a replica")
@@ -518,20 +518,6 @@ class ChartIT {
             true,
             guarded));
     return server;
-  }
-
-  private static VirtualServerSpec withMaxCount(VirtualServerSpec spec, int maxCount) {
-    return new VirtualServerSpec(
-        spec.image(),
-        spec.instanceType(),
-        spec.minCount(),
-        maxCount,
-        spec.keyName(),
-        spec.securityGroups(),
-        spec.userData(),
-        spec.pool(),
-        spec.running(),
-        spec.terminationProtection());
   }
 
   private static ContainerTask task(TestNamespace namespace, String name) {

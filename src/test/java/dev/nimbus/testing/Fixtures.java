@@ -6,6 +6,7 @@ import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
 import dev.nimbus.api.v1alpha1.PoolRatios;
 import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -77,5 +78,20 @@ public final class Fixtures {
     type.setMetadata(new ObjectMetaBuilder().withName(name).build());
     type.setSpec(new InstanceTypeSpec(vcpus, memory, name));
     return type;
+  }
+
+  /** {@code spec} with other instance counts, as a user's scale changes it. */
+  public static VirtualServerSpec withCounts(VirtualServerSpec spec, int minCount, int maxCount) {
+    return new VirtualServerSpec(
+        spec.image(),
+        spec.instanceType(),
+        minCount,
+        maxCount,
+        spec.keyName(),
+        spec.securityGroups(),
+        spec.userData(),
+        spec.pool(),
+        spec.running(),
+        spec.terminationProtection());
   }
 }

@@ -61,6 +61,8 @@ public final class ServiceProxy implements AutoCloseable {
       pipe(backend, client);
     } catch (IOException e) {
       closeQuietly(client);
+    } finally {
+      open.remove(client);
     }
   }
 

@@ -508,7 +508,7 @@ class VirtualServerIT {
     assertThat(vmiUid(client, namespace, "app-0")).isEqualTo(runningVmi);
 
     // Scale down: the highest index goes.
-    change(client, app, spec -> copy(spec, 1, 1));
+    change(client, app, spec -> Fixtures.withCounts(spec, 1, 1));
     awaitReady(client, app, 1);
     awaitTrue(() -> vms(client, namespace, "app").size() == 1, 30);
     // The reservation is trimmed once the controller sees the instance gone, as the test did.
@@ -779,20 +779,6 @@ class VirtualServerIT {
         spec.pool(),
         running,
         protection);
-  }
-
-  private static VirtualServerSpec copy(VirtualServerSpec spec, int minCount, int maxCount) {
-    return new VirtualServerSpec(
-        spec.image(),
-        spec.instanceType(),
-        minCount,
-        maxCount,
-        spec.keyName(),
-        spec.securityGroups(),
-        spec.userData(),
-        spec.pool(),
-        spec.running(),
-        spec.terminationProtection());
   }
 
   /** Changes the spec as a user would: on the latest version, again after a conflict. */
