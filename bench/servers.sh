@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates 1,000 one-instance VirtualServers across 100 KWOK nodes with one operator replica and
-# the KubeVirt simulator, on the local control plane (started if it is not up), and measures in
+# real virt-controller (virt-handler stood in for), on the local control plane (started if it is not up), and measures in
 # the same run: time until all are Ready, the operator's API writes per server, its peak resident
 # memory, the time to delete them all, and as the yardstick the raw ConfigMap create rate of the
 # same client on the same API server.

@@ -2,8 +2,9 @@
 # Builds, once, the binaries of Nimbus' local control plane from Go modules:
 # etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kwok, helm, and
 # KubeVirt's virt-api, virt-controller and virtctl with kubevirt-manifests, which prints the
-# KubeVirt CRDs, webhook configurations and APIServices that virt-operator would install, and
-# kubevirt-admit, which runs virt-api's own admission checks on VirtualMachines.
+# KubeVirt CRDs, RBAC, webhook configurations and APIServices that virt-operator would install,
+# kubevirt-admit, which runs virt-api's own admission checks on VirtualMachines, and
+# kubevirt-handler-stand-in, which plays the part of virt-handler that needs no KVM.
 # They land in a cache outside the work tree, keyed by version, so later runs (and CI on the
 # same machine) reuse them. Nothing is rebuilt when a binary of the right version is there.
 #
@@ -115,13 +116,13 @@ kubevirt_marker() {
 
 build_kubevirt() {
   local wanted=() c
-  for c in virt-api virt-controller virtctl kubevirt-manifests kubevirt-admit; do
+  for c in virt-api virt-controller virtctl kubevirt-manifests kubevirt-admit kubevirt-handler-stand-in; do
     have "$c" "$(kubevirt_marker "$c")" || wanted+=("$c")
   done
   ((${#wanted[@]})) || { log "kubevirt $KUBEVIRT_VERSION: up to date"; return; }
 
   local dir="$NIMBUS_CACHE/src/kubevirt-$KUBEVIRT_VERSION"
-  mkdir -p "$dir/cmd/kubevirt-manifests" "$dir/cmd/kubevirt-admit"
+  mkdir -p "$dir/cmd/kubevirt-manifests" "$dir/cmd/kubevirt-admit" "$dir/cmd/kubevirt-handler-stand-in"
   log "kubevirt $KUBEVIRT_VERSION: downloading kubevirt.io/kubevirt"
   local gomod
   gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "kubevirt.io/kubevirt@$KUBEVIRT_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
@@ -139,6 +140,7 @@ build_kubevirt() {
   } >"$dir/go.mod"
   cp "$(dirname "${BASH_SOURCE[0]}")/kubevirt/manifests/main.go" "$dir/cmd/kubevirt-manifests/"
   cp "$(dirname "${BASH_SOURCE[0]}")/kubevirt/admit/main.go" "$dir/cmd/kubevirt-admit/"
+  cp "$(dirname "${BASH_SOURCE[0]}")/kubevirt/handler-stand-in/main.go" "$dir/cmd/kubevirt-handler-stand-in/"
   log "kubevirt $KUBEVIRT_VERSION: resolving dependencies"
   local pkgs=()
   for c in virt-api virt-controller virtctl; do pkgs+=("kubevirt.io/kubevirt/cmd/$c@$KUBEVIRT_VERSION"); done

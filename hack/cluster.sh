@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The local control plane: etcd, kube-apiserver (TLS, RBAC, service accounts), kube-scheduler,
-# kube-controller-manager and KWOK, as processes on loopback, with nodes from cluster/nodes.tsv.
+# The local control plane: etcd, kube-apiserver (TLS, RBAC, service accounts, aggregation),
+# kube-scheduler, kube-controller-manager and KWOK, as processes on loopback, with nodes from
+# cluster/nodes.tsv; and KubeVirt's own control plane: its CRDs, RBAC and webhooks as
+# virt-operator installs them, virt-api and virt-controller.
 #
-# Usage: hack/cluster.sh up [--nodes N]   start (building binaries first if needed); idempotent
+# Usage: hack/cluster.sh up [--nodes N] [--without-kubevirt]
+#                                           start (building binaries first if needed); idempotent
 #        hack/cluster.sh attach KUBECONFIG  make another cluster (such as a Testcontainers k3s) look
-#                                           like the local one: KWOK with the same nodes, and the
-#                                           KubeVirt stand-in CRDs; `down` stops that KWOK too
+#                                           like the local one: KWOK with the same nodes, and
+#                                           KubeVirt (its API server must reach virt-api on this
+#                                           host's localhost); `down` stops those processes too
 #        hack/cluster.sh down               stop every process and delete the cluster's state
 #        hack/cluster.sh status             say what runs; exit 0 only when the API is ready
 #        hack/cluster.sh env                print `export KUBECONFIG=...` for eval
@@ -18,7 +22,15 @@ ETCD_PORT="${NIMBUS_ETCD_PORT:-12379}"
 DIR="$NIMBUS_CLUSTER_DIR"
 PKI="$DIR/pki"
 LOGS="$DIR/logs"
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+# virt-api listens here; kube-apiserver calls its webhooks by URL and reaches its subresources
+# (virtctl start, stop, ...) through the APIService and an ExternalName Service of this host.
+VIRT_API_PORT="${NIMBUS_VIRT_API_PORT:-$((API_PORT + 2000))}"
+VIRT_CONTROLLER_PORT="${NIMBUS_VIRT_CONTROLLER_PORT:-$((API_PORT + 2001))}"
+KUBEVIRT_NAMESPACE=kubevirt
+# Start order; `down` stops in reverse. The KubeVirt ones run unless --without-kubevirt.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok virt-api virt-controller
+  kubevirt-handler-stand-in)
+KUBEVIRT_COMPONENTS=(virt-api virt-controller kubevirt-handler-stand-in)
 
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -75,6 +87,34 @@ make_webhook_client() {
   )
 }
 
+# Aggregation: kube-apiserver proxies to virt-api (an aggregated API server) with a client
+# certificate of a CA of its own; virt-api learns that CA from kube-system's
+# extension-apiserver-authentication ConfigMap. KubeVirt's components get a serving certificate
+# (virt-api) and client certificates in their ServiceAccounts' names, so that the roles
+# virt-operator would bind them are all they have, and virt-api's admission recognises them.
+make_kubevirt_pki() {
+  [[ -f "$PKI/kubevirt-handler.crt" ]] && return
+  log "creating the aggregation and KubeVirt certificates"
+  (
+    cd "$PKI"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=nimbus-local-front-proxy-ca" \
+      -keyout front-proxy-ca.key -out front-proxy-ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" \
+      -keyout front-proxy-client.key -out front-proxy-client.csr 2>/dev/null
+    openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key \
+      -CAcreateserial -days 3650 -extfile client.ext -out front-proxy-client.crt 2>/dev/null
+    cat >virt-api.ext <<EXT
+subjectAltName=DNS:localhost,DNS:virt-api.$KUBEVIRT_NAMESPACE.svc,DNS:virt-api.$KUBEVIRT_NAMESPACE.svc.cluster.local,IP:127.0.0.1
+extendedKeyUsage=serverAuth,clientAuth
+EXT
+    sign virt-api "/CN=virt-api.$KUBEVIRT_NAMESPACE.svc" virt-api.ext
+    local account
+    for account in kubevirt-apiserver kubevirt-controller kubevirt-handler; do
+      sign "$account" "/O=system:serviceaccounts/O=system:serviceaccounts:$KUBEVIRT_NAMESPACE/CN=system:serviceaccount:$KUBEVIRT_NAMESPACE:$account" client.ext
+    done
+  )
+}
+
 admission_configuration() { # FILE
   cat >"$DIR/webhook-client.kubeconfig" <<KC
 apiVersion: v1
@@ -84,6 +124,9 @@ users:
   user:
     client-certificate: $PKI/webhook-client.crt
     client-key: $PKI/webhook-client.key
+# virt-api takes a client certificate only from the aggregation CA: none is presented to it.
+- name: "localhost:$VIRT_API_PORT"
+  user: {}
 KC
   cat >"$1" <<AC
 apiVersion: apiserver.config.k8s.io/v1
@@ -186,8 +229,10 @@ nodes_yaml() { # TOTAL (empty: the counts of the file)
       i=$((i + 1))
       local kvm_label="" kvm_resource=""
       if [[ "$kvm" == true ]]; then
-        kvm_label='    kubevirt.io/schedulable: "true"'
-        kvm_resource='    devices.kubevirt.io/kvm: "1k"'
+        # What virt-handler's node labeller would put on a KVM node that launcher pods select.
+        kvm_label=$'    kubevirt.io/schedulable: "true"\n    machine-type.node.kubevirt.io/q35: "true"'
+        # What virt-controller's launcher pods request besides CPU and memory.
+        kvm_resource=$'    devices.kubevirt.io/kvm: "1k"\n    devices.kubevirt.io/tun: "1k"\n    devices.kubevirt.io/vhost-net: "1k"'
       fi
       cat <<NODE
 ---
@@ -232,9 +277,12 @@ up() {
   mkdir -p "$DIR" "$LOGS"
   make_pki
   make_webhook_client
+  make_kubevirt_pki
   admission_configuration "$DIR/admission.yaml"
   local c
-  for c in admin kube-controller-manager kube-scheduler kwok; do kubeconfig "$c" "$DIR/$c.kubeconfig"; done
+  for c in admin kube-controller-manager kube-scheduler kwok kubevirt-apiserver kubevirt-controller kubevirt-handler; do
+    kubeconfig "$c" "$DIR/$c.kubeconfig"
+  done
   cp "$DIR/admin.kubeconfig" "$NIMBUS_KUBECONFIG"
 
   start etcd --name nimbus --data-dir "$DIR/etcd" \
@@ -253,7 +301,11 @@ up() {
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true \
     --max-requests-inflight 1000 --max-mutating-requests-inflight 500 \
-    --admission-control-config-file "$DIR/admission.yaml"
+    --admission-control-config-file "$DIR/admission.yaml" \
+    --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key"
   log "waiting for the API server"
   wait_for kube-apiserver 120 kc get --raw /readyz
 
@@ -272,24 +324,62 @@ up() {
   populate "$DIR/kwok.kubeconfig" "$nodes" "$kubevirt"
 }
 
-# populate KWOK_KUBECONFIG NODES KUBEVIRT: KWOK, the nodes and (if true) the KubeVirt CRDs.
+# KubeVirt as virt-operator would install it, with virt-api and virt-controller as processes.
+# virt-handler cannot run without KVM: kubevirt-handler-stand-in takes its one step that matters
+# here, a VMI whose launcher pod runs becomes Running (see hack/kubevirt/handler-stand-in).
+start_kubevirt() { # VIRT_API_KUBECONFIG VIRT_CONTROLLER_KUBECONFIG VIRT_HANDLER_KUBECONFIG
+  log "installing KubeVirt $KUBEVIRT_VERSION: CRDs, RBAC, webhooks and APIServices"
+  "$NIMBUS_BIN/kubevirt-manifests" -namespace "$KUBEVIRT_NAMESPACE" \
+    -virt-api "localhost:$VIRT_API_PORT" -ca-bundle "$PKI/ca.crt" |
+    kc apply --server-side --force-conflicts -f - >/dev/null
+  start virt-api --kubeconfig "$1" \
+    --listen 127.0.0.1 --port "$VIRT_API_PORT" \
+    --tls-cert-file "$PKI/virt-api.crt" --tls-key-file "$PKI/virt-api.key" \
+    --handler-cert-file "$PKI/virt-api.crt" --handler-key-file "$PKI/virt-api.key"
+  start virt-controller --kubeconfig "$2" \
+    --listen 127.0.0.1 --port "$VIRT_CONTROLLER_PORT" \
+    --prom-cert-file "$PKI/virt-api.crt" --prom-key-file "$PKI/virt-api.key" \
+    --launcher-image "quay.io/kubevirt/virt-launcher:$KUBEVIRT_VERSION"
+  # virt-handler learns of its launcher pods from its node; the stand-in reads them from the API.
+  kc apply --server-side -f - >/dev/null <<RBAC
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "nimbus-local:kubevirt-handler-stand-in"}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: "nimbus-local:kubevirt-handler-stand-in"}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: "nimbus-local:kubevirt-handler-stand-in"}
+subjects:
+- {kind: ServiceAccount, name: kubevirt-handler, namespace: $KUBEVIRT_NAMESPACE}
+RBAC
+  start kubevirt-handler-stand-in -kubeconfig "$3"
+  log "waiting for virt-api"
+  wait_for "virt-api's APIService" 120 kc get --raw "/apis/subresources.kubevirt.io/v1/healthz"
+}
+
+# populate KWOK_KUBECONFIG NODES KUBEVIRT [KUBEVIRT_KUBECONFIG]: KWOK, the nodes and (if true)
+# KubeVirt, whose components use their own identities, or all the one given.
 populate() {
-  local kwok_kubeconfig=$1 nodes=$2 kubevirt=$3
+  local kwok_kubeconfig=$1 nodes=$2 kubevirt=$3 kubevirt_kubeconfig=${4:-}
   mapfile -t stages < <(kwok_stage_configs)
   start kwok --kubeconfig "$kwok_kubeconfig" "${stages[@]}" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.0/16 --node-ip 10.1.0.1 --node-lease-duration-seconds 40
 
-  if $kubevirt; then
-    log "installing the KubeVirt stand-in CRDs"
-    kc apply --server-side -f "$HACK/kubevirt/crds.yaml" >/dev/null
-  fi
   log "creating nodes"
   nodes_yaml "$nodes" | kc apply --server-side -f - >/dev/null
   local want
   want=$(nodes_yaml "$nodes" | grep -c '^kind: Node')
   wait_for "$want Ready nodes" 180 all_nodes_ready "$want"
   wait_for "the default service account" 60 kc get serviceaccount default -n default
+  if $kubevirt; then
+    start_kubevirt "${kubevirt_kubeconfig:-$DIR/kubevirt-apiserver.kubeconfig}" \
+      "${kubevirt_kubeconfig:-$DIR/kubevirt-controller.kubeconfig}" \
+      "${kubevirt_kubeconfig:-$DIR/kubevirt-handler.kubeconfig}"
+  fi
   log "cluster ready: $want simulated nodes; export KUBECONFIG=$NIMBUS_KUBECONFIG"
 }
 
@@ -299,7 +389,9 @@ attach() {
   mkdir -p "$DIR" "$LOGS"
   cp "$1" "$NIMBUS_KUBECONFIG"
   wait_for "the attached API server" 120 kc get --raw /readyz
-  populate "$NIMBUS_KUBECONFIG" "" true
+  make_pki
+  make_kubevirt_pki
+  populate "$NIMBUS_KUBECONFIG" "" true "$NIMBUS_KUBECONFIG"
 }
 
 all_nodes_ready() {
@@ -330,6 +422,8 @@ down() {
 status() {
   local c ok=0
   for c in "${COMPONENTS[@]}"; do
+    # KubeVirt's components count only where they were started (not --without-kubevirt).
+    [[ " ${KUBEVIRT_COMPONENTS[*]} " == *" $c "* && ! -f "$DIR/$c.pid" ]] && continue
     if running "$c"; then echo "$c: running (pid $(cat "$DIR/$c.pid"))"; else echo "$c: stopped"; ok=1; fi
   done
   if api_ready; then

@@ -16,20 +16,9 @@ log "installing the CRDs from crds/"
 kubectl apply --server-side --force-conflicts -f "$ROOT/crds" >/dev/null
 kubectl wait --for=condition=Established --timeout=60s -f "$ROOT/crds" >/dev/null
 
-log "building the operator and the KubeVirt stand-in"
-(
-  cd "$ROOT"
-  mvn -B -q package -DskipTests -Dspotless.check.skip=true
-  mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
-)
+log "building the operator"
+(cd "$ROOT" && mvn -B -q package -DskipTests -Dspotless.check.skip=true)
 kubectl create namespace nimbus-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-
-# The stand-in does what virt-controller and virt-handler would; both stop with this script.
-java -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
-  -cp "$ROOT/target/test-classes:$ROOT/target/classes:$(cat "$ROOT/target/test-classpath.txt")" \
-  dev.nimbus.kubevirt.simulator.KubeVirtSimulator "$KUBECONFIG" >"$NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log" 2>&1 &
-simulator=$!
-log "KubeVirt stand-in running (log $NIMBUS_CLUSTER_DIR/logs/kubevirt-simulator.log)"
 
 # Locally there is no Service in front of the webhook: the operator serves it on loopback and
 # writes the ValidatingWebhookConfiguration itself, and removes it when it stops.
@@ -38,7 +27,7 @@ java -Dnimbus.webhook.host=127.0.0.1 -Dnimbus.webhook.url=https://127.0.0.1:9443
   -Dnimbus.webhook.extra-hosts=127.0.0.1 \
   -Dnimbus.webhook.client-ca-file="$NIMBUS_CLUSTER_DIR/pki/webhook-client-ca.crt" -jar "$ROOT/target/quarkus-app/quarkus-run.jar" &
 operator=$!
-trap 'kill $operator $simulator 2>/dev/null || true; wait $operator 2>/dev/null || true' EXIT INT TERM
+trap 'kill $operator 2>/dev/null || true; wait $operator 2>/dev/null || true' EXIT INT TERM
 until kubectl get validatingwebhookconfiguration nimbus >/dev/null 2>&1; do
   kill -0 $operator 2>/dev/null || { log "the operator exited; see its output above"; exit 1; }
   sleep 1

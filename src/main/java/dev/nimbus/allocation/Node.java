@@ -42,6 +42,18 @@ public record Node(
         ratio(Resource.EPHEMERAL_STORAGE).applyTo(physical.get(Resource.EPHEMERAL_STORAGE)));
   }
 
+  /**
+   * The virtual capacity that {@code physical} takes of this node: physical amounts, such as what a
+   * runtime adds to a workload's requests, are not overcommitted, so they cost {@code × R_i}.
+   */
+  public Amounts virtualOf(Amounts physical) {
+    return Amounts.of(
+        ratio(Resource.CPU).applyToRoundingUp(physical.get(Resource.CPU)),
+        ratio(Resource.MEMORY).applyToRoundingUp(physical.get(Resource.MEMORY)),
+        ratio(Resource.EPHEMERAL_STORAGE)
+            .applyToRoundingUp(physical.get(Resource.EPHEMERAL_STORAGE)));
+  }
+
   /** What a workload holding {@code demand} of this node's virtual capacity requests of it. */
   public Amounts requestsFor(Amounts demand) {
     return Amounts.of(

@@ -55,11 +55,9 @@ public final class Pool {
     return nodes.values().stream().map(Node::virtual).reduce(Amounts.ZERO, Amounts::plus);
   }
 
-  /** What all reservations hold, wherever their instances are placed. */
+  /** What all reservations hold, wherever their instances are placed, with their overhead. */
   public Amounts allocated() {
-    return reservations.values().stream()
-        .map(Reservation::total)
-        .reduce(Amounts.ZERO, Amounts::plus);
+    return allocatedTotal(allocatedPerNode());
   }
 
   /** V − allocated; negative where nodes left while their workloads kept running. */
@@ -109,20 +107,21 @@ public final class Pool {
     // The pool-wide bound, allocated + demand <= V, holds even where nodes left the pool while
     // their workloads kept running: then V shrank below what the per-node room suggests.
     Amounts poolFree = virtual().minus(allocatedTotal(allocated));
-    while (placements.size() < request.maxCount() && request.perInstance().fitsIn(poolFree)) {
+    while (placements.size() < request.maxCount()) {
       Node best = null;
       long bestLeft = Long.MAX_VALUE;
       Node previous =
           placements.size() < held.size() ? nodes.get(held.get(placements.size())) : null;
       if (previous != null
           && eligible.contains(previous)
-          && request.perInstance().fitsIn(free(previous, allocated))) {
+          && fits(request.heldOn(previous), free(previous, allocated), poolFree)) {
         best = previous;
       }
       for (Node node : best != null ? List.<Node>of() : eligible) {
         Amounts room = free(node, allocated);
-        if (request.perInstance().fitsIn(room)) {
-          long left = room.get(Resource.CPU) - request.perInstance().get(Resource.CPU);
+        Amounts holds = request.heldOn(node);
+        if (fits(holds, room, poolFree)) {
+          long left = room.get(Resource.CPU) - holds.get(Resource.CPU);
           if (left < bestLeft) {
             best = node;
             bestLeft = left;
@@ -132,14 +131,21 @@ public final class Pool {
       if (best == null) {
         break;
       }
-      placements.add(new Reservation.Placement(best.name(), request.perInstance()));
-      allocated.merge(best.name(), request.perInstance(), Amounts::plus);
-      poolFree = poolFree.minus(request.perInstance());
+      Amounts holds = request.heldOn(best);
+      placements.add(
+          new Reservation.Placement(
+              best.name(), request.perInstance(), request.overheadOn().apply(best)));
+      allocated.merge(best.name(), holds, Amounts::plus);
+      poolFree = poolFree.minus(holds);
     }
     if (placements.size() >= request.minCount()) {
       return new Verdict.Admitted(new Reservation(request.key(), placements));
     }
     return rejection(request, eligible, placements.size());
+  }
+
+  private static boolean fits(Amounts holds, Amounts nodeFree, Amounts poolFree) {
+    return holds.fitsIn(nodeFree) && holds.fitsIn(poolFree);
   }
 
   private Verdict.Rejected rejection(Request request, List<Node> eligible, int fitting) {
@@ -151,7 +157,11 @@ public final class Pool {
     // Where nodes left while their workloads run on, the pool-wide room is the smaller one.
     Amounts poolFree = virtual().minus(allocatedTotal(allocated));
     Amounts free = smaller(eligibleFree, poolFree);
-    Amounts asked = request.perInstance().times(request.minCount());
+    // What one instance holds with its overhead: at most this, on the eligible node where it is
+    // the largest, so that the figures of a denial are the ones that decided it.
+    Amounts perInstance =
+        eligible.stream().map(request::heldOn).reduce(Pool::larger).orElse(request.perInstance());
+    Amounts asked = perInstance.times(request.minCount());
     if (eligible.isEmpty()) {
       Resource resource = Resource.CPU;
       return new Verdict.Rejected(
@@ -173,8 +183,7 @@ public final class Pool {
     // where each resource fits somewhere but never all on one node, CPU.
     Resource resource = Resource.CPU;
     for (Resource candidate : Resource.values()) {
-      if (mostFreeOnOneNode(eligible, allocated, candidate)
-          < request.perInstance().get(candidate)) {
+      if (mostFreeOnOneNode(eligible, allocated, candidate) < perInstance.get(candidate)) {
         resource = candidate;
         break;
       }
@@ -182,7 +191,7 @@ public final class Pool {
     return new Verdict.Rejected(
         Verdict.Reason.NO_NODE_FITS,
         resource,
-        request.perInstance().get(resource),
+        perInstance.get(resource),
         free.get(resource),
         mostFreeOnOneNode(eligible, allocated, resource),
         physical.get(resource),
@@ -237,10 +246,27 @@ public final class Pool {
         continue;
       }
       for (Reservation.Placement placement : reservation.placements()) {
-        perNode.merge(placement.node(), placement.demand(), Amounts::plus);
+        perNode.merge(placement.node(), held(placement), Amounts::plus);
       }
     }
     return perNode;
+  }
+
+  /**
+   * What a placed instance holds of its node: its demand and its overhead at the node's ratios (at
+   * ratio 1 on a node that has left the pool, whose ratios are no longer known).
+   */
+  private Amounts held(Reservation.Placement placement) {
+    Node node = nodes.get(placement.node());
+    Amounts overhead = node == null ? placement.overhead() : node.virtualOf(placement.overhead());
+    return placement.demand().plus(overhead);
+  }
+
+  private static Amounts larger(Amounts a, Amounts b) {
+    return Amounts.of(
+        Math.max(a.get(Resource.CPU), b.get(Resource.CPU)),
+        Math.max(a.get(Resource.MEMORY), b.get(Resource.MEMORY)),
+        Math.max(a.get(Resource.EPHEMERAL_STORAGE), b.get(Resource.EPHEMERAL_STORAGE)));
   }
 
   private static Amounts smaller(Amounts a, Amounts b) {

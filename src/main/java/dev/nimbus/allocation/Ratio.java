@@ -23,6 +23,14 @@ public record Ratio(long permille) {
   }
 
   /**
+   * {@code amount × ratio}, rounded up: the virtual capacity that {@code amount} of physical
+   * capacity (a runtime's overhead) takes of a node, so that what it holds never falls short.
+   */
+  public long applyToRoundingUp(long amount) {
+    return -Math.floorDiv(-Math.multiplyExact(amount, permille), 1000L);
+  }
+
+  /**
    * {@code amount ÷ ratio}, rounded up: what a workload that holds {@code amount} of virtual
    * capacity asks of the node it runs on, so that the requests on a node never exceed P.
    */

@@ -1,6 +1,7 @@
 package dev.nimbus.allocation;
 
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -8,13 +9,18 @@ import java.util.function.Predicate;
  * perInstance} each, on nodes that {@code eligible} accepts (KVM nodes for virtual servers, the
  * named zones for tasks). EC2 semantics: as many as fit up to maxCount, or none if fewer than
  * minCount fit.
+ *
+ * <p>{@code overheadOn} is what the runtime adds per instance on a node, in physical units, beyond
+ * what the workload's requests ask (KubeVirt's launcher pod around a VM); it may depend on the
+ * node, as the requests do. An instance holds its demand and that overhead, at the node's ratio.
  */
 public record Request(
     String key,
     Amounts perInstance,
     int minCount,
     int maxCount,
-    Predicate<Map<String, String>> eligible) {
+    Predicate<Map<String, String>> eligible,
+    Function<Node, Amounts> overheadOn) {
 
   public Request {
     if (minCount < 0 || maxCount < minCount) {
@@ -23,8 +29,23 @@ public record Request(
     }
   }
 
+  /** A request whose instances cost nothing beyond their own requests. */
+  public Request(
+      String key,
+      Amounts perInstance,
+      int minCount,
+      int maxCount,
+      Predicate<Map<String, String>> eligible) {
+    this(key, perInstance, minCount, maxCount, eligible, node -> Amounts.ZERO);
+  }
+
   /** Any node of the pool will do. */
   public static Request anywhere(String key, Amounts perInstance, int minCount, int maxCount) {
     return new Request(key, perInstance, minCount, maxCount, labels -> true);
+  }
+
+  /** What one instance holds of {@code node}'s virtual capacity: its demand and its overhead. */
+  public Amounts heldOn(Node node) {
+    return perInstance.plus(node.virtualOf(overheadOn.apply(node)));
   }
 }

@@ -11,13 +11,22 @@ public record Reservation(String key, List<Placement> placements) {
     placements = List.copyOf(placements);
   }
 
-  /** One instance: the node it is placed on and what it holds there. */
-  public record Placement(String node, Amounts demand) {}
+  /**
+   * One instance: the node it is placed on, its demand there in virtual units (what the workload
+   * gets), and the runtime's overhead in physical units (see {@link Request#overheadOn}).
+   */
+  public record Placement(String node, Amounts demand, Amounts overhead) {
+    /** An instance without overhead. */
+    public Placement(String node, Amounts demand) {
+      this(node, demand, Amounts.ZERO);
+    }
+  }
 
   public int count() {
     return placements.size();
   }
 
+  /** The demand of all instances, without their overhead. */
   public Amounts total() {
     Amounts total = Amounts.ZERO;
     for (Placement placement : placements) {

@@ -160,6 +160,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     List<LedgerEntry> stored =
         StoredAdmissions.of(
             name,
+            PoolModels.pool(pool, inventory.nodes(), List.of()),
             PagedLists.all(client, VirtualServer.class, w -> w),
             PagedLists.all(client, ContainerTask.class, w -> w),
             inventory,

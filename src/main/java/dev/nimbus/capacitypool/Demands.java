@@ -6,14 +6,16 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.naming.Names;
+import dev.nimbus.virtualserver.LauncherOverhead;
 import java.util.List;
 
 /**
  * What a workload asks of its pool, in the model's terms. A VirtualServer asks, per instance, its
  * instance type's vCPUs and memory, between minCount and maxCount instances (none while stopped),
- * on nodes that expose KVM. A ContainerTask asks, per task, its task size (1024 CPU units are one
- * CPU, memory in MiB), for 1 to count tasks as ECS places what it can and reports the rest as
- * failures, on nodes in the zones its subnets name.
+ * on nodes that expose KVM, each with the overhead of its KubeVirt launcher pod. A ContainerTask
+ * asks, per task, its task size (1024 CPU units are one CPU, memory in MiB), for 1 to count tasks
+ * as ECS places what it can and reports the rest as failures, on nodes in the zones its subnets
+ * name.
  */
 public final class Demands {
   private Demands() {}
@@ -31,7 +33,8 @@ public final class Demands {
         perInstance,
         min,
         max,
-        labels -> "true".equals(labels.get(Names.KVM_NODE_LABEL)));
+        labels -> "true".equals(labels.get(Names.KVM_NODE_LABEL)),
+        node -> LauncherOverhead.on(node, perInstance));
   }
 
   public static Request of(ContainerTask task) {

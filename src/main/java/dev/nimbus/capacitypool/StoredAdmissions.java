@@ -1,6 +1,9 @@
 package dev.nimbus.capacitypool;
 
 import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Node;
+import dev.nimbus.allocation.Pool;
+import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Reservation;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
@@ -11,7 +14,9 @@ import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -25,10 +30,12 @@ public final class StoredAdmissions {
   private StoredAdmissions() {}
 
   /**
-   * The entries of {@code pool} that {@code servers} and {@code tasks} show, made at {@code at}.
+   * The entries of {@code pool} that {@code servers} and {@code tasks} show, made at {@code at};
+   * {@code model} has the pool's nodes, on which an instance's overhead is counted.
    */
   public static List<LedgerEntry> of(
       String pool,
+      Pool model,
       List<VirtualServer> servers,
       List<ContainerTask> tasks,
       Catalog catalog,
@@ -43,7 +50,7 @@ public final class StoredAdmissions {
       if (type.isEmpty()) {
         continue; // its size is not known: nothing is rebuilt for it
       }
-      Amounts size = Demands.of(server, type.get()).perInstance();
+      Request request = Demands.of(server, type.get());
       List<String> nodes = new ArrayList<>();
       int admitted = Objects.requireNonNullElse(status.admittedCount(), 0);
       for (int index = 0; index < admitted && index < status.instances().size(); index++) {
@@ -60,7 +67,8 @@ public final class StoredAdmissions {
           status.observedGeneration(),
           server.getSpec().maxCount(),
           nodes,
-          size,
+          request,
+          model,
           at);
     }
     for (ContainerTask task : tasks) {
@@ -71,7 +79,7 @@ public final class StoredAdmissions {
       if (status.tasks().stream().allMatch(t -> STOPPED.equals(t.lastStatus()))) {
         continue; // a finished run holds nothing
       }
-      Amounts size = Demands.of(task).perInstance();
+      Request request = Demands.of(task);
       List<String> nodes = new ArrayList<>();
       for (int index = 0; index < status.tasks().size(); index++) {
         var one = status.tasks().get(index);
@@ -81,7 +89,15 @@ public final class StoredAdmissions {
         }
         nodes.add(one.node());
       }
-      add(entries, task, status.observedGeneration(), task.getSpec().count(), nodes, size, at);
+      add(
+          entries,
+          task,
+          status.observedGeneration(),
+          task.getSpec().count(),
+          nodes,
+          request,
+          model,
+          at);
     }
     return entries;
   }
@@ -92,13 +108,26 @@ public final class StoredAdmissions {
       Long observedGeneration,
       Integer desired,
       List<String> nodes,
-      Amounts size,
+      Request request,
+      Pool model,
       Instant at) {
     if (nodes.isEmpty()) {
       return;
     }
+    Map<String, Node> byName = new HashMap<>();
+    model.nodes().forEach(node -> byName.put(node.name(), node));
+    // On a node that left the pool no overhead is known: the instance holds its demand.
     List<Reservation.Placement> placements =
-        nodes.stream().map(node -> new Reservation.Placement(node, size)).toList();
+        nodes.stream()
+            .map(
+                node ->
+                    new Reservation.Placement(
+                        node,
+                        request.perInstance(),
+                        byName.containsKey(node)
+                            ? request.overheadOn().apply(byName.get(node))
+                            : Amounts.ZERO))
+            .toList();
     entries.add(
         LedgerEntry.of(
             workload.getKind(),

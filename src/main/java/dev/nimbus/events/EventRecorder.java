@@ -39,6 +39,11 @@ public class EventRecorder {
     InstancesStopped,
     /** The instances were started again (spec.running: true). */
     InstancesStarted,
+    /**
+     * A VM was stopped or started outside its VirtualServer (such as by {@code virtctl stop}) and
+     * was set back to what the server says.
+     */
+    InstanceStateRestored,
     /** The cluster lacks KubeVirt, so VirtualServers cannot run. */
     KubeVirtUnavailable,
     /** The pool holds no reservation for a workload that should run. */

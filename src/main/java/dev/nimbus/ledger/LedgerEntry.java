@@ -25,8 +25,48 @@ public record LedgerEntry(
     // The metadata.generation admission saw; absent in entries written before it was recorded.
     Long generation) {
 
-  /** One instance: its node and what it holds there (millicores and bytes). */
-  public record Placement(String node, long cpu, long memory, long ephemeralStorage) {}
+  /**
+   * One instance: its node and what it holds there (millicores and bytes), and the overhead its
+   * runtime adds on that node in physical units (absent for none, as in entries written before
+   * overhead was counted).
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Placement(
+      String node, long cpu, long memory, long ephemeralStorage, Overhead overhead) {
+    Placement(String node, Amounts demand, Amounts overhead) {
+      this(
+          node,
+          demand.get(Resource.CPU),
+          demand.get(Resource.MEMORY),
+          demand.get(Resource.EPHEMERAL_STORAGE),
+          Overhead.of(overhead));
+    }
+
+    Amounts demand() {
+      return Amounts.of(cpu, memory, ephemeralStorage);
+    }
+
+    Amounts overheadAmounts() {
+      return overhead == null ? Amounts.ZERO : overhead.amounts();
+    }
+  }
+
+  /** Physical millicores and bytes a runtime adds per instance (KubeVirt's launcher pod). */
+  public record Overhead(long cpu, long memory, long ephemeralStorage) {
+    /** {@code amounts} as stored: null for none. */
+    public static Overhead of(Amounts amounts) {
+      return amounts.isZero()
+          ? null
+          : new Overhead(
+              amounts.get(Resource.CPU),
+              amounts.get(Resource.MEMORY),
+              amounts.get(Resource.EPHEMERAL_STORAGE));
+    }
+
+    public Amounts amounts() {
+      return Amounts.of(cpu, memory, ephemeralStorage);
+    }
+  }
 
   public static LedgerEntry of(
       String kind,
@@ -38,13 +78,7 @@ public record LedgerEntry(
       Long generation) {
     List<Placement> placements =
         reservation.placements().stream()
-            .map(
-                p ->
-                    new Placement(
-                        p.node(),
-                        p.demand().get(Resource.CPU),
-                        p.demand().get(Resource.MEMORY),
-                        p.demand().get(Resource.EPHEMERAL_STORAGE)))
+            .map(p -> new Placement(p.node(), p.demand(), p.overhead()))
             .toList();
     return new LedgerEntry(
         reservation.key(), kind, namespace, name, at.toString(), desired, placements, generation);
@@ -54,10 +88,7 @@ public record LedgerEntry(
     return new Reservation(
         uid,
         placements.stream()
-            .map(
-                p ->
-                    new Reservation.Placement(
-                        p.node(), Amounts.of(p.cpu(), p.memory(), p.ephemeralStorage())))
+            .map(p -> new Reservation.Placement(p.node(), p.demand(), p.overheadAmounts()))
             .toList());
   }
 
@@ -78,11 +109,13 @@ public record LedgerEntry(
         generation);
   }
 
-  /** This entry with instance {@code index} placed on {@code node}, holding what it held. */
-  public LedgerEntry movedTo(int index, String node) {
+  /**
+   * This entry with instance {@code index} as {@code placement} holds it: on another node, with the
+   * same demand and that node's overhead.
+   */
+  public LedgerEntry movedTo(int index, Reservation.Placement placement) {
     List<Placement> next = new java.util.ArrayList<>(placements);
-    Placement moved = placements.get(index);
-    next.set(index, new Placement(node, moved.cpu(), moved.memory(), moved.ephemeralStorage()));
+    next.set(index, new Placement(placement.node(), placement.demand(), placement.overhead()));
     return new LedgerEntry(
         uid, kind, namespace, name, reservedAt, desired, List.copyOf(next), generation);
   }

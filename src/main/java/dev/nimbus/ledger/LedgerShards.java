@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.nimbus.allocation.Amounts;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -74,18 +75,24 @@ public final class LedgerShards {
 
     /** Whether this part holds no more than {@code other} of any resource on its node. */
     boolean within(Part other) {
-      return total(i -> i.cpu()) <= other.total(i -> i.cpu())
-          && total(i -> i.memory()) <= other.total(i -> i.memory())
-          && total(i -> i.ephemeralStorage()) <= other.total(i -> i.ephemeralStorage());
+      return held().fitsIn(other.held());
     }
 
-    private long total(java.util.function.ToLongFunction<Instance> amount) {
-      return instances.values().stream().mapToLong(amount).sum();
+    private Amounts held() {
+      return instances.values().stream().map(Instance::held).reduce(Amounts.ZERO, Amounts::plus);
     }
   }
 
-  /** What one instance holds: millicores and bytes. */
-  public record Instance(long cpu, long memory, long ephemeralStorage) {}
+  /** What one instance holds: millicores and bytes, and its runtime's overhead (null for none). */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record Instance(
+      long cpu, long memory, long ephemeralStorage, LedgerEntry.Overhead overhead) {
+    /** Its demand and its overhead together. */
+    Amounts held() {
+      Amounts demand = Amounts.of(cpu, memory, ephemeralStorage);
+      return overhead == null ? demand : demand.plus(overhead.amounts());
+    }
+  }
 
   public static Shard decode(String node, String document) {
     if (document == null || document.isBlank()) {
@@ -169,7 +176,8 @@ public final class LedgerShards {
                         i.node(),
                         i.instance().cpu(),
                         i.instance().memory(),
-                        i.instance().ephemeralStorage()))
+                        i.instance().ephemeralStorage(),
+                        i.instance().overhead()))
             .toList(),
         newest.generation());
   }
@@ -186,7 +194,7 @@ public final class LedgerShards {
       LedgerEntry.Placement p = placements.get(index);
       instancesByNode
           .computeIfAbsent(p.node(), n -> new TreeMap<>())
-          .put(index, new Instance(p.cpu(), p.memory(), p.ephemeralStorage()));
+          .put(index, new Instance(p.cpu(), p.memory(), p.ephemeralStorage(), p.overhead()));
     }
     List<String> nodes = List.copyOf(new java.util.TreeSet<>(instancesByNode.keySet()));
     Map<String, Part> parts = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package dev.nimbus.virtualserver;
 
+import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Reservation;
@@ -181,15 +182,17 @@ public class ServerReservations {
               Pool model = PoolModels.deciding(pool, inventory.nodes(), ledger, held);
               LedgerEntry next = entry;
               for (int index : lost) {
+                Amounts demand = entry.reservation().placements().get(index).demand();
                 Request one =
                     new Request(
                         entry.uid() + "/recover/" + index,
-                        entry.reservation().placements().get(index).demand(),
+                        demand,
                         1,
                         1,
-                        labels -> "true".equals(labels.get(Names.KVM_NODE_LABEL)));
+                        labels -> "true".equals(labels.get(Names.KVM_NODE_LABEL)),
+                        node -> LauncherOverhead.on(node, demand));
                 if (model.admit(one) instanceof Verdict.Admitted admitted) {
-                  next = next.movedTo(index, admitted.reservation().placements().get(0).node());
+                  next = next.movedTo(index, admitted.reservation().placements().get(0));
                   model = model.hold(admitted.reservation());
                 }
               }

@@ -114,7 +114,10 @@ public class ServerVms {
               publicKey);
       desired.getMetadata().setAnnotations(Map.of(Names.SPEC_DIGEST_ANNOTATION, digest));
       VirtualMachine existing = vms.get(index);
-      if (existing != null && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
+      boolean runsAsDesired =
+          existing != null
+              && Objects.equals(existing.getSpec().runStrategy, desired.getSpec().runStrategy);
+      if (runsAsDesired && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
         continue;
       }
       if (!secretsApplied) {
@@ -137,7 +140,22 @@ public class ServerVms {
                 + " on node "
                 + node.get().getMetadata().getName());
       } else {
-        started |= VirtualMachine.RUN_HALTED.equals(existing.getSpec().runStrategy);
+        if (!runsAsDesired && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
+          // Only the run strategy changed, by someone else (virtctl stop or start): the
+          // VirtualServer says whether its instances run.
+          events.warning(
+              server,
+              Reason.InstanceStateRestored,
+              "VirtualMachine "
+                  + existing.getMetadata().getName()
+                  + " was set to runStrategy "
+                  + existing.getSpec().runStrategy
+                  + " outside its VirtualServer; set back to "
+                  + desired.getSpec().runStrategy
+                  + " (stop or start the server with spec.running)");
+        } else {
+          started |= VirtualMachine.RUN_HALTED.equals(existing.getSpec().runStrategy);
+        }
         VirtualMachine next = json.clone(existing);
         next.getSpec().runStrategy = desired.getSpec().runStrategy;
         next.getSpec().template = desired.getSpec().template;

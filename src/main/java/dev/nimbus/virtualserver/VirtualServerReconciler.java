@@ -6,6 +6,7 @@ import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
 import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.conditions.StatusPatch;
+import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
@@ -19,6 +20,7 @@ import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
+import dev.nimbus.workload.PendingReservations;
 import dev.nimbus.workload.Readmission;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
@@ -76,6 +78,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final EventRecorder events;
   private final NimbusMetrics metrics;
   private final Readmission readmission;
+  private final NimbusConfig config;
 
   /** Whether the VirtualMachine and VMI sources are registered (once KubeVirt's CRDs exist). */
   private volatile boolean watchingKubeVirt;
@@ -90,8 +93,10 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       Releases releases,
       EventRecorder events,
       NimbusMetrics metrics,
-      Readmission readmission) {
+      Readmission readmission,
+      NimbusConfig config) {
     this.readmission = readmission;
+    this.config = config;
     this.client = client;
     this.ledgers = ledgers;
     this.inventory = inventory;
@@ -125,6 +130,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     return List.of(
         new InformerEventSource<>(policies, context),
         new InformerEventSource<>(groups, context),
+        PendingReservations.source(VirtualServer.class, context, config.namespace()),
         // A node that goes moves the instances on it; only its deletion matters here.
         LostNodes.source(
             VirtualServer.class,

@@ -23,12 +23,12 @@ import java.util.regex.Pattern;
 
 /**
  * 1,000 one-instance VirtualServers across 100 KWOK nodes, run by one operator replica with the
- * KubeVirt simulator. Measures, in one run: the time from the first create until every server is
- * Ready, the operator's API writes per server (from the API server's own request counters, by
- * resource, so that the writes of the simulator, KWOK and the scheduler are left out), the
- * operator's peak resident memory, the time until every server is deleted and its capacity
- * returned, and as the yardstick the rate at which the same client creates ConfigMaps on this API
- * server. Run by {@code bench/servers.sh}.
+ * real virt-controller and the virt-handler stand-in. Measures, in one run: the time from the first
+ * create until every server is Ready, the operator's API writes per server (from the API server's
+ * own request counters, by resource, so that the writes of KubeVirt, KWOK and the scheduler are
+ * left out), the operator's peak resident memory, the time until every server is deleted and its
+ * capacity returned, and as the yardstick the rate at which the same client creates ConfigMaps on
+ * this API server. Run by {@code bench/servers.sh}.
  */
 public final class ServerBenchmark {
   private static final String POOL = "bench-servers";
@@ -176,9 +176,9 @@ public final class ServerBenchmark {
   /**
    * The API server's count of writes to the resources only the operator writes (and the benchmark's
    * VirtualServer creates, subtracted by the caller): VirtualMachines without their status (the
-   * simulator writes that), VirtualServers and their status, core Events (the scheduler records its
-   * own through events.k8s.io), ConfigMaps (the ledger), Secrets and NetworkPolicies. Lease
-   * renewals are left out: KWOK renews one per node.
+   * virt-controller writes that), VirtualServers and their status, core Events (the scheduler
+   * records its own through events.k8s.io), ConfigMaps (the ledger), Secrets and NetworkPolicies.
+   * Lease renewals are left out: KWOK renews one per node.
    */
   private static Map<String, Double> operatorWrites(KubernetesClient client) {
     Map<String, Double> writes = new HashMap<>();

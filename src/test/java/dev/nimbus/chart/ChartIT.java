@@ -217,7 +217,22 @@ class ChartIT {
               .withName("unowned-0")
               .withNamespace(namespace.name())
               .endMetadata()
-              .addToAdditionalProperties("spec", Map.of("runStrategy", "Halted"))
+              // A VM KubeVirt's own admission accepts, so that only the policy refuses it.
+              .addToAdditionalProperties(
+                  "spec",
+                  Map.of(
+                      "runStrategy",
+                      "Halted",
+                      "template",
+                      Map.of(
+                          "spec",
+                          Map.of(
+                              "domain",
+                              Map.of(
+                                  "devices",
+                                  Map.of(),
+                                  "resources",
+                                  Map.of("requests", Map.of("memory", "1Gi")))))))
               .build(),
           "a VirtualMachine no VirtualServer owns");
       // The same pod, as Nimbus makes it, passes.

@@ -273,7 +273,7 @@ class LedgerCommitsPropertiesTest {
         uid,
         Instant.EPOCH.toString(),
         1,
-        List.of(new LedgerEntry.Placement(node, cpu, GI, 0)),
+        List.of(new LedgerEntry.Placement(node, cpu, GI, 0, null)),
         1L);
   }
 

@@ -90,7 +90,7 @@ class LedgerStorageIT {
                   "server-" + i,
                   Instant.EPOCH.toString(),
                   1,
-                  List.of(new LedgerEntry.Placement("node-" + (i % NODES), 500, 1L << 30, 0)),
+                  List.of(new LedgerEntry.Placement("node-" + (i % NODES), 500, 1L << 30, 0, null)),
                   1L));
     }
     return next;

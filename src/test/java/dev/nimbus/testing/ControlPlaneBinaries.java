@@ -25,6 +25,22 @@ public final class ControlPlaneBinaries {
     return bin.resolve(name);
   }
 
+  /**
+   * Runs the cache's virtctl on the local cluster, in {@code namespace}; fails unless it exits 0.
+   */
+  public static void virtctl(String namespace, String... args) {
+    List<String> command =
+        new java.util.ArrayList<>(
+            List.of(
+                path("virtctl").toString(),
+                "--kubeconfig",
+                LocalCluster.kubeconfig().toString(),
+                "-n",
+                namespace));
+    command.addAll(List.of(args));
+    run(null, command.toArray(String[]::new));
+  }
+
   /** Runs {@code command} with {@code input} on its stdin; fails unless it exits 0. */
   public static List<String> run(String input, String... command) {
     Result result = runAllowingFailure(input, command);

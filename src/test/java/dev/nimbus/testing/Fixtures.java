@@ -21,11 +21,23 @@ public final class Fixtures {
 
   /** A KVM-capable node that KWOK keeps Ready, with the given labels, CPUs and memory. */
   public static Node kvmNode(String name, Map<String, String> labels, String cpu, String memory) {
+    // What virt-handler's node labeller and device plugins put on a node with /dev/kvm, and
+    // virt-controller's launcher pods select and request (as hack/cluster.sh's KVM nodes have).
     Map<String, String> kvmLabels = new java.util.HashMap<>(labels);
     kvmLabels.put("kubevirt.io/schedulable", "true");
-    // What KubeVirt's device plugin reports on a node with /dev/kvm.
+    kvmLabels.put("machine-type.node.kubevirt.io/q35", "true");
+    kvmLabels.put("kubernetes.io/arch", "amd64");
     return node(
-        name, kvmLabels, cpu, memory, Map.of("devices.kubevirt.io/kvm", new Quantity("1k")));
+        name,
+        kvmLabels,
+        cpu,
+        memory,
+        Map.of(
+            "devices.kubevirt.io/kvm", new Quantity("1k"),
+            "devices.kubevirt.io/tun", new Quantity("1k"),
+            "devices.kubevirt.io/vhost-net", new Quantity("1k"),
+            // Launcher pods ask for some: a node without any can run none.
+            "ephemeral-storage", new Quantity("100Gi")));
   }
 
   /** A node without KVM that KWOK keeps Ready, as the plain group of the local cluster. */

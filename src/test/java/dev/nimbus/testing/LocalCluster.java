@@ -1,6 +1,5 @@
 package dev.nimbus.testing;
 
-import dev.nimbus.kubevirt.simulator.KubeVirtSimulator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
@@ -29,7 +28,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <p>Once per test run it starts the cluster with {@code hack/cluster.sh up} unless one is already
  * up (which also builds the binaries on a new machine, printing progress), and installs the CRDs
- * from {@code crds/}, and starts the {@link KubeVirtSimulator}. Each test gets a {@link
+ * from {@code crds/}; KubeVirt's control plane runs in the cluster. Each test gets a {@link
  * KubernetesClient} and a fresh {@link TestNamespace}; when a test fails, the namespace's objects
  * and events are printed, and the namespace is deleted after every test.
  */
@@ -37,7 +36,6 @@ public final class LocalCluster
     implements ExecutionCondition, BeforeEachCallback, AfterEachCallback, ParameterResolver {
   private static final Duration CRD_ESTABLISHED = Duration.ofSeconds(60);
   private static KubernetesClient sharedClient;
-  private static KubeVirtSimulator simulator;
   private static Path kubeconfig;
 
   @Override
@@ -118,8 +116,6 @@ public final class LocalCluster
           .validatingWebhookConfigurations()
           .withLabel("app.kubernetes.io/managed-by", "nimbus")
           .delete();
-      // The KubeVirt stand-in runs beside the code under test for the whole test run.
-      simulator = new KubeVirtSimulator(client);
       // Shared only once complete: a failed setup is tried again by the next test.
       sharedClient = client;
     }
@@ -130,6 +126,22 @@ public final class LocalCluster
   public static synchronized Path kubeconfig() {
     client();
     return kubeconfig;
+  }
+
+  /**
+   * Installs KubeVirt again as the cluster's script does (its CRDs, webhooks and APIServices, and
+   * virt-api and virt-controller if they stopped), for tests that removed it.
+   */
+  public static synchronized void reinstallKubeVirt() {
+    Path script = projectDir().resolve("hack/cluster.sh");
+    List<String> command =
+        K3sCluster.selected()
+            ? List.of(script.toString(), "attach", K3sCluster.start().toString())
+            : List.of(script.toString(), "up");
+    int exit = run(command, true);
+    if (exit != 0) {
+      throw new IllegalStateException(String.join(" ", command) + " failed with exit code " + exit);
+    }
   }
 
   /** The project's root folder, where {@code hack/} and {@code crds/} are. */

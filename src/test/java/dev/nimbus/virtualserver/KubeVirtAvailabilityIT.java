@@ -38,6 +38,15 @@ class KubeVirtAvailabilityIT {
         .serverSideApply();
     client.resource(Fixtures.serverPool(POOL, "nimbus.dev/node-group", "kvm")).serverSideApply();
     client.resource(Fixtures.instanceType("itkv.small", 1, "1Gi")).serverSideApply();
+    try {
+      withoutKubeVirt(client, namespace);
+    } finally {
+      LocalCluster.reinstallKubeVirt();
+    }
+  }
+
+  private void withoutKubeVirt(KubernetesClient client, TestNamespace namespace) throws Exception {
+    // The CRDs go once virt-controller has finalized every VM and VMI of the cluster.
     for (String crd : KUBEVIRT_CRDS) {
       client.apiextensions().v1().customResourceDefinitions().withName(crd).delete();
     }
@@ -47,7 +56,7 @@ class KubeVirtAvailabilityIT {
           .v1()
           .customResourceDefinitions()
           .withName(crd)
-          .waitUntilCondition(c -> c == null, 60, TimeUnit.SECONDS);
+          .waitUntilCondition(c -> c == null, 180, TimeUnit.SECONDS);
     }
     try (OperatorProcess operator =
         OperatorProcess.start(
@@ -92,22 +101,13 @@ class KubeVirtAvailabilityIT {
                   .map(e -> e.getReason()))
           .contains("KubeVirtUnavailable");
 
-      VirtualServerIT.kubectl(
-          "apply",
-          "--server-side",
-          "-f",
-          LocalCluster.projectDir().resolve("hack/kubevirt/crds.yaml").toString());
+      LocalCluster.reinstallKubeVirt();
 
       VirtualServer running = VirtualServerIT.awaitReady(client, server, 1);
       assertThat(condition(running, "KubeVirtUnavailable")).isEqualTo("False");
       client.resource(server).delete();
       client.resource(server).waitUntilCondition(s -> s == null, 60, TimeUnit.SECONDS);
     } finally {
-      VirtualServerIT.kubectl(
-          "apply",
-          "--server-side",
-          "-f",
-          LocalCluster.projectDir().resolve("hack/kubevirt/crds.yaml").toString());
       client
           .admissionRegistration()
           .v1()

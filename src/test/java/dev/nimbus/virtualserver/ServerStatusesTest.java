@@ -131,7 +131,7 @@ class ServerStatusesTest {
         "2026-11-27T00:00:00Z",
         2,
         java.util.stream.IntStream.range(0, instances)
-            .mapToObj(i -> new LedgerEntry.Placement("kvm-" + i, 2000, 1L << 30, 0))
+            .mapToObj(i -> new LedgerEntry.Placement("kvm-" + i, 2000, 1L << 30, 0, null))
             .toList(),
         1L);
   }

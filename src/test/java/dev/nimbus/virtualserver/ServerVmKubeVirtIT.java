@@ -50,7 +50,8 @@ class ServerVmKubeVirtIT {
               NODE.name(),
               type.at("/spec/vcpus").asLong() * 1000,
               PoolModels.instanceBytes(type.at("/spec/memory").asText()),
-              0);
+              0,
+              null);
       for (int options = 0; options < 16; options++) {
         boolean userData = (options & 1) != 0;
         boolean key = (options & 2) != 0;

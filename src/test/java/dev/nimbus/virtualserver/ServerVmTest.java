@@ -31,7 +31,7 @@ class ServerVmTest {
 
   /** What admission reserved for one t3.micro (2 vCPU, 1Gi) instance on kvm-1. */
   private static final LedgerEntry.Placement T3_MICRO =
-      new LedgerEntry.Placement("kvm-1", 2000, 1L << 30, 0);
+      new LedgerEntry.Placement("kvm-1", 2000, 1L << 30, 0, null);
 
   @Test
   void aSeedShapedServerBecomesAVmOnItsNodeWithSecretsNotInlineData() {

@@ -5,6 +5,8 @@ import static dev.nimbus.testing.Await.createWhenReferencesKnown;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.nimbus.allocation.Amounts;
+import dev.nimbus.allocation.Resource;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
@@ -22,7 +24,9 @@ import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.ControlPlaneBinaries;
 import dev.nimbus.testing.Fixtures;
+import dev.nimbus.testing.LauncherPods;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.StoredLedgers;
@@ -32,7 +36,6 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -50,10 +53,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * VirtualServers run by the operator on the local control plane, with the KubeVirt simulator: the
- * seed's create_instances call, EC2's count semantics, stop, start, scale, resize, termination
- * protection and deletion. The pool is the three KVM nodes (16 cores each) at CPU ratio 2: V = 96
- * cores, 32 per node.
+ * VirtualServers run by the operator on the local control plane, with KubeVirt's virt-api and
+ * virt-controller: the seed's create_instances call, EC2's count semantics, stop, start, scale,
+ * resize, termination protection and deletion. The pool is the three KVM nodes (16 cores each) at
+ * CPU ratio 2: V = 96 cores, 32 per node.
  */
 @ExtendWith(LocalCluster.class)
 class VirtualServerIT {
@@ -73,7 +76,9 @@ class VirtualServerIT {
     client.resource(pool()).serverSideApply();
     client.resource(Fixtures.instanceType(SMALL, 2, "4Gi")).serverSideApply();
     client.resource(Fixtures.instanceType(MEDIUM, 4, "8Gi")).serverSideApply();
-    client.resource(Fixtures.instanceType(BIG, 32, "8Gi")).serverSideApply();
+    // One per node of 32 virtual cores: with its launcher's overhead (12m at ratio 2), 32 would not
+    // fit.
+    client.resource(Fixtures.instanceType(BIG, 31, "8Gi")).serverSideApply();
     operator =
         OperatorProcess.forTests(
             "it-vsrv-operator",
@@ -144,10 +149,14 @@ class VirtualServerIT {
             });
     assertThat(ready.getStatus().instances().stream().map(InstanceStatus::vmName))
         .containsExactly("web-0", "web-1");
-    // 2 vCPUs at CPU ratio 2 request one core; 4Gi at memory ratio 1 request 4Gi.
+    // 2 vCPUs at CPU ratio 2 request one core; 4Gi at memory ratio 1 request 4Gi; the launcher
+    // pod that real virt-controller renders adds the overhead admission counted for it.
     assertThat(launchers(client, namespace, "web").stream().map(VirtualServerIT::placement))
         .hasSize(2)
-        .allSatisfy(p -> assertThat(p).matches("kvm-[0-2] cpu=1 memory=4294967296 secgroup=web"));
+        .allSatisfy(
+            p ->
+                assertThat(p)
+                    .matches("kvm-[0-2] " + requests(2, 1_000, 4L << 30) + " secgroup=web"));
     Secret userData = client.secrets().inNamespace(namespace.name()).withName("web-userdata").get();
     assertThat(decode(userData, "userdata")).contains("echo hello");
     Secret key = client.secrets().inNamespace(namespace.name()).withName("web-ssh-key").get();
@@ -368,6 +377,78 @@ class VirtualServerIT {
     }
   }
 
+  /**
+   * A pool filled to what admission allows: every admitted instance's launcher pod, with the
+   * overhead real virt-controller adds to it, is scheduled and its VMI runs; none waits for room.
+   * Two nodes of 4 CPUs and 9Gi at ratio 1, instances of 1 vCPU and 2Gi: without the launcher's
+   * overhead eight would be admitted and two of their pods could never be scheduled.
+   */
+  @Test
+  void aPoolFilledToWhatAdmissionAllowsSchedulesEveryLauncher(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String group = namespace.name();
+    List<String> nodes = List.of(group + "-a", group + "-b");
+    for (String node : nodes) {
+      client
+          .resource(
+              Fixtures.kvmNode(
+                  node,
+                  Map.of("nimbus.dev/node-group", group, Names.ZONE_LABEL, "zone-a"),
+                  "4",
+                  "9Gi"))
+          .create();
+    }
+    CapacityPool exact = pool();
+    exact.getMetadata().setName(group);
+    exact.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    client.resource(exact).create();
+    String type = "itvs.fill-" + group.substring(group.length() - 8);
+    client.resource(Fixtures.instanceType(type, 1, "2Gi")).create();
+    VirtualServer server =
+        server(
+            namespace,
+            "fill",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                type,
+                1,
+                10,
+                null,
+                null,
+                null,
+                group,
+                true,
+                false));
+    try {
+      createWhenReferencesKnown(client, server);
+      int admitted =
+          StoredLedgers.read(client, NAMESPACE, group).entries().values().stream()
+              .mapToInt(e -> e.count())
+              .sum();
+      // 2Gi + about 0.6Gi of overhead each: three per node of 9Gi.
+      assertThat(admitted).isEqualTo(6);
+      VirtualServer ready = awaitReady(client, server, admitted);
+      assertThat(ready.getStatus().instances())
+          .allSatisfy(i -> assertThat(i.state()).isEqualTo("running"));
+      assertThat(launchers(client, namespace, "fill"))
+          .hasSize(admitted)
+          .allSatisfy(pod -> assertThat(pod.getSpec().getNodeName()).isIn(nodes));
+    } finally {
+      client.resource(server).withGracePeriod(0).delete();
+      awaitTrue(() -> client.resource(server).get() == null, 60);
+      client.resources(CapacityPool.class).withName(group).delete();
+      client.resources(InstanceType.class).withName(type).delete();
+      nodes.forEach(node -> client.nodes().withName(node).delete());
+    }
+  }
+
   @Test
   void anInstanceWhoseNodeIsDeletedIsRecoveredOnAnotherNodeWithItsId(
       KubernetesClient client, TestNamespace namespace) throws Exception {
@@ -456,6 +537,54 @@ class VirtualServerIT {
     }
   }
 
+  /**
+   * virtctl reaches a server's VMs through KubeVirt's real virt-api: a restart reboots the guest in
+   * place, a stop is set back to what the server says, with a Warning Event.
+   */
+  @Test
+  void virtctlRestartsAServersVmAndAStopIsSetBack(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    VirtualServer server = server(namespace, "cli", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, server);
+    InstanceStatus before = awaitReady(client, server, 1).getStatus().instances().get(0);
+    String firstVmi = vmiUid(client, namespace, "cli-0");
+
+    ControlPlaneBinaries.virtctl(namespace.name(), "restart", "cli-0");
+    awaitTrue(
+        () -> {
+          String now = vmiUid(client, namespace, "cli-0");
+          return now != null && !now.equals(firstVmi) && vmiRunning(client, namespace, "cli-0");
+        },
+        90);
+    InstanceStatus restarted = awaitReady(client, server, 1).getStatus().instances().get(0);
+    assertThat(restarted.instanceId()).isEqualTo(before.instanceId());
+    assertThat(restarted.node()).isEqualTo(before.node());
+
+    String secondVmi = vmiUid(client, namespace, "cli-0");
+    ControlPlaneBinaries.virtctl(namespace.name(), "stop", "cli-0");
+    awaitTrue(() -> reasons(client, namespace).contains("InstanceStateRestored"), 60);
+    awaitTrue(
+        () -> {
+          String now = vmiUid(client, namespace, "cli-0");
+          return now != null && !now.equals(secondVmi) && vmiRunning(client, namespace, "cli-0");
+        },
+        90);
+    assertThat(vms(client, namespace, "cli"))
+        .singleElement()
+        .satisfies(vm -> assertThat(vm.getSpec().runStrategy).isEqualTo("Always"));
+    awaitReady(client, server, 1);
+  }
+
+  private static boolean vmiRunning(KubernetesClient client, TestNamespace namespace, String name) {
+    VirtualMachineInstance vmi =
+        client
+            .resources(VirtualMachineInstance.class)
+            .inNamespace(namespace.name())
+            .withName(name)
+            .get();
+    return vmi != null && vmi.getStatus() != null && "Running".equals(vmi.getStatus().phase);
+  }
+
   @Test
   void stopStartScaleAndResizeGoThroughAdmission(KubernetesClient client, TestNamespace namespace)
       throws Exception {
@@ -490,9 +619,10 @@ class VirtualServerIT {
     // A start that finds no room is refused, and the server stays stopped.
     VirtualServer hog = server(namespace, "hog", spec(BIG, 3, 3));
     createWhenReferencesKnown(client, hog);
+    // The hog leaves 0.988 of a core on each node, 2.964 in all: no node fits an instance.
     assertThatThrownBy(() -> change(client, app, spec -> copy(spec, true, 2, false)))
         .isInstanceOf(KubernetesClientException.class)
-        .hasMessageContaining("InsufficientCapacity");
+        .hasMessageContaining("NoNodeFits");
     client.resource(hog).delete();
     awaitTrue(() -> ledger(client).entries().isEmpty(), 60);
 
@@ -545,7 +675,7 @@ class VirtualServerIT {
                 .map(VirtualServerIT::placement)
                 .toList()
                 .toString()
-                .matches("\\[kvm-[0-2] cpu=2 memory=8589934592 secgroup=none\\]"),
+                .matches("\\[kvm-[0-2] " + requests(4, 2_000, 8L << 30) + " secgroup=none\\]"),
         30);
     assertThat(reasons(client, namespace))
         .contains("InstancesStopped", "InstancesStarted", "InstanceTerminated", "InstanceResized");
@@ -870,18 +1000,29 @@ class VirtualServerIT {
         .toList();
   }
 
-  /** A launcher pod in one line: its node, requests and security group. */
+  /**
+   * A launcher pod in one line: its node, what it requests in all (its containers and the sidecars
+   * among its init containers, in millicores and bytes) and its security group.
+   */
   private static String placement(Pod pod) {
-    var requests = pod.getSpec().getContainers().get(0).getResources().getRequests();
+    Amounts requested = LauncherPods.requested(pod);
+    long cpu = requested.get(Resource.CPU);
+    long memory = requested.get(Resource.MEMORY);
     String group =
         pod.getMetadata().getLabels().containsKey(Names.securityGroupLabel("web")) ? "web" : "none";
-    return pod.getSpec().getNodeName()
-        + " cpu="
-        + requests.get("cpu").getAmount()
+    return pod.getSpec().getNodeName() + " cpu=" + cpu + " memory=" + memory + " secgroup=" + group;
+  }
+
+  /**
+   * What the launcher of an instance of {@code vcpus} whose VM requests {@code cpu} millicores and
+   * {@code memory} bytes asks in all: those, and the overhead that admission counts for it.
+   */
+  private static String requests(int vcpus, long cpu, long memory) {
+    Amounts overhead = LauncherOverhead.of(vcpus, memory);
+    return "cpu="
+        + (cpu + overhead.get(Resource.CPU))
         + " memory="
-        + Quantity.getAmountInBytes(requests.get("memory")).toBigInteger()
-        + " secgroup="
-        + group;
+        + (memory + overhead.get(Resource.MEMORY));
   }
 
   private static List<String> reasons(KubernetesClient client, TestNamespace namespace) {

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The admission decision without a cluster: a fixed catalog of two KVM nodes of 8 CPUs and 32Gi in
- * the pool "kvm" (ratio 1), the instance type "small" (2 vCPUs, 4Gi), and ledgers in memory.
+ * the pool "kvm" (ratio 1), the instance type "small" (2 vCPUs, 4Gi), and ledgers in memory. Each
+ * instance also holds its KubeVirt launcher's overhead (6m CPU among it): three fit on a node.
  */
 class AdmissionDecisionTest {
   private static final KubernetesSerialization JSON = new KubernetesSerialization();
@@ -80,7 +81,8 @@ class AdmissionDecisionTest {
 
   @Test
   void aPoolWithoutRoomIsRefusedWithTheNumbersThatDecided() {
-    Reserve first = (Reserve) decisions.decide(create(server("first", "small", 8, 8)));
+    // Three per node: with their launchers' overhead (6m CPU each) a fourth does not fit.
+    Reserve first = (Reserve) decisions.decide(create(server("first", "small", 6, 6)));
     Ledger full =
         decisions
             .reserve(first, Ledger.empty("kvm"), Instant.EPOCH, "Admitted")
@@ -93,9 +95,11 @@ class AdmissionDecisionTest {
     assertThat(change.next()).as("nothing is written for a refusal").isEmpty();
     Decision decision = change.result();
     assertThat(decision.code()).isEqualTo(403);
-    assertThat(decision.reason()).isEqualTo("InsufficientCapacity");
+    assertThat(decision.reason()).isEqualTo("NoNodeFits");
     assertThat(decision.message())
-        .isEqualTo("pool \"kvm\": cpu asked 2, free 0 of 16 (16 physical × 1)");
+        .isEqualTo(
+            "pool \"kvm\": cpu asked 2.006 per instance, but the most free on any one node is 1.982"
+                + " (cpu free 3.964 of 16 = 16 physical × 1, spread over several nodes)");
   }
 
   @Test
@@ -106,7 +110,7 @@ class AdmissionDecisionTest {
     Decision decision = change.result();
     assertThat(decision.allowed()).isTrue();
     assertThat(decision.warnings())
-        .containsExactly("pool \"kvm\" has room for 8 of the 10 asked; VirtualServer many runs 8");
+        .containsExactly("pool \"kvm\" has room for 6 of the 10 asked; VirtualServer many runs 6");
   }
 
   /**
@@ -124,7 +128,9 @@ class AdmissionDecisionTest {
     Ledger ledger = Ledger.empty("kvm");
     for (String name : List.of("stored", "ghost-1", "ghost-2")) {
       // Each was decided while it was not stored yet; only "stored" was stored after.
-      Reserve reserve = (Reserve) decisions.decide(create(server(name, "small", 2, 2)));
+      // Five instances in all: a sixth still fits the pool (three per node with their overhead).
+      int count = name.equals("stored") ? 1 : 2;
+      Reserve reserve = (Reserve) decisions.decide(create(server(name, "small", count, count)));
       ledger = halves.reserve(reserve, ledger, Instant.EPOCH, "Admitted").next().orElseThrow();
     }
 
@@ -138,7 +144,7 @@ class AdmissionDecisionTest {
                 + " its share of 8 (0.5 of 16)")
         .endsWith("retry the request");
 
-    VirtualServer whole = server("whole", "small", 8, 8);
+    VirtualServer whole = server("whole", "small", 6, 6);
     whole.getMetadata().setNamespace("fresh");
     Reserve large = (Reserve) halves.decide(create(whole));
     assertThat(
