@@ -387,28 +387,7 @@ class VirtualServerIT {
   void aPoolFilledToWhatAdmissionAllowsSchedulesEveryLauncher(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     String group = namespace.name();
-    List<String> nodes = List.of(group + "-a", group + "-b");
-    for (String node : nodes) {
-      client
-          .resource(
-              Fixtures.kvmNode(
-                  node,
-                  Map.of("nimbus.dev/node-group", group, Names.ZONE_LABEL, "zone-a"),
-                  "4",
-                  "9Gi"))
-          .create();
-    }
-    CapacityPool exact = pool();
-    exact.getMetadata().setName(group);
-    exact.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
-            null,
-            null));
-    client.resource(exact).create();
+    List<String> nodes = twoNodePool(client, group, "9Gi");
     String type = "itvs.fill-" + group.substring(group.length() - 8);
     client.resource(Fixtures.instanceType(type, 1, "2Gi")).create();
     VirtualServer server =
@@ -453,28 +432,7 @@ class VirtualServerIT {
   void anInstanceWhoseNodeIsDeletedIsRecoveredOnAnotherNodeWithItsId(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     String group = namespace.name();
-    List<String> nodes = List.of(group + "-a", group + "-b");
-    for (String node : nodes) {
-      client
-          .resource(
-              Fixtures.kvmNode(
-                  node,
-                  Map.of("nimbus.dev/node-group", group, Names.ZONE_LABEL, "zone-a"),
-                  "4",
-                  "16Gi"))
-          .create();
-    }
-    CapacityPool small = pool();
-    small.getMetadata().setName(group);
-    small.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
-            null,
-            null));
-    client.resource(small).create();
+    List<String> nodes = twoNodePool(client, group, "16Gi");
     VirtualServer server =
         server(
             namespace,
@@ -867,6 +825,36 @@ class VirtualServerIT {
                     + ", observed "
                     + (s.getStatus() == null ? null : s.getStatus().observedGeneration()))
         .toList();
+  }
+
+  /**
+   * Two KVM nodes of 4 CPUs and {@code memory} in zone-a, and the pool {@code group} of them at
+   * ratio 1 for servers; the node names.
+   */
+  private static List<String> twoNodePool(KubernetesClient client, String group, String memory) {
+    List<String> nodes = List.of(group + "-a", group + "-b");
+    for (String node : nodes) {
+      client
+          .resource(
+              Fixtures.kvmNode(
+                  node,
+                  Map.of("nimbus.dev/node-group", group, Names.ZONE_LABEL, "zone-a"),
+                  "4",
+                  memory))
+          .create();
+    }
+    CapacityPool pool = pool();
+    pool.getMetadata().setName(group);
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            null,
+            null));
+    client.resource(pool).create();
+    return nodes;
   }
 
   static CapacityPool pool() {
