@@ -464,7 +464,9 @@ class VirtualServerIT {
                           && s.getStatus().instances() != null
                           && other.equals(s.getStatus().instances().get(0).node())
                           && "running".equals(s.getStatus().instances().get(0).state()),
-                  90,
+                  // Real virt-controller fails the VMI of the lost node and backs off before
+                  // it starts the VM again, on top of the pod garbage collector's wait.
+                  240,
                   TimeUnit.SECONDS);
       assertThat(recovered.getStatus().instances().get(0).instanceId())
           .as("the instance keeps its id, as EC2's recovery does")
