@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Resource;
+import dev.nimbus.api.Samples;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
@@ -698,66 +699,141 @@ class VirtualServerIT {
   }
 
   /**
-   * What Nimbus writes to KubeVirt passes KubeVirt's own admission checks (the code of virt-api's
-   * validating webhook, run by kubevirt-admit on the VMs as the API server stored them): a key
-   * without user data, a key with user data, and user data with security groups.
+   * Every combination of options (user data, key pair, security groups, stopped) with every sample
+   * InstanceType, created through real virt-api and run by real virt-controller: each VM is
+   * accepted (a refusal would fail its create and leave its server without a VM), each running
+   * server is Ready with its instance running, each stopped one keeps a halted VM and is Suspended.
+   * The pool is four nodes of its own, large enough for all of them at once.
    */
   @Test
-  void theVirtualMachinesNimbusWritesPassKubeVirtsOwnAdmission(
+  void everyCombinationOfOptionsAndSampleTypeRunsOnKubeVirt(
       KubernetesClient client, TestNamespace namespace) throws Exception {
+    String group = namespace.name();
+    List<String> nodes = nodePool(client, group, 4, "32", "96Gi");
     client.resource(keyPair(namespace)).create();
     client.resource(webGroup(namespace)).create();
-    String image = "quay.io/containerdisks/fedora:40";
-    List<VirtualServer> servers =
-        List.of(
-            server(
-                namespace,
-                "key-only",
-                new VirtualServerSpec(
-                    image, SMALL, 1, 1, "deployer", null, null, POOL, true, false)),
-            server(
-                namespace,
-                "key-and-data",
-                new VirtualServerSpec(
-                    image, SMALL, 1, 1, "deployer", null, "#cloud-config\n", POOL, true, false)),
-            server(
-                namespace,
-                "data-and-groups",
-                new VirtualServerSpec(
-                    image,
-                    SMALL,
-                    1,
-                    1,
-                    null,
-                    List.of("web"),
-                    "#!/bin/sh\necho hi\n",
-                    POOL,
-                    true,
-                    false)));
-    for (VirtualServer server : servers) {
-      createWhenReferencesKnown(client, server);
+    List<String> types = new java.util.ArrayList<>();
+    for (var sample : Samples.all()) {
+      if (sample.kind().equals("InstanceType")) {
+        InstanceType type =
+            client.getKubernetesSerialization().convertValue(sample.object(), InstanceType.class);
+        client.resource(type).serverSideApply();
+        types.add(type.getMetadata().getName());
+      }
     }
-    for (VirtualServer server : servers) {
-      String name = server.getMetadata().getName();
-      awaitTrue(() -> vms(client, namespace, name).size() == 1, 60, () -> "the VM of " + name);
+    Map<String, Boolean> running = new java.util.LinkedHashMap<>();
+    try {
+      for (String type : types) {
+        for (int options = 0; options < 16; options++) {
+          boolean userData = (options & 1) != 0;
+          boolean key = (options & 2) != 0;
+          boolean groups = (options & 4) != 0;
+          boolean stopped = (options & 8) != 0;
+          String name = type.replace('.', '-') + "-" + options;
+          running.put(name, !stopped);
+          createWhenReferencesKnown(
+              client,
+              server(
+                  namespace,
+                  name,
+                  new VirtualServerSpec(
+                      "quay.io/containerdisks/fedora:40",
+                      type,
+                      1,
+                      1,
+                      key ? "deployer" : null,
+                      groups ? List.of("web") : null,
+                      userData ? "#cloud-config\npackages: [nginx]\n" : null,
+                      group,
+                      !stopped,
+                      false)));
+        }
+      }
+
+      assertThat(running).hasSize(16 * types.size());
+      var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
+      awaitTrue(
+          () -> notYetSettled(servers.list().getItems(), running).isEmpty(),
+          180,
+          () -> "servers not settled: " + notYetSettled(servers.list().getItems(), running));
+      for (var server : running.entrySet()) {
+        List<VirtualMachine> vms = vms(client, namespace, server.getKey());
+        if (server.getValue()) {
+          assertThat(vms).as("the VM of %s", server.getKey()).hasSize(1);
+          VirtualMachineInstance vmi =
+              client
+                  .resources(VirtualMachineInstance.class)
+                  .inNamespace(namespace.name())
+                  .withName(vms.get(0).getMetadata().getName())
+                  .get();
+          assertThat(vmi.getStatus().phase).as(server.getKey()).isEqualTo("Running");
+          assertThat(vmi.getStatus().nodeName).as(server.getKey()).isIn(nodes);
+        }
+      }
+    } finally {
+      client
+          .resources(VirtualServer.class)
+          .inNamespace(namespace.name())
+          .withGracePeriod(0)
+          .delete();
+      awaitTrue(
+          () ->
+              client
+                  .resources(VirtualServer.class)
+                  .inNamespace(namespace.name())
+                  .list()
+                  .getItems()
+                  .isEmpty(),
+          120);
+      client.resources(CapacityPool.class).withName(group).delete();
+      nodes.forEach(node -> client.nodes().withName(node).delete());
     }
-    var stored =
-        client
-            .genericKubernetesResources("kubevirt.io/v1", "VirtualMachine")
-            .inNamespace(namespace.name())
-            .list()
-            .getItems();
-    String input =
-        stored.stream()
-            .map(vm -> client.getKubernetesSerialization().asJson(vm))
-            .collect(java.util.stream.Collectors.joining("\n"));
+  }
 
-    var result =
-        dev.nimbus.testing.ControlPlaneBinaries.runAllowingFailure(
-            input, dev.nimbus.testing.ControlPlaneBinaries.path("kubevirt-admit").toString());
-
-    assertThat(result.output()).as("KubeVirt's refusals").isEmpty();
-    assertThat(result.exitCode()).isZero();
+  /**
+   * The servers of {@code running} (name to whether it runs) not yet where they should settle:
+   * running ones Ready with their one instance running, stopped ones not Ready for being stopped
+   * and with no instance running.
+   */
+  private static List<String> notYetSettled(
+      List<VirtualServer> servers, Map<String, Boolean> running) {
+    Map<String, VirtualServer> byName = new java.util.HashMap<>();
+    servers.forEach(s -> byName.put(s.getMetadata().getName(), s));
+    return running.entrySet().stream()
+        .filter(
+            expected -> {
+              VirtualServer server = byName.get(expected.getKey());
+              if (server == null
+                  || server.getStatus() == null
+                  || server.getStatus().conditions() == null
+                  || !server
+                      .getMetadata()
+                      .getGeneration()
+                      .equals(server.getStatus().observedGeneration())) {
+                return true;
+              }
+              List<String> states =
+                  server.getStatus().instances() == null
+                      ? List.of()
+                      : server.getStatus().instances().stream().map(i -> i.state()).toList();
+              return expected.getValue()
+                  ? !"True".equals(conditionStatus(server, "Ready"))
+                      || !states.equals(List.of("running"))
+                  : !"Stopped".equals(conditionReason(server, "Ready"))
+                      || states.contains("running");
+            })
+        .map(
+            expected -> {
+              VirtualServer server = byName.get(expected.getKey());
+              return expected.getKey()
+                  + (server == null || server.getStatus() == null
+                      ? " (no status)"
+                      : " "
+                          + server.getStatus().instances()
+                          + " "
+                          + server.getStatus().conditions());
+            })
+        .toList();
   }
 
   /**
@@ -834,14 +910,26 @@ class VirtualServerIT {
    * ratio 1 for servers; the node names.
    */
   private static List<String> twoNodePool(KubernetesClient client, String group, String memory) {
-    List<String> nodes = List.of(group + "-a", group + "-b");
+    return nodePool(client, group, 2, "4", memory);
+  }
+
+  /**
+   * {@code count} KVM nodes of {@code cpu} and {@code memory} in zone-a, and the pool {@code group}
+   * of them at ratio 1 for servers; the node names.
+   */
+  private static List<String> nodePool(
+      KubernetesClient client, String group, int count, String cpu, String memory) {
+    List<String> nodes =
+        java.util.stream.IntStream.range(0, count)
+            .mapToObj(i -> group + "-" + (char) ('a' + i))
+            .toList();
     for (String node : nodes) {
       client
           .resource(
               Fixtures.kvmNode(
                   node,
                   Map.of("nimbus.dev/node-group", group, Names.ZONE_LABEL, "zone-a"),
-                  "4",
+                  cpu,
                   memory))
           .create();
     }
@@ -940,6 +1028,14 @@ class VirtualServerIT {
             .map(c -> c.getStatus())
             .findFirst()
             .orElse(null);
+  }
+
+  private static String conditionReason(VirtualServer server, String type) {
+    return server.getStatus().conditions().stream()
+        .filter(c -> c.getType().equals(type))
+        .map(c -> c.getReason())
+        .findFirst()
+        .orElse(null);
   }
 
   private static String condition(VirtualServer server, String type) {
