@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, once, the binaries of Nimbus' local control plane from Go modules:
-# etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kwok, helm, and
+# etcd, kube-apiserver, kube-scheduler, kube-controller-manager, kubectl, kwok, helm, the
+# kube-apiserver of the oldest supported Kubernetes (kube-apiserver-<version>), and
 # KubeVirt's virt-api, virt-controller and virtctl with kubevirt-manifests, which prints the
 # KubeVirt CRDs, RBAC, webhook configurations and APIServices that virt-operator would install,
 # kubevirt-admit, which runs virt-api's own admission checks on VirtualMachines, and
@@ -23,52 +24,55 @@ export CGO_ENABLED=0
 have() { [[ -x "$NIMBUS_BIN/$1" && -f "$NIMBUS_BIN/.$1.version" && "$(cat "$NIMBUS_BIN/.$1.version")" == "$2" ]]; }
 mark() { echo "$2" >"$NIMBUS_BIN/.$1.version"; }
 
+# build_kubernetes VERSION SUFFIX COMPONENT...: each component as $NIMBUS_BIN/<component><SUFFIX>.
 build_kubernetes() {
+  local version=$1 suffix=$2
+  shift 2
   local wanted=() c
-  for c in kube-apiserver kube-scheduler kube-controller-manager kubectl; do
-    have "$c" "$KUBERNETES_VERSION" || wanted+=("$c")
+  for c in "$@"; do
+    have "$c$suffix" "$version" || wanted+=("$c")
   done
-  ((${#wanted[@]})) || { log "kubernetes $KUBERNETES_VERSION: up to date"; return; }
+  ((${#wanted[@]})) || { log "kubernetes $version: up to date"; return; }
 
-  local dir="$NIMBUS_CACHE/src/kubernetes-$KUBERNETES_VERSION"
+  local dir="$NIMBUS_CACHE/src/kubernetes-$version"
   mkdir -p "$dir"
-  log "kubernetes $KUBERNETES_VERSION: downloading k8s.io/kubernetes"
+  log "kubernetes $version: downloading k8s.io/kubernetes"
   local gomod
-  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+  gomod=$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   # k8s.io/kubernetes points every staging module at ./staging; a consumer must replace them
   # with the published module of the matching v0 version. Generate those lines from its go.mod.
-  local staging="v0.${KUBERNETES_VERSION#v1.}"
+  local staging="v0.${version#v1.}"
   {
     echo "module nimbus.dev/hack/kubernetes"
     echo
     echo "go 1.24"
     echo
-    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    echo "require k8s.io/kubernetes $version"
     echo
     grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$gomod" |
       awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
   } >"$dir/go.mod"
-  log "kubernetes $KUBERNETES_VERSION: $(grep -c '^replace' "$dir/go.mod") staging modules replaced by $staging"
+  log "kubernetes $version: $(grep -c '^replace' "$dir/go.mod") staging modules replaced by $staging"
 
   local pkgs=() c
   for c in "${wanted[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-  log "kubernetes $KUBERNETES_VERSION: resolving dependencies"
-  (cd "$dir" && go get "${pkgs[@]/%/@$KUBERNETES_VERSION}" >/dev/null 2>&1 || go get "${pkgs[@]}")
+  log "kubernetes $version: resolving dependencies"
+  (cd "$dir" && go get "${pkgs[@]/%/@$version}" >/dev/null 2>&1 || go get "${pkgs[@]}")
 
   local v="k8s.io/component-base/version" cv="k8s.io/client-go/pkg/version"
   local major=1 minor
-  minor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)
+  minor=$(echo "$version" | cut -d. -f2)
   local ldflags="-s -w"
   for p in "$v" "$cv"; do
-    ldflags+=" -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=$major -X $p.gitMinor=$minor"
+    ldflags+=" -X $p.gitVersion=$version -X $p.gitMajor=$major -X $p.gitMinor=$minor"
     ldflags+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
   done
   for c in "${wanted[@]}"; do
-    log "kubernetes $KUBERNETES_VERSION: compiling $c (the first one takes longest)"
+    log "kubernetes $version: compiling $c (the first one takes longest)"
     local start=$SECONDS
-    (cd "$dir" && go build -ldflags "$ldflags" -o "$NIMBUS_BIN/$c" "k8s.io/kubernetes/cmd/$c")
-    mark "$c" "$KUBERNETES_VERSION"
-    log "kubernetes $KUBERNETES_VERSION: $c built in $((SECONDS - start))s"
+    (cd "$dir" && go build -ldflags "$ldflags" -o "$NIMBUS_BIN/$c$suffix" "k8s.io/kubernetes/cmd/$c")
+    mark "$c$suffix" "$version"
+    log "kubernetes $version: $c built in $((SECONDS - start))s"
   done
 }
 
@@ -171,7 +175,9 @@ build_go_install() { # NAME MODULE/PKG VERSION LDFLAGS [STAMP: what the build is
 
 total=$SECONDS
 build_etcd
-build_kubernetes
+build_kubernetes "$KUBERNETES_VERSION" "" kube-apiserver kube-scheduler kube-controller-manager kubectl
+# The oldest Kubernetes Nimbus supports: its API server judges the CRDs and the chart in CI.
+build_kubernetes "$OLDEST_KUBERNETES_VERSION" "-$OLDEST_KUBERNETES_VERSION" kube-apiserver
 build_go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION" "-X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION"
 # The Kubernetes version a render without a cluster assumes (`helm template`), as Helm's own build
 # sets it: Kubernetes' version here, not Helm's default of v1.20.

@@ -6,6 +6,11 @@
 #
 # Usage: hack/cluster.sh up [--nodes N] [--without-kubevirt]
 #                                           start (building binaries first if needed); idempotent
+#        hack/cluster.sh up --oldest-api-server
+#                                           only etcd and the kube-apiserver of the oldest
+#                                           supported Kubernetes, to judge CRDs and manifests; run
+#                                           it with NIMBUS_CLUSTER_DIR, NIMBUS_API_PORT and
+#                                           NIMBUS_ETCD_PORT of its own beside the main cluster
 #        hack/cluster.sh attach KUBECONFIG  make another cluster (such as a Testcontainers k3s) look
 #                                           like the local one: KWOK with the same nodes, and
 #                                           KubeVirt (its API server must reach virt-api on this
@@ -30,7 +35,9 @@ KUBEVIRT_NAMESPACE=kubevirt
 # Start order; `down` stops in reverse. The KubeVirt ones run unless --without-kubevirt.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok virt-api virt-controller
   kubevirt-handler-stand-in)
-KUBEVIRT_COMPONENTS=(virt-api virt-controller kubevirt-handler-stand-in)
+
+# The kube-apiserver binary `up` runs: this Kubernetes' or, with --oldest-api-server, the oldest's.
+APISERVER_BINARY=kube-apiserver
 
 log() { printf '[cluster %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -176,7 +183,9 @@ start() { # NAME ARGS...
   local name=$1
   shift
   running "$name" && return
-  "$NIMBUS_BIN/$name" "$@" >>"$LOGS/$name.log" 2>&1 &
+  local binary=$name
+  [[ $name == kube-apiserver ]] && binary=$APISERVER_BINARY
+  "$NIMBUS_BIN/$binary" "$@" >>"$LOGS/$name.log" 2>&1 &
   echo $! >"$DIR/$name.pid"
   log "started $name (pid $!, log $LOGS/$name.log)"
 }
@@ -265,12 +274,13 @@ NODE
 }
 
 up() {
-  local nodes="" kubevirt=true
+  local nodes="" kubevirt=true api_only=false
   while (($#)); do
     case $1 in
       --nodes) nodes=$2; shift 2 ;;
       --without-kubevirt) kubevirt=false; shift ;;
-      *) die "unknown option $1 (allowed: --nodes N, --without-kubevirt)" ;;
+      --oldest-api-server) api_only=true APISERVER_BINARY="kube-apiserver-$OLDEST_KUBERNETES_VERSION"; shift ;;
+      *) die "unknown option $1 (allowed: --nodes N, --without-kubevirt, --oldest-api-server)" ;;
     esac
   done
   "$HACK/build-control-plane.sh" >/dev/null
@@ -308,6 +318,7 @@ up() {
     --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key"
   log "waiting for the API server"
   wait_for kube-apiserver 120 kc get --raw /readyz
+  $api_only && { log "API server $APISERVER_BINARY ready at https://127.0.0.1:$API_PORT"; return; }
 
   start kube-controller-manager --kubeconfig "$DIR/kube-controller-manager.kubeconfig" \
     --authentication-kubeconfig "$DIR/kube-controller-manager.kubeconfig" \
@@ -422,8 +433,9 @@ down() {
 status() {
   local c ok=0
   for c in "${COMPONENTS[@]}"; do
-    # KubeVirt's components count only where they were started (not --without-kubevirt).
-    [[ " ${KUBEVIRT_COMPONENTS[*]} " == *" $c "* && ! -f "$DIR/$c.pid" ]] && continue
+    # Beyond etcd and the API server, components count only where they were started (not
+    # --without-kubevirt, not --oldest-api-server).
+    [[ $c != etcd && $c != kube-apiserver && ! -f "$DIR/$c.pid" ]] && continue
     if running "$c"; then echo "$c: running (pid $(cat "$DIR/$c.pid"))"; else echo "$c: stopped"; ok=1; fi
   done
   if api_ready; then
@@ -442,5 +454,5 @@ case "${1:-}" in
   down) down ;;
   status) status ;;
   env) echo "export KUBECONFIG=$NIMBUS_KUBECONFIG" ;;
-  *) die "usage: hack/cluster.sh up [--nodes N] [--without-kubevirt] | attach KUBECONFIG | down | status | env" ;;
+  *) die "usage: hack/cluster.sh up [--nodes N] [--without-kubevirt | --oldest-api-server] | attach KUBECONFIG | down | status | env" ;;
 esac

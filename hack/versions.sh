@@ -1,5 +1,8 @@
 # Versions and paths of the local control plane, shared by every hack/ script. Source it.
 KUBERNETES_VERSION="${KUBERNETES_VERSION:-v1.34.4}"
+# The oldest Kubernetes the chart's kubeVersion admits; only its kube-apiserver is built, for
+# `hack/cluster.sh up --oldest-api-server` (CrdSchemaOnOldestKubernetesIT).
+OLDEST_KUBERNETES_VERSION="${OLDEST_KUBERNETES_VERSION:-v1.31.14}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.5}"

@@ -58,7 +58,7 @@ public final class LocalCluster
             + context.getRequiredTestClass().getSimpleName().toLowerCase(Locale.ROOT)
             + "-"
             + UUID.randomUUID().toString().substring(0, 8);
-    client()
+    clientFor(context)
         .namespaces()
         .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
         .create();
@@ -72,9 +72,9 @@ public final class LocalCluster
       return;
     }
     if (context.getExecutionException().isPresent()) {
-      Diagnostics.dump(client(), namespace.name(), System.out);
+      Diagnostics.dump(clientFor(context), namespace.name(), System.out);
     }
-    client().namespaces().withName(namespace.name()).delete();
+    clientFor(context).namespaces().withName(namespace.name()).delete();
   }
 
   @Override
@@ -86,7 +86,7 @@ public final class LocalCluster
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
     if (parameter.getParameter().getType() == KubernetesClient.class) {
-      return client();
+      return clientFor(context);
     }
     return store(context).get(TestNamespace.class, TestNamespace.class);
   }
@@ -94,6 +94,13 @@ public final class LocalCluster
   private static ExtensionContext.Store store(ExtensionContext context) {
     return context.getStore(
         ExtensionContext.Namespace.create(LocalCluster.class, context.getUniqueId()));
+  }
+
+  /** The client of the API server that {@code context}'s test class runs against. */
+  private static KubernetesClient clientFor(ExtensionContext context) {
+    return context.getRequiredTestClass().isAnnotationPresent(OldestKubernetes.class)
+        ? OldestApiServer.client()
+        : client();
   }
 
   /** The admin client of the local cluster, started and set up on first use. */
@@ -198,7 +205,7 @@ public final class LocalCluster
     }
   }
 
-  private static void installCrds(KubernetesClient client) {
+  static void installCrds(KubernetesClient client) {
     try (var files = Files.list(projectDir().resolve("crds"))) {
       for (Path file : files.filter(f -> f.toString().endsWith(".yaml")).sorted().toList()) {
         for (HasMetadata crd : client.load(Files.newInputStream(file)).items()) {
