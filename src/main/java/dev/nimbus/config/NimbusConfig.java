@@ -19,6 +19,30 @@ public interface NimbusConfig {
 
   LeaderElection leaderElection();
 
+  Aws aws();
+
+  /**
+   * The EC2 and ECS wire API (docs/aws-api.md): an HTTPS port of its own on every replica, with the
+   * webhook's serving certificate, for boto3, the AWS CLI and the AWS SDKs.
+   */
+  interface Aws {
+    /** Off unless turned on: it serves callers beyond the API server. */
+    @WithDefault("false")
+    boolean enabled();
+
+    /** The HTTPS port of the AWS API. */
+    @WithDefault("8444")
+    int port();
+
+    /** The address to bind; 0.0.0.0 in a pod, 127.0.0.1 in local runs. */
+    @WithDefault("0.0.0.0")
+    String host();
+
+    /** The largest request body read; EC2 and ECS requests are a few KiB (user data 16 KiB). */
+    @WithDefault("262144")
+    int maxBodyBytes();
+  }
+
   /**
    * Leader election among replicas: one replica runs the controllers, every replica serves the
    * webhook. A killed leader's lease runs out after leaseDuration and another replica takes over.

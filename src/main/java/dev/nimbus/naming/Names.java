@@ -93,6 +93,18 @@ public final class Names {
    */
   public static final String PLACEMENT_ANNOTATION = ApiGroup.GROUP + "/placement";
 
+  /** Labels the Secrets, in the operator's namespace, that hold access keys of the AWS API. */
+  public static final String ACCESS_KEY_LABEL = ApiGroup.GROUP + "/aws-access-key";
+
+  /** The type of an access key's Secret. */
+  public static final String ACCESS_KEY_SECRET_TYPE = ApiGroup.GROUP + "/aws-access-key";
+
+  /** On an access key's Secret: the namespace its calls act in. */
+  public static final String ACCESS_KEY_NAMESPACE_ANNOTATION = ApiGroup.GROUP + "/namespace";
+
+  /** On an access key's Secret: the Kubernetes user its calls run as (impersonated). */
+  public static final String ACCESS_KEY_USER_ANNOTATION = ApiGroup.GROUP + "/impersonate";
+
   /** Labels a VirtualServer's VMs (and through their template, its launcher pods). */
   public static final String VIRTUAL_SERVER_LABEL = ApiGroup.GROUP + "/virtualserver";
 

@@ -286,6 +286,10 @@ class CertificateManagerIT {
       public LeaderElection leaderElection() {
         throw new UnsupportedOperationException();
       }
+
+      public Aws aws() {
+        throw new UnsupportedOperationException();
+      }
     };
   }
 }

@@ -1,0 +1,214 @@
+package dev.nimbus.aws;
+
+import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.webhook.CertificateManager;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.RequestConfigBuilder;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * Serves the AWS API (docs/aws-api.md) over HTTPS on a port of its own, with the webhook's serving
+ * certificate: verifies each request's signature against the access keys, then answers it with a
+ * client that impersonates the key's identity, so that RBAC judges every call. Only decodes,
+ * verifies, dispatches and encodes; the actions are {@link Ec2Actions}.
+ */
+@ApplicationScoped
+public class AwsEndpoint {
+  private static final Logger LOG = Logger.getLogger(AwsEndpoint.class);
+  static final int IDLE_TIMEOUT_SECONDS = 60;
+
+  private final Vertx vertx;
+  private final KubernetesClient client;
+  private final NimbusConfig config;
+  private final CertificateManager certificates;
+  private final AccessKeys keys;
+  private HttpServer server;
+  private CertificateManager.Pems serving;
+
+  public AwsEndpoint(
+      Vertx vertx,
+      KubernetesClient client,
+      NimbusConfig config,
+      CertificateManager certificates,
+      AccessKeys keys) {
+    this.vertx = vertx;
+    this.client = client;
+    this.config = config;
+    this.certificates = certificates;
+    this.keys = keys;
+  }
+
+  void start(@Observes StartupEvent event) throws Exception {
+    if (!config.aws().enabled()) {
+      return;
+    }
+    keys.start();
+    serving = certificates.ensure();
+    Router router = Router.router(vertx);
+    router.post("/").handler(BodyHandler.create().setBodyLimit(config.aws().maxBodyBytes()));
+    router.post("/").blockingHandler(this::handle, false);
+    server =
+        vertx
+            .createHttpServer(
+                new HttpServerOptions()
+                    .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
+                    .setIdleTimeoutUnit(TimeUnit.SECONDS)
+                    .setSsl(true)
+                    .setKeyCertOptions(keyCert(serving))
+                    .setHost(config.aws().host())
+                    .setPort(config.aws().port()))
+            .requestHandler(router)
+            .listen()
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS);
+    LOG.infof(
+        "Serving the AWS API (EC2) on https://%s:%d", config.aws().host(), server.actualPort());
+    vertx.setPeriodic(
+        config.webhook().certificateCheckInterval().toMillis(),
+        id ->
+            vertx.executeBlocking(
+                () -> {
+                  servedRenewedCertificate();
+                  return null;
+                }));
+  }
+
+  void stop(@Observes ShutdownEvent event) {
+    if (server != null) {
+      server.close();
+    }
+    keys.stop();
+  }
+
+  private void handle(RoutingContext context) {
+    String requestId = UUID.randomUUID().toString();
+    var http = context.request();
+    try {
+      SignedRequest signed =
+          new SignedRequest(
+              http.method().name(),
+              http.path(),
+              http.query(),
+              headers(context),
+              context.body().buffer() == null ? new byte[0] : context.body().buffer().getBytes());
+      if (http.getHeader("X-Amz-Target") != null) {
+        throw new Ec2Exception(
+            400, "UnknownOperationException", "ECS is not served yet; see docs/aws-api.md");
+      }
+      AccessKey key = verify(signed);
+      KubernetesClient caller = callerFor(key);
+      Ec2Request request = Ec2Request.parse(new String(signed.body(), StandardCharsets.UTF_8));
+      String answer = Ec2Actions.answer(caller, request, requestId);
+      context
+          .response()
+          .putHeader("Content-Type", "text/xml;charset=UTF-8")
+          .putHeader("x-amzn-RequestId", requestId)
+          .end(Buffer.buffer(answer));
+    } catch (Ec2Exception e) {
+      fail(context, e.status(), e.code(), e.getMessage(), requestId);
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 403) {
+        fail(
+            context,
+            403,
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation: " + e.getStatus().getMessage(),
+            requestId);
+      } else {
+        LOG.warnf(e, "AWS API request %s failed in the Kubernetes API", requestId);
+        fail(context, 503, "Unavailable", "The Kubernetes API did not answer: retry", requestId);
+      }
+    } catch (RuntimeException e) {
+      LOG.errorf(e, "AWS API request %s failed", requestId);
+      fail(context, 500, "InternalError", "An internal error has occurred", requestId);
+    }
+  }
+
+  /** The key that signed {@code request}, or EC2's error for why none did. */
+  private AccessKey verify(SignedRequest request) {
+    try {
+      var verified =
+          SigV4.verify(request, id -> keys.find(id).map(AccessKey::secret), Instant.now());
+      return keys.find(verified.accessKeyId())
+          .orElseThrow(
+              () -> new Ec2Exception(401, "AuthFailure", "The access key was revoked just now"));
+    } catch (SigV4.VerificationException e) {
+      throw switch (e.failure()) {
+        case MISSING_AUTHENTICATION, UNKNOWN_KEY ->
+            new Ec2Exception(
+                401,
+                "AuthFailure",
+                "AWS was not able to validate the provided access credentials: " + e.getMessage());
+        case INCOMPLETE_SIGNATURE -> new Ec2Exception(400, "IncompleteSignature", e.getMessage());
+        case SIGNATURE_MISMATCH -> new Ec2Exception(403, "SignatureDoesNotMatch", e.getMessage());
+        case EXPIRED -> new Ec2Exception(400, "RequestExpired", e.getMessage());
+      };
+    }
+  }
+
+  /** A client that acts as the key's identity, sharing the operator's connections. */
+  private KubernetesClient callerFor(AccessKey key) {
+    var requestConfig =
+        new RequestConfigBuilder(client.getConfiguration().getRequestConfig()).build();
+    requestConfig.setImpersonateUsername(key.user());
+    return client.newClient(requestConfig).adapt(KubernetesClient.class);
+  }
+
+  private static Map<String, List<String>> headers(RoutingContext context) {
+    Map<String, List<String>> headers = new LinkedHashMap<>();
+    context
+        .request()
+        .headers()
+        .forEach(
+            h -> headers.computeIfAbsent(h.getKey(), n -> new ArrayList<>()).add(h.getValue()));
+    return headers;
+  }
+
+  private static void fail(
+      RoutingContext context, int status, String code, String message, String requestId) {
+    context
+        .response()
+        .setStatusCode(status)
+        .putHeader("Content-Type", "text/xml;charset=UTF-8")
+        .putHeader("x-amzn-RequestId", requestId)
+        .end(Buffer.buffer(Ec2Xml.error(code, message, requestId)));
+  }
+
+  /** Serves the certificate another replica or the webhook renewed, as the webhook does. */
+  private void servedRenewedCertificate() {
+    CertificateManager.Pems latest = certificates.ensure();
+    if (!latest.equals(serving)) {
+      server.updateSSLOptions(
+          new io.vertx.core.net.SSLOptions().setKeyCertOptions(keyCert(latest)));
+      serving = latest;
+    }
+  }
+
+  private static PemKeyCertOptions keyCert(CertificateManager.Pems pems) {
+    return new PemKeyCertOptions()
+        .addCertValue(Buffer.buffer(pems.certificate()))
+        .addKeyValue(Buffer.buffer(pems.privateKey()));
+  }
+}

@@ -1,0 +1,89 @@
+package dev.nimbus.aws;
+
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.capacitypool.PoolModels;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * The EC2 actions Nimbus answers, each a read or write of Nimbus objects made with the caller's
+ * client (the key's identity, impersonated: RBAC decides). Returns the response's XML.
+ */
+final class Ec2Actions {
+  private Ec2Actions() {}
+
+  static String answer(KubernetesClient caller, Ec2Request request, String requestId) {
+    String action = request.action();
+    return switch (action) {
+      case "DescribeInstanceTypes" -> describeInstanceTypes(caller, request, requestId);
+      default ->
+          throw new Ec2Exception(
+              400,
+              "InvalidAction",
+              "The action "
+                  + action
+                  + " is not valid for this web service (Nimbus answers "
+                  + "DescribeInstanceTypes so far; see docs/aws-api.md).");
+    };
+  }
+
+  /** The InstanceTypes, all or those named by {@code InstanceType.N}, in EC2's shape. */
+  private static String describeInstanceTypes(
+      KubernetesClient caller, Ec2Request request, String requestId) {
+    List<String> named = request.list("InstanceType");
+    List<InstanceType> types =
+        caller.resources(InstanceType.class).list().getItems().stream()
+            .filter(t -> named.isEmpty() || named.contains(t.getMetadata().getName()))
+            .sorted(Comparator.comparing(t -> t.getMetadata().getName()))
+            .toList();
+    Set<String> found =
+        types.stream()
+            .map(t -> t.getMetadata().getName())
+            .collect(java.util.stream.Collectors.toSet());
+    List<String> missing = named.stream().filter(n -> !found.contains(n)).toList();
+    if (!missing.isEmpty()) {
+      throw new Ec2Exception(
+          400,
+          "InvalidInstanceType",
+          "The following supplied instance types do not exist: " + missing);
+    }
+    return Ec2Xml.response(
+        "DescribeInstanceTypes",
+        requestId,
+        xml ->
+            xml.items(
+                "instanceTypeSet",
+                types,
+                (item, type) ->
+                    item.text("instanceType", type.getMetadata().getName())
+                        .text("currentGeneration", true)
+                        .items("supportedUsageClasses", List.of("on-demand"), Ec2Actions::value)
+                        .items("supportedRootDeviceTypes", List.of("ebs"), Ec2Actions::value)
+                        .items("supportedVirtualizationTypes", List.of("hvm"), Ec2Actions::value)
+                        .text("bareMetal", false)
+                        .element(
+                            "processorInfo",
+                            p ->
+                                p.items(
+                                    "supportedArchitectures", List.of("x86_64"), Ec2Actions::value))
+                        .element(
+                            "vCpuInfo",
+                            v ->
+                                v.text("defaultVCpus", type.getSpec().vcpus())
+                                    .text("defaultCores", type.getSpec().vcpus())
+                                    .text("defaultThreadsPerCore", 1))
+                        .element(
+                            "memoryInfo",
+                            m ->
+                                m.text(
+                                    "sizeInMiB",
+                                    PoolModels.instanceBytes(type.getSpec().memory()) >> 20))));
+  }
+
+  /** A list item that is a bare value: {@code <item>value</item>}'s content. */
+  private static void value(Ec2Xml item, String value) {
+    item.content(value);
+  }
+}

@@ -1,0 +1,252 @@
+package dev.nimbus.aws;
+
+import static dev.nimbus.testing.Await.awaitTrue;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.naming.Names;
+import dev.nimbus.testing.Fixtures;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The AWS API driven by boto3 itself ({@code src/test/python/aws_call.py}), against an operator
+ * that serves it on 127.0.0.1: every call is signed by botocore and verified by Nimbus, runs as the
+ * key's Kubernetes identity, and comes back in the shape and with the error codes boto3 reads.
+ */
+@ExtendWith(LocalCluster.class)
+class AwsApiIT {
+  private static final String OPERATOR_NAMESPACE = "nimbus-aws-it";
+  private static final int AWS_PORT = 19944;
+  private static final String TYPE = "itaws.small";
+  private static final String READER = "it-aws-instancetype-reader";
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static OperatorProcess operator;
+  private static Path caFile;
+
+  @BeforeAll
+  static void startOperator() throws Exception {
+    KubernetesClient client = LocalCluster.client();
+    client.resource(Fixtures.instanceType(TYPE, 2, "4Gi")).serverSideApply();
+    client
+        .resource(
+            new ClusterRoleBuilder()
+                .withNewMetadata()
+                .withName(READER)
+                .endMetadata()
+                .addNewRule()
+                .withApiGroups("compute.nimbus.dev")
+                .withResources("instancetypes")
+                .withVerbs("get", "list", "watch")
+                .endRule()
+                .build())
+        .serverSideApply();
+    operator =
+        OperatorProcess.forTests(
+            "it-aws-operator",
+            OPERATOR_NAMESPACE,
+            19943,
+            Map.of(
+                "nimbus.aws.enabled", "true",
+                "nimbus.aws.host", "127.0.0.1",
+                "nimbus.aws.port", Integer.toString(AWS_PORT)));
+    Secret serving =
+        client.secrets().inNamespace(OPERATOR_NAMESPACE).withName("nimbus-webhook-tls").get();
+    caFile = Files.createTempFile("nimbus-aws-ca", ".crt");
+    Files.write(caFile, Base64.getDecoder().decode(serving.getData().get("ca.crt")));
+  }
+
+  @AfterAll
+  static void stopOperator() {
+    if (operator != null) {
+      operator.close();
+    }
+    KubernetesClient client = LocalCluster.client();
+    client.rbac().clusterRoles().withName(READER).delete();
+    client.resources(InstanceType.class).withName(TYPE).delete();
+  }
+
+  @Test
+  void describeInstanceTypesAnswersBoto3AsTheKeysIdentity(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    Key key = issueKey(client, namespace, "AKIANIMBUSITREADER01", user);
+    awaitKnown(key);
+
+    JsonNode answer =
+        call(key, "ec2", "describe_instance_types", Map.of("InstanceTypes", List.of(TYPE)));
+
+    JsonNode type = answer.at("/response/InstanceTypes/0");
+    assertThat(answer.at("/response/InstanceTypes").size()).isEqualTo(1);
+    assertThat(type.at("/InstanceType").asText()).isEqualTo(TYPE);
+    assertThat(type.at("/VCpuInfo/DefaultVCpus").asInt()).isEqualTo(2);
+    assertThat(type.at("/MemoryInfo/SizeInMiB").asLong()).isEqualTo(4096);
+    assertThat(type.at("/ProcessorInfo/SupportedArchitectures/0").asText()).isEqualTo("x86_64");
+    JsonNode all = call(key, "ec2", "describe_instance_types", Map.of());
+    assertThat(all.at("/response/InstanceTypes").findValuesAsText("InstanceType")).contains(TYPE);
+    JsonNode unknown =
+        call(key, "ec2", "describe_instance_types", Map.of("InstanceTypes", List.of("no.such")));
+    assertThat(unknown.at("/error/Code").asText()).isEqualTo("InvalidInstanceType");
+    assertThat(unknown.at("/error/Message").asText()).contains("no.such");
+  }
+
+  @Test
+  void eachRefusalIsTheOneAwsGivesForItsCause(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    String withoutRights = serviceAccount(client, namespace, "nobody", false);
+    Key key = issueKey(client, namespace, "AKIANIMBUSITNOBODY01", withoutRights);
+    awaitKnown(key);
+
+    JsonNode forbidden = call(key, "ec2", "describe_instance_types", Map.of());
+    assertThat(forbidden.at("/error/Code").asText()).isEqualTo("UnauthorizedOperation");
+    assertThat(forbidden.at("/status").asInt()).isEqualTo(403);
+    assertThat(forbidden.at("/error/Message").asText()).contains(withoutRights);
+
+    JsonNode wrongSecret =
+        call(new Key(key.id(), key.secret() + "x"), "ec2", "describe_instance_types", Map.of());
+    assertThat(wrongSecret.at("/error/Code").asText()).isEqualTo("SignatureDoesNotMatch");
+    assertThat(wrongSecret.at("/status").asInt()).isEqualTo(403);
+
+    JsonNode unknownKey =
+        call(
+            new Key("AKIANIMBUSNOSUCHKEY1", key.secret()),
+            "ec2",
+            "describe_instance_types",
+            Map.of());
+    assertThat(unknownKey.at("/error/Code").asText()).isEqualTo("AuthFailure");
+    assertThat(unknownKey.at("/status").asInt()).isEqualTo(401);
+
+    JsonNode notYet = call(key, "ec2", "describe_instances", Map.of());
+    assertThat(notYet.at("/error/Code").asText()).isEqualTo("InvalidAction");
+
+    client.secrets().inNamespace(OPERATOR_NAMESPACE).withName(secretName(key)).delete();
+    awaitTrue(
+        () -> "AuthFailure".equals(codeOf(key)),
+        30,
+        () -> "a revoked key still answers " + codeOf(key));
+  }
+
+  /** An access key as the tests issue it. */
+  record Key(String id, String secret) {}
+
+  /** A ServiceAccount of the namespace, allowed to read InstanceTypes or not; its user name. */
+  private static String serviceAccount(
+      KubernetesClient client, TestNamespace namespace, String name, boolean reader) {
+    client
+        .resource(
+            new ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace.name())
+                .endMetadata()
+                .build())
+        .create();
+    String user = "system:serviceaccount:" + namespace.name() + ":" + name;
+    if (reader) {
+      client
+          .resource(
+              new ClusterRoleBindingBuilder()
+                  .withNewMetadata()
+                  .withName(namespace.name() + "-" + name)
+                  .endMetadata()
+                  .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", READER)
+                  .addNewSubject()
+                  .withKind("ServiceAccount")
+                  .withName(name)
+                  .withNamespace(namespace.name())
+                  .endSubject()
+                  .build())
+          .create();
+      // The binding goes with the test namespace's ServiceAccount only by name: delete it after.
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () ->
+                      client
+                          .rbac()
+                          .clusterRoleBindings()
+                          .withName(namespace.name() + "-" + name)
+                          .delete()));
+    }
+    return user;
+  }
+
+  /** A key Secret in the operator's namespace, bound to {@code user} in the test's namespace. */
+  private static Key issueKey(
+      KubernetesClient client, TestNamespace namespace, String id, String user) {
+    Key key = new Key(id, "s3cr3t-" + java.util.UUID.randomUUID());
+    client
+        .resource(
+            new SecretBuilder()
+                .withNewMetadata()
+                .withName(secretName(key))
+                .withNamespace(OPERATOR_NAMESPACE)
+                .addToLabels(Names.ACCESS_KEY_LABEL, "true")
+                .addToAnnotations(Names.ACCESS_KEY_NAMESPACE_ANNOTATION, namespace.name())
+                .addToAnnotations(Names.ACCESS_KEY_USER_ANNOTATION, user)
+                .endMetadata()
+                .withType(Names.ACCESS_KEY_SECRET_TYPE)
+                .addToStringData("accessKeyId", key.id())
+                .addToStringData("secretAccessKey", key.secret())
+                .build())
+        .create();
+    return key;
+  }
+
+  private static String secretName(Key key) {
+    return "aws-key-" + key.id().toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** Waits until the operator has seen the key's Secret (its watch), as a client would retry. */
+  private static void awaitKnown(Key key) throws InterruptedException {
+    awaitTrue(() -> !"AuthFailure".equals(codeOf(key)), 30, () -> "key " + key.id() + " unknown");
+  }
+
+  private static String codeOf(Key key) {
+    try {
+      return call(key, "ec2", "describe_instance_types", Map.of()).at("/error/Code").asText();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** One boto3 call; its printed JSON. */
+  private static JsonNode call(Key key, String service, String operation, Map<String, ?> arguments)
+      throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add("python3");
+    command.add(LocalCluster.projectDir().resolve("src/test/python/aws_call.py").toString());
+    command.add("https://127.0.0.1:" + AWS_PORT);
+    command.add(caFile.toString());
+    command.add(key.id());
+    command.add(key.secret());
+    command.add(service);
+    command.add(operation);
+    command.add(JSON.writeValueAsString(arguments));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as("boto3 %s: %s", operation, output).isZero();
+    String last = output.strip().lines().reduce((a, b) -> b).orElse("");
+    return JSON.readTree(last);
+  }
+}
