@@ -82,6 +82,11 @@ class AwsApiIT {
       operator.close();
     }
     KubernetesClient client = LocalCluster.client();
+    client
+        .secrets()
+        .inNamespace(OPERATOR_NAMESPACE)
+        .withLabel(Names.ACCESS_KEY_LABEL, "true")
+        .delete();
     client.rbac().clusterRoles().withName(READER).delete();
     client.resources(InstanceType.class).withName(TYPE).delete();
   }
@@ -90,7 +95,7 @@ class AwsApiIT {
   void describeInstanceTypesAnswersBoto3AsTheKeysIdentity(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     String user = serviceAccount(client, namespace, "deployer", true);
-    Key key = issueKey(client, namespace, "AKIANIMBUSITREADER01", user);
+    Key key = issueKey(client, namespace, user);
     awaitKnown(key);
 
     JsonNode answer =
@@ -114,7 +119,7 @@ class AwsApiIT {
   void eachRefusalIsTheOneAwsGivesForItsCause(KubernetesClient client, TestNamespace namespace)
       throws Exception {
     String withoutRights = serviceAccount(client, namespace, "nobody", false);
-    Key key = issueKey(client, namespace, "AKIANIMBUSITNOBODY01", withoutRights);
+    Key key = issueKey(client, namespace, withoutRights);
     awaitKnown(key);
 
     JsonNode forbidden = call(key, "ec2", "describe_instance_types", Map.of());
@@ -191,9 +196,19 @@ class AwsApiIT {
     return user;
   }
 
-  /** A key Secret in the operator's namespace, bound to {@code user} in the test's namespace. */
-  private static Key issueKey(
-      KubernetesClient client, TestNamespace namespace, String id, String user) {
+  /**
+   * A key of its own id in the operator's namespace, bound to {@code user} in the test's namespace.
+   */
+  private static Key issueKey(KubernetesClient client, TestNamespace namespace, String user) {
+    String id =
+        "AKIANIMBUS"
+            + java.util
+                .UUID
+                .randomUUID()
+                .toString()
+                .replace("-", "")
+                .substring(0, 10)
+                .toUpperCase();
     Key key = new Key(id, "s3cr3t-" + java.util.UUID.randomUUID());
     client
         .resource(
