@@ -3,6 +3,7 @@ package dev.nimbus.references;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairStatus;
+import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SimpleStatus;
 import dev.nimbus.conditions.Conditions;
@@ -45,6 +46,22 @@ public final class ReferenceStatuses {
             true,
             "Defined",
             spec.vcpus() + " vCPU, " + spec.memory() + " per instance",
+            generation));
+  }
+
+  public static SimpleStatus of(MachineImage image) {
+    long generation = generation(image.getMetadata().getGeneration());
+    return new SimpleStatus(
+        generation,
+        Conditions.set(
+            image.getStatus() == null ? null : image.getStatus().conditions(),
+            "Ready",
+            true,
+            "Registered",
+            "RunInstances with ImageId "
+                + image.getMetadata().getName()
+                + " boots "
+                + image.getSpec().containerDisk(),
             generation));
   }
 

@@ -41,6 +41,7 @@ class CrdDriftTest {
             "containertasks.compute.nimbus.dev.yaml",
             "instancetypes.compute.nimbus.dev.yaml",
             "keypairs.compute.nimbus.dev.yaml",
+            "machineimages.compute.nimbus.dev.yaml",
             "securitygroups.compute.nimbus.dev.yaml",
             "virtualservers.compute.nimbus.dev.yaml");
   }

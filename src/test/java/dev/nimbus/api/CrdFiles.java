@@ -7,6 +7,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.ItemMaxLength;
 import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
@@ -41,6 +42,7 @@ public final class CrdFiles {
           CapacityPool.class,
           InstanceType.class,
           KeyPair.class,
+          MachineImage.class,
           SecurityGroup.class);
 
   private CrdFiles() {}

@@ -173,6 +173,7 @@ class ChartIT {
             "capacitypools",
             "instancetypes",
             "keypairs",
+            "machineimages",
             "securitygroups")) {
       String name = "crd/" + crd + ".compute.nimbus.dev";
       kubectl("label", "--overwrite", name, "app.kubernetes.io/managed-by=Helm");

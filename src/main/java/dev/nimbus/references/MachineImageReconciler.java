@@ -1,0 +1,19 @@
+package dev.nimbus.references;
+
+import dev.nimbus.api.v1alpha1.MachineImage;
+import dev.nimbus.api.v1alpha1.SimpleStatus;
+import dev.nimbus.conditions.StatusPatch;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+
+/** MachineImages: Ready, with what they boot in words. */
+@ControllerConfiguration(name = "machineimage")
+public class MachineImageReconciler implements Reconciler<MachineImage> {
+  @Override
+  public UpdateControl<MachineImage> reconcile(MachineImage image, Context<MachineImage> context) {
+    SimpleStatus status = ReferenceStatuses.of(image);
+    return StatusPatch.ifChanged(image, status, MachineImage::new);
+  }
+}
