@@ -120,7 +120,12 @@ public class AwsEndpoint {
       AccessKey key = verify(signed);
       KubernetesClient caller = callerFor(key);
       Ec2Request request = Ec2Request.parse(new String(signed.body(), StandardCharsets.UTF_8));
-      String answer = Ec2Actions.answer(caller, request, requestId);
+      String answer;
+      try {
+        answer = Ec2Actions.answer(caller, key, request, requestId);
+      } catch (KubernetesClientException e) {
+        throw Ec2Errors.of(e);
+      }
       context
           .response()
           .putHeader("Content-Type", "text/xml;charset=UTF-8")
@@ -128,18 +133,6 @@ public class AwsEndpoint {
           .end(Buffer.buffer(answer));
     } catch (Ec2Exception e) {
       fail(context, e.status(), e.code(), e.getMessage(), requestId);
-    } catch (KubernetesClientException e) {
-      if (e.getCode() == 403) {
-        fail(
-            context,
-            403,
-            "UnauthorizedOperation",
-            "You are not authorized to perform this operation: " + e.getStatus().getMessage(),
-            requestId);
-      } else {
-        LOG.warnf(e, "AWS API request %s failed in the Kubernetes API", requestId);
-        fail(context, 503, "Unavailable", "The Kubernetes API did not answer: retry", requestId);
-      }
     } catch (RuntimeException e) {
       LOG.errorf(e, "AWS API request %s failed", requestId);
       fail(context, 500, "InternalError", "An internal error has occurred", requestId);

@@ -14,10 +14,14 @@ import java.util.Set;
 final class Ec2Actions {
   private Ec2Actions() {}
 
-  static String answer(KubernetesClient caller, Ec2Request request, String requestId) {
+  static String answer(
+      KubernetesClient caller, AccessKey key, Ec2Request request, String requestId) {
     String action = request.action();
     return switch (action) {
       case "DescribeInstanceTypes" -> describeInstanceTypes(caller, request, requestId);
+      case "RunInstances" -> Ec2Instances.runInstances(caller, key, request, requestId);
+      case "DescribeInstances" -> Ec2Instances.describeInstances(caller, key, request, requestId);
+      case "TerminateInstances" -> Ec2Instances.terminateInstances(caller, key, request, requestId);
       default ->
           throw new Ec2Exception(
               400,

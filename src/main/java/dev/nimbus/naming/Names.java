@@ -105,6 +105,20 @@ public final class Names {
   /** On an access key's Secret: the Kubernetes user its calls run as (impersonated). */
   public static final String ACCESS_KEY_USER_ANNOTATION = ApiGroup.GROUP + "/impersonate";
 
+  /** Labels what the AWS API created, with the value {@link #CREATED_BY_AWS_API}. */
+  public static final String CREATED_BY_LABEL = ApiGroup.GROUP + "/created-by";
+
+  public static final String CREATED_BY_AWS_API = "aws-api";
+
+  /** On a VirtualServer the AWS API created: the MachineImage id it was created from. */
+  public static final String IMAGE_ID_ANNOTATION = ApiGroup.GROUP + "/image-id";
+
+  /** On a VirtualServer the AWS API created: the RunInstances call's ClientToken. */
+  public static final String CLIENT_TOKEN_ANNOTATION = ApiGroup.GROUP + "/client-token";
+
+  /** On a VirtualServer the AWS API created: its EC2 tags, a JSON object of key to value. */
+  public static final String TAGS_ANNOTATION = ApiGroup.GROUP + "/tags";
+
   /** Labels a VirtualServer's VMs (and through their template, its launcher pods). */
   public static final String VIRTUAL_SERVER_LABEL = ApiGroup.GROUP + "/virtualserver";
 
@@ -144,6 +158,20 @@ public final class Names {
   /** The EC2-style id of instance {@code index}: {@code i-} and 17 hex digits, stable. */
   public static String instanceId(String uid, int index) {
     return "i-" + sha256Hex(uid + "/instance/" + index).substring(0, 17);
+  }
+
+  /** The EC2-style id of a VirtualServer as one RunInstances reservation: {@code r-} and 17 hex. */
+  public static String reservationId(String uid) {
+    return "r-" + sha256Hex(uid + "/reservation").substring(0, 17);
+  }
+
+  /**
+   * The name of the VirtualServer that a RunInstances call of {@code clientToken} creates in {@code
+   * namespace}: the same for a retry of the call, so that a retry finds what the first attempt
+   * created.
+   */
+  public static String runInstancesServer(String namespace, String clientToken) {
+    return "ec2-" + sha256Hex(namespace + "/" + clientToken).substring(0, 20);
   }
 
   /** The ECS-style id of task {@code index} of a ContainerTask: 32 hex digits, stable. */

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.MachineImage;
+import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
@@ -40,6 +43,9 @@ class AwsApiIT {
   private static final int AWS_PORT = 19944;
   private static final String TYPE = "itaws.small";
   private static final String READER = "it-aws-instancetype-reader";
+  private static final String SERVER_WRITER = "it-aws-server-writer";
+  private static final String POOL = "it-aws";
+  private static final String IMAGE = "ami-0c55b159cbfafe1f0";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static OperatorProcess operator;
   private static Path caFile;
@@ -56,10 +62,34 @@ class AwsApiIT {
                 .endMetadata()
                 .addNewRule()
                 .withApiGroups("compute.nimbus.dev")
-                .withResources("instancetypes")
+                .withResources("instancetypes", "machineimages")
                 .withVerbs("get", "list", "watch")
                 .endRule()
                 .build())
+        .serverSideApply();
+    client
+        .resource(
+            new ClusterRoleBuilder()
+                .withNewMetadata()
+                .withName(SERVER_WRITER)
+                .endMetadata()
+                .addNewRule()
+                .withApiGroups("compute.nimbus.dev")
+                .withResources("virtualservers")
+                .withVerbs("get", "list", "watch", "create", "patch", "delete")
+                .endRule()
+                .build())
+        .serverSideApply();
+    client.resource(Fixtures.serverPool(POOL, "nimbus.dev/node-group", "kvm")).serverSideApply();
+    // The image the seed's create_instances names, as deploy/samples registers it.
+    client
+        .resource(
+            client
+                .getKubernetesSerialization()
+                .unmarshal(
+                    Files.readString(
+                        LocalCluster.projectDir().resolve("deploy/samples/04-machineimage.yaml")),
+                    MachineImage.class))
         .serverSideApply();
     operator =
         OperatorProcess.forTests(
@@ -88,6 +118,8 @@ class AwsApiIT {
         .withLabel(Names.ACCESS_KEY_LABEL, "true")
         .delete();
     client.rbac().clusterRoles().withName(READER).delete();
+    client.rbac().clusterRoles().withName(SERVER_WRITER).delete();
+    client.resources(CapacityPool.class).withName(POOL).delete();
     client.resources(InstanceType.class).withName(TYPE).delete();
   }
 
@@ -141,14 +173,158 @@ class AwsApiIT {
     assertThat(unknownKey.at("/error/Code").asText()).isEqualTo("AuthFailure");
     assertThat(unknownKey.at("/status").asInt()).isEqualTo(401);
 
-    JsonNode notYet = call(key, "ec2", "describe_instances", Map.of());
+    JsonNode notYet = call(key, "ec2", "describe_key_pairs", Map.of());
     assertThat(notYet.at("/error/Code").asText()).isEqualTo("InvalidAction");
+    JsonNode noServers =
+        call(
+            key,
+            "ec2",
+            "run_instances",
+            Map.of("ImageId", IMAGE, "MinCount", 1, "MaxCount", 1, "InstanceType", TYPE));
+    assertThat(noServers.at("/error/Code").asText()).isEqualTo("UnauthorizedOperation");
 
     client.secrets().inNamespace(OPERATOR_NAMESPACE).withName(secretName(key)).delete();
     awaitTrue(
         () -> "AuthFailure".equals(codeOf(key)),
         30,
         () -> "a revoked key still answers " + codeOf(key));
+  }
+
+  /**
+   * The seed's create_instances call, as boto3 sends it: one VirtualServer that kubectl sees, the
+   * same reservation again for a retry with the same ClientToken, instances that DescribeInstances
+   * shows running with their tags, a DryRun that creates nothing, EC2's capacity error with the
+   * webhook's numbers, and TerminateInstances that ends the highest instance first and then the
+   * reservation.
+   */
+  @Test
+  void runDescribeAndTerminateInstancesAreVirtualServers(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    client.resource(Fixtures.keyPair(namespace.name())).create();
+    client.resource(Fixtures.webGroup(namespace.name())).create();
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    Map<String, Object> seed = new java.util.LinkedHashMap<>();
+    seed.put("ImageId", IMAGE);
+    seed.put("MinCount", 1);
+    seed.put("MaxCount", 2);
+    seed.put("InstanceType", TYPE);
+    seed.put("KeyName", "deployer");
+    seed.put("SecurityGroups", List.of("web"));
+    seed.put("UserData", "#!/bin/bash\napt-get install -y apache2\n");
+    seed.put("Placement", Map.of("GroupName", POOL));
+    seed.put("ClientToken", "seed-" + namespace.name());
+    seed.put(
+        "TagSpecifications",
+        List.of(
+            Map.of(
+                "ResourceType",
+                "instance",
+                "Tags",
+                List.of(Map.of("Key", "Name", "Value", "web")))));
+
+    JsonNode run = call(key, "ec2", "run_instances", seed);
+
+    assertThat(run.at("/error").isMissingNode()).as("%s", run).isTrue();
+    String reservation = run.at("/response/ReservationId").asText();
+    assertThat(reservation).matches("r-[0-9a-f]{17}");
+    List<String> ids = run.at("/response/Instances").findValuesAsText("InstanceId");
+    assertThat(ids).hasSize(2).allSatisfy(id -> assertThat(id).matches("i-[0-9a-f]{17}"));
+    assertThat(run.at("/response/Instances/0/ImageId").asText()).isEqualTo(IMAGE);
+    var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
+    VirtualServer server = servers.list().getItems().get(0);
+    assertThat(servers.list().getItems()).hasSize(1);
+    assertThat(server.getMetadata().getLabels()).containsEntry(Names.CREATED_BY_LABEL, "aws-api");
+    assertThat(server.getSpec().image()).isEqualTo("quay.io/containerdisks/fedora:40");
+    assertThat(server.getSpec().userData()).isEqualTo("#!/bin/bash\napt-get install -y apache2\n");
+    assertThat(server.getSpec().pool()).isEqualTo(POOL);
+    assertThat(call(key, "ec2", "run_instances", seed).at("/response/ReservationId").asText())
+        .as("a retry with the same ClientToken")
+        .isEqualTo(reservation);
+    assertThat(servers.list().getItems()).hasSize(1);
+
+    awaitTrue(
+        () -> running(key, "web").size() == 2,
+        120,
+        () -> "instances not running: " + describe(key, Map.of()));
+    JsonNode described = describe(key, Map.of("InstanceIds", List.of(ids.get(0))));
+    JsonNode instance = described.at("/response/Reservations/0/Instances/0");
+    assertThat(described.at("/response/Reservations/0/ReservationId").asText())
+        .isEqualTo(reservation);
+    assertThat(instance.at("/State/Name").asText()).isEqualTo("running");
+    assertThat(instance.at("/State/Code").asInt()).isEqualTo(16);
+    assertThat(instance.at("/PrivateIpAddress").asText()).isNotBlank();
+    assertThat(instance.at("/Tags/0/Key").asText()).isEqualTo("Name");
+    assertThat(instance.at("/KeyName").asText()).isEqualTo("deployer");
+
+    Map<String, Object> dry = new java.util.LinkedHashMap<>(seed);
+    dry.put("ClientToken", "dry-" + namespace.name());
+    dry.put("DryRun", true);
+    assertThat(call(key, "ec2", "run_instances", dry).at("/error/Code").asText())
+        .isEqualTo("DryRunOperation");
+    Map<String, Object> tooMany = new java.util.LinkedHashMap<>(seed);
+    tooMany.put("ClientToken", "many-" + namespace.name());
+    tooMany.put("MinCount", 30);
+    tooMany.put("MaxCount", 30);
+    JsonNode refused = call(key, "ec2", "run_instances", tooMany);
+    assertThat(refused.at("/error/Code").asText()).isEqualTo("InsufficientInstanceCapacity");
+    assertThat(refused.at("/error/Message").asText()).contains("pool \"" + POOL + "\"");
+    assertThat(servers.list().getItems()).hasSize(1);
+
+    JsonNode lowFirst =
+        call(key, "ec2", "terminate_instances", Map.of("InstanceIds", List.of(ids.get(0))));
+    assertThat(lowFirst.at("/error/Code").asText()).isEqualTo("UnsupportedOperation");
+    JsonNode high =
+        call(key, "ec2", "terminate_instances", Map.of("InstanceIds", List.of(ids.get(1))));
+    assertThat(high.at("/response/TerminatingInstances/0/CurrentState/Name").asText())
+        .isEqualTo("shutting-down");
+    assertThat(servers.list().getItems().get(0).getSpec().maxCount()).isEqualTo(1);
+    JsonNode last =
+        call(key, "ec2", "terminate_instances", Map.of("InstanceIds", List.of(ids.get(0))));
+    assertThat(last.at("/error").isMissingNode()).as("%s", last).isTrue();
+    awaitTrue(() -> servers.list().getItems().isEmpty(), 60);
+  }
+
+  /** The running instances tagged Name={@code name}. */
+  private static List<String> running(Key key, String name) {
+    return describe(
+            key,
+            Map.of(
+                "Filters",
+                List.of(
+                    Map.of("Name", "tag:Name", "Values", List.of(name)),
+                    Map.of("Name", "instance-state-name", "Values", List.of("running")))))
+        .at("/response/Reservations")
+        .findValuesAsText("InstanceId");
+  }
+
+  private static JsonNode describe(Key key, Map<String, ?> arguments) {
+    try {
+      return call(key, "ec2", "describe_instances", arguments);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A RoleBinding that lets the ServiceAccount {@code name} create and end VirtualServers. */
+  private static void writesServers(KubernetesClient client, TestNamespace namespace, String name) {
+    client
+        .resource(
+            new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+                .withNewMetadata()
+                .withName(name + "-writes-servers")
+                .withNamespace(namespace.name())
+                .endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", SERVER_WRITER)
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName(name)
+                .withNamespace(namespace.name())
+                .endSubject()
+                .build())
+        .create();
   }
 
   /** An access key as the tests issue it. */

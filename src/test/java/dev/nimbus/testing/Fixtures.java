@@ -85,6 +85,36 @@ public final class Fixtures {
     return pool;
   }
 
+  /** An ed25519 public key line that KeyPairs accept. */
+  public static final String PUBLIC_KEY =
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbWJ1cyB0ZXN0IGtleSBmb3IgaXRzIG93biB1c2Uh user@nimbus";
+
+  /** The KeyPair {@code deployer} of {@code namespace}, holding {@link #PUBLIC_KEY}. */
+  public static dev.nimbus.api.v1alpha1.KeyPair keyPair(String namespace) {
+    var key = new dev.nimbus.api.v1alpha1.KeyPair();
+    key.setMetadata(new ObjectMetaBuilder().withName("deployer").withNamespace(namespace).build());
+    key.setSpec(new dev.nimbus.api.v1alpha1.KeyPairSpec(PUBLIC_KEY));
+    return key;
+  }
+
+  /** The SecurityGroup {@code web} of {@code namespace}: TCP 80 from anywhere. */
+  public static dev.nimbus.api.v1alpha1.SecurityGroup webGroup(String namespace) {
+    var web = new dev.nimbus.api.v1alpha1.SecurityGroup();
+    web.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace(namespace).build());
+    web.setSpec(
+        new dev.nimbus.api.v1alpha1.SecurityGroupSpec(
+            "web",
+            List.of(
+                new dev.nimbus.api.v1alpha1.SecurityGroupRule(
+                    dev.nimbus.api.v1alpha1.SecurityGroupRule.Protocol.tcp,
+                    80,
+                    null,
+                    List.of("0.0.0.0/0"),
+                    List.of())),
+            null));
+    return web;
+  }
+
   public static InstanceType instanceType(String name, int vcpus, String memory) {
     InstanceType type = new InstanceType();
     type.setMetadata(new ObjectMetaBuilder().withName(name).build());

@@ -12,12 +12,9 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
-import dev.nimbus.api.v1alpha1.KeyPairSpec;
 import dev.nimbus.api.v1alpha1.PoolRatios;
 import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
-import dev.nimbus.api.v1alpha1.SecurityGroupRule;
-import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus.InstanceStatus;
@@ -66,8 +63,7 @@ class VirtualServerIT {
   static final String SMALL = "itvs.small";
   static final String MEDIUM = "itvs.medium";
   static final String BIG = "itvs.big";
-  private static final String PUBLIC_KEY =
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbWJ1cyB0ZXN0IGtleSBmb3IgaXRzIG93biB1c2Uh user@nimbus";
+  private static final String PUBLIC_KEY = Fixtures.PUBLIC_KEY;
   private static OperatorProcess operator;
 
   @BeforeAll
@@ -1129,25 +1125,11 @@ class VirtualServerIT {
   }
 
   private static KeyPair keyPair(TestNamespace namespace) {
-    KeyPair key = new KeyPair();
-    key.setMetadata(
-        new ObjectMetaBuilder().withName("deployer").withNamespace(namespace.name()).build());
-    key.setSpec(new KeyPairSpec(PUBLIC_KEY));
-    return key;
+    return Fixtures.keyPair(namespace.name());
   }
 
   private static SecurityGroup webGroup(TestNamespace namespace) {
-    SecurityGroup web = new SecurityGroup();
-    web.setMetadata(
-        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
-    web.setSpec(
-        new SecurityGroupSpec(
-            "web",
-            List.of(
-                new SecurityGroupRule(
-                    SecurityGroupRule.Protocol.tcp, 80, null, List.of("0.0.0.0/0"), List.of())),
-            null));
-    return web;
+    return Fixtures.webGroup(namespace.name());
   }
 
   private static String decode(Secret secret, String key) {
