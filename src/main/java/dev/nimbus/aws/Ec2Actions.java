@@ -22,6 +22,11 @@ final class Ec2Actions {
       case "RunInstances" -> Ec2Instances.runInstances(caller, key, request, requestId);
       case "DescribeInstances" -> Ec2Instances.describeInstances(caller, key, request, requestId);
       case "TerminateInstances" -> Ec2Instances.terminateInstances(caller, key, request, requestId);
+      case "StopInstances" -> Ec2Instances.setRunning(caller, key, request, requestId, false);
+      case "StartInstances" -> Ec2Instances.setRunning(caller, key, request, requestId, true);
+      case "ImportKeyPair" -> Ec2KeyPairs.importKeyPair(caller, key, request, requestId);
+      case "DescribeKeyPairs" -> Ec2KeyPairs.describeKeyPairs(caller, key, request, requestId);
+      case "DeleteKeyPair" -> Ec2KeyPairs.deleteKeyPair(caller, key, request, requestId);
       default ->
           throw new Ec2Exception(
               400,

@@ -84,12 +84,7 @@ final class Ec2Instances {
                         "The request must contain InstanceType (Nimbus has no default type; see"
                             + " DescribeInstanceTypes)"));
     List<String> groups = new ArrayList<>(request.list("SecurityGroup"));
-    if (!request.list("SecurityGroupId").isEmpty()) {
-      throw new Ec2Exception(
-          400,
-          "InvalidParameterValue",
-          "SecurityGroupIds are not served yet: name the groups with SecurityGroups (their names)");
-    }
+    groups.addAll(groupNames(caller, key, request.list("SecurityGroupId")));
     String token = request.string("ClientToken").orElse(java.util.UUID.randomUUID().toString());
     VirtualServer server = new VirtualServer();
     Map<String, String> annotations = new TreeMap<>();
@@ -193,6 +188,84 @@ final class Ec2Instances {
    * Terminates instances: all instances of a reservation delete its VirtualServer; the
    * highest-numbered ones scale it down, as a VirtualServer ends its highest indices first.
    */
+  /**
+   * Stops ({@code running} false) or starts ({@code running} true) instances: a VirtualServer's
+   * instances run or stop together, so every instance of a reservation must be named. A start goes
+   * through admission again, and a pool that filled up meanwhile refuses it.
+   */
+  static String setRunning(
+      KubernetesClient caller,
+      AccessKey key,
+      Ec2Request request,
+      String requestId,
+      boolean running) {
+    List<String> ids = request.list("InstanceId");
+    if (ids.isEmpty()) {
+      throw new Ec2Exception(400, "MissingParameter", "The request must contain InstanceId.1");
+    }
+    var servers = caller.resources(VirtualServer.class).inNamespace(key.namespace());
+    Map<VirtualServer, List<InstanceStatus>> byServer = named(servers.list().getItems(), ids);
+    for (var entry : byServer.entrySet()) {
+      List<InstanceStatus> live = live(entry.getKey());
+      if (!entry.getValue().containsAll(live)) {
+        throw new Ec2Exception(
+            400,
+            "UnsupportedOperation",
+            "The instances of a reservation stop and start together in Nimbus: name all of "
+                + Names.reservationId(entry.getKey().getMetadata().getUid())
+                + " ("
+                + String.join(", ", live.stream().map(InstanceStatus::instanceId).toList())
+                + ")");
+      }
+    }
+    try {
+      for (VirtualServer server : byServer.keySet()) {
+        servers
+            .withName(server.getMetadata().getName())
+            .patch(
+                PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"running\":" + running + "}}");
+      }
+    } catch (KubernetesClientException e) {
+      throw Ec2Errors.of(e);
+    }
+    String action = running ? "StartInstances" : "StopInstances";
+    List<InstanceStatus> changed = byServer.values().stream().flatMap(List::stream).toList();
+    return Ec2Xml.response(
+        action,
+        requestId,
+        xml ->
+            xml.items(
+                "instancesSet",
+                changed,
+                (item, instance) ->
+                    item.text("instanceId", instance.instanceId())
+                        .element("currentState", s -> state(s, running ? "pending" : "stopping"))
+                        .element("previousState", s -> state(s, instance.state()))));
+  }
+
+  /** The servers of the instances {@code ids} names, each with its named instances. */
+  private static Map<VirtualServer, List<InstanceStatus>> named(
+      List<VirtualServer> servers, List<String> ids) {
+    Map<VirtualServer, List<InstanceStatus>> byServer = new LinkedHashMap<>();
+    List<String> found = new ArrayList<>();
+    for (VirtualServer server : servers) {
+      List<InstanceStatus> named =
+          instances(server).stream().filter(i -> ids.contains(i.instanceId())).toList();
+      if (!named.isEmpty()) {
+        byServer.put(server, named);
+        named.forEach(i -> found.add(i.instanceId()));
+      }
+    }
+    List<String> missing = ids.stream().filter(id -> !found.contains(id)).toList();
+    if (!missing.isEmpty()) {
+      throw new Ec2Exception(
+          400,
+          "InvalidInstanceID.NotFound",
+          "The instance IDs '" + String.join(", ", missing) + "' do not exist");
+    }
+    return byServer;
+  }
+
   static String terminateInstances(
       KubernetesClient caller, AccessKey key, Ec2Request request, String requestId) {
     List<String> ids = request.list("InstanceId");
@@ -200,23 +273,8 @@ final class Ec2Instances {
       throw new Ec2Exception(400, "MissingParameter", "The request must contain InstanceId.1");
     }
     var servers = caller.resources(VirtualServer.class).inNamespace(key.namespace());
-    Map<String, InstanceStatus> terminated = new LinkedHashMap<>();
-    Map<VirtualServer, List<InstanceStatus>> byServer = new LinkedHashMap<>();
-    for (VirtualServer server : servers.list().getItems()) {
-      List<InstanceStatus> named =
-          instances(server).stream().filter(i -> ids.contains(i.instanceId())).toList();
-      if (!named.isEmpty()) {
-        byServer.put(server, named);
-        named.forEach(i -> terminated.put(i.instanceId(), i));
-      }
-    }
-    List<String> missing = ids.stream().filter(id -> !terminated.containsKey(id)).toList();
-    if (!missing.isEmpty()) {
-      throw new Ec2Exception(
-          400,
-          "InvalidInstanceID.NotFound",
-          "The instance IDs '" + String.join(", ", missing) + "' do not exist");
-    }
+    Map<VirtualServer, List<InstanceStatus>> byServer = named(servers.list().getItems(), ids);
+    List<InstanceStatus> terminated = byServer.values().stream().flatMap(List::stream).toList();
     // Per server, how many of its live instances stay: those it ends are its highest.
     Map<VirtualServer, Integer> keep = new LinkedHashMap<>();
     for (var entry : byServer.entrySet()) {
@@ -275,7 +333,7 @@ final class Ec2Instances {
         xml ->
             xml.items(
                 "instancesSet",
-                terminated.values(),
+                terminated,
                 (item, instance) ->
                     item.text("instanceId", instance.instanceId())
                         .element("currentState", s -> state(s, "shutting-down"))
@@ -395,6 +453,31 @@ final class Ec2Instances {
           "InvalidParameterValue",
           name + " must be a whole number from 1 to 100 (a VirtualServer's limit), was " + value);
     }
+  }
+
+  /** The names of the SecurityGroups of the key's namespace whose ids are {@code ids}. */
+  private static List<String> groupNames(KubernetesClient caller, AccessKey key, List<String> ids) {
+    if (ids.isEmpty()) {
+      return List.of();
+    }
+    Map<String, String> nameOf = new LinkedHashMap<>();
+    for (var group :
+        caller
+            .resources(dev.nimbus.api.v1alpha1.SecurityGroup.class)
+            .inNamespace(key.namespace())
+            .list()
+            .getItems()) {
+      nameOf.put(
+          Names.securityGroupId(group.getMetadata().getUid()), group.getMetadata().getName());
+    }
+    List<String> missing = ids.stream().filter(id -> !nameOf.containsKey(id)).toList();
+    if (!missing.isEmpty()) {
+      throw new Ec2Exception(
+          400,
+          "InvalidGroup.NotFound",
+          "The security group '" + String.join(", ", missing) + "' does not exist");
+    }
+    return ids.stream().map(nameOf::get).toList();
   }
 
   /** UserData as EC2 takes it, base64, as the text a VirtualServer holds. */

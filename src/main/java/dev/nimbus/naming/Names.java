@@ -165,6 +165,16 @@ public final class Names {
     return "r-" + sha256Hex(uid + "/reservation").substring(0, 17);
   }
 
+  /** The EC2-style id of a SecurityGroup: {@code sg-} and 17 hex digits, stable. */
+  public static String securityGroupId(String uid) {
+    return "sg-" + sha256Hex(uid + "/security-group").substring(0, 17);
+  }
+
+  /** The EC2-style id of a KeyPair: {@code key-} and 17 hex digits, stable. */
+  public static String keyPairId(String uid) {
+    return "key-" + sha256Hex(uid + "/key-pair").substring(0, 17);
+  }
+
   /**
    * The name of the VirtualServer that a RunInstances call of {@code clientToken} creates in {@code
    * namespace}: the same for a retry of the call, so that a retry finds what the first attempt

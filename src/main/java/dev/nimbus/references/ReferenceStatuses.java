@@ -5,8 +5,10 @@ import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairStatus;
 import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.SecurityGroupStatus;
 import dev.nimbus.api.v1alpha1.SimpleStatus;
 import dev.nimbus.conditions.Conditions;
+import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.List;
 import java.util.Objects;
@@ -65,13 +67,13 @@ public final class ReferenceStatuses {
             generation));
   }
 
-  public static SimpleStatus of(SecurityGroup group) {
+  public static SecurityGroupStatus of(SecurityGroup group) {
     long generation = generation(group.getMetadata().getGeneration());
     var spec = group.getSpec();
     int ingress = spec.ingress() == null ? 0 : spec.ingress().size();
     String egress =
         spec.egress() == null ? "all egress (default)" : spec.egress().size() + " egress rule(s)";
-    return new SimpleStatus(
+    return new SecurityGroupStatus(
         generation,
         Conditions.set(
             group.getStatus() == null ? null : group.getStatus().conditions(),
@@ -79,7 +81,8 @@ public final class ReferenceStatuses {
             true,
             "RulesRead",
             ingress + " ingress rule(s), " + egress,
-            generation));
+            generation),
+        Names.securityGroupId(group.getMetadata().getUid()));
   }
 
   private static long generation(Long generation) {

@@ -1,7 +1,7 @@
 package dev.nimbus.references;
 
 import dev.nimbus.api.v1alpha1.SecurityGroup;
-import dev.nimbus.api.v1alpha1.SimpleStatus;
+import dev.nimbus.api.v1alpha1.SecurityGroupStatus;
 import dev.nimbus.conditions.StatusPatch;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -14,7 +14,7 @@ public class SecurityGroupReconciler implements Reconciler<SecurityGroup> {
   @Override
   public UpdateControl<SecurityGroup> reconcile(
       SecurityGroup group, Context<SecurityGroup> context) {
-    SimpleStatus status = ReferenceStatuses.of(group);
+    SecurityGroupStatus status = ReferenceStatuses.of(group);
     return StatusPatch.ifChanged(group, status, SecurityGroup::new);
   }
 }

@@ -75,7 +75,7 @@ class AwsApiIT {
                 .endMetadata()
                 .addNewRule()
                 .withApiGroups("compute.nimbus.dev")
-                .withResources("virtualservers")
+                .withResources("virtualservers", "keypairs", "securitygroups")
                 .withVerbs("get", "list", "watch", "create", "patch", "delete")
                 .endRule()
                 .build())
@@ -173,7 +173,7 @@ class AwsApiIT {
     assertThat(unknownKey.at("/error/Code").asText()).isEqualTo("AuthFailure");
     assertThat(unknownKey.at("/status").asInt()).isEqualTo(401);
 
-    JsonNode notYet = call(key, "ec2", "describe_key_pairs", Map.of());
+    JsonNode notYet = call(key, "ec2", "describe_security_groups", Map.of());
     assertThat(notYet.at("/error/Code").asText()).isEqualTo("InvalidAction");
     JsonNode noServers =
         call(
@@ -203,7 +203,16 @@ class AwsApiIT {
     String user = serviceAccount(client, namespace, "deployer", true);
     writesServers(client, namespace, "deployer");
     client.resource(Fixtures.keyPair(namespace.name())).create();
-    client.resource(Fixtures.webGroup(namespace.name())).create();
+    var web = client.resource(Fixtures.webGroup(namespace.name())).create();
+    String webId =
+        client
+            .resource(web)
+            .waitUntilCondition(
+                g -> g.getStatus() != null && g.getStatus().groupId() != null,
+                30,
+                java.util.concurrent.TimeUnit.SECONDS)
+            .getStatus()
+            .groupId();
     Key key = issueKey(client, namespace, user);
     awaitKnown(key);
     Map<String, Object> seed = new java.util.LinkedHashMap<>();
@@ -212,7 +221,7 @@ class AwsApiIT {
     seed.put("MaxCount", 2);
     seed.put("InstanceType", TYPE);
     seed.put("KeyName", "deployer");
-    seed.put("SecurityGroups", List.of("web"));
+    seed.put("SecurityGroupIds", List.of(webId));
     seed.put("UserData", "#!/bin/bash\napt-get install -y apache2\n");
     seed.put("Placement", Map.of("GroupName", POOL));
     seed.put("ClientToken", "seed-" + namespace.name());
@@ -240,6 +249,8 @@ class AwsApiIT {
     assertThat(server.getSpec().image()).isEqualTo("quay.io/containerdisks/fedora:40");
     assertThat(server.getSpec().userData()).isEqualTo("#!/bin/bash\napt-get install -y apache2\n");
     assertThat(server.getSpec().pool()).isEqualTo(POOL);
+    assertThat(server.getSpec().securityGroups()).containsExactly("web");
+    assertThat(webId).matches("sg-[0-9a-f]{17}");
     assertThat(call(key, "ec2", "run_instances", seed).at("/response/ReservationId").asText())
         .as("a retry with the same ClientToken")
         .isEqualTo(reservation);
@@ -258,6 +269,22 @@ class AwsApiIT {
     assertThat(instance.at("/PrivateIpAddress").asText()).isNotBlank();
     assertThat(instance.at("/Tags/0/Key").asText()).isEqualTo("Name");
     assertThat(instance.at("/KeyName").asText()).isEqualTo("deployer");
+
+    JsonNode partial =
+        call(key, "ec2", "stop_instances", Map.of("InstanceIds", List.of(ids.get(0))));
+    assertThat(partial.at("/error/Code").asText()).isEqualTo("UnsupportedOperation");
+    JsonNode stopping = call(key, "ec2", "stop_instances", Map.of("InstanceIds", ids));
+    assertThat(stopping.at("/response/StoppingInstances").findValuesAsText("Name"))
+        .contains("stopping");
+    awaitTrue(
+        () -> stateNames(key, ids).equals(List.of("stopped", "stopped")),
+        120,
+        () -> "not stopped: " + stateNames(key, ids));
+    call(key, "ec2", "start_instances", Map.of("InstanceIds", ids));
+    awaitTrue(
+        () -> running(key, "web").size() == 2,
+        120,
+        () -> "not running again: " + stateNames(key, ids));
 
     Map<String, Object> dry = new java.util.LinkedHashMap<>(seed);
     dry.put("ClientToken", "dry-" + namespace.name());
@@ -285,6 +312,64 @@ class AwsApiIT {
         call(key, "ec2", "terminate_instances", Map.of("InstanceIds", List.of(ids.get(0))));
     assertThat(last.at("/error").isMissingNode()).as("%s", last).isTrue();
     awaitTrue(() -> servers.list().getItems().isEmpty(), 60);
+  }
+
+  /**
+   * ImportKeyPair makes a KeyPair that kubectl sees, with the fingerprint its status shows;
+   * DescribeKeyPairs and DeleteKeyPair read and end it; a second import of the name is EC2's
+   * duplicate.
+   */
+  @Test
+  void keyPairsAreKeyPairs(KubernetesClient client, TestNamespace namespace) throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    Map<String, Object> material =
+        Map.of("KeyName", "laptop", "PublicKeyMaterial", Fixtures.PUBLIC_KEY);
+
+    JsonNode imported = call(key, "ec2", "import_key_pair", material);
+
+    String id = imported.at("/response/KeyPairId").asText();
+    assertThat(id).matches("key-[0-9a-f]{17}");
+    var stored =
+        client
+            .resources(dev.nimbus.api.v1alpha1.KeyPair.class)
+            .inNamespace(namespace.name())
+            .withName("laptop")
+            .waitUntilCondition(
+                k -> k.getStatus() != null && k.getStatus().fingerprint() != null,
+                30,
+                java.util.concurrent.TimeUnit.SECONDS);
+    assertThat(imported.at("/response/KeyFingerprint").asText())
+        .isEqualTo(stored.getStatus().fingerprint());
+    assertThat(call(key, "ec2", "import_key_pair", material).at("/error/Code").asText())
+        .isEqualTo("InvalidKeyPair.Duplicate");
+    JsonNode described = call(key, "ec2", "describe_key_pairs", Map.of("KeyPairIds", List.of(id)));
+    assertThat(described.at("/response/KeyPairs/0/KeyName").asText()).isEqualTo("laptop");
+    assertThat(described.at("/response/KeyPairs/0/KeyType").asText()).isEqualTo("ed25519");
+    call(key, "ec2", "delete_key_pair", Map.of("KeyName", "laptop"));
+    assertThat(
+            call(key, "ec2", "describe_key_pairs", Map.of("KeyNames", List.of("laptop")))
+                .at("/error/Code")
+                .asText())
+        .isEqualTo("InvalidKeyPair.NotFound");
+  }
+
+  /** The state names of {@code ids}, in order. */
+  private static List<String> stateNames(Key key, List<String> ids) {
+    JsonNode reservations = describe(key, Map.of("InstanceIds", ids)).at("/response/Reservations");
+    List<String> names = new ArrayList<>();
+    for (String id : ids) {
+      for (JsonNode instance : reservations.findValues("Instances")) {
+        for (JsonNode each : instance) {
+          if (each.at("/InstanceId").asText().equals(id)) {
+            names.add(each.at("/State/Name").asText());
+          }
+        }
+      }
+    }
+    return names;
   }
 
   /** The running instances tagged Name={@code name}. */

@@ -23,6 +23,10 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Categories(ApiGroup.CATEGORY)
 @ValidationRule(value = ApiGroup.HAS_SPEC, message = ApiGroup.HAS_SPEC_MESSAGE)
 @AdditionalPrinterColumn(
+    name = "ID",
+    jsonPath = ".status.groupId",
+    type = AdditionalPrinterColumn.Type.STRING)
+@AdditionalPrinterColumn(
     name = "Description",
     jsonPath = ".spec.description",
     type = AdditionalPrinterColumn.Type.STRING)
@@ -34,7 +38,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
     name = "Age",
     jsonPath = ".metadata.creationTimestamp",
     type = AdditionalPrinterColumn.Type.DATE)
-public class SecurityGroup extends CustomResource<SecurityGroupSpec, SimpleStatus>
+public class SecurityGroup extends CustomResource<SecurityGroupSpec, SecurityGroupStatus>
     implements Namespaced {
   @Override
   protected SecurityGroupSpec initSpec() {
@@ -42,7 +46,7 @@ public class SecurityGroup extends CustomResource<SecurityGroupSpec, SimpleStatu
   }
 
   @Override
-  protected SimpleStatus initStatus() {
+  protected SecurityGroupStatus initStatus() {
     return null;
   }
 }
