@@ -27,6 +27,16 @@ final class Ec2Actions {
       case "ImportKeyPair" -> Ec2KeyPairs.importKeyPair(caller, key, request, requestId);
       case "DescribeKeyPairs" -> Ec2KeyPairs.describeKeyPairs(caller, key, request, requestId);
       case "DeleteKeyPair" -> Ec2KeyPairs.deleteKeyPair(caller, key, request, requestId);
+      case "CreateSecurityGroup" ->
+          Ec2SecurityGroups.createSecurityGroup(caller, key, request, requestId);
+      case "DescribeSecurityGroups" ->
+          Ec2SecurityGroups.describeSecurityGroups(caller, key, request, requestId);
+      case "AuthorizeSecurityGroupIngress" ->
+          Ec2SecurityGroups.authorizeIngress(caller, key, request, requestId);
+      case "RevokeSecurityGroupIngress" ->
+          Ec2SecurityGroups.revokeIngress(caller, key, request, requestId);
+      case "DeleteSecurityGroup" ->
+          Ec2SecurityGroups.deleteSecurityGroup(caller, key, request, requestId);
       default ->
           throw new Ec2Exception(
               400,

@@ -76,7 +76,7 @@ class AwsApiIT {
                 .addNewRule()
                 .withApiGroups("compute.nimbus.dev")
                 .withResources("virtualservers", "keypairs", "securitygroups")
-                .withVerbs("get", "list", "watch", "create", "patch", "delete")
+                .withVerbs("get", "list", "watch", "create", "update", "patch", "delete")
                 .endRule()
                 .build())
         .serverSideApply();
@@ -173,7 +173,7 @@ class AwsApiIT {
     assertThat(unknownKey.at("/error/Code").asText()).isEqualTo("AuthFailure");
     assertThat(unknownKey.at("/status").asInt()).isEqualTo(401);
 
-    JsonNode notYet = call(key, "ec2", "describe_security_groups", Map.of());
+    JsonNode notYet = call(key, "ec2", "describe_volumes", Map.of());
     assertThat(notYet.at("/error/Code").asText()).isEqualTo("InvalidAction");
     JsonNode noServers =
         call(
@@ -354,6 +354,131 @@ class AwsApiIT {
                 .at("/error/Code")
                 .asText())
         .isEqualTo("InvalidKeyPair.NotFound");
+  }
+
+  /**
+   * CreateSecurityGroup makes a SecurityGroup; AuthorizeSecurityGroupIngress and
+   * RevokeSecurityGroupIngress change its rules, and the NetworkPolicy of a server in the group
+   * follows the revoke; a group a server names cannot be deleted, and can once the server is gone.
+   */
+  @Test
+  void securityGroupsAreSecurityGroupsAndRevokesReachRunningServers(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    Map<String, Object> create = Map.of("GroupName", "ssh", "Description", "SSH from the office");
+
+    JsonNode created = call(key, "ec2", "create_security_group", create);
+
+    String id = created.at("/response/GroupId").asText();
+    assertThat(id).matches("sg-[0-9a-f]{17}");
+    assertThat(call(key, "ec2", "create_security_group", create).at("/error/Code").asText())
+        .isEqualTo("InvalidGroup.Duplicate");
+    Map<String, Object> ssh =
+        Map.of(
+            "GroupId",
+            id,
+            "IpPermissions",
+            List.of(
+                Map.of(
+                    "IpProtocol",
+                    "tcp",
+                    "FromPort",
+                    22,
+                    "ToPort",
+                    22,
+                    "IpRanges",
+                    List.of(Map.of("CidrIp", "10.0.0.0/8")))));
+    assertThat(call(key, "ec2", "authorize_security_group_ingress", ssh).at("/response/Return"))
+        .hasToString("true");
+    assertThat(call(key, "ec2", "authorize_security_group_ingress", ssh).at("/error/Code").asText())
+        .isEqualTo("InvalidPermission.Duplicate");
+    JsonNode described =
+        call(key, "ec2", "describe_security_groups", Map.of("GroupIds", List.of(id)));
+    JsonNode permission = described.at("/response/SecurityGroups/0/IpPermissions/0");
+    assertThat(permission.at("/IpProtocol").asText()).isEqualTo("tcp");
+    assertThat(permission.at("/FromPort").asInt()).isEqualTo(22);
+    assertThat(permission.at("/IpRanges/0/CidrIp").asText()).isEqualTo("10.0.0.0/8");
+    assertThat(described.at("/response/SecurityGroups/0/IpPermissionsEgress/0/IpProtocol").asText())
+        .isEqualTo("-1");
+
+    JsonNode run =
+        call(
+            key,
+            "ec2",
+            "run_instances",
+            Map.of(
+                "ImageId",
+                IMAGE,
+                "MinCount",
+                1,
+                "MaxCount",
+                1,
+                "InstanceType",
+                TYPE,
+                "SecurityGroupIds",
+                List.of(id),
+                "Placement",
+                Map.of("GroupName", POOL)));
+    assertThat(run.at("/error").isMissingNode()).as("%s", run).isTrue();
+    String server =
+        client
+            .resources(VirtualServer.class)
+            .inNamespace(namespace.name())
+            .list()
+            .getItems()
+            .get(0)
+            .getMetadata()
+            .getName();
+    var policy =
+        client
+            .network()
+            .networkPolicies()
+            .inNamespace(namespace.name())
+            .withName(server + "-vsrv-secgroups");
+    awaitTrue(
+        () -> policy.get() != null && policy.get().getSpec().getIngress().size() == 1,
+        60,
+        () -> "the server's NetworkPolicy: " + policy.get());
+    assertThat(
+            call(key, "ec2", "delete_security_group", Map.of("GroupId", id))
+                .at("/error/Code")
+                .asText())
+        .isEqualTo("DependencyViolation");
+
+    call(key, "ec2", "revoke_security_group_ingress", ssh);
+
+    awaitTrue(
+        () -> policy.get() == null || policy.get().getSpec().getIngress().isEmpty(),
+        30,
+        () -> "the revoked rule still admits traffic: " + policy.get());
+    call(
+        key,
+        "ec2",
+        "terminate_instances",
+        Map.of("InstanceIds", run.at("/response/Instances").findValuesAsText("InstanceId")));
+    awaitTrue(
+        () ->
+            client
+                .resources(VirtualServer.class)
+                .inNamespace(namespace.name())
+                .list()
+                .getItems()
+                .isEmpty(),
+        60);
+    assertThat(
+            call(key, "ec2", "delete_security_group", Map.of("GroupName", "ssh"))
+                .at("/response/Return"))
+        .hasToString("true");
+    assertThat(
+            client
+                .resources(dev.nimbus.api.v1alpha1.SecurityGroup.class)
+                .inNamespace(namespace.name())
+                .withName("ssh")
+                .get())
+        .isNull();
   }
 
   /** The state names of {@code ids}, in order. */
