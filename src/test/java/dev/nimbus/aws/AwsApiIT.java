@@ -141,6 +141,18 @@ class AwsApiIT {
     assertThat(type.at("/ProcessorInfo/SupportedArchitectures/0").asText()).isEqualTo("x86_64");
     JsonNode all = call(key, "ec2", "describe_instance_types", Map.of());
     assertThat(all.at("/response/InstanceTypes").findValuesAsText("InstanceType")).contains(TYPE);
+    // The AWS CLI, as a user types it.
+    JsonNode cli =
+        JSON.readTree(
+            aws(
+                key,
+                "ec2",
+                "describe-instance-types",
+                "--instance-types",
+                TYPE,
+                "--output",
+                "json"));
+    assertThat(cli.at("/InstanceTypes/0/VCpuInfo/DefaultVCpus").asInt()).isEqualTo(2);
     JsonNode unknown =
         call(key, "ec2", "describe_instance_types", Map.of("InstanceTypes", List.of("no.such")));
     assertThat(unknown.at("/error/Code").asText()).isEqualTo("InvalidInstanceType");
@@ -629,6 +641,30 @@ class AwsApiIT {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** One AWS CLI command against the endpoint with {@code key}; its standard output. */
+  private static String aws(Key key, String... args) throws Exception {
+    List<String> command = new ArrayList<>();
+    command.add("aws");
+    command.addAll(List.of(args));
+    command.addAll(
+        List.of(
+            "--endpoint-url",
+            "https://127.0.0.1:" + AWS_PORT,
+            "--ca-bundle",
+            caFile.toString(),
+            "--region",
+            "us-east-1"));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("AWS_ACCESS_KEY_ID", key.id());
+    builder.environment().put("AWS_SECRET_ACCESS_KEY", key.secret());
+    builder.environment().put("AWS_CONFIG_FILE", "/dev/null");
+    builder.environment().put("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    Process process = builder.start();
+    String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as("aws %s: %s", String.join(" ", args), output).isZero();
+    return output;
   }
 
   /** One boto3 call; its printed JSON. */
