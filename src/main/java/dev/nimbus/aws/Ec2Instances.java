@@ -174,14 +174,32 @@ final class Ec2Instances {
           "InvalidInstanceID.NotFound",
           "The instance IDs '" + String.join(", ", missing) + "' do not exist");
     }
+    shown.sort(java.util.Comparator.comparing(server -> server.getMetadata().getName()));
+    int from = startOf(request.string("NextToken"), shown.size());
+    int max = maxResults(request.string("MaxResults"));
+    List<VirtualServer> page = new ArrayList<>();
+    int instances = 0;
+    int next = from;
+    // Whole reservations, as many as fit in MaxResults instances (at least one).
+    while (next < shown.size()
+        && (page.isEmpty() || instances + instancesOf.get(shown.get(next)).size() <= max)) {
+      instances += instancesOf.get(shown.get(next)).size();
+      page.add(shown.get(next++));
+    }
+    String nextToken =
+        next < shown.size()
+            ? Base64.getUrlEncoder()
+                .encodeToString(("offset:" + next).getBytes(StandardCharsets.UTF_8))
+            : null;
     return Ec2Xml.response(
         "DescribeInstances",
         requestId,
         xml ->
             xml.items(
-                "reservationSet",
-                shown,
-                (item, server) -> reservationBody(item, key, server, instancesOf.get(server))));
+                    "reservationSet",
+                    page,
+                    (item, server) -> reservationBody(item, key, server, instancesOf.get(server)))
+                .text("nextToken", nextToken));
   }
 
   /**
@@ -478,6 +496,47 @@ final class Ec2Instances {
           "The security group '" + String.join(", ", missing) + "' does not exist");
     }
     return ids.stream().map(nameOf::get).toList();
+  }
+
+  /** Where a page starts: 0, or the offset a NextToken of an earlier page holds. */
+  private static int startOf(java.util.Optional<String> token, int size) {
+    if (token.isEmpty()) {
+      return 0;
+    }
+    try {
+      String decoded =
+          new String(Base64.getUrlDecoder().decode(token.get()), StandardCharsets.UTF_8);
+      if (!decoded.startsWith("offset:")) {
+        throw new IllegalArgumentException();
+      }
+      int offset = Integer.parseInt(decoded.substring("offset:".length()));
+      if (offset < 0 || offset > size) {
+        throw new IllegalArgumentException();
+      }
+      return offset;
+    } catch (RuntimeException e) {
+      throw new Ec2Exception(
+          400, "InvalidParameterValue", "The token '" + token.get() + "' is invalid");
+    }
+  }
+
+  /** MaxResults, 5 to 1000 as in EC2; none: every instance in one page. */
+  private static int maxResults(java.util.Optional<String> value) {
+    if (value.isEmpty()) {
+      return Integer.MAX_VALUE;
+    }
+    try {
+      int max = Integer.parseInt(value.get());
+      if (max < 5 || max > 1000) {
+        throw new NumberFormatException();
+      }
+      return max;
+    } catch (NumberFormatException e) {
+      throw new Ec2Exception(
+          400,
+          "InvalidParameterValue",
+          "MaxResults must be a whole number from 5 to 1000, was " + value.get());
+    }
   }
 
   /** UserData as EC2 takes it, base64, as the text a VirtualServer holds. */

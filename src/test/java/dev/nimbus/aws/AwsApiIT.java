@@ -28,6 +28,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -121,6 +122,14 @@ class AwsApiIT {
     client.rbac().clusterRoles().withName(SERVER_WRITER).delete();
     client.resources(CapacityPool.class).withName(POOL).delete();
     client.resources(InstanceType.class).withName(TYPE).delete();
+  }
+
+  /** Each test leaves no server behind: the operator that ends them stops after the class. */
+  @AfterEach
+  void deleteServers(KubernetesClient client, TestNamespace namespace) throws Exception {
+    var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
+    servers.delete();
+    awaitTrue(() -> servers.list().getItems().isEmpty(), 60);
   }
 
   @Test
@@ -324,6 +333,64 @@ class AwsApiIT {
         call(key, "ec2", "terminate_instances", Map.of("InstanceIds", List.of(ids.get(0))));
     assertThat(last.at("/error").isMissingNode()).as("%s", last).isTrue();
     awaitTrue(() -> servers.list().getItems().isEmpty(), 60);
+  }
+
+  /**
+   * DescribeInstances pages whole reservations: MaxResults 5 over three reservations of two
+   * instances gives two, then the third; the AWS CLI follows the NextToken by itself.
+   */
+  @Test
+  void describeInstancesPagesWholeReservations(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    List<String> reservations = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      JsonNode run =
+          call(
+              key,
+              "ec2",
+              "run_instances",
+              Map.of(
+                  "ImageId",
+                  IMAGE,
+                  "MinCount",
+                  2,
+                  "MaxCount",
+                  2,
+                  "InstanceType",
+                  TYPE,
+                  "Placement",
+                  Map.of("GroupName", POOL)));
+      reservations.add(run.at("/response/ReservationId").asText());
+    }
+    awaitTrue(
+        () ->
+            describe(key, Map.of()).at("/response/Reservations").findValues("InstanceId").size()
+                == 6,
+        30);
+
+    JsonNode first = describe(key, Map.of("MaxResults", 5));
+    JsonNode second =
+        describe(
+            key, Map.of("MaxResults", 5, "NextToken", first.at("/response/NextToken").asText()));
+
+    assertThat(first.at("/response/Reservations").size()).isEqualTo(2);
+    assertThat(second.at("/response/Reservations").size()).isEqualTo(1);
+    assertThat(second.at("/response/NextToken").isMissingNode()).isTrue();
+    List<String> paged =
+        new ArrayList<>(first.at("/response/Reservations").findValuesAsText("ReservationId"));
+    paged.addAll(second.at("/response/Reservations").findValuesAsText("ReservationId"));
+    assertThat(paged).containsExactlyInAnyOrderElementsOf(reservations);
+    JsonNode cli =
+        JSON.readTree(
+            aws(key, "ec2", "describe-instances", "--page-size", "5", "--output", "json"));
+    assertThat(cli.at("/Reservations").findValuesAsText("ReservationId"))
+        .containsExactlyInAnyOrderElementsOf(reservations);
+    assertThat(describe(key, Map.of("NextToken", "bm9wZQ")).at("/error/Code").asText())
+        .isEqualTo("InvalidParameterValue");
   }
 
   /**
