@@ -191,7 +191,12 @@ class ChartIT {
         "-n",
         NAMESPACE,
         "--create-namespace",
-        "--wait=false");
+        "--wait=false",
+        // The AWS API on, for ServiceAccounts named deployer: what the operator may impersonate.
+        "--set",
+        "aws.enabled=true",
+        "--set-json",
+        "aws.serviceAccounts=[\"deployer\"]");
     assertThat(kubectl("get", "itype", "t3.micro", "-o", "name"))
         .containsExactly("instancetype.compute.nimbus.dev/t3.micro");
 
@@ -255,6 +260,18 @@ class ChartIT {
           "a VirtualMachine no VirtualServer owns");
       // The same pod, as Nimbus makes it, passes.
       operatorRights.resource(taskShapedPod(namespace.name(), false)).dryRun().create();
+
+      // The AWS API acts as the identities the chart lists, and as no one else.
+      String deployer = "system:serviceaccount:" + namespace.name() + ":deployer";
+      assertThat(refusalAs(operatorRights, deployer, namespace))
+          .contains("\"" + deployer + "\" cannot list");
+      for (String other :
+          List.of(
+              "system:serviceaccount:kube-system:clusterrole-aggregation-controller",
+              "system:admin",
+              "nimbus-admin")) {
+        assertThat(refusalAs(operatorRights, other, namespace)).contains("cannot impersonate");
+      }
     }
 
     client.resource(pool()).serverSideApply();
@@ -570,6 +587,26 @@ class ChartIT {
             "LATEST",
             null));
     return task;
+  }
+
+  /**
+   * The API server's refusal of a pod list in {@code namespace} by {@code client} impersonating
+   * {@code user}: that the impersonation is refused, or that {@code user} may not list pods.
+   */
+  private static String refusalAs(KubernetesClient client, String user, TestNamespace namespace) {
+    var requestConfig =
+        new io.fabric8.kubernetes.client.RequestConfigBuilder(
+                client.getConfiguration().getRequestConfig())
+            .build();
+    requestConfig.setImpersonateUsername(user);
+    KubernetesClient as = client.newClient(requestConfig).adapt(KubernetesClient.class);
+    try {
+      as.pods().inNamespace(namespace.name()).list();
+      return "allowed";
+    } catch (KubernetesClientException e) {
+      assertThat(e.getCode()).as(e.getMessage()).isEqualTo(403);
+      return e.getStatus().getMessage();
+    }
   }
 
   private static void awaitRefused(Runnable write) throws InterruptedException {
