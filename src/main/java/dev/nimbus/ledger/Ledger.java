@@ -42,7 +42,7 @@ public record Ledger(String pool, Map<String, LedgerEntry> entries, Set<String> 
   }
 
   public LedgerEntry entry(String uid) {
-    return entries.get(uid);
+    return uid == null ? null : entries.get(uid);
   }
 
   public Ledger with(LedgerEntry entry) {

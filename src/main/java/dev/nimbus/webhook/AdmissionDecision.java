@@ -166,6 +166,11 @@ final class AdmissionDecision {
     if (object == null || object.getMetadata() == null || object.getMetadata().getName() == null) {
       throw new BadObject(field + ".metadata.name is missing");
     }
+    String uid = object.getMetadata().getUid();
+    if (uid == null || uid.isBlank()) {
+      // The API server gives every object its uid before admission; reservations are keyed by it.
+      throw new BadObject(field + ".metadata.uid is missing");
+    }
     String missing = missingRequiredField(object);
     if (missing != null) {
       throw new BadObject(field + "." + missing + " is missing; the schema requires it");

@@ -231,6 +231,23 @@ class AdmissionDecisionTest {
     assertThat(decision.message()).isEqualTo("request.oldObject is missing");
   }
 
+  /**
+   * Found by WebhookFuzzIT: an UPDATE whose object has no uid (the API server always sends one)
+   * failed with a NullPointerException and was answered 500.
+   */
+  @Test
+  void anUpdateOfAnObjectWithoutUidIsABadRequest() {
+    VirtualServer old = server("web", "small", 1, 1);
+    VirtualServer changed = server("web", "small", 1, 2);
+    changed.getMetadata().setUid(null);
+    old.getMetadata().setUid(null);
+
+    Decision decision = (Decision) decisions.decide(update(changed, old));
+
+    assertThat(decision.code()).isEqualTo(400);
+    assertThat(decision.message()).isEqualTo("request.object.metadata.uid is missing");
+  }
+
   @Test
   void anObjectWithoutItsRequiredFieldsIsABadRequest() {
     VirtualServer server = server("web", "small", 1, 1);
