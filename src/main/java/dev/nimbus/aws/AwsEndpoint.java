@@ -105,6 +105,8 @@ public class AwsEndpoint {
   private void handle(RoutingContext context) {
     String requestId = UUID.randomUUID().toString();
     var http = context.request();
+    // ECS's JSON protocol names its action in a header; EC2's Query protocol in the body.
+    String target = http.getHeader("X-Amz-Target");
     try {
       SignedRequest signed =
           new SignedRequest(
@@ -113,16 +115,21 @@ public class AwsEndpoint {
               http.query(),
               headers(context),
               context.body().buffer() == null ? new byte[0] : context.body().buffer().getBytes());
-      if (http.getHeader("X-Amz-Target") != null) {
-        throw new Ec2Exception(
-            400, "UnknownOperationException", "ECS is not served yet; see docs/aws-api.md");
+      String body = new String(signed.body(), StandardCharsets.UTF_8);
+      if (target != null) {
+        AccessKey key = verify(signed, AwsEndpoint::ecsRefusal);
+        String answer = EcsActions.answer(callerFor(key), key, target, body);
+        context
+            .response()
+            .putHeader("Content-Type", "application/x-amz-json-1.1")
+            .putHeader("x-amzn-RequestId", requestId)
+            .end(Buffer.buffer(answer));
+        return;
       }
-      AccessKey key = verify(signed);
-      KubernetesClient caller = callerFor(key);
-      Ec2Request request = Ec2Request.parse(new String(signed.body(), StandardCharsets.UTF_8));
+      AccessKey key = verify(signed, AwsEndpoint::ec2Refusal);
       String answer;
       try {
-        answer = Ec2Actions.answer(caller, key, request, requestId);
+        answer = Ec2Actions.answer(callerFor(key), key, Ec2Request.parse(body), requestId);
       } catch (KubernetesClientException e) {
         throw Ec2Errors.of(e);
       }
@@ -133,32 +140,68 @@ public class AwsEndpoint {
           .end(Buffer.buffer(answer));
     } catch (Ec2Exception e) {
       fail(context, e.status(), e.code(), e.getMessage(), requestId);
+    } catch (EcsException e) {
+      failEcs(context, e.status(), e.type(), e.getMessage(), requestId);
     } catch (RuntimeException e) {
       LOG.errorf(e, "AWS API request %s failed", requestId);
-      fail(context, 500, "InternalError", "An internal error has occurred", requestId);
+      if (target != null) {
+        failEcs(context, 500, "ServerException", "An internal error has occurred", requestId);
+      } else {
+        fail(context, 500, "InternalError", "An internal error has occurred", requestId);
+      }
     }
   }
 
-  /** The key that signed {@code request}, or EC2's error for why none did. */
-  private AccessKey verify(SignedRequest request) {
+  /**
+   * The key that signed {@code request}; otherwise {@code refusal}'s error for why none did, in the
+   * caller's protocol.
+   */
+  private AccessKey verify(
+      SignedRequest request,
+      java.util.function.Function<SigV4.VerificationException, RuntimeException> refusal) {
     try {
       var verified =
           SigV4.verify(request, id -> keys.find(id).map(AccessKey::secret), Instant.now());
-      return keys.find(verified.accessKeyId())
-          .orElseThrow(
-              () -> new Ec2Exception(401, "AuthFailure", "The access key was revoked just now"));
+      var key = keys.find(verified.accessKeyId());
+      if (key.isEmpty()) {
+        throw new SigV4.VerificationException(
+            SigV4.Failure.UNKNOWN_KEY, "the access key was revoked just now");
+      }
+      return key.get();
     } catch (SigV4.VerificationException e) {
-      throw switch (e.failure()) {
-        case MISSING_AUTHENTICATION, UNKNOWN_KEY ->
-            new Ec2Exception(
-                401,
-                "AuthFailure",
-                "AWS was not able to validate the provided access credentials: " + e.getMessage());
-        case INCOMPLETE_SIGNATURE -> new Ec2Exception(400, "IncompleteSignature", e.getMessage());
-        case SIGNATURE_MISMATCH -> new Ec2Exception(403, "SignatureDoesNotMatch", e.getMessage());
-        case EXPIRED -> new Ec2Exception(400, "RequestExpired", e.getMessage());
-      };
+      throw refusal.apply(e);
     }
+  }
+
+  /** A failed verification as EC2 answers it. */
+  private static RuntimeException ec2Refusal(SigV4.VerificationException e) {
+    return switch (e.failure()) {
+      case MISSING_AUTHENTICATION, UNKNOWN_KEY ->
+          new Ec2Exception(
+              401,
+              "AuthFailure",
+              "AWS was not able to validate the provided access credentials: " + e.getMessage());
+      case INCOMPLETE_SIGNATURE -> new Ec2Exception(400, "IncompleteSignature", e.getMessage());
+      case SIGNATURE_MISMATCH -> new Ec2Exception(403, "SignatureDoesNotMatch", e.getMessage());
+      case EXPIRED -> new Ec2Exception(400, "RequestExpired", e.getMessage());
+    };
+  }
+
+  /** A failed verification as ECS answers it. */
+  private static RuntimeException ecsRefusal(SigV4.VerificationException e) {
+    return switch (e.failure()) {
+      case MISSING_AUTHENTICATION ->
+          new EcsException(400, "MissingAuthenticationTokenException", e.getMessage());
+      case UNKNOWN_KEY ->
+          new EcsException(
+              400,
+              "UnrecognizedClientException",
+              "The security token included in the request is invalid: " + e.getMessage());
+      case INCOMPLETE_SIGNATURE ->
+          new EcsException(400, "IncompleteSignatureException", e.getMessage());
+      case SIGNATURE_MISMATCH, EXPIRED ->
+          new EcsException(400, "InvalidSignatureException", e.getMessage());
+    };
   }
 
   /** A client that acts as the key's identity, sharing the operator's connections. */
@@ -187,6 +230,18 @@ public class AwsEndpoint {
         .putHeader("Content-Type", "text/xml;charset=UTF-8")
         .putHeader("x-amzn-RequestId", requestId)
         .end(Buffer.buffer(Ec2Xml.error(code, message, requestId)));
+  }
+
+  private static void failEcs(
+      RoutingContext context, int status, String type, String message, String requestId) {
+    var error = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode();
+    error.put("__type", type).put("message", message);
+    context
+        .response()
+        .setStatusCode(status)
+        .putHeader("Content-Type", "application/x-amz-json-1.1")
+        .putHeader("x-amzn-RequestId", requestId)
+        .end(Buffer.buffer(error.toString()));
   }
 
   /** Serves the certificate another replica or the webhook renewed, as the webhook does. */

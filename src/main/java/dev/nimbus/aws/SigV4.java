@@ -68,7 +68,7 @@ public final class SigV4 {
   public static final class VerificationException extends Exception {
     private final Failure failure;
 
-    VerificationException(Failure failure, String message) {
+    public VerificationException(Failure failure, String message) {
       super(message);
       this.failure = failure;
     }

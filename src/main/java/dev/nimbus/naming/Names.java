@@ -204,6 +204,11 @@ public final class Names {
     return "arn:nimbus:ecs:" + namespace + ":task/" + cluster + "/" + taskId;
   }
 
+  /** {@code arn:nimbus:ecs:<namespace>:cluster/<pool>}, as ECS names clusters. */
+  public static String clusterArn(String namespace, String pool) {
+    return "arn:nimbus:ecs:" + namespace + ":cluster/" + pool;
+  }
+
   /** The pod of task {@code index} of a ContainerTask. */
   public static String taskPod(String task, int index) {
     return task + "-task-" + index;

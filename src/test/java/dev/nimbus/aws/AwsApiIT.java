@@ -46,6 +46,7 @@ class AwsApiIT {
   private static final String READER = "it-aws-instancetype-reader";
   private static final String SERVER_WRITER = "it-aws-server-writer";
   private static final String POOL = "it-aws";
+  private static final String TASK_POOL = "it-aws-tasks";
   private static final String IMAGE = "ami-0c55b159cbfafe1f0";
   private static final ObjectMapper JSON = new ObjectMapper();
   private static OperatorProcess operator;
@@ -63,7 +64,7 @@ class AwsApiIT {
                 .endMetadata()
                 .addNewRule()
                 .withApiGroups("compute.nimbus.dev")
-                .withResources("instancetypes", "machineimages")
+                .withResources("instancetypes", "machineimages", "capacitypools")
                 .withVerbs("get", "list", "watch")
                 .endRule()
                 .build())
@@ -76,12 +77,29 @@ class AwsApiIT {
                 .endMetadata()
                 .addNewRule()
                 .withApiGroups("compute.nimbus.dev")
-                .withResources("virtualservers", "keypairs", "securitygroups")
+                .withResources("virtualservers", "keypairs", "securitygroups", "containertasks")
                 .withVerbs("get", "list", "watch", "create", "update", "patch", "delete")
+                .endRule()
+                .addNewRule()
+                .withApiGroups("")
+                .withResources("pods")
+                .withVerbs("get", "list", "delete")
                 .endRule()
                 .build())
         .serverSideApply();
     client.resource(Fixtures.serverPool(POOL, "nimbus.dev/node-group", "kvm")).serverSideApply();
+    CapacityPool servers = Fixtures.serverPool(TASK_POOL, "nimbus.dev/node-group", "plain");
+    CapacityPool tasks = new CapacityPool();
+    tasks.setMetadata(servers.getMetadata());
+    tasks.setSpec(
+        new dev.nimbus.api.v1alpha1.CapacityPoolSpec(
+            servers.getSpec().nodeSelector(),
+            servers.getSpec().ratios(),
+            servers.getSpec().reserved(),
+            List.of(dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.ContainerTask),
+            null,
+            null));
+    client.resource(tasks).serverSideApply();
     // The image the seed's create_instances names, as deploy/samples registers it.
     client
         .resource(
@@ -121,6 +139,7 @@ class AwsApiIT {
     client.rbac().clusterRoles().withName(READER).delete();
     client.rbac().clusterRoles().withName(SERVER_WRITER).delete();
     client.resources(CapacityPool.class).withName(POOL).delete();
+    client.resources(CapacityPool.class).withName(TASK_POOL).delete();
     client.resources(InstanceType.class).withName(TYPE).delete();
   }
 
@@ -394,6 +413,94 @@ class AwsApiIT {
   }
 
   /**
+   * ECS on ContainerTasks: the pool is a cluster (ListClusters, DescribeClusters with the tasks
+   * counted), its tasks are listed and described with their ARNs, a task ARN that does not exist is
+   * a MISSING failure, and StopTask stops one task for good (UserInitiated), as ECS does.
+   */
+  @Test
+  void ecsSeesContainerTasksAndStopsOneTask(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    var run = new dev.nimbus.api.v1alpha1.ContainerTask();
+    run.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+            .withName("hello")
+            .withNamespace(namespace.name())
+            .build());
+    run.setSpec(
+        new dev.nimbus.api.v1alpha1.ContainerTaskSpec(
+            TASK_POOL,
+            dev.nimbus.api.v1alpha1.ContainerTaskSpec.LaunchType.FARGATE,
+            new dev.nimbus.api.v1alpha1.TaskDefinition(
+                "hello",
+                256,
+                512,
+                List.of(
+                    new dev.nimbus.api.v1alpha1.ContainerDefinition(
+                        "hello", "busybox:1.36", null, null, null, true, null))),
+            2,
+            "LATEST",
+            null));
+    dev.nimbus.testing.Await.createWhenReferencesKnown(client, run);
+    String clusterArn = "arn:nimbus:ecs:" + namespace.name() + ":cluster/" + TASK_POOL;
+    awaitTrue(
+        () ->
+            quietly(key, "ecs", "describe_clusters", Map.of("clusters", List.of(TASK_POOL)))
+                    .at("/response/clusters/0/runningTasksCount")
+                    .asInt()
+                == 2,
+        60);
+    List<String> taskArns = new ArrayList<>();
+    call(key, "ecs", "list_tasks", Map.of("cluster", clusterArn))
+        .at("/response/taskArns")
+        .forEach(a -> taskArns.add(a.asText()));
+    assertThat(taskArns).hasSize(2);
+
+    assertThat(call(key, "ecs", "list_clusters", Map.of()).at("/response/clusterArns").toString())
+        .contains(clusterArn);
+    JsonNode described =
+        call(
+            key,
+            "ecs",
+            "describe_tasks",
+            Map.of("cluster", TASK_POOL, "tasks", List.of(taskArns.get(0), "no-such-task")));
+    assertThat(described.at("/response/tasks/0/taskArn").asText()).isEqualTo(taskArns.get(0));
+    assertThat(described.at("/response/tasks/0/lastStatus").asText()).isEqualTo("RUNNING");
+    assertThat(described.at("/response/tasks/0/clusterArn").asText()).isEqualTo(clusterArn);
+    assertThat(described.at("/response/tasks/0/containers/0/name").asText()).isEqualTo("hello");
+    assertThat(described.at("/response/failures/0/reason").asText()).isEqualTo("MISSING");
+
+    JsonNode stopped =
+        call(key, "ecs", "stop_task", Map.of("cluster", TASK_POOL, "task", taskArns.get(0)));
+
+    assertThat(stopped.at("/response/task/desiredStatus").asText()).isEqualTo("STOPPED");
+    awaitTrue(
+        () ->
+            "STOPPED"
+                .equals(
+                    quietly(key, "ecs", "describe_tasks", Map.of("tasks", List.of(taskArns.get(0))))
+                        .at("/response/tasks/0/lastStatus")
+                        .asText()),
+        60);
+    JsonNode after = call(key, "ecs", "describe_tasks", Map.of("tasks", List.of(taskArns.get(0))));
+    assertThat(after.at("/response/tasks/0/stopCode").asText()).isEqualTo("UserInitiated");
+    assertThat(
+            JSON.readTree(aws(key, "ecs", "list-tasks", "--cluster", TASK_POOL, "--output", "json"))
+                .at("/taskArns")
+                .size())
+        .as("the other task runs on")
+        .isEqualTo(1);
+    assertThat(
+            call(new Key("AKIANIMBUSNOSUCHKEY1", key.secret()), "ecs", "list_clusters", Map.of())
+                .at("/error/Code")
+                .asText())
+        .isEqualTo("UnrecognizedClientException");
+  }
+
+  /**
    * ImportKeyPair makes a KeyPair that kubectl sees, with the fingerprint its status shows;
    * DescribeKeyPairs and DeleteKeyPair read and end it; a second import of the name is EC2's
    * duplicate.
@@ -590,8 +697,14 @@ class AwsApiIT {
   }
 
   private static JsonNode describe(Key key, Map<String, ?> arguments) {
+    return quietly(key, "ec2", "describe_instances", arguments);
+  }
+
+  /** {@link #call}, for a condition to wait on. */
+  private static JsonNode quietly(
+      Key key, String service, String operation, Map<String, ?> arguments) {
     try {
-      return call(key, "ec2", "describe_instances", arguments);
+      return call(key, service, operation, arguments);
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
