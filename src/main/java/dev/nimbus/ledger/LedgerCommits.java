@@ -158,6 +158,11 @@ public final class LedgerCommits {
     List<Pending<?>> remaining = batch;
     // Entries that a change wrote to some of its shards and not to others: what each held before.
     Map<String, Optional<LedgerEntry>> putBack = new HashMap<>();
+    // The nodes those entries spanned when they were written in part: all of them are written
+    // again, over the versions the retry reads, even where its view (which may lag behind what was
+    // written) shows nothing to change; a stale view then fails its compare-and-swap instead of
+    // letting a change be answered while a part of its entry is still stored.
+    Map<String, Set<String>> putBackNodes = new HashMap<>();
     for (int attempt = 1; attempt <= casAttempts; attempt++) {
       Snapshot read = snapshot(pool, storage.shards(pool));
       Ledger stored = read.ledger();
@@ -168,7 +173,8 @@ public final class LedgerCommits {
         ledger = pending.decide(ledger);
         touched.put(pending, changedUids(before, ledger));
       }
-      Set<String> uids = changedUids(stored, ledger);
+      Set<String> uids = new HashSet<>(changedUids(stored, ledger));
+      uids.addAll(putBack.keySet());
       Map<String, Set<String>> nodesByUid = new HashMap<>();
       Set<String> nodes = new TreeSet<>();
       // Nodes an entry names whose shard, as this replica knows it, holds no part of it: written
@@ -185,6 +191,11 @@ public final class LedgerCommits {
               unseen.add(named);
               of.add(named);
             }
+          }
+        }
+        for (String node : putBackNodes.getOrDefault(uid, Set.of())) {
+          if (of.add(node) || !held.contains(node)) {
+            unseen.add(node);
           }
         }
         nodesByUid.put(uid, of);
@@ -234,12 +245,20 @@ public final class LedgerCommits {
           retry.add(pending);
         }
       }
+      Ledger current = null;
       for (String uid : uids) {
         Set<String> of = nodesByUid.get(uid);
         if (!intersects(of, failed)) {
           putBack.remove(uid); // stored whole, as decided
-        } else if (!failed.containsAll(of)) {
-          putBack.putIfAbsent(uid, Optional.ofNullable(stored.entry(uid)));
+          putBackNodes.remove(uid);
+        } else if (!failed.containsAll(of) || putBack.containsKey(uid)) {
+          if (!putBack.containsKey(uid)) {
+            // What the entry held before this write: where the write went through, the view
+            // was the stored version; where it failed, the view may lag, so read it as stored.
+            current = current != null ? current : snapshot(pool, storage.readShards(pool)).ledger();
+            putBack.put(uid, Optional.ofNullable(before(uid, stored, current, failed)));
+          }
+          putBackNodes.computeIfAbsent(uid, u -> new HashSet<>()).addAll(of);
         }
       }
       if (retry.isEmpty() || error != null) {
@@ -444,6 +463,36 @@ public final class LedgerCommits {
    * what is stored there now; elsewhere (the change gave capacity back there) what is stored stays.
    * Putting back never takes more of a node than it holds, which no decision judged.
    */
+  /**
+   * The entry of {@code uid} before a write that went through on some shards and failed on {@code
+   * failed}: its parts as {@code read} had them on the shards written, and as {@code current} has
+   * them on the others; null when it had none.
+   */
+  private static LedgerEntry before(String uid, Ledger read, Ledger current, Set<String> failed) {
+    Map<String, LedgerShards.Part> parts = new HashMap<>();
+    LedgerEntry seen = read.entry(uid);
+    if (seen != null) {
+      LedgerShards.parts(seen)
+          .forEach(
+              (node, part) -> {
+                if (!failed.contains(node)) {
+                  parts.put(node, part);
+                }
+              });
+    }
+    LedgerEntry stored = current.entry(uid);
+    if (stored != null) {
+      LedgerShards.parts(stored)
+          .forEach(
+              (node, part) -> {
+                if (failed.contains(node)) {
+                  parts.put(node, part);
+                }
+              });
+    }
+    return LedgerShards.entry(uid, parts);
+  }
+
   private static Ledger putBack(Ledger ledger, Map<String, Optional<LedgerEntry>> before) {
     Ledger next = ledger;
     for (Map.Entry<String, Optional<LedgerEntry>> e : before.entrySet()) {
