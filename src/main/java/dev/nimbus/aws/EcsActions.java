@@ -52,6 +52,10 @@ final class EcsActions {
             case "ListTasks" -> listTasks(caller, key, request);
             case "DescribeTasks" -> describeTasks(caller, key, request);
             case "StopTask" -> stopTask(caller, key, request);
+            case "RunTask" -> runTask(caller, key, request);
+            case "RegisterTaskDefinition" -> EcsTaskDefinitions.register(caller, key, request);
+            case "DescribeTaskDefinition" -> EcsTaskDefinitions.describe(caller, key, request);
+            case "ListTaskDefinitions" -> EcsTaskDefinitions.list(caller, key, request);
             default ->
                 throw new EcsException(
                     400,
@@ -173,12 +177,142 @@ final class EcsActions {
     return response;
   }
 
+  /**
+   * One RunTask call is one ContainerTask in the key's namespace, named after the call's
+   * clientToken so that a retry finds it, with the registered task definition copied in. The
+   * webhook's refusal for want of room is ECS's failure RESOURCE:CPU or RESOURCE:MEMORY, answered
+   * with no task, as ECS answers it.
+   */
+  private static ObjectNode runTask(KubernetesClient caller, AccessKey key, JsonNode request) {
+    var revision =
+        EcsTaskDefinitions.resolve(caller, key, request.path("taskDefinition").asText(""));
+    String launchType = request.path("launchType").asText("FARGATE");
+    if (!launchType.equals("FARGATE")) {
+      throw new EcsException(
+          400, "InvalidParameterException", "Nimbus runs tasks as FARGATE only, not " + launchType);
+    }
+    int count = request.path("count").asInt(1);
+    if (count < 1 || count > 10) {
+      throw new EcsException(
+          400, "InvalidParameterException", "count must be between 1 and 10, was " + count);
+    }
+    String cluster =
+        request.hasNonNull("cluster") ? clusterName(request.get("cluster").asText()) : null;
+    JsonNode vpc = request.path("networkConfiguration").path("awsvpcConfiguration");
+    dev.nimbus.api.v1alpha1.NetworkConfiguration network =
+        vpc.isMissingNode()
+            ? null
+            : new dev.nimbus.api.v1alpha1.NetworkConfiguration(
+                new dev.nimbus.api.v1alpha1.NetworkConfiguration.AwsVpcConfiguration(
+                    nullIfEmpty(strings(vpc.path("subnets"))),
+                    nullIfEmpty(strings(vpc.path("securityGroups"))),
+                    vpc.hasNonNull("assignPublicIp")
+                        ? dev.nimbus.api.v1alpha1.NetworkConfiguration.AssignPublicIp.valueOf(
+                            vpc.get("assignPublicIp").asText())
+                        : null));
+    String token =
+        request.hasNonNull("clientToken")
+            ? request.get("clientToken").asText()
+            : java.util.UUID.randomUUID().toString();
+    ContainerTask run = new ContainerTask();
+    run.setMetadata(
+        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+            .withName(Names.runTaskRun(key.namespace(), token))
+            .withNamespace(key.namespace())
+            .withLabels(java.util.Map.of(Names.CREATED_BY_LABEL, Names.CREATED_BY_AWS_API))
+            .withAnnotations(
+                java.util.Map.of(
+                    Names.CLIENT_TOKEN_ANNOTATION,
+                    token,
+                    Names.TASK_DEFINITION_ARN_ANNOTATION,
+                    EcsTaskDefinitions.arn(key, revision)))
+            .build());
+    run.setSpec(
+        new dev.nimbus.api.v1alpha1.ContainerTaskSpec(
+            cluster,
+            dev.nimbus.api.v1alpha1.ContainerTaskSpec.LaunchType.FARGATE,
+            revision.getSpec().taskDefinition(),
+            count,
+            request.path("platformVersion").asText("LATEST"),
+            network));
+    var runs = caller.resources(ContainerTask.class).inNamespace(key.namespace());
+    ObjectNode response = JSON.createObjectNode();
+    ArrayNode tasks = response.putArray("tasks");
+    ArrayNode failures = response.putArray("failures");
+    ContainerTask created;
+    try {
+      created = runs.resource(run).create();
+    } catch (KubernetesClientException e) {
+      String reason = resourceShort(e);
+      if (reason == null) {
+        if (e.getCode() == 409) {
+          created = runs.withName(run.getMetadata().getName()).get();
+          if (created == null) {
+            throw of(e);
+          }
+        } else {
+          throw of(e);
+        }
+      } else {
+        failures
+            .addObject()
+            .put("arn", Names.clusterArn(key.namespace(), cluster == null ? "default" : cluster))
+            .put("reason", reason)
+            .put("detail", e.getStatus().getMessage());
+        return response;
+      }
+    }
+    ContainerTask started = awaitTasks(caller, created);
+    for (ContainerTaskStatus.Task task : tasks(started)) {
+      task(tasks.addObject(), key, new Found(started, task));
+    }
+    return response;
+  }
+
+  /**
+   * ECS's reason for a refusal for want of room, from the webhook's denial ("pool "p": cpu asked 1,
+   * free 0 of ..."); null for any other refusal.
+   */
+  private static String resourceShort(KubernetesClientException e) {
+    String reason = e.getStatus() == null ? null : e.getStatus().getReason();
+    String message = e.getStatus() == null ? "" : String.valueOf(e.getStatus().getMessage());
+    if (!"InsufficientCapacity".equals(reason) && !"NoNodeFits".equals(reason)) {
+      return null;
+    }
+    return message.contains(": memory asked") ? "RESOURCE:MEMORY" : "RESOURCE:CPU";
+  }
+
+  /** The run once its status lists every task, or as it is after ten seconds. */
+  private static ContainerTask awaitTasks(KubernetesClient caller, ContainerTask created) {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    ContainerTask latest = created;
+    while (System.nanoTime() < deadline && tasks(latest).size() < latest.getSpec().count()) {
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      ContainerTask read = caller.resource(created).get();
+      latest = read == null ? latest : read;
+    }
+    return latest;
+  }
+
+  private static List<String> nullIfEmpty(List<String> values) {
+    return values.isEmpty() ? null : values;
+  }
+
   private static ObjectNode task(ObjectNode json, AccessKey key, Found found) {
     ContainerTask run = found.run();
     ContainerTaskStatus.Task task = found.task();
     var definition = run.getSpec().taskDefinition();
     json.put("taskArn", task.taskArn())
-        .put("clusterArn", Names.clusterArn(key.namespace(), run.getStatus().cluster()))
+        .put(
+            "clusterArn",
+            Names.clusterArn(
+                key.namespace(),
+                run.getStatus() == null ? run.getSpec().cluster() : run.getStatus().cluster()))
         .put(
             "taskDefinitionArn",
             "arn:nimbus:ecs:" + key.namespace() + ":task-definition/" + definition.family())

@@ -116,6 +116,10 @@ public final class Names {
   /** On a VirtualServer the AWS API created: the RunInstances call's ClientToken. */
   public static final String CLIENT_TOKEN_ANNOTATION = ApiGroup.GROUP + "/client-token";
 
+  /** On a ContainerTask the AWS API's RunTask created: the ARN of the revision it runs. */
+  public static final String TASK_DEFINITION_ARN_ANNOTATION =
+      ApiGroup.GROUP + "/task-definition-arn";
+
   /** On a VirtualServer the AWS API created: its EC2 tags, a JSON object of key to value. */
   public static final String TAGS_ANNOTATION = ApiGroup.GROUP + "/tags";
 
@@ -207,6 +211,23 @@ public final class Names {
   /** {@code arn:nimbus:ecs:<namespace>:cluster/<pool>}, as ECS names clusters. */
   public static String clusterArn(String namespace, String pool) {
     return "arn:nimbus:ecs:" + namespace + ":cluster/" + pool;
+  }
+
+  /**
+   * The TaskDefinitionRevision of {@code family}'s {@code revision}: the family in lower case with
+   * '_' as '-', a dot and the revision ({@code hello-world.3}); the exact family is in its spec.
+   */
+  public static String taskDefinitionRevision(String family, int revision) {
+    String name = family.toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    return name.substring(0, Math.min(name.length(), 200)) + "." + revision;
+  }
+
+  /**
+   * The name of the ContainerTask that a RunTask call of {@code clientToken} creates in {@code
+   * namespace}: the same for a retry of the call.
+   */
+  public static String runTaskRun(String namespace, String clientToken) {
+    return "ecs-" + sha256Hex(namespace + "/" + clientToken).substring(0, 20);
   }
 
   /** The pod of task {@code index} of a ContainerTask. */

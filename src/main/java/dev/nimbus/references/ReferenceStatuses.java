@@ -7,6 +7,7 @@ import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupStatus;
 import dev.nimbus.api.v1alpha1.SimpleStatus;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.conditions.Conditions;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -48,6 +49,28 @@ public final class ReferenceStatuses {
             true,
             "Defined",
             spec.vcpus() + " vCPU, " + spec.memory() + " per instance",
+            generation));
+  }
+
+  public static SimpleStatus of(TaskDefinitionRevision revision) {
+    long generation = generation(revision.getMetadata().getGeneration());
+    var spec = revision.getSpec();
+    return new SimpleStatus(
+        generation,
+        Conditions.set(
+            revision.getStatus() == null ? null : revision.getStatus().conditions(),
+            "Ready",
+            true,
+            "Registered",
+            "RunTask may name "
+                + spec.taskDefinition().family()
+                + ":"
+                + spec.revision()
+                + " ("
+                + spec.taskDefinition().cpu()
+                + " CPU units, "
+                + spec.taskDefinition().memory()
+                + " MiB)",
             generation));
   }
 

@@ -43,6 +43,7 @@ class CrdDriftTest {
             "keypairs.compute.nimbus.dev.yaml",
             "machineimages.compute.nimbus.dev.yaml",
             "securitygroups.compute.nimbus.dev.yaml",
+            "taskdefinitionrevisions.compute.nimbus.dev.yaml",
             "virtualservers.compute.nimbus.dev.yaml");
   }
 

@@ -9,6 +9,7 @@ import dev.nimbus.api.v1alpha1.ItemMaxLength;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.crdv2.generator.CRDGenerator;
@@ -43,7 +44,8 @@ public final class CrdFiles {
           InstanceType.class,
           KeyPair.class,
           MachineImage.class,
-          SecurityGroup.class);
+          SecurityGroup.class,
+          TaskDefinitionRevision.class);
 
   private CrdFiles() {}
 

@@ -77,7 +77,12 @@ class AwsApiIT {
                 .endMetadata()
                 .addNewRule()
                 .withApiGroups("compute.nimbus.dev")
-                .withResources("virtualservers", "keypairs", "securitygroups", "containertasks")
+                .withResources(
+                    "virtualservers",
+                    "keypairs",
+                    "securitygroups",
+                    "containertasks",
+                    "taskdefinitionrevisions")
                 .withVerbs("get", "list", "watch", "create", "update", "patch", "delete")
                 .endRule()
                 .addNewRule()
@@ -147,8 +152,11 @@ class AwsApiIT {
   @AfterEach
   void deleteServers(KubernetesClient client, TestNamespace namespace) throws Exception {
     var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
+    var runs =
+        client.resources(dev.nimbus.api.v1alpha1.ContainerTask.class).inNamespace(namespace.name());
     servers.delete();
-    awaitTrue(() -> servers.list().getItems().isEmpty(), 60);
+    runs.delete();
+    awaitTrue(() -> servers.list().getItems().isEmpty() && runs.list().getItems().isEmpty(), 60);
   }
 
   @Test
@@ -498,6 +506,114 @@ class AwsApiIT {
                 .at("/error/Code")
                 .asText())
         .isEqualTo("UnrecognizedClientException");
+  }
+
+  /**
+   * The seed's run_task, with securityGroups inside awsvpcConfiguration where boto3 takes them: the
+   * task definition registered first (revisions 1 and 2), RunTask of revision 1 is a ContainerTask
+   * that kubectl sees, a retry with the same clientToken is the same task, and a run the pool has
+   * no room for is ECS's RESOURCE:CPU failure with no task.
+   */
+  @Test
+  void theSeedsRunTaskRunsARegisteredTaskDefinition(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    client.resource(Fixtures.webGroup(namespace.name())).create();
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    Map<String, Object> definition =
+        Map.of(
+            "family", "my-task-definition",
+            "requiresCompatibilities", List.of("FARGATE"),
+            "networkMode", "awsvpc",
+            "cpu", "256",
+            "memory", "512",
+            "containerDefinitions",
+                List.of(Map.of("name", "app", "image", "busybox:1.36", "essential", true)));
+
+    JsonNode first = call(key, "ecs", "register_task_definition", definition);
+    JsonNode second = call(key, "ecs", "register_task_definition", definition);
+
+    assertThat(first.at("/response/taskDefinition/revision").asInt()).isEqualTo(1);
+    assertThat(second.at("/response/taskDefinition/revision").asInt()).isEqualTo(2);
+    assertThat(
+            call(
+                    key,
+                    "ecs",
+                    "describe_task_definition",
+                    Map.of("taskDefinition", "my-task-definition"))
+                .at("/response/taskDefinition/revision")
+                .asInt())
+        .as("the latest revision")
+        .isEqualTo(2);
+    assertThat(
+            call(key, "ecs", "list_task_definitions", Map.of())
+                .at("/response/taskDefinitionArns")
+                .size())
+        .isEqualTo(2);
+    Map<String, Object> seed = new java.util.LinkedHashMap<>();
+    seed.put("cluster", TASK_POOL);
+    seed.put("launchType", "FARGATE");
+    seed.put("taskDefinition", "my-task-definition:1");
+    seed.put("count", 1);
+    seed.put("platformVersion", "LATEST");
+    seed.put("clientToken", "seed-" + namespace.name());
+    seed.put(
+        "networkConfiguration",
+        Map.of(
+            "awsvpcConfiguration",
+            Map.of(
+                "subnets", List.of("zone-a"),
+                "assignPublicIp", "ENABLED",
+                "securityGroups", List.of("web"))));
+
+    JsonNode run = call(key, "ecs", "run_task", seed);
+
+    assertThat(run.at("/error").isMissingNode()).as("%s", run).isTrue();
+    String taskArn = run.at("/response/tasks/0/taskArn").asText();
+    assertThat(taskArn)
+        .startsWith("arn:nimbus:ecs:" + namespace.name() + ":task/" + TASK_POOL + "/");
+    assertThat(run.at("/response/tasks/0/taskDefinitionArn").asText())
+        .isEqualTo(first.at("/response/taskDefinition/taskDefinitionArn").asText());
+    var stored =
+        client
+            .resources(dev.nimbus.api.v1alpha1.ContainerTask.class)
+            .inNamespace(namespace.name())
+            .list()
+            .getItems();
+    assertThat(stored).hasSize(1);
+    assertThat(stored.get(0).getMetadata().getLabels())
+        .containsEntry(Names.CREATED_BY_LABEL, "aws-api");
+    assertThat(
+            stored.get(0).getSpec().networkConfiguration().awsvpcConfiguration().securityGroups())
+        .containsExactly("web");
+    assertThat(call(key, "ecs", "run_task", seed).at("/response/tasks/0/taskArn").asText())
+        .as("a retry with the same clientToken")
+        .isEqualTo(taskArn);
+
+    Map<String, Object> big = new java.util.LinkedHashMap<>(definition);
+    big.put("family", "big");
+    big.put("cpu", "16384");
+    big.put("memory", "32768");
+    call(key, "ecs", "register_task_definition", big);
+    JsonNode refused =
+        call(
+            key,
+            "ecs",
+            "run_task",
+            Map.of(
+                "cluster",
+                TASK_POOL,
+                "taskDefinition",
+                "big",
+                "count",
+                2,
+                "launchType",
+                "FARGATE"));
+    assertThat(refused.at("/response/tasks").size()).isZero();
+    assertThat(refused.at("/response/failures/0/reason").asText()).isEqualTo("RESOURCE:CPU");
+    assertThat(refused.at("/response/failures/0/detail").asText()).contains(TASK_POOL);
   }
 
   /**

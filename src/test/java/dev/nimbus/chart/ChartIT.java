@@ -174,7 +174,8 @@ class ChartIT {
             "instancetypes",
             "keypairs",
             "machineimages",
-            "securitygroups")) {
+            "securitygroups",
+            "taskdefinitionrevisions")) {
       String name = "crd/" + crd + ".compute.nimbus.dev";
       kubectl("label", "--overwrite", name, "app.kubernetes.io/managed-by=Helm");
       kubectl(
