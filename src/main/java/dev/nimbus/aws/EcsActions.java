@@ -299,6 +299,11 @@ final class EcsActions {
     return latest;
   }
 
+  private static String annotation(ContainerTask run, String name) {
+    var annotations = run.getMetadata().getAnnotations();
+    return annotations == null ? null : annotations.get(name);
+  }
+
   private static List<String> nullIfEmpty(List<String> values) {
     return values.isEmpty() ? null : values;
   }
@@ -315,7 +320,10 @@ final class EcsActions {
                 run.getStatus() == null ? run.getSpec().cluster() : run.getStatus().cluster()))
         .put(
             "taskDefinitionArn",
-            "arn:nimbus:ecs:" + key.namespace() + ":task-definition/" + definition.family())
+            java.util.Objects.requireNonNullElse(
+                annotation(run, Names.TASK_DEFINITION_ARN_ANNOTATION),
+                // Created with kubectl: its definition was never registered, so it has no revision.
+                "arn:nimbus:ecs:" + key.namespace() + ":task-definition/" + definition.family()))
         .put("lastStatus", task.lastStatus())
         .put("desiredStatus", task.desiredStatus())
         .put("launchType", "FARGATE")
