@@ -43,6 +43,7 @@ public class AwsEndpoint {
   private final NimbusConfig config;
   private final CertificateManager certificates;
   private final AccessKeys keys;
+  private final dev.nimbus.metrics.NimbusMetrics metrics;
   private HttpServer server;
   private CertificateManager.Pems serving;
 
@@ -51,12 +52,14 @@ public class AwsEndpoint {
       KubernetesClient client,
       NimbusConfig config,
       CertificateManager certificates,
-      AccessKeys keys) {
+      AccessKeys keys,
+      dev.nimbus.metrics.NimbusMetrics metrics) {
     this.vertx = vertx;
     this.client = client;
     this.config = config;
     this.certificates = certificates;
     this.keys = keys;
+    this.metrics = metrics;
   }
 
   void start(@Observes StartupEvent event) throws Exception {
@@ -104,9 +107,12 @@ public class AwsEndpoint {
 
   private void handle(RoutingContext context) {
     String requestId = UUID.randomUUID().toString();
+    long started = System.nanoTime();
     var http = context.request();
     // ECS's JSON protocol names its action in a header; EC2's Query protocol in the body.
     String target = http.getHeader("X-Amz-Target");
+    String action = "Other";
+    String code = "OK";
     try {
       SignedRequest signed =
           new SignedRequest(
@@ -117,6 +123,7 @@ public class AwsEndpoint {
               context.body().buffer() == null ? new byte[0] : context.body().buffer().getBytes());
       String body = new String(signed.body(), StandardCharsets.UTF_8);
       if (target != null) {
+        action = known(target.substring(target.indexOf('.') + 1), EcsActions.ACTIONS);
         AccessKey key = verify(signed, AwsEndpoint::ecsRefusal);
         String answer = EcsActions.answer(callerFor(key), key, target, body);
         context
@@ -126,10 +133,13 @@ public class AwsEndpoint {
             .end(Buffer.buffer(answer));
         return;
       }
+      action = known(actionOf(body), Ec2Actions.ACTIONS);
+      // Who signed first: a caller that is not known learns nothing, not even what it got wrong.
       AccessKey key = verify(signed, AwsEndpoint::ec2Refusal);
+      Ec2Request request = Ec2Request.parse(body);
       String answer;
       try {
-        answer = Ec2Actions.answer(callerFor(key), key, Ec2Request.parse(body), requestId);
+        answer = Ec2Actions.answer(callerFor(key), key, request, requestId);
       } catch (KubernetesClientException e) {
         throw Ec2Errors.of(e);
       }
@@ -139,17 +149,41 @@ public class AwsEndpoint {
           .putHeader("x-amzn-RequestId", requestId)
           .end(Buffer.buffer(answer));
     } catch (Ec2Exception e) {
+      code = e.code();
       fail(context, e.status(), e.code(), e.getMessage(), requestId);
     } catch (EcsException e) {
+      code = e.type();
       failEcs(context, e.status(), e.type(), e.getMessage(), requestId);
     } catch (RuntimeException e) {
       LOG.errorf(e, "AWS API request %s failed", requestId);
       if (target != null) {
-        failEcs(context, 500, "ServerException", "An internal error has occurred", requestId);
+        code = "ServerException";
+        failEcs(context, 500, code, "An internal error has occurred", requestId);
       } else {
-        fail(context, 500, "InternalError", "An internal error has occurred", requestId);
+        code = "InternalError";
+        fail(context, 500, code, "An internal error has occurred", requestId);
       }
+    } finally {
+      metrics.awsRequest(
+          target != null ? "ecs" : "ec2",
+          action,
+          code,
+          java.time.Duration.ofNanos(System.nanoTime() - started));
     }
+  }
+
+  /** The Action of an EC2 body, for the metrics; empty when the body cannot be read. */
+  private static String actionOf(String body) {
+    try {
+      return Ec2Request.parse(body).string("Action").orElse("");
+    } catch (Ec2Exception e) {
+      return "";
+    }
+  }
+
+  /** {@code action} when Nimbus serves it, else Other: a bounded label for the metrics. */
+  private static String known(String action, java.util.Set<String> served) {
+    return served.contains(action) ? action : "Other";
   }
 
   /**

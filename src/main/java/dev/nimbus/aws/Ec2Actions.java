@@ -12,6 +12,24 @@ import java.util.Set;
  * client (the key's identity, impersonated: RBAC decides). Returns the response's XML.
  */
 final class Ec2Actions {
+  /** The actions {@link #answer} serves: the values the metrics' action label may take. */
+  static final Set<String> ACTIONS =
+      Set.of(
+          "DescribeInstanceTypes",
+          "RunInstances",
+          "DescribeInstances",
+          "TerminateInstances",
+          "StopInstances",
+          "StartInstances",
+          "ImportKeyPair",
+          "DescribeKeyPairs",
+          "DeleteKeyPair",
+          "CreateSecurityGroup",
+          "DescribeSecurityGroups",
+          "AuthorizeSecurityGroupIngress",
+          "RevokeSecurityGroupIngress",
+          "DeleteSecurityGroup");
+
   private Ec2Actions() {}
 
   static String answer(
@@ -43,8 +61,8 @@ final class Ec2Actions {
               "InvalidAction",
               "The action "
                   + action
-                  + " is not valid for this web service (Nimbus answers "
-                  + "DescribeInstanceTypes so far; see docs/aws-api.md).");
+                  + " is not valid for this web service (docs/aws-api.md lists what Nimbus"
+                  + " answers).");
     };
   }
 

@@ -25,6 +25,19 @@ final class EcsActions {
   static final String TARGET_PREFIX = "AmazonEC2ContainerServiceV20141113.";
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** The actions {@link #answer} serves: the values the metrics' action label may take. */
+  static final java.util.Set<String> ACTIONS =
+      java.util.Set.of(
+          "ListClusters",
+          "DescribeClusters",
+          "ListTasks",
+          "DescribeTasks",
+          "StopTask",
+          "RunTask",
+          "RegisterTaskDefinition",
+          "DescribeTaskDefinition",
+          "ListTaskDefinitions");
+
   private EcsActions() {}
 
   /** One task of a ContainerTask, with the ContainerTask it belongs to. */

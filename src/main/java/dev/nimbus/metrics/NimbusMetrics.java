@@ -52,6 +52,27 @@ public class NimbusMetrics {
   }
 
   /**
+   * Counts one call of the AWS API and times it. protocol: ec2, ecs. action: the action's name when
+   * Nimbus serves it, else Other (a label taken from a request as it is would let any caller grow
+   * the registry without bound). code: OK, or the AWS error code answered.
+   */
+  public void awsRequest(String protocol, String action, String code, Duration latency) {
+    Counter.builder("nimbus_aws_requests")
+        .description(
+            "Calls of the AWS API. protocol: ec2|ecs; action: a served action or Other; code: OK or"
+                + " the AWS error code answered")
+        .tags("protocol", protocol, "action", action, "code", code)
+        .register(registry)
+        .increment();
+    Timer.builder("nimbus_aws_latency")
+        .description("Time to answer one call of the AWS API. protocol: ec2|ecs")
+        .tags("protocol", protocol)
+        .publishPercentileHistogram()
+        .register(registry)
+        .record(latency);
+  }
+
+  /**
    * Times a workload from its creation until it first runs: a VirtualServer until all its admitted
    * instances run, a ContainerTask until all its placed tasks have started. kind: VirtualServer,
    * ContainerTask.

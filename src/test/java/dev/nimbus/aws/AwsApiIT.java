@@ -192,6 +192,12 @@ class AwsApiIT {
     JsonNode unknown =
         call(key, "ec2", "describe_instance_types", Map.of("InstanceTypes", List.of("no.such")));
     assertThat(unknown.at("/error/Code").asText()).isEqualTo("InvalidInstanceType");
+    assertThat(
+            operator.gauge(
+                "nimbus_aws_requests_total",
+                "action=\"DescribeInstanceTypes\",code=\"InvalidInstanceType\""))
+        .as("calls are counted by action and answer")
+        .isGreaterThanOrEqualTo(1);
     assertThat(unknown.at("/error/Message").asText()).contains("no.such");
   }
 
