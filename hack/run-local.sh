@@ -38,7 +38,7 @@ log "applying the samples from deploy/samples/"
 # --force-conflicts: the samples are Nimbus's own; a chart installed before may manage the same objects.
 kubectl apply --server-side --force-conflicts -f "$ROOT/deploy/samples/00-instancetypes.yaml" \
   -f "$ROOT/deploy/samples/01-capacitypools.yaml" -f "$ROOT/deploy/samples/02-keypair.yaml" \
-  -f "$ROOT/deploy/samples/03-securitygroup.yaml"
+  -f "$ROOT/deploy/samples/03-securitygroup.yaml" -f "$ROOT/deploy/samples/04-machineimage.yaml"
 sleep 2
 kubectl apply --server-side --force-conflicts -f "$ROOT/deploy/samples/10-virtualserver.yaml" \
   -f "$ROOT/deploy/samples/11-containertask.yaml"
