@@ -11,7 +11,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -78,7 +77,7 @@ public class AwsEndpoint {
                     .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
                     .setIdleTimeoutUnit(TimeUnit.SECONDS)
                     .setSsl(true)
-                    .setKeyCertOptions(keyCert(serving))
+                    .setKeyCertOptions(serving.keyCertOptions())
                     .setHost(config.aws().host())
                     .setPort(config.aws().port()))
             .requestHandler(router)
@@ -283,14 +282,8 @@ public class AwsEndpoint {
     CertificateManager.Pems latest = certificates.ensure();
     if (!latest.equals(serving)) {
       server.updateSSLOptions(
-          new io.vertx.core.net.SSLOptions().setKeyCertOptions(keyCert(latest)));
+          new io.vertx.core.net.SSLOptions().setKeyCertOptions(latest.keyCertOptions()));
       serving = latest;
     }
-  }
-
-  private static PemKeyCertOptions keyCert(CertificateManager.Pems pems) {
-    return new PemKeyCertOptions()
-        .addCertValue(Buffer.buffer(pems.certificate()))
-        .addKeyValue(Buffer.buffer(pems.privateKey()));
   }
 }

@@ -36,7 +36,14 @@ public class CertificateManager {
    * The PEM texts a TLS server and the API server need: the serving certificate and its key, and
    * the CA bundle the API server is to trust (the signing CA first, then any older CA still valid).
    */
-  public record Pems(String certificate, String privateKey, String ca, Instant notAfter) {}
+  public record Pems(String certificate, String privateKey, String ca, Instant notAfter) {
+    /** The serving certificate and key as a Vert.x server takes them. */
+    public io.vertx.core.net.PemKeyCertOptions keyCertOptions() {
+      return new io.vertx.core.net.PemKeyCertOptions()
+          .addCertValue(io.vertx.core.buffer.Buffer.buffer(certificate))
+          .addKeyValue(io.vertx.core.buffer.Buffer.buffer(privateKey));
+    }
+  }
 
   static final Duration CERT_MANAGER_WAIT = Duration.ofMinutes(2);
 

@@ -16,7 +16,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -119,7 +118,7 @@ public class WebhookServer {
                     .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
                     .setIdleTimeoutUnit(TimeUnit.SECONDS)
                     .setSsl(true)
-                    .setKeyCertOptions(keyCert(serving))
+                    .setKeyCertOptions(serving.keyCertOptions())
                     .setClientAuth(
                         config.webhook().clientCaFile().isPresent()
                             ? ClientAuth.REQUIRED
@@ -190,7 +189,7 @@ public class WebhookServer {
       // The client CA goes with the new certificate: the update replaces every SSL option.
       server.updateSSLOptions(
           new io.vertx.core.net.SSLOptions()
-              .setKeyCertOptions(keyCert(latest))
+              .setKeyCertOptions(latest.keyCertOptions())
               .setTrustOptions(clientTrust()));
       serving = latest;
       LOG.infof("Now serving the renewed webhook certificate, valid until %s", latest.notAfter());
@@ -207,11 +206,6 @@ public class WebhookServer {
   }
 
   /** The serving certificate alone: the API server holds its CA in the caBundle. */
-  private static PemKeyCertOptions keyCert(CertificateManager.Pems pems) {
-    return new PemKeyCertOptions()
-        .addCertValue(Buffer.buffer(pems.certificate()))
-        .addKeyValue(Buffer.buffer(pems.privateKey()));
-  }
 
   /**
    * With {@code nimbus.webhook.url} (local runs) the whole configuration is written; otherwise only

@@ -375,10 +375,7 @@ class AwsApiIT {
   @Test
   void describeInstancesPagesWholeReservations(KubernetesClient client, TestNamespace namespace)
       throws Exception {
-    String user = serviceAccount(client, namespace, "deployer", true);
-    writesServers(client, namespace, "deployer");
-    Key key = issueKey(client, namespace, user);
-    awaitKnown(key);
+    Key key = deployerKey(client, namespace);
     List<String> reservations = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       JsonNode run =
@@ -434,10 +431,7 @@ class AwsApiIT {
   @Test
   void ecsSeesContainerTasksAndStopsOneTask(KubernetesClient client, TestNamespace namespace)
       throws Exception {
-    String user = serviceAccount(client, namespace, "deployer", true);
-    writesServers(client, namespace, "deployer");
-    Key key = issueKey(client, namespace, user);
-    awaitKnown(key);
+    Key key = deployerKey(client, namespace);
     var run = new dev.nimbus.api.v1alpha1.ContainerTask();
     run.setMetadata(
         new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
@@ -629,10 +623,7 @@ class AwsApiIT {
    */
   @Test
   void keyPairsAreKeyPairs(KubernetesClient client, TestNamespace namespace) throws Exception {
-    String user = serviceAccount(client, namespace, "deployer", true);
-    writesServers(client, namespace, "deployer");
-    Key key = issueKey(client, namespace, user);
-    awaitKnown(key);
+    Key key = deployerKey(client, namespace);
     Map<String, Object> material =
         Map.of("KeyName", "laptop", "PublicKeyMaterial", Fixtures.PUBLIC_KEY);
 
@@ -672,10 +663,7 @@ class AwsApiIT {
   @Test
   void securityGroupsAreSecurityGroupsAndRevokesReachRunningServers(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    String user = serviceAccount(client, namespace, "deployer", true);
-    writesServers(client, namespace, "deployer");
-    Key key = issueKey(client, namespace, user);
-    awaitKnown(key);
+    Key key = deployerKey(client, namespace);
     Map<String, Object> create = Map.of("GroupName", "ssh", "Description", "SSH from the office");
 
     JsonNode created = call(key, "ec2", "create_security_group", create);
@@ -830,6 +818,19 @@ class AwsApiIT {
     } catch (Exception e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * A known key of the namespace's ServiceAccount deployer, which may read the catalogues and write
+   * the namespace's servers, key pairs, groups and tasks.
+   */
+  private static Key deployerKey(KubernetesClient client, TestNamespace namespace)
+      throws InterruptedException {
+    String user = serviceAccount(client, namespace, "deployer", true);
+    writesServers(client, namespace, "deployer");
+    Key key = issueKey(client, namespace, user);
+    awaitKnown(key);
+    return key;
   }
 
   /** A RoleBinding that lets the ServiceAccount {@code name} create and end VirtualServers. */
