@@ -161,7 +161,7 @@ public final class LedgerCommits {
     // The nodes those entries spanned when they were written in part: all of them are written
     // again, over the versions the retry reads, even where its view (which may lag behind what was
     // written) shows nothing to change; a stale view then fails its compare-and-swap instead of
-    // letting a change be answered while a part of its entry is still stored.
+    // letting a change be answered while a shard holds a part that an earlier attempt wrote.
     Map<String, Set<String>> putBackNodes = new HashMap<>();
     for (int attempt = 1; attempt <= casAttempts; attempt++) {
       Snapshot read = snapshot(pool, storage.shards(pool));
@@ -193,10 +193,12 @@ public final class LedgerCommits {
             }
           }
         }
+        // Every shard an earlier attempt wrote is written over the version this view knows, even
+        // where the view shows the part wanted: a view that lags may show what an attempt before
+        // the last one wrote there, and the compare-and-swap then fails instead of skipping.
         for (String node : putBackNodes.getOrDefault(uid, Set.of())) {
-          if (of.add(node) || !held.contains(node)) {
-            unseen.add(node);
-          }
+          of.add(node);
+          unseen.add(node);
         }
         nodesByUid.put(uid, of);
         nodes.addAll(of);

@@ -51,6 +51,53 @@ class LedgerCommitsStaleViewTest {
     assertThat(storage.latest().entry("x")).isNotNull();
   }
 
+  /**
+   * A change retried after a part of it was written decides, on a view that shows a shard as it was
+   * after its first attempt, what its first attempt wrote there: the shard must still be written,
+   * since it holds what the second attempt wrote. Found by {@link LedgerCommitsPropertiesTest}: an
+   * admission answered while a shard held a part of an earlier attempt, which a release then left
+   * behind.
+   */
+  @Test
+  void aRetryWritesEveryShardAnEarlierAttemptWroteEvenWhereItsViewShowsTheWantedPart() {
+    ScriptedStorage storage = new ScriptedStorage();
+    LedgerCommits commits = new LedgerCommits(storage, 20, Duration.ofSeconds(5));
+    // Another writer gets to b first, twice: the first two attempts write a and not b.
+    storage.refuseWritesOf("b", 2);
+    // The third attempt's view shows a as the first attempt left it.
+    storage.staleOnRead("a", 3);
+    List<List<String>> attempts =
+        List.of(List.of("a", "b"), List.of("b", "a"), List.of("a", "b"), List.of("a", "b"));
+    int[] attempt = {0};
+
+    boolean admitted =
+        commits.change(
+            "p",
+            ledger ->
+                Change.write(
+                    ledger.with(placed("w", attempts.get(Math.min(attempt[0]++, 3)))), true));
+
+    assertThat(admitted).isTrue();
+    assertThat(storage.latest().entry("w").placements())
+        .as("w as stored once its admission was answered")
+        .isEqualTo(placed("w", List.of("a", "b")).placements());
+  }
+
+  /** An entry of {@code uid} with instance i on {@code nodes[i]}, of i + 1 CPUs. */
+  private static LedgerEntry placed(String uid, List<String> nodes) {
+    return new LedgerEntry(
+        uid,
+        "VirtualServer",
+        "ns",
+        uid,
+        Instant.EPOCH.toString(),
+        nodes.size(),
+        java.util.stream.IntStream.range(0, nodes.size())
+            .mapToObj(i -> new LedgerEntry.Placement(nodes.get(i), 1_000L * (i + 1), GI, 0, null))
+            .toList(),
+        1L);
+  }
+
   /** Admits {@code count} instances of 1 CPU, on {@code only} when set. */
   private static Change<Boolean> admit(Ledger ledger, String uid, int count, String only) {
     List<Node> nodes = NODES.stream().filter(n -> only == null || n.name().equals(only)).toList();
@@ -89,10 +136,26 @@ class LedgerCommitsStaleViewTest {
   private static final class ScriptedStorage implements LedgerStorage {
     private final Map<String, List<Versioned>> versions = new HashMap<>();
     private final Map<String, Integer> stale = new HashMap<>();
+    private final Map<String, Integer> staleOnRead = new HashMap<>();
+    private final Map<String, Integer> refused = new HashMap<>();
     private long version;
+    private int reads;
 
     void staleReadsOf(String node, int reads) {
       stale.put(node, reads);
+    }
+
+    /** The {@code read}-th view (from 1) shows {@code node} one version back. */
+    void staleOnRead(String node, int read) {
+      staleOnRead.put(node, read);
+    }
+
+    /**
+     * The next {@code writes} writes of {@code node} find another writer's version first, as a
+     * write of another replica that came between a view and a write.
+     */
+    void refuseWritesOf(String node, int writes) {
+      refused.put(node, writes);
     }
 
     Ledger latest() {
@@ -104,10 +167,12 @@ class LedgerCommitsStaleViewTest {
     @Override
     public synchronized Map<String, Versioned> shards(String pool) {
       Map<String, Versioned> view = new HashMap<>();
+      int read = ++this.reads;
       versions.forEach(
           (node, list) -> {
             int reads = stale.getOrDefault(node, 0);
-            boolean behind = reads > 0 && list.size() > 1;
+            boolean behind =
+                (reads > 0 || staleOnRead.getOrDefault(node, 0) == read) && list.size() > 1;
             if (reads > 0) {
               stale.put(node, reads - 1);
             }
@@ -133,6 +198,11 @@ class LedgerCommitsStaleViewTest {
         String pool, String node, Versioned current, String document) {
       List<Versioned> list = versions.computeIfAbsent(node, n -> new ArrayList<>());
       Versioned latest = list.isEmpty() ? null : list.get(list.size() - 1);
+      if (refused.getOrDefault(node, 0) > 0) {
+        refused.merge(node, -1, Integer::sum);
+        list.add(new Versioned(Long.toString(++version), latest == null ? "" : latest.document()));
+        return null;
+      }
       if (!java.util.Objects.equals(latest, current)) {
         return null;
       }
