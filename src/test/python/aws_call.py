@@ -2,6 +2,9 @@
 
 Usage: aws_call.py ENDPOINT CA_FILE ACCESS_KEY SECRET_KEY SERVICE OPERATION [JSON_ARGUMENTS]
 
+OPERATION "wait:NAME" runs boto3's waiter NAME (such as wait:instance_running) with the
+arguments, polling every 2 seconds for up to 3 minutes.
+
 Prints one JSON line: {"response": ...} without boto3's ResponseMetadata, or
 {"error": {"Code": ..., "Message": ...}, "status": HTTP status} for a refused call. boto3 does not
 retry, so that every answer the endpoint gives is seen.
@@ -27,6 +30,18 @@ def main():
         config=botocore.config.Config(retries={"total_max_attempts": 1}),
     )
     try:
+        if operation.startswith("wait:"):
+            waiter = operation[len("wait:"):]
+            try:
+                client.get_waiter(waiter).wait(
+                    **arguments, WaiterConfig={"Delay": 2, "MaxAttempts": 90})
+            except botocore.exceptions.WaiterError as e:
+                print(json.dumps({"error": {"Code": "WaiterError", "Message": str(e),
+                                            "LastResponse": e.last_response}, "status": 0},
+                                 default=str))
+                return
+            print(json.dumps({"response": {"Waited": waiter}}))
+            return
         response = getattr(client, operation)(**arguments)
         response.pop("ResponseMetadata", None)
         print(json.dumps({"response": response}, default=str))

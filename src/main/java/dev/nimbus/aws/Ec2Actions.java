@@ -21,6 +21,7 @@ final class Ec2Actions {
           "TerminateInstances",
           "StopInstances",
           "StartInstances",
+          "RebootInstances",
           "ImportKeyPair",
           "DescribeKeyPairs",
           "DeleteKeyPair",
@@ -42,6 +43,7 @@ final class Ec2Actions {
       case "TerminateInstances" -> Ec2Instances.terminateInstances(caller, key, request, requestId);
       case "StopInstances" -> Ec2Instances.setRunning(caller, key, request, requestId, false);
       case "StartInstances" -> Ec2Instances.setRunning(caller, key, request, requestId, true);
+      case "RebootInstances" -> Ec2Instances.rebootInstances(caller, key, request, requestId);
       case "ImportKeyPair" -> Ec2KeyPairs.importKeyPair(caller, key, request, requestId);
       case "DescribeKeyPairs" -> Ec2KeyPairs.describeKeyPairs(caller, key, request, requestId);
       case "DeleteKeyPair" -> Ec2KeyPairs.deleteKeyPair(caller, key, request, requestId);

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -90,6 +91,8 @@ final class Ec2Instances {
     Map<String, String> annotations = new TreeMap<>();
     annotations.put(Names.IMAGE_ID_ANNOTATION, imageId);
     annotations.put(Names.CLIENT_TOKEN_ANNOTATION, token);
+    String digest = request.digest(Set.of("ClientToken", "DryRun"));
+    annotations.put(Names.REQUEST_DIGEST_ANNOTATION, digest);
     Map<String, String> tags = tags(request);
     if (!tags.isEmpty()) {
       try {
@@ -140,6 +143,15 @@ final class Ec2Instances {
       if (created == null || !token.equals(annotation(created, Names.CLIENT_TOKEN_ANNOTATION))) {
         throw Ec2Errors.of(e);
       }
+      if (!digest.equals(annotation(created, Names.REQUEST_DIGEST_ANNOTATION))) {
+        throw new Ec2Exception(
+            400,
+            "IdempotentParameterMismatch",
+            "The client token '"
+                + token
+                + "' was used by an earlier RunInstances call with other parameters; use a new"
+                + " ClientToken for a new request");
+      }
     }
     VirtualServer admitted = awaitAdmitted(caller, created);
     return Ec2Xml.response(
@@ -153,8 +165,7 @@ final class Ec2Instances {
     List<VirtualServer> servers =
         caller.resources(VirtualServer.class).inNamespace(key.namespace()).list().getItems();
     List<String> found = new ArrayList<>();
-    List<VirtualServer> shown = new ArrayList<>();
-    Map<VirtualServer, List<InstanceStatus>> instancesOf = new LinkedHashMap<>();
+    Map<String, Shown> shownByUid = new TreeMap<>();
     for (VirtualServer server : servers) {
       List<InstanceStatus> instances =
           instances(server).stream()
@@ -163,27 +174,52 @@ final class Ec2Instances {
               .toList();
       instances.forEach(i -> found.add(i.instanceId()));
       if (!instances.isEmpty()) {
-        shown.add(server);
-        instancesOf.put(server, instances);
+        shownByUid.put(
+            server.getMetadata().getUid(),
+            new Shown(server.getMetadata().getName(), server, instances, new ArrayList<>()));
       }
     }
     List<String> missing = ids.stream().filter(id -> !found.contains(id)).toList();
+    boolean endedWanted =
+        filters.keySet().stream().allMatch(f -> f.equals("instance-state-name"))
+            && filters
+                .getOrDefault("instance-state-name", List.of("terminated"))
+                .contains("terminated")
+            && (ids.isEmpty() ? filters.containsKey("instance-state-name") : !missing.isEmpty());
+    if (endedWanted) {
+      for (Ended ended : ended(caller, key)) {
+        if (ids.isEmpty()
+            ? found.contains(ended.instanceId())
+            : !missing.contains(ended.instanceId())) {
+          continue;
+        }
+        found.add(ended.instanceId());
+        shownByUid
+            .computeIfAbsent(
+                ended.serverUid(),
+                uid -> new Shown(ended.serverName(), null, List.of(), new ArrayList<>()))
+            .ended()
+            .add(ended);
+      }
+    }
+    missing = ids.stream().filter(id -> !found.contains(id)).toList();
     if (!missing.isEmpty()) {
       throw new Ec2Exception(
           400,
           "InvalidInstanceID.NotFound",
           "The instance IDs '" + String.join(", ", missing) + "' do not exist");
     }
-    shown.sort(java.util.Comparator.comparing(server -> server.getMetadata().getName()));
+    List<Map.Entry<String, Shown>> shown = new ArrayList<>(shownByUid.entrySet());
+    shown.sort(java.util.Comparator.comparing(e -> e.getValue().name()));
     int from = startOf(request.string("NextToken"), shown.size());
     int max = maxResults(request.string("MaxResults"));
-    List<VirtualServer> page = new ArrayList<>();
+    List<Map.Entry<String, Shown>> page = new ArrayList<>();
     int instances = 0;
     int next = from;
     // Whole reservations, as many as fit in MaxResults instances (at least one).
     while (next < shown.size()
-        && (page.isEmpty() || instances + instancesOf.get(shown.get(next)).size() <= max)) {
-      instances += instancesOf.get(shown.get(next)).size();
+        && (page.isEmpty() || instances + shown.get(next).getValue().size() <= max)) {
+      instances += shown.get(next).getValue().size();
       page.add(shown.get(next++));
     }
     String nextToken =
@@ -198,8 +234,67 @@ final class Ec2Instances {
             xml.items(
                     "reservationSet",
                     page,
-                    (item, server) -> reservationBody(item, key, server, instancesOf.get(server)))
+                    (item, entry) -> {
+                      Shown reservation = entry.getValue();
+                      if (reservation.server() != null) {
+                        reservationBody(
+                            item,
+                            key,
+                            reservation.server(),
+                            reservation.instances(),
+                            reservation.ended());
+                      } else {
+                        endedReservation(item, key, entry.getKey(), reservation.ended());
+                      }
+                    })
                 .text("nextToken", nextToken));
+  }
+
+  /** A reservation DescribeInstances shows: a server's instances and those of it that ended. */
+  private record Shown(
+      String name, VirtualServer server, List<InstanceStatus> instances, List<Ended> ended) {
+    int size() {
+      return instances.size() + ended.size();
+    }
+  }
+
+  /** An instance that ended, as its InstanceTerminated Event tells. */
+  private record Ended(String instanceId, String serverUid, String serverName, String time) {}
+
+  /**
+   * The instances of the key's namespace that ended within the API server's Event retention (an
+   * hour by default, as long as EC2 shows terminated instances): each leaves an InstanceTerminated
+   * Event naming it. A key whose identity may not list Events sees none.
+   */
+  private static List<Ended> ended(KubernetesClient caller, AccessKey key) {
+    try {
+      return caller
+          .v1()
+          .events()
+          .inNamespace(key.namespace())
+          .withField("reason", "InstanceTerminated")
+          .withField("involvedObject.kind", "VirtualServer")
+          .list()
+          .getItems()
+          .stream()
+          .filter(
+              e ->
+                  e.getMetadata().getAnnotations() != null
+                      && e.getMetadata().getAnnotations().containsKey(Names.INSTANCE_ID_ANNOTATION))
+          .map(
+              e ->
+                  new Ended(
+                      e.getMetadata().getAnnotations().get(Names.INSTANCE_ID_ANNOTATION),
+                      e.getInvolvedObject().getUid(),
+                      e.getInvolvedObject().getName(),
+                      e.getLastTimestamp()))
+          .toList();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() == 403) {
+        return List.of();
+      }
+      throw Ec2Errors.of(e);
+    }
   }
 
   /**
@@ -217,25 +312,9 @@ final class Ec2Instances {
       Ec2Request request,
       String requestId,
       boolean running) {
-    List<String> ids = request.list("InstanceId");
-    if (ids.isEmpty()) {
-      throw new Ec2Exception(400, "MissingParameter", "The request must contain InstanceId.1");
-    }
     var servers = caller.resources(VirtualServer.class).inNamespace(key.namespace());
-    Map<VirtualServer, List<InstanceStatus>> byServer = named(servers.list().getItems(), ids);
-    for (var entry : byServer.entrySet()) {
-      List<InstanceStatus> live = live(entry.getKey());
-      if (!entry.getValue().containsAll(live)) {
-        throw new Ec2Exception(
-            400,
-            "UnsupportedOperation",
-            "The instances of a reservation stop and start together in Nimbus: name all of "
-                + Names.reservationId(entry.getKey().getMetadata().getUid())
-                + " ("
-                + String.join(", ", live.stream().map(InstanceStatus::instanceId).toList())
-                + ")");
-      }
-    }
+    Map<VirtualServer, List<InstanceStatus>> byServer =
+        wholeReservations(servers.list().getItems(), request);
     try {
       for (VirtualServer server : byServer.keySet()) {
         servers
@@ -259,6 +338,59 @@ final class Ec2Instances {
                     item.text("instanceId", instance.instanceId())
                         .element("currentState", s -> state(s, running ? "pending" : "stopping"))
                         .element("previousState", s -> state(s, instance.state()))));
+  }
+
+  /**
+   * Restarts instances: a VirtualServer's instances restart together (its restarted-at annotation),
+   * so every instance of a reservation must be named. Each keeps its node, id and reservation; a
+   * stopped one stays stopped.
+   */
+  static String rebootInstances(
+      KubernetesClient caller, AccessKey key, Ec2Request request, String requestId) {
+    var servers = caller.resources(VirtualServer.class).inNamespace(key.namespace());
+    Map<VirtualServer, List<InstanceStatus>> byServer =
+        wholeReservations(servers.list().getItems(), request);
+    String now = Instant.now().toString();
+    try {
+      for (VirtualServer server : byServer.keySet()) {
+        servers
+            .withName(server.getMetadata().getName())
+            .patch(
+                PatchContext.of(PatchType.JSON_MERGE),
+                "{\"spec\":{\"restartedAt\":\"" + now + "\"}}");
+      }
+    } catch (KubernetesClientException e) {
+      throw Ec2Errors.of(e);
+    }
+    return Ec2Xml.response("RebootInstances", requestId, xml -> xml.text("return", true));
+  }
+
+  /**
+   * The servers of the instances the request names, each with its instances: all of its live ones,
+   * for the instances of a VirtualServer run, stop and restart together.
+   */
+  private static Map<VirtualServer, List<InstanceStatus>> wholeReservations(
+      List<VirtualServer> servers, Ec2Request request) {
+    List<String> ids = request.list("InstanceId");
+    if (ids.isEmpty()) {
+      throw new Ec2Exception(400, "MissingParameter", "The request must contain InstanceId.1");
+    }
+    Map<VirtualServer, List<InstanceStatus>> byServer = named(servers, ids);
+    for (var entry : byServer.entrySet()) {
+      List<InstanceStatus> live = live(entry.getKey());
+      if (!entry.getValue().containsAll(live)) {
+        throw new Ec2Exception(
+            400,
+            "UnsupportedOperation",
+            "The instances of a reservation stop, start and reboot together in Nimbus: name all"
+                + " of "
+                + Names.reservationId(entry.getKey().getMetadata().getUid())
+                + " ("
+                + String.join(", ", live.stream().map(InstanceStatus::instanceId).toList())
+                + ")");
+      }
+    }
+    return byServer;
   }
 
   /** The servers of the instances {@code ids} names, each with its named instances. */
@@ -373,35 +505,60 @@ final class Ec2Instances {
                 "pending"));
       }
     }
-    reservationBody(xml, key, server, instances);
+    reservationBody(xml, key, server, instances, List.of());
+  }
+
+  /** The reservation of a server that is gone, with those of its instances that ended. */
+  private static void endedReservation(Ec2Xml xml, AccessKey key, String uid, List<Ended> ended) {
+    xml.text("reservationId", Names.reservationId(uid))
+        .text("ownerId", key.namespace())
+        .items("groupSet", List.<String>of(), (item, group) -> item.text("groupName", group))
+        .items("instancesSet", ended, Ec2Instances::endedInstance);
+  }
+
+  private static void endedInstance(Ec2Xml item, Ended ended) {
+    item.text("instanceId", ended.instanceId())
+        .element("instanceState", s -> state(s, "terminated"))
+        .text("stateTransitionReason", "User initiated (" + ended.time() + ")");
   }
 
   private static void reservationBody(
-      Ec2Xml xml, AccessKey key, VirtualServer server, List<InstanceStatus> instances) {
+      Ec2Xml xml,
+      AccessKey key,
+      VirtualServer server,
+      List<InstanceStatus> instances,
+      List<Ended> ended) {
     String uid = server.getMetadata().getUid();
     List<String> groups =
         server.getSpec().securityGroups() == null ? List.of() : server.getSpec().securityGroups();
     xml.text("reservationId", Names.reservationId(uid))
         .text("ownerId", key.namespace())
         .items("groupSet", groups, (item, group) -> item.text("groupName", group))
-        .items(
+        .element(
             "instancesSet",
-            instances,
-            (item, instance) -> {
-              item.text("instanceId", instance.instanceId())
-                  .text("imageId", imageId(server))
-                  .element("instanceState", s -> state(s, instance.state()))
-                  .text("privateDnsName", instance.vmName())
-                  .text("keyName", server.getSpec().keyName())
-                  .text("amiLaunchIndex", instances.indexOf(instance))
-                  .text("instanceType", server.getSpec().instanceType())
-                  .text("launchTime", server.getMetadata().getCreationTimestamp())
-                  .text("privateIpAddress", instance.privateIp())
-                  .items("groupSet", groups, (g, group) -> g.text("groupName", group))
-                  .items(
-                      "tagSet",
-                      tagsOf(server).entrySet(),
-                      (t, tag) -> t.text("key", tag.getKey()).text("value", tag.getValue()));
+            list -> {
+              for (InstanceStatus instance : instances) {
+                list.element(
+                    "item",
+                    item ->
+                        item.text("instanceId", instance.instanceId())
+                            .text("imageId", imageId(server))
+                            .element("instanceState", s -> state(s, instance.state()))
+                            .text("privateDnsName", instance.vmName())
+                            .text("keyName", server.getSpec().keyName())
+                            .text("amiLaunchIndex", instances.indexOf(instance))
+                            .text("instanceType", server.getSpec().instanceType())
+                            .text("launchTime", server.getMetadata().getCreationTimestamp())
+                            .text("privateIpAddress", instance.privateIp())
+                            .items("groupSet", groups, (g, group) -> g.text("groupName", group))
+                            .items(
+                                "tagSet",
+                                tagsOf(server).entrySet(),
+                                (t, tag) ->
+                                    t.text("key", tag.getKey()).text("value", tag.getValue())));
+              }
+              // Those a scale down ended, after those the reservation still has.
+              ended.forEach(e -> list.element("item", item -> endedInstance(item, e)));
             });
   }
 

@@ -49,6 +49,26 @@ public record Ec2Request(Map<String, String> parameters) {
     return Optional.ofNullable(parameters.get(name));
   }
 
+  /**
+   * A digest of every parameter but {@code excluded}, in name order: two calls that differ only in
+   * those have the same digest.
+   */
+  public String digest(java.util.Set<String> excluded) {
+    try {
+      java.security.MessageDigest sha256 = java.security.MessageDigest.getInstance("SHA-256");
+      new java.util.TreeMap<>(parameters)
+          .forEach(
+              (name, value) -> {
+                if (!excluded.contains(name)) {
+                  sha256.update((name + "=" + value + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+              });
+      return java.util.HexFormat.of().formatHex(sha256.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** The values of {@code name.1}, {@code name.2}, ... up to the first missing index. */
   public List<String> list(String name) {
     List<String> values = new ArrayList<>();

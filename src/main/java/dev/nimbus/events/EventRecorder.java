@@ -15,6 +15,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Locale;
+import java.util.Map;
 import org.jboss.logging.Logger;
 
 /**
@@ -35,6 +36,8 @@ public class EventRecorder {
     InstanceTerminated,
     /** An instance restarts to take a new instance type. */
     InstanceResized,
+    /** An instance restarts because its server was asked to (spec.restartedAt, RebootInstances). */
+    InstanceRestarted,
     /** The instances were halted (spec.running: false). */
     InstancesStopped,
     /** The instances were started again (spec.running: true). */
@@ -72,6 +75,15 @@ public class EventRecorder {
     record(object, "Normal", reason, message);
   }
 
+  /**
+   * A Normal Event with {@code annotations} that say in fields what its message says in words, for
+   * clients that read Events (the AWS API reads ended instances so).
+   */
+  public void normal(
+      HasMetadata object, Reason reason, String message, Map<String, String> annotations) {
+    record(object, "Normal", reason, message, annotations);
+  }
+
   public void warning(HasMetadata object, Reason reason, String message) {
     record(object, "Warning", reason, message);
   }
@@ -82,6 +94,15 @@ public class EventRecorder {
    * condition looked at again every few seconds does not fill the namespace with Events.
    */
   private void record(HasMetadata object, String type, Reason reason, String message) {
+    record(object, type, reason, message, Map.of());
+  }
+
+  private void record(
+      HasMetadata object,
+      String type,
+      Reason reason,
+      String message,
+      Map<String, String> annotations) {
     var meta = object.getMetadata();
     String now = Instant.now().toString();
     var event =
@@ -89,6 +110,7 @@ public class EventRecorder {
             .withNewMetadata()
             .withName(name(object, type, reason, message))
             .withNamespace(meta.getNamespace())
+            .withAnnotations(annotations.isEmpty() ? null : annotations)
             .endMetadata()
             .withInvolvedObject(
                 new ObjectReferenceBuilder()

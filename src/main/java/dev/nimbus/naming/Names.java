@@ -116,12 +116,27 @@ public final class Names {
   /** On a VirtualServer the AWS API created: the RunInstances call's ClientToken. */
   public static final String CLIENT_TOKEN_ANNOTATION = ApiGroup.GROUP + "/client-token";
 
+  /**
+   * On a VirtualServer the AWS API created: a digest of the RunInstances call's parameters other
+   * than its ClientToken, so that a retry with the same token and other parameters is told apart.
+   */
+  public static final String REQUEST_DIGEST_ANNOTATION = ApiGroup.GROUP + "/request-digest";
+
   /** On a ContainerTask the AWS API's RunTask created: the ARN of the revision it runs. */
   public static final String TASK_DEFINITION_ARN_ANNOTATION =
       ApiGroup.GROUP + "/task-definition-arn";
 
   /** On a VirtualServer the AWS API created: its EC2 tags, a JSON object of key to value. */
   public static final String TAGS_ANNOTATION = ApiGroup.GROUP + "/tags";
+
+  /**
+   * On a VM's template, and so on its VMI: the server's {@code spec.restartedAt} the VMI was
+   * started for. A VMI whose value differs from its VM's is restarted once.
+   */
+  public static final String RESTARTED_AT_ANNOTATION = ApiGroup.GROUP + "/restarted-at";
+
+  /** On an InstanceTerminated Event: the id of the instance that ended. */
+  public static final String INSTANCE_ID_ANNOTATION = ApiGroup.GROUP + "/instance-id";
 
   /** Labels a VirtualServer's VMs (and through their template, its launcher pods). */
   public static final String VIRTUAL_SERVER_LABEL = ApiGroup.GROUP + "/virtualserver";

@@ -98,8 +98,7 @@ public final class ServerVm {
     vmTemplate.metadata =
         new ObjectMetaBuilder()
             .withLabels(labels(server, index))
-            .withAnnotations(
-                Map.of(Names.PLACEMENT_ANNOTATION, spec.instanceType() + "@" + node.name()))
+            .withAnnotations(templateAnnotations(server, node.name()))
             .build();
     vmTemplate.spec = template;
     VirtualMachine vm = new VirtualMachine();
@@ -119,6 +118,19 @@ public final class ServerVm {
   }
 
   /** The VM's and its launcher pod's labels: owner, index, and one per security group. */
+  /**
+   * What a VMI is started for: its size and node, and the latest restart asked of its server. A VMI
+   * started for other values is restarted ({@link ServerVms#restartChanged}).
+   */
+  private static Map<String, String> templateAnnotations(VirtualServer server, String node) {
+    Map<String, String> annotations = new java.util.TreeMap<>();
+    annotations.put(Names.PLACEMENT_ANNOTATION, server.getSpec().instanceType() + "@" + node);
+    if (server.getSpec().restartedAt() != null) {
+      annotations.put(Names.RESTARTED_AT_ANNOTATION, server.getSpec().restartedAt());
+    }
+    return annotations;
+  }
+
   static Map<String, String> labels(VirtualServer server, int index) {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(Names.MANAGED_BY, "nimbus");

@@ -177,19 +177,40 @@ public class ServerVms {
   /** Deletes the VMs of instances past {@code count}: a scale down ends the highest indices. */
   private void terminateBeyond(VirtualServer server, int count, Map<Integer, VirtualMachine> vms) {
     for (var vm : List.copyOf(vms.entrySet())) {
-      if (vm.getKey() >= count && vm.getValue().getMetadata().getDeletionTimestamp() == null) {
-        client.resource(vm.getValue()).delete();
-        events.normal(
-            server,
-            Reason.InstanceTerminated,
-            "terminated instance "
-                + Names.instanceId(uid(server), vm.getKey())
-                + " (VirtualMachine "
-                + vm.getValue().getMetadata().getName()
-                + "): scaled down to "
-                + count);
+      if (vm.getKey() >= count) {
+        terminate(server, vm.getKey(), vm.getValue(), "scaled down to " + count);
       }
     }
+  }
+
+  /**
+   * Deletes the VMs of a server being deleted; each ends as a scale down ends one, with its Event.
+   */
+  public void terminateAll(VirtualServer server, Map<Integer, VirtualMachine> vms) {
+    vms.forEach((index, vm) -> terminate(server, index, vm, "the VirtualServer was deleted"));
+  }
+
+  /**
+   * Deletes the VM of instance {@code index}, once, and records an Event that names the instance's
+   * id: the only trace an ended instance leaves, which is how EC2's DescribeInstances shows
+   * terminated instances for as long as the API server keeps Events (an hour by default).
+   */
+  private void terminate(VirtualServer server, int index, VirtualMachine vm, String why) {
+    if (vm.getMetadata().getDeletionTimestamp() != null) {
+      return;
+    }
+    client.resource(vm).delete();
+    String instanceId = Names.instanceId(uid(server), index);
+    events.normal(
+        server,
+        Reason.InstanceTerminated,
+        "terminated instance "
+            + instanceId
+            + " (VirtualMachine "
+            + vm.getMetadata().getName()
+            + "): "
+            + why,
+        Map.of(Names.INSTANCE_ID_ANNOTATION, instanceId));
   }
 
   private void halt(VirtualServer server, Map<Integer, VirtualMachine> vms) {
@@ -215,8 +236,11 @@ public class ServerVms {
     }
   }
 
-  /** A VMI started from an older size or placement than its VM's is restarted with the new one. */
-  public void restartResized(
+  /**
+   * A VMI started from an older size or placement than its VM's is restarted with the new one; one
+   * started before the latest restart its server was asked for is restarted.
+   */
+  public void restartChanged(
       VirtualServer server,
       Map<Integer, VirtualMachine> vms,
       Map<Integer, VirtualMachineInstance> vmis) {
@@ -230,22 +254,26 @@ public class ServerVms {
           || vmi.getMetadata().getDeletionTimestamp() != null) {
         continue;
       }
-      var templateAnnotations = vm.getSpec().template.metadata.getAnnotations();
-      String wanted =
-          templateAnnotations == null ? null : templateAnnotations.get(Names.PLACEMENT_ANNOTATION);
+      var templateAnnotations =
+          Objects.requireNonNullElse(
+              vm.getSpec().template.metadata.getAnnotations(), Map.<String, String>of());
+      String wanted = templateAnnotations.get(Names.PLACEMENT_ANNOTATION);
       String running = annotation(vmi, Names.PLACEMENT_ANNOTATION);
+      String restartWanted = templateAnnotations.get(Names.RESTARTED_AT_ANNOTATION);
+      String restarted = annotation(vmi, Names.RESTARTED_AT_ANNOTATION);
+      String instanceId = Names.instanceId(uid(server), entry.getKey());
       if (wanted != null && !wanted.equals(running)) {
         client.resource(vmi).delete();
         events.normal(
             server,
             Reason.InstanceResized,
-            "restarting instance "
-                + Names.instanceId(uid(server), entry.getKey())
-                + " as "
-                + wanted
-                + " (was "
-                + running
-                + ")");
+            "restarting instance " + instanceId + " as " + wanted + " (was " + running + ")");
+      } else if (restartWanted != null && !restartWanted.equals(restarted)) {
+        client.resource(vmi).delete();
+        events.normal(
+            server,
+            Reason.InstanceRestarted,
+            "restarting instance " + instanceId + ", as asked at " + restartWanted);
       }
     }
   }

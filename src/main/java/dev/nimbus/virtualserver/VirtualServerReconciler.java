@@ -208,7 +208,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
           var applied = serverVms.apply(server, pool.get(), entry, vms, invalid == null);
           vms = applied.vms();
           secretNameTaken = applied.secretNameTaken();
-          serverVms.restartResized(server, vms, vmis);
+          serverVms.restartChanged(server, vms, vmis);
         }
       }
     } else {
@@ -290,11 +290,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     if (kubeVirt.available()) {
       watchKubeVirt(context);
       var vms = context.getSecondaryResources(VirtualMachine.class);
-      for (VirtualMachine vm : vms) {
-        if (vm.getMetadata().getDeletionTimestamp() == null) {
-          client.resource(vm).delete();
-        }
-      }
+      serverVms.terminateAll(server, byIndex(vms));
       if (!vms.isEmpty()
           || !context.getSecondaryResources(VirtualMachineInstance.class).isEmpty()) {
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);

@@ -10,6 +10,7 @@ import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.AwsSdkClients;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -32,6 +33,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
+import software.amazon.awssdk.awscore.client.builder.AwsClientBuilder;
+import software.amazon.awssdk.awscore.client.builder.AwsSyncClientBuilder;
 
 /**
  * The AWS API driven by boto3 itself ({@code src/test/python/aws_call.py}), against an operator
@@ -89,6 +92,11 @@ class AwsApiIT {
                 .withApiGroups("")
                 .withResources("pods")
                 .withVerbs("get", "list", "delete")
+                .endRule()
+                .addNewRule()
+                .withApiGroups("")
+                .withResources("events")
+                .withVerbs("get", "list")
                 .endRule()
                 .build())
         .serverSideApply();
@@ -308,12 +316,16 @@ class AwsApiIT {
     assertThat(call(key, "ec2", "run_instances", seed).at("/response/ReservationId").asText())
         .as("a retry with the same ClientToken")
         .isEqualTo(reservation);
+    Map<String, Object> other = new java.util.LinkedHashMap<>(seed);
+    other.put("MaxCount", 3);
+    assertThat(call(key, "ec2", "run_instances", other).at("/error/Code").asText())
+        .as("the same ClientToken with other parameters")
+        .isEqualTo("IdempotentParameterMismatch");
     assertThat(servers.list().getItems()).hasSize(1);
 
-    awaitTrue(
-        () -> running(key, "web").size() == 2,
-        120,
-        () -> "instances not running: " + describe(key, Map.of()));
+    Map<String, Object> these = Map.of("InstanceIds", ids);
+    assertWaited(key, "ec2", "instance_running", these);
+    assertThat(running(key, "web")).hasSize(2);
     JsonNode described = describe(key, Map.of("InstanceIds", List.of(ids.get(0))));
     JsonNode instance = described.at("/response/Reservations/0/Instances/0");
     assertThat(described.at("/response/Reservations/0/ReservationId").asText())
@@ -327,18 +339,37 @@ class AwsApiIT {
     JsonNode partial =
         call(key, "ec2", "stop_instances", Map.of("InstanceIds", List.of(ids.get(0))));
     assertThat(partial.at("/error/Code").asText()).isEqualTo("UnsupportedOperation");
-    JsonNode stopping = call(key, "ec2", "stop_instances", Map.of("InstanceIds", ids));
+    JsonNode stopping = call(key, "ec2", "stop_instances", these);
     assertThat(stopping.at("/response/StoppingInstances").findValuesAsText("Name"))
         .contains("stopping");
+    assertWaited(key, "ec2", "instance_stopped", these);
+    call(key, "ec2", "start_instances", these);
+    assertWaited(key, "ec2", "instance_running", these);
+
+    // A reboot restarts every VMI of the reservation once; the instances keep their ids.
+    var vmis =
+        client
+            .resources(dev.nimbus.kubevirt.VirtualMachineInstance.class)
+            .inNamespace(namespace.name());
+    List<String> before =
+        vmis.list().getItems().stream().map(vmi -> vmi.getMetadata().getUid()).toList();
+    assertThat(
+            call(key, "ec2", "reboot_instances", Map.of("InstanceIds", List.of(ids.get(0))))
+                .at("/error/Code")
+                .asText())
+        .isEqualTo("UnsupportedOperation");
+    JsonNode rebooted = call(key, "ec2", "reboot_instances", these);
+    assertThat(rebooted.at("/error").isMissingNode()).as("%s", rebooted).isTrue();
     awaitTrue(
-        () -> stateNames(key, ids).equals(List.of("stopped", "stopped")),
+        () -> {
+          var now = vmis.list().getItems();
+          return now.size() == 2
+              && now.stream().noneMatch(vmi -> before.contains(vmi.getMetadata().getUid()));
+        },
         120,
-        () -> "not stopped: " + stateNames(key, ids));
-    call(key, "ec2", "start_instances", Map.of("InstanceIds", ids));
-    awaitTrue(
-        () -> running(key, "web").size() == 2,
-        120,
-        () -> "not running again: " + stateNames(key, ids));
+        () -> "VMIs not restarted: " + vmis.list().getItems().size());
+    assertWaited(key, "ec2", "instance_running", these);
+    assertThat(stateNames(key, ids)).containsExactly("running", "running");
 
     Map<String, Object> dry = new java.util.LinkedHashMap<>(seed);
     dry.put("ClientToken", "dry-" + namespace.name());
@@ -362,10 +393,152 @@ class AwsApiIT {
     assertThat(high.at("/response/TerminatingInstances/0/CurrentState/Name").asText())
         .isEqualTo("shutting-down");
     assertThat(servers.list().getItems().get(0).getSpec().maxCount()).isEqualTo(1);
+    assertWaited(key, "ec2", "instance_terminated", Map.of("InstanceIds", List.of(ids.get(1))));
+    JsonNode both = describe(key, these);
+    assertThat(both.at("/response/Reservations").size()).as("%s", both).isEqualTo(1);
+    assertThat(both.at("/response/Reservations/0/Instances").findValuesAsText("Name"))
+        .containsExactly("running", "terminated");
     JsonNode last =
         call(key, "ec2", "terminate_instances", Map.of("InstanceIds", List.of(ids.get(0))));
     assertThat(last.at("/error").isMissingNode()).as("%s", last).isTrue();
-    awaitTrue(() -> servers.list().getItems().isEmpty(), 60);
+    assertWaited(key, "ec2", "instance_terminated", these);
+    assertThat(servers.list().getItems()).isEmpty();
+    assertThat(
+            describe(
+                    key,
+                    Map.of(
+                        "Filters",
+                        List.of(
+                            Map.of(
+                                "Name", "instance-state-name", "Values", List.of("terminated")))))
+                .at("/response/Reservations/0/Instances")
+                .findValuesAsText("InstanceId"))
+        .containsExactlyInAnyOrderElementsOf(ids);
+  }
+
+  /**
+   * The seed's two calls through the AWS SDK for Java v2, as Java code makes them with only the
+   * endpoint, region and credentials set: RunInstances and RunTask, each waited for with the SDK's
+   * own waiters until running, then ended and waited for until terminated and stopped; an unknown
+   * image is the exception with EC2's code.
+   */
+  @Test
+  void theJavaSdkMakesTheSeedsCallsAndItsWaitersPass(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    Key key = deployerKey(client, namespace);
+    client.resource(Fixtures.keyPair(namespace.name())).create();
+    String webId =
+        client
+            .resource(client.resource(Fixtures.webGroup(namespace.name())).create())
+            .waitUntilCondition(
+                g -> g.getStatus() != null && g.getStatus().groupId() != null,
+                30,
+                java.util.concurrent.TimeUnit.SECONDS)
+            .getStatus()
+            .groupId();
+    java.util.function.Consumer<
+            software.amazon.awssdk.core.waiters.WaiterOverrideConfiguration.Builder>
+        every2s =
+            o ->
+                o.maxAttempts(90)
+                    .backoffStrategyV2(
+                        software.amazon.awssdk.retries.api.BackoffStrategy.fixedDelay(
+                            java.time.Duration.ofSeconds(2)));
+    try (var ec2 = sdk(software.amazon.awssdk.services.ec2.Ec2Client.builder(), key);
+        var ecs = sdk(software.amazon.awssdk.services.ecs.EcsClient.builder(), key)) {
+      var run =
+          ec2.runInstances(
+              r ->
+                  r.imageId(IMAGE)
+                      .minCount(1)
+                      .maxCount(2)
+                      .instanceType(TYPE)
+                      .keyName("deployer")
+                      .securityGroupIds(webId)
+                      .userData(
+                          Base64.getEncoder()
+                              .encodeToString(
+                                  "#!/bin/bash\napt-get install -y apache2\n"
+                                      .getBytes(StandardCharsets.UTF_8)))
+                      .placement(p -> p.groupName(POOL)));
+      List<String> ids =
+          run.instances().stream()
+              .map(software.amazon.awssdk.services.ec2.model.Instance::instanceId)
+              .toList();
+      assertThat(ids).hasSize(2);
+      var running = ec2.waiter().waitUntilInstanceRunning(r -> r.instanceIds(ids), every2s);
+      assertThat(running.matched().response()).isPresent();
+      ec2.terminateInstances(r -> r.instanceIds(ids));
+      var terminated = ec2.waiter().waitUntilInstanceTerminated(r -> r.instanceIds(ids), every2s);
+      assertThat(terminated.matched().response()).isPresent();
+      var unknownImage =
+          org.assertj.core.api.Assertions.catchThrowableOfType(
+              software.amazon.awssdk.services.ec2.model.Ec2Exception.class,
+              () ->
+                  ec2.runInstances(
+                      r -> r.imageId("ami-00000000").minCount(1).maxCount(1).instanceType(TYPE)));
+      assertThat(unknownImage.awsErrorDetails().errorCode()).isEqualTo("InvalidAMIID.NotFound");
+
+      ecs.registerTaskDefinition(
+          r ->
+              r.family("my-task-definition")
+                  .requiresCompatibilities(
+                      software.amazon.awssdk.services.ecs.model.Compatibility.FARGATE)
+                  .networkMode(software.amazon.awssdk.services.ecs.model.NetworkMode.AWSVPC)
+                  .cpu("256")
+                  .memory("512")
+                  .containerDefinitions(c -> c.name("app").image("busybox:1.36").essential(true)));
+      var task =
+          ecs.runTask(
+              r ->
+                  r.cluster(TASK_POOL)
+                      .launchType(software.amazon.awssdk.services.ecs.model.LaunchType.FARGATE)
+                      .taskDefinition("my-task-definition")
+                      .count(1)
+                      .platformVersion("LATEST")
+                      .networkConfiguration(
+                          n ->
+                              n.awsvpcConfiguration(
+                                  a ->
+                                      a.subnets("zone-a")
+                                          .securityGroups("web")
+                                          .assignPublicIp(
+                                              software.amazon.awssdk.services.ecs.model
+                                                  .AssignPublicIp.ENABLED))));
+      assertThat(task.failures()).isEmpty();
+      String taskArn = task.tasks().get(0).taskArn();
+      assertThat(
+              ecs.waiter()
+                  .waitUntilTasksRunning(r -> r.cluster(TASK_POOL).tasks(taskArn), every2s)
+                  .matched()
+                  .response())
+          .isPresent();
+      ecs.stopTask(r -> r.cluster(TASK_POOL).task(taskArn));
+      assertThat(
+              ecs.waiter()
+                  .waitUntilTasksStopped(r -> r.cluster(TASK_POOL).tasks(taskArn), every2s)
+                  .matched()
+                  .response())
+          .isPresent();
+    }
+  }
+
+  /** An AWS SDK for Java v2 client of the endpoint, with the key and the endpoint's CA. */
+  private static <C, B extends AwsSyncClientBuilder<B, C> & AwsClientBuilder<B, C>> C sdk(
+      B builder, Key key) throws Exception {
+    return AwsSdkClients.of(
+        builder,
+        java.net.URI.create("https://127.0.0.1:" + AWS_PORT),
+        caFile,
+        key.id(),
+        key.secret());
+  }
+
+  /** Waits with one of boto3's own waiters, polling every 2 s, and asserts that it succeeded. */
+  private static void assertWaited(Key key, String service, String waiter, Map<String, ?> arguments)
+      throws Exception {
+    JsonNode waited = call(key, service, "wait:" + waiter, arguments);
+    assertThat(waited.at("/error").isMissingNode()).as("%s: %s", waiter, waited).isTrue();
   }
 
   /**
@@ -377,7 +550,7 @@ class AwsApiIT {
       throws Exception {
     Key key = deployerKey(client, namespace);
     List<String> reservations = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 2; i++) {
       JsonNode run =
           call(
               key,
@@ -396,6 +569,30 @@ class AwsApiIT {
                   Map.of("GroupName", POOL)));
       reservations.add(run.at("/response/ReservationId").asText());
     }
+    // The third as a user types it, and waited for as the AWS CLI waits.
+    JsonNode typed =
+        JSON.readTree(
+            aws(
+                key,
+                "ec2",
+                "run-instances",
+                "--image-id",
+                IMAGE,
+                "--count",
+                "2",
+                "--instance-type",
+                TYPE,
+                "--placement",
+                "GroupName=" + POOL,
+                "--output",
+                "json"));
+    reservations.add(typed.at("/ReservationId").asText());
+    List<String> typedIds = typed.at("/Instances").findValuesAsText("InstanceId");
+    assertThat(typedIds).hasSize(2);
+    List<String> waitArgs = new ArrayList<>(List.of("ec2", "wait", "instance-running"));
+    waitArgs.add("--instance-ids");
+    waitArgs.addAll(typedIds);
+    aws(key, waitArgs.toArray(String[]::new));
     awaitTrue(
         () ->
             describe(key, Map.of()).at("/response/Reservations").findValues("InstanceId").size()
@@ -591,6 +788,35 @@ class AwsApiIT {
     assertThat(call(key, "ecs", "run_task", seed).at("/response/tasks/0/taskArn").asText())
         .as("a retry with the same clientToken")
         .isEqualTo(taskArn);
+    assertWaited(
+        key, "ecs", "tasks_running", Map.of("cluster", TASK_POOL, "tasks", List.of(taskArn)));
+
+    // Revision 2 through the AWS CLI, as a user types it, waited for and stopped.
+    JsonNode typed =
+        JSON.readTree(
+            aws(
+                key,
+                "ecs",
+                "run-task",
+                "--cluster",
+                TASK_POOL,
+                "--task-definition",
+                "my-task-definition:2",
+                "--launch-type",
+                "FARGATE",
+                "--network-configuration",
+                "awsvpcConfiguration={subnets=[zone-a],securityGroups=[web],assignPublicIp=ENABLED}",
+                "--output",
+                "json"));
+    String typedArn = typed.at("/tasks/0/taskArn").asText();
+    assertThat(typed.at("/tasks/0/taskDefinitionArn").asText())
+        .isEqualTo(second.at("/response/taskDefinition/taskDefinitionArn").asText());
+    aws(key, "ecs", "wait", "tasks-running", "--cluster", TASK_POOL, "--tasks", typedArn);
+    aws(key, "ecs", "stop-task", "--cluster", TASK_POOL, "--task", typedArn, "--output", "json");
+    aws(key, "ecs", "wait", "tasks-stopped", "--cluster", TASK_POOL, "--tasks", typedArn);
+    call(key, "ecs", "stop_task", Map.of("cluster", TASK_POOL, "task", taskArn));
+    assertWaited(
+        key, "ecs", "tasks_stopped", Map.of("cluster", TASK_POOL, "tasks", List.of(taskArn)));
 
     Map<String, Object> big = new java.util.LinkedHashMap<>(definition);
     big.put("family", "big");

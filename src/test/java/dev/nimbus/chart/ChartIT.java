@@ -81,6 +81,21 @@ class ChartIT {
   void lintsAndTheApiServerAcceptsEveryRenderedObject() throws Exception {
     helm("lint", chart().toString());
     helm("lint", chart().toString(), "--set", "webhook.certManager.enabled=true");
+    assertThat(
+            catchThrowable(
+                () ->
+                    helm(
+                        "template",
+                        "nimbus",
+                        chart().toString(),
+                        "--set",
+                        "aws.enabled=true",
+                        "--set-json",
+                        "aws.users=[\"alice\"]",
+                        "--set",
+                        "aws.ingress.enabled=true")))
+        .as("an Ingress without the host clients call")
+        .hasMessageContaining("aws.ingress.host is required");
     assertEveryRenderedObjectAccepted(LocalCluster.kubeconfig());
   }
 
@@ -122,6 +137,14 @@ class ChartIT {
                 "aws.serviceAccounts=[\"deployer\"]",
                 "--set-json",
                 "aws.users=[\"alice\"]",
+                "--set",
+                "aws.ingress.enabled=true",
+                "--set",
+                "aws.ingress.host=ec2.nimbus.example",
+                "--set",
+                "aws.ingress.className=nginx",
+                "--set-json",
+                "aws.ingress.annotations={\"nginx.ingress.kubernetes.io/backend-protocol\":\"HTTPS\"}",
                 "--set-json",
                 "webhook.networkPolicy.from=[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\"}}]",
                 "--set-file",

@@ -107,4 +107,37 @@ public record VirtualServerSpec(
             "When true, deleting this VirtualServer is refused (EC2's DisableApiTermination)."
                 + " Set it to false first to delete. Default false.")
         @Default("false")
-        Boolean terminationProtection) {}
+        Boolean terminationProtection,
+    @JsonPropertyDescription(
+            "Set to a new value (such as the time now) to restart every running instance once,"
+                + " as EC2's RebootInstances and kubectl rollout restart do: each keeps its node,"
+                + " id and reservation. The value itself means nothing else.")
+        @Size(max = 64)
+        String restartedAt) {
+
+  /** A server that was never asked to restart. */
+  public VirtualServerSpec(
+      String image,
+      String instanceType,
+      Integer minCount,
+      Integer maxCount,
+      String keyName,
+      List<String> securityGroups,
+      String userData,
+      String pool,
+      Boolean running,
+      Boolean terminationProtection) {
+    this(
+        image,
+        instanceType,
+        minCount,
+        maxCount,
+        keyName,
+        securityGroups,
+        userData,
+        pool,
+        running,
+        terminationProtection,
+        null);
+  }
+}
