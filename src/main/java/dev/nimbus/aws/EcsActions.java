@@ -8,6 +8,7 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -141,7 +142,7 @@ final class EcsActions {
     ArrayNode arns = response.putArray("taskArns");
     for (Found found : all(caller, key)) {
       if ((cluster == null || cluster.equals(found.run().getStatus().cluster()))
-          && (family == null || family.equals(found.run().getSpec().taskDefinition().family()))
+          && (family == null || family.equals(definitionOf(found.run()).family()))
           && desired.equals(found.task().desiredStatus())) {
         arns.add(found.task().taskArn());
       }
@@ -321,10 +322,25 @@ final class EcsActions {
     return values.isEmpty() ? null : values;
   }
 
+  /**
+   * What a run runs: its own task definition, or the revision it names as its status recorded it (a
+   * run is listed once its status tells its tasks).
+   */
+  private static TaskDefinition definitionOf(ContainerTask run) {
+    return run.getSpec().taskDefinition() != null
+        ? run.getSpec().taskDefinition()
+        : run.getStatus().taskDefinition();
+  }
+
   private static ObjectNode task(ObjectNode json, AccessKey key, Found found) {
     ContainerTask run = found.run();
     ContainerTaskStatus.Task task = found.task();
-    var definition = run.getSpec().taskDefinition();
+    var definition = definitionOf(run);
+    String named =
+        run.getSpec().taskDefinitionRef() == null
+            // Written out in the ContainerTask: never registered, so it has no revision.
+            ? definition.family()
+            : run.getSpec().taskDefinitionRef();
     json.put("taskArn", task.taskArn())
         .put(
             "clusterArn",
@@ -335,8 +351,7 @@ final class EcsActions {
             "taskDefinitionArn",
             java.util.Objects.requireNonNullElse(
                 annotation(run, Names.TASK_DEFINITION_ARN_ANNOTATION),
-                // Created with kubectl: its definition was never registered, so it has no revision.
-                "arn:nimbus:ecs:" + key.namespace() + ":task-definition/" + definition.family()))
+                "arn:nimbus:ecs:" + key.namespace() + ":task-definition/" + named))
         .put("lastStatus", task.lastStatus())
         .put("desiredStatus", task.desiredStatus())
         .put("launchType", "FARGATE")

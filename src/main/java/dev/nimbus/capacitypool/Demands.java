@@ -4,6 +4,7 @@ import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Request;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.naming.Names;
 import dev.nimbus.virtualserver.LauncherOverhead;
@@ -37,9 +38,9 @@ public final class Demands {
         node -> LauncherOverhead.on(node, perInstance));
   }
 
-  public static Request of(ContainerTask task) {
+  /** What {@code task} asks of its pool, when it runs {@code definition}. */
+  public static Request of(ContainerTask task, TaskDefinition definition) {
     var spec = task.getSpec();
-    var definition = spec.taskDefinition();
     Amounts perTask =
         Amounts.of(definition.cpu() * 1000L / 1024, (long) definition.memory() * 1024 * 1024, 0);
     List<String> zones =

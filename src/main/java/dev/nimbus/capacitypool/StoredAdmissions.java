@@ -79,7 +79,11 @@ public final class StoredAdmissions {
       if (status.tasks().stream().allMatch(t -> STOPPED.equals(t.lastStatus()))) {
         continue; // a finished run holds nothing
       }
-      Request request = Demands.of(task);
+      var definition = catalog.taskDefinition(task);
+      if (definition.isEmpty()) {
+        continue; // the revision it names is gone: its size is not known, nothing is rebuilt
+      }
+      Request request = Demands.of(task, definition.get());
       List<String> nodes = new ArrayList<>();
       for (int index = 0; index < status.tasks().size(); index++) {
         var one = status.tasks().get(index);

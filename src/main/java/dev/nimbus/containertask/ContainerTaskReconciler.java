@@ -5,6 +5,7 @@ import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.capacitypool.PoolModels;
 import dev.nimbus.conditions.StatusPatch;
@@ -168,6 +169,20 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     if (pool.isEmpty()) {
       return UpdateControl.noUpdate();
     }
+    Optional<TaskDefinition> definition = definition(task);
+    if (definition.isEmpty()) {
+      // Its revision was deleted between admission and the first look at the run: nothing can
+      // start until it is registered again.
+      events.warning(
+          task,
+          Reason.TaskDefinitionMissing,
+          "task definition "
+              + task.getSpec().taskDefinitionRef()
+              + " is not registered in namespace "
+              + task.getMetadata().getNamespace()
+              + "; the tasks start once it is registered again");
+      return UpdateControl.<ContainerTask>noUpdate().rescheduleAfter(Readmission.RECHECK);
+    }
     String poolName = pool.get().getMetadata().getName();
     if (LostShards.onLost(ledgers, poolName, statusNodes(task))) {
       return UpdateControl.<ContainerTask>noUpdate().rescheduleAfter(LostShards.RECHECK);
@@ -183,7 +198,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
               .reserve(
                   task,
                   pool.get(),
-                  Demands.of(task),
+                  Demands.of(task, definition.get()),
                   java.util.Objects.requireNonNullElse(task.getSpec().count(), 1))
               .orElse(null);
       readmissionWaits = entry == null;
@@ -197,7 +212,9 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     Predicate<String> nodeExists = LostNodes.exists(context);
     var securityGroups = applySecurityGroups(task, context);
     Map<Integer, Pod> pods = podsByIndex(context);
-    boolean waiting = startTasksNeverStarted(task, pool.get(), placementNodes, pods, nodeExists);
+    boolean waiting =
+        startTasksNeverStarted(
+            task, definition.get(), pool.get(), placementNodes, pods, nodeExists);
     letStoppedTasksGo(task, pods, nodeExists);
     ContainerTaskStatus status =
         TaskStatuses.of(
@@ -210,7 +227,8 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
                 this::zoneOf,
                 nodeExists,
                 Instant.now(),
-                securityGroups));
+                securityGroups,
+                definition.get()));
     recordStops(task, status);
     recordStarted(task, status);
     if (entry != null && TaskStatuses.allStopped(status)) {
@@ -428,6 +446,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
    */
   private boolean startTasksNeverStarted(
       ContainerTask task,
+      TaskDefinition definition,
       CapacityPool pool,
       List<String> placementNodes,
       Map<Integer, Pod> pods,
@@ -451,7 +470,8 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
         continue;
       }
       var modelNode = PoolModels.node(pool.getSpec(), node.get());
-      Pod created = Writes.createOrAdopt(client, TaskPod.desired(task, pool, index, modelNode));
+      Pod created =
+          Writes.createOrAdopt(client, TaskPod.desired(task, definition, pool, index, modelNode));
       LOG.infof(
           "Created Pod %s/%s for task %d of ContainerTask %s on node %s",
           created.getMetadata().getNamespace(),
@@ -462,6 +482,19 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       pods.put(index, created);
     }
     return waiting;
+  }
+
+  /**
+   * What the task runs: its own definition, the revision its status recorded when the run was first
+   * seen, or the revision it names as registered now.
+   */
+  private Optional<TaskDefinition> definition(ContainerTask task) {
+    if (task.getSpec().taskDefinitionRef() != null
+        && task.getStatus() != null
+        && task.getStatus().taskDefinition() != null) {
+      return Optional.of(task.getStatus().taskDefinition());
+    }
+    return inventory.taskDefinition(task);
   }
 
   private static int previouslyPlaced(ContainerTask task) {

@@ -8,6 +8,7 @@ import dev.nimbus.api.v1alpha1.ContainerDefinition;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.NetworkConfiguration;
 import dev.nimbus.api.v1alpha1.PlatformVersion;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.Container;
@@ -39,14 +40,14 @@ public final class TaskPod {
   private TaskPod() {}
 
   /**
-   * The desired pod of task {@code index}, pinned to {@code node}. The task's demand (its cpu and
-   * memory) is divided over the containers, the first taking any remainder; each container's limits
-   * are its share of the demand and its requests that share divided by the node's ratio, so the
-   * scheduler's view of the node matches the ledger's.
+   * The desired pod of task {@code index} running {@code definition}, pinned to {@code node}. The
+   * task's demand (its cpu and memory) is divided over the containers, the first taking any
+   * remainder; each container's limits are its share of the demand and its requests that share
+   * divided by the node's ratio, so the scheduler's view of the node matches the ledger's.
    */
-  public static Pod desired(ContainerTask task, CapacityPool pool, int index, Node node) {
+  public static Pod desired(
+      ContainerTask task, TaskDefinition definition, CapacityPool pool, int index, Node node) {
     var spec = task.getSpec();
-    var definition = spec.taskDefinition();
     Amounts demand =
         Amounts.of(definition.cpu() * 1000L / 1024, (long) definition.memory() << 20, 0);
     List<ContainerDefinition> definitions = definition.containers();

@@ -6,6 +6,7 @@ import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus.Container;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus.Failure;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus.Task;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.conditions.Conditions;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.SecurityGroupPolicy;
@@ -64,7 +65,8 @@ public final class TaskStatuses {
       Function<String, String> zoneOfNode,
       Predicate<String> nodeExists,
       Instant now,
-      SecurityGroupPolicy.Outcome securityGroups) {}
+      SecurityGroupPolicy.Outcome securityGroups,
+      TaskDefinition definition) {}
 
   /** The status of {@code task} from what was observed of it. */
   public static ContainerTaskStatus of(ContainerTask task, Observed observed) {
@@ -150,7 +152,8 @@ public final class TaskStatuses {
         running,
         stopped,
         tasks,
-        failures.isEmpty() ? null : failures);
+        failures.isEmpty() ? null : failures,
+        task.getSpec().taskDefinitionRef() == null ? null : observed.definition());
   }
 
   /**
@@ -189,7 +192,8 @@ public final class TaskStatuses {
         0,
         tasks.size(),
         tasks,
-        status.failures());
+        status.failures(),
+        status.taskDefinition());
   }
 
   /** Whether the run is over: at least one task was placed, and every placed task stopped. */
@@ -260,12 +264,13 @@ public final class TaskStatuses {
     String phase = status == null ? null : status.getPhase();
     String node = pod.getSpec().getNodeName();
     List<Container> containers =
-        containers(owner, status == null ? List.of() : status.getContainerStatuses());
+        containers(
+            observed.definition(), status == null ? List.of() : status.getContainerStatuses());
     // As in ECS, a task stops when an essential container exits, whatever the others do.
     Container exitedEssential = null;
     for (int i = 0; i < containers.size(); i++) {
       boolean essential =
-          !Boolean.FALSE.equals(owner.getSpec().taskDefinition().containers().get(i).essential());
+          !Boolean.FALSE.equals(observed.definition().containers().get(i).essential());
       if (essential && containers.get(i).lastStatus().equals(STOPPED)) {
         exitedEssential = containers.get(i);
         break;
@@ -348,9 +353,10 @@ public final class TaskStatuses {
             .findFirst();
   }
 
-  private static List<Container> containers(ContainerTask owner, List<ContainerStatus> statuses) {
+  private static List<Container> containers(
+      TaskDefinition taskDefinition, List<ContainerStatus> statuses) {
     List<Container> containers = new ArrayList<>();
-    for (ContainerDefinition definition : owner.getSpec().taskDefinition().containers()) {
+    for (ContainerDefinition definition : taskDefinition.containers()) {
       ContainerStatus status =
           statuses == null
               ? null

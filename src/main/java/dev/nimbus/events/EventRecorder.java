@@ -55,6 +55,8 @@ public class EventRecorder {
     CapacityReleased,
     /** A task stopped. */
     TaskStopped,
+    /** A ContainerTask names a task definition revision that is not registered (any more). */
+    TaskDefinitionMissing,
     /** A reservation made for an update that was never stored was set back to the stored spec. */
     ReservationReconciled,
     /** An instance whose node is gone was placed on another node, or waits for room. */

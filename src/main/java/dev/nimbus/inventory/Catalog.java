@@ -1,17 +1,23 @@
 package dev.nimbus.inventory;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevisionSpec;
+import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.Node;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * What a decision reads of the cluster: nodes, pools, instance types, key pairs, security groups,
- * and which workloads are stored. {@link Inventory} serves it from watches; a decision never asks
- * anything else, so it can be made on any catalog, such as a fixed one in a test.
+ * task definition revisions, and which workloads are stored. {@link Inventory} serves it from
+ * watches; a decision never asks anything else, so it can be made on any catalog, such as a fixed
+ * one in a test.
  */
 public interface Catalog {
   List<Node> nodes();
@@ -29,6 +35,38 @@ public interface Catalog {
   Optional<KeyPair> keyPair(String namespace, String name);
 
   Optional<SecurityGroup> securityGroup(String namespace, String name);
+
+  Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name);
+
+  /**
+   * What {@code task} runs: its own {@code spec.taskDefinition}, or the revision its {@code
+   * spec.taskDefinitionRef} ({@code family:revision}) names in its namespace; empty when that
+   * revision does not exist (or belongs to another family whose name differs only in case).
+   */
+  default Optional<TaskDefinition> taskDefinition(ContainerTask task) {
+    var spec = task.getSpec();
+    if (spec.taskDefinition() != null || spec.taskDefinitionRef() == null) {
+      return Optional.ofNullable(spec.taskDefinition());
+    }
+    String ref = spec.taskDefinitionRef();
+    int colon = ref.lastIndexOf(':');
+    if (colon < 0) {
+      return Optional.empty();
+    }
+    String family = ref.substring(0, colon);
+    int revision;
+    try {
+      revision = Integer.parseInt(ref.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      return Optional.empty();
+    }
+    return taskDefinitionRevision(
+            task.getMetadata().getNamespace(), Names.taskDefinitionRevision(family, revision))
+        .map(TaskDefinitionRevision::getSpec)
+        .filter(
+            found -> found.revision() == revision && family.equals(found.taskDefinition().family()))
+        .map(TaskDefinitionRevisionSpec::taskDefinition);
+  }
 
   /**
    * The UID of the VirtualServer or ContainerTask ({@code kind}) stored as {@code namespace/name},

@@ -5,6 +5,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
@@ -37,6 +38,7 @@ public class Inventory implements Catalog {
   private final SharedIndexInformer<InstanceType> instanceTypes;
   private final SharedIndexInformer<KeyPair> keyPairs;
   private final SharedIndexInformer<SecurityGroup> securityGroups;
+  private final SharedIndexInformer<TaskDefinitionRevision> taskDefinitionRevisions;
   // Only the names and UIDs of the workloads: whether a name is taken, a reservation's object
   // stored.
   private final SharedIndexInformer<VirtualServer> servers;
@@ -52,6 +54,8 @@ public class Inventory implements Catalog {
     instanceTypes = client.resources(InstanceType.class).runnableInformer(0);
     keyPairs = client.resources(KeyPair.class).inAnyNamespace().runnableInformer(0);
     securityGroups = client.resources(SecurityGroup.class).inAnyNamespace().runnableInformer(0);
+    taskDefinitionRevisions =
+        client.resources(TaskDefinitionRevision.class).inAnyNamespace().runnableInformer(0);
     servers =
         client
             .resources(VirtualServer.class)
@@ -136,7 +140,15 @@ public class Inventory implements Catalog {
   }
 
   private List<SharedIndexInformer<?>> informers() {
-    return List.of(nodes, pools, instanceTypes, keyPairs, securityGroups, servers, tasks);
+    return List.of(
+        nodes,
+        pools,
+        instanceTypes,
+        keyPairs,
+        securityGroups,
+        taskDefinitionRevisions,
+        servers,
+        tasks);
   }
 
   @Override
@@ -186,6 +198,12 @@ public class Inventory implements Catalog {
   public Optional<SecurityGroup> securityGroup(String namespace, String name) {
     start();
     return Optional.ofNullable(securityGroups.getStore().getByKey(key(namespace, name)));
+  }
+
+  @Override
+  public Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name) {
+    start();
+    return Optional.ofNullable(taskDefinitionRevisions.getStore().getByKey(key(namespace, name)));
   }
 
   private static String key(String namespace, String name) {

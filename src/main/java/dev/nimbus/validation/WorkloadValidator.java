@@ -112,6 +112,18 @@ public final class WorkloadValidator {
     List<FieldError> errors = new ArrayList<>();
     var spec = task.getSpec();
     String namespace = task.getMetadata().getNamespace();
+    if (spec.taskDefinitionRef() != null && inventory.taskDefinition(task).isEmpty()) {
+      errors.add(
+          new FieldError(
+              "spec.taskDefinitionRef",
+              "task definition "
+                  + spec.taskDefinitionRef()
+                  + " is not registered in namespace "
+                  + namespace
+                  + " (kubectl get taskdef -n "
+                  + namespace
+                  + " lists those that are)"));
+    }
     if (spec.networkConfiguration() != null
         && spec.networkConfiguration().awsvpcConfiguration() != null) {
       checkSecurityGroups(

@@ -202,7 +202,7 @@ final class AdmissionDecision {
         return "spec.launchType";
       }
       if (definition == null) {
-        return "spec.taskDefinition";
+        return spec.taskDefinitionRef() == null ? "spec.taskDefinition" : null;
       }
       if (definition.cpu() == null) {
         return "spec.taskDefinition.cpu";
@@ -328,7 +328,11 @@ final class AdmissionDecision {
     if (!result.valid()) {
       return invalid(task, result.errors());
     }
-    return new Reserve(task, result.pool().orElseThrow(), Demands.of(task), task.getSpec().count());
+    return new Reserve(
+        task,
+        result.pool().orElseThrow(),
+        Demands.of(task, inventory.taskDefinition(task).orElseThrow()),
+        task.getSpec().count());
   }
 
   /**

@@ -35,6 +35,9 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -412,6 +415,141 @@ class ContainerTaskIT {
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("pool \"" + POOL + "\"")
         .hasMessageContaining("memory");
+  }
+
+  /**
+   * A ContainerTask applied with kubectl names a registered task definition as ECS's RunTask does,
+   * family:revision: its tasks run that revision's containers at its size, its status records the
+   * revision, and it ends as any run does, even though the revision is deleted while it runs. A
+   * revision not registered, no definition at all, or both at once are refused with the field.
+   */
+  @Test
+  void aTaskNamingARegisteredRevisionRunsItAndEndsEvenIfTheRevisionIsDeleted(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    Path manifests = Files.createTempFile("nimbus-taskdef", ".yaml");
+    Files.writeString(
+        manifests,
+        String.join(
+            "\n",
+            "apiVersion: compute.nimbus.dev/v1alpha1",
+            "kind: TaskDefinitionRevision",
+            "metadata: {name: report.3, namespace: " + namespace.name() + "}",
+            "spec:",
+            "  revision: 3",
+            "  taskDefinition:",
+            "    family: report",
+            "    cpu: 512",
+            "    memory: 1024",
+            "    containers:",
+            "      - name: main",
+            "        image: busybox:1.36",
+            "        env: [{name: NIMBUS_LOCAL_EXIT_CODE, value: \"0\"},"
+                + " {name: NIMBUS_LOCAL_RUN_FOR, value: 10s}]",
+            "---",
+            "apiVersion: compute.nimbus.dev/v1alpha1",
+            "kind: ContainerTask",
+            "metadata: {name: nightly, namespace: " + namespace.name() + "}",
+            "spec:",
+            "  cluster: " + POOL,
+            "  taskDefinitionRef: report:3",
+            ""));
+    kubectlApplyWhenKnown(manifests);
+    ContainerTask task =
+        client
+            .resources(ContainerTask.class)
+            .inNamespace(namespace.name())
+            .withName("nightly")
+            .get();
+    String uid = awaitRunning(client, task, 1).getMetadata().getUid();
+
+    assertThat(StoredLedgers.read(client, NAMESPACE, POOL).entry(uid).placements())
+        .singleElement()
+        .satisfies(p -> assertThat(p.cpu()).isEqualTo(500));
+    Pod pod =
+        client
+            .pods()
+            .inNamespace(namespace.name())
+            .withName(dev.nimbus.naming.Names.taskPod("nightly", 0))
+            .get();
+    assertThat(pod.getSpec().getContainers()).extracting(c -> c.getName()).containsExactly("main");
+    ContainerTask seen = client.resource(task).get();
+    assertThat(seen.getStatus().taskDefinition().family()).isEqualTo("report");
+
+    client
+        .resources(dev.nimbus.api.v1alpha1.TaskDefinitionRevision.class)
+        .inNamespace(namespace.name())
+        .withName("report.3")
+        .delete();
+    ContainerTask complete = awaitComplete(client, task);
+    assertThat(complete.getStatus().tasks().get(0).stopCode())
+        .isEqualTo("EssentialContainerExited");
+    awaitTrue(() -> !ledger(client).containsKey(uid), 30);
+
+    ContainerTask unknown = new ContainerTask();
+    unknown.setMetadata(
+        new ObjectMetaBuilder().withName("unknown").withNamespace(namespace.name()).build());
+    unknown.setSpec(
+        new ContainerTaskSpec(
+            POOL, ContainerTaskSpec.LaunchType.FARGATE, null, "report:3", 1, "LATEST", null));
+    assertThatThrownBy(() -> client.resource(unknown).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("spec.taskDefinitionRef")
+        .hasMessageContaining("task definition report:3 is not registered in namespace");
+    ContainerTask neither = task(namespace, "neither", 1, List.of());
+    neither.setSpec(
+        new ContainerTaskSpec(
+            POOL, ContainerTaskSpec.LaunchType.FARGATE, null, null, 1, "LATEST", null));
+    assertThatThrownBy(() -> client.resource(neither).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("set exactly one of taskDefinition");
+    ContainerTask both = task(namespace, "both", 1, List.of(container("main", true, null, null)));
+    both.setSpec(
+        new ContainerTaskSpec(
+            POOL,
+            ContainerTaskSpec.LaunchType.FARGATE,
+            both.getSpec().taskDefinition(),
+            "report:3",
+            1,
+            "LATEST",
+            null));
+    assertThatThrownBy(() -> client.resource(both).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("set exactly one of taskDefinition");
+    ContainerTask noRevision = task(namespace, "norev", 1, List.of());
+    noRevision.setSpec(
+        new ContainerTaskSpec(
+            POOL, ContainerTaskSpec.LaunchType.FARGATE, null, "report", 1, "LATEST", null));
+    assertThatThrownBy(() -> client.resource(noRevision).create())
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("taskDefinitionRef must be family:revision");
+  }
+
+  /**
+   * kubectl apply, retried while the webhook has not seen the revision the task names yet (its
+   * watch), as a user would apply again.
+   */
+  private static void kubectlApplyWhenKnown(Path manifests) throws Exception {
+    String last = "";
+    for (int attempt = 0; attempt < 30; attempt++) {
+      Process process =
+          new ProcessBuilder(
+                  "kubectl",
+                  "--kubeconfig=" + LocalCluster.kubeconfig(),
+                  "apply",
+                  "-f",
+                  manifests.toString())
+              .redirectErrorStream(true)
+              .start();
+      last = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (process.waitFor() == 0) {
+        return;
+      }
+      if (!last.contains("is not registered")) {
+        break;
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError("kubectl apply failed: " + last);
   }
 
   @Test

@@ -34,7 +34,7 @@ class TaskPodTest {
 
   @Test
   void aSeedShapedTaskBecomesARestrictedRunOncePodOnItsNode() {
-    Pod pod = TaskPod.desired(task(List.of(container("hello", true))), pool(), 0, NODE);
+    Pod pod = desired(task(List.of(container("hello", true))), 0);
 
     assertThat(pod.getMetadata().getName()).isEqualTo("hello-task-0");
     assertThat(pod.getMetadata().getLabels())
@@ -88,7 +88,7 @@ class TaskPodTest {
   @Property(tries = 200)
   void noTaskDefinitionGivesAPrivilegedPodOrAHostMount(
       @ForAll("containers") List<ContainerDefinition> containers) {
-    Pod pod = TaskPod.desired(task(containers), pool(), 3, NODE);
+    Pod pod = desired(task(containers), 3);
 
     var spec = pod.getSpec();
     assertThat(spec.getVolumes()).isEmpty();
@@ -171,5 +171,9 @@ class TaskPodTest {
             List.of(
                 new PlatformVersion("LATEST", "kata"), new PlatformVersion("1.4.0", "kata-fc"))));
     return pool;
+  }
+
+  private static Pod desired(ContainerTask task, int index) {
+    return TaskPod.desired(task, task.getSpec().taskDefinition(), pool(), index, NODE);
   }
 }

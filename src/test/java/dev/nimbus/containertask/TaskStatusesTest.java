@@ -27,7 +27,7 @@ class TaskStatusesTest {
     pods.put(4, pod("plain-2", "Failed", 3));
 
     ContainerTaskStatus status =
-        TaskStatuses.of(task(6), observed("tasks", 5, pods, node -> "zone-" + node.charAt(6)));
+        statusOf(task(6), observed("tasks", 5, pods, node -> "zone-" + node.charAt(6)));
 
     assertThat(status.tasks())
         .extracting(ContainerTaskStatus.Task::lastStatus)
@@ -52,7 +52,7 @@ class TaskStatusesTest {
   @Test
   void aRunWhoseTasksAllExitedZeroIsComplete() {
     ContainerTaskStatus status =
-        TaskStatuses.of(
+        statusOf(
             task(2),
             observed(
                 "tasks",
@@ -69,12 +69,12 @@ class TaskStatusesTest {
   void theSameObservationsGiveAnEqualStatus() {
     ContainerTask task = task(1);
     ContainerTaskStatus first =
-        TaskStatuses.of(
+        statusOf(
             task, observed("tasks", 1, Map.of(0, pod("plain-0", "Running", null)), n -> "zone-a"));
     task.setStatus(first);
 
     assertThat(
-            TaskStatuses.of(
+            statusOf(
                 task,
                 observed("tasks", 1, Map.of(0, pod("plain-0", "Running", null)), n -> "zone-a")))
         .as("no status write when nothing changed")
@@ -88,7 +88,7 @@ class TaskStatusesTest {
     Pod mainExited = twoContainers("Running", null, 7);
 
     ContainerTaskStatus status =
-        TaskStatuses.of(
+        statusOf(
             task, observed("tasks", 2, Map.of(0, sidecarExited, 1, mainExited), n -> "zone-a"));
 
     ContainerTaskStatus.Task keepsRunning = status.tasks().get(0);
@@ -105,7 +105,7 @@ class TaskStatusesTest {
     // Once told, a stop stays as it was told, even after the pod is gone.
     task.setStatus(status);
     assertThat(
-            TaskStatuses.of(task, observed("tasks", 2, Map.of(0, sidecarExited), n -> "zone-a"))
+            statusOf(task, observed("tasks", 2, Map.of(0, sidecarExited), n -> "zone-a"))
                 .tasks()
                 .get(1))
         .isEqualTo(stopped);
@@ -115,7 +115,7 @@ class TaskStatusesTest {
   void deletionStopsTheRunningTasksWithUserInitiated() {
     ContainerTask task = task(2);
     ContainerTaskStatus status =
-        TaskStatuses.of(
+        statusOf(
             task,
             observed(
                 "tasks",
@@ -191,12 +191,12 @@ class TaskStatusesTest {
     Pod deleted = pod("plain-0", "Running", null);
     deleted.getMetadata().setDeletionTimestamp(NOW.plusSeconds(20).toString());
 
-    var stopping = TaskStatuses.of(task(1), lifecycle(1, Map.of(0, deleted))).tasks();
+    var stopping = statusOf(task(1), lifecycle(1, Map.of(0, deleted))).tasks();
     assertThat(stopping.get(0).lastStatus() + "/" + stopping.get(0).desiredStatus())
         .isEqualTo("RUNNING/STOPPED");
 
     deleted.getMetadata().setDeletionTimestamp(NOW.minusSeconds(1).toString());
-    var stopped = TaskStatuses.of(task(1), lifecycle(1, Map.of(0, deleted))).tasks();
+    var stopped = statusOf(task(1), lifecycle(1, Map.of(0, deleted))).tasks();
     assertThat(stopped.get(0).lastStatus()).isEqualTo("STOPPED");
     assertThat(stopped.get(0).stopCode()).isEqualTo("UserInitiated");
     assertThat(stopped.get(0).stoppedReason())
@@ -218,7 +218,7 @@ class TaskStatusesTest {
                     .withMessage("Eviction API: evicting")
                     .build()));
 
-    var task = TaskStatuses.of(task(1), lifecycle(1, Map.of(0, evicted))).tasks();
+    var task = statusOf(task(1), lifecycle(1, Map.of(0, evicted))).tasks();
 
     assertThat(task.get(0).lastStatus()).as("its containers have exited").isEqualTo("STOPPED");
     assertThat(task.get(0).stopCode()).isEqualTo("TerminationNotice");
@@ -234,9 +234,17 @@ class TaskStatusesTest {
     Map<Integer, Pod> pods = Map.of(0, pod("plain-0", "Running", null));
     var observed =
         new TaskStatuses.Observed(
-            "tasks", 2, List.of("plain-0", "plain-1"), pods, n -> "zone-a", n -> false, NOW, null);
+            "tasks",
+            2,
+            List.of("plain-0", "plain-1"),
+            pods,
+            n -> "zone-a",
+            n -> false,
+            NOW,
+            null,
+            null);
 
-    var tasks = TaskStatuses.of(task(2), observed).tasks();
+    var tasks = statusOf(task(2), observed).tasks();
 
     assertThat(tasks.get(0).stopCode() + ": " + tasks.get(0).stoppedReason())
         .isEqualTo("TerminationNotice: Task stopped: node plain-0 is gone");
@@ -250,14 +258,14 @@ class TaskStatusesTest {
   void aTaskOnceSeenIsStoppedWhenItsPodVanishesAndAStoppedTaskStaysAsTold() {
     ContainerTask run = task(2);
     var seen =
-        TaskStatuses.of(
+        statusOf(
             run,
             lifecycle(
                 2, Map.of(0, pod("plain-0", "Running", null), 1, pod("plain-1", "Failed", 2))));
     run.setStatus(seen);
 
     // Both pods are gone: one by a finalizer removed by hand, the other after its stop was told.
-    var after = TaskStatuses.of(run, lifecycle(2, Map.of())).tasks();
+    var after = statusOf(run, lifecycle(2, Map.of())).tasks();
 
     assertThat(after.get(0).lastStatus() + "/" + after.get(0).stopCode())
         .isEqualTo("STOPPED/UserInitiated");
@@ -268,7 +276,7 @@ class TaskStatusesTest {
   /** {@code placed} tasks observed at {@link #NOW}, with every node present. */
   private static TaskStatuses.Observed lifecycle(int placed, Map<Integer, Pod> pods) {
     return new TaskStatuses.Observed(
-        "tasks", placed, List.of(), pods, n -> "zone-a", n -> true, NOW, null);
+        "tasks", placed, List.of(), pods, n -> "zone-a", n -> true, NOW, null, null);
   }
 
   private static Pod pod(String node, String phase, Integer exitCode) {
@@ -337,6 +345,23 @@ class TaskStatusesTest {
         zoneOfNode,
         node -> true,
         java.time.Instant.parse("2026-11-30T00:00:00Z"),
+        null,
         null);
+  }
+
+  /** The status of {@code task} as observed, running its own task definition. */
+  private static ContainerTaskStatus statusOf(ContainerTask task, TaskStatuses.Observed o) {
+    return TaskStatuses.of(
+        task,
+        new TaskStatuses.Observed(
+            o.pool(),
+            o.placed(),
+            o.placementNodes(),
+            o.pods(),
+            o.zoneOfNode(),
+            o.nodeExists(),
+            o.now(),
+            o.securityGroups(),
+            task.getSpec().taskDefinition()));
   }
 }

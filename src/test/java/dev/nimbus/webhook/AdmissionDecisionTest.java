@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.inventory.Catalog;
@@ -176,6 +180,93 @@ class AdmissionDecisionTest {
         .contains("InstanceType \"huge\" does not exist; available: small");
   }
 
+  /**
+   * A ContainerTask that names a registered revision ({@code family:revision}) asks for that
+   * revision's size; one that names a revision not registered is refused at its field.
+   */
+  @Test
+  void aTaskNamingARegisteredRevisionAsksForItsSizeAndAnUnknownOneIsRefused() {
+    CapacityPool tasks = Fixtures.serverPool("tasks", "group", "plain");
+    tasks.setSpec(
+        new dev.nimbus.api.v1alpha1.CapacityPoolSpec(
+            tasks.getSpec().nodeSelector(),
+            tasks.getSpec().ratios(),
+            tasks.getSpec().reserved(),
+            List.of(dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.ContainerTask),
+            null,
+            null));
+    TaskDefinitionRevision revision = new TaskDefinitionRevision();
+    revision.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(dev.nimbus.naming.Names.taskDefinitionRevision("Hello_World", 1))
+            .withNamespace("ns")
+            .build());
+    revision.setSpec(
+        new dev.nimbus.api.v1alpha1.TaskDefinitionRevisionSpec(
+            1,
+            new TaskDefinition(
+                "Hello_World",
+                2048,
+                4096,
+                List.of(
+                    new dev.nimbus.api.v1alpha1.ContainerDefinition(
+                        "app", "busybox:1.36", null, null, null, true, null)))));
+    AdmissionDecision decided =
+        new AdmissionDecision(
+            JSON,
+            new FixedCatalog(
+                List.of(Fixtures.plainNode("plain-0", Map.of("group", "plain"), "8", "32Gi")),
+                List.of(tasks),
+                List.of(),
+                Set.of(),
+                List.of(revision)),
+            workload -> Optional.empty(),
+            1.0);
+
+    var named = decided.decide(createTask(taskNaming("run", "Hello_World:1")));
+    var unknown = decided.decide(createTask(taskNaming("other", "Hello_World:2")));
+    var otherCase = decided.decide(createTask(taskNaming("third", "hello-world:1")));
+
+    assertThat(named).isInstanceOf(Reserve.class);
+    assertThat(((Reserve) named).demand().perInstance())
+        .isEqualTo(dev.nimbus.allocation.Amounts.of(2_000, 4L << 30, 0));
+    for (var refused : List.of(unknown, otherCase)) {
+      Decision decision = (Decision) refused;
+      assertThat(decision.code()).isEqualTo(422);
+      assertThat(decision.causes())
+          .singleElement()
+          .satisfies(cause -> assertThat(cause.path()).isEqualTo("spec.taskDefinitionRef"));
+      assertThat(decision.message()).contains("is not registered in namespace ns");
+    }
+  }
+
+  private static ContainerTask taskNaming(String name, String ref) {
+    ContainerTask task = new ContainerTask();
+    task.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(name)
+            .withNamespace("ns")
+            .withUid("uid-" + name)
+            .withGeneration(1L)
+            .build());
+    task.setSpec(
+        new ContainerTaskSpec(
+            "tasks", ContainerTaskSpec.LaunchType.FARGATE, null, ref, 1, "LATEST", null));
+    return task;
+  }
+
+  private static AdmissionReviews.Request createTask(ContainerTask task) {
+    return new AdmissionReviews.Request(
+        "r",
+        "ContainerTask",
+        "CREATE",
+        "ns",
+        task.getMetadata().getName(),
+        false,
+        tree(task),
+        null);
+  }
+
   @Test
   void aScaleDownPassesAlthoughItsKeyPairIsGone() {
     VirtualServer before = server("web", "small", 1, 3);
@@ -329,8 +420,25 @@ class AdmissionDecisionTest {
 
   /** A catalog of fixed lists, and no key pairs or security groups. */
   private record FixedCatalog(
-      List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types, Set<String> storedUids)
+      List<Node> nodes,
+      List<CapacityPool> pools,
+      List<InstanceType> types,
+      Set<String> storedUids,
+      List<TaskDefinitionRevision> revisions)
       implements Catalog {
+    FixedCatalog(
+        List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types, Set<String> uids) {
+      this(nodes, pools, types, uids, List.of());
+    }
+
+    @Override
+    public Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name) {
+      return revisions.stream()
+          .filter(r -> r.getMetadata().getNamespace().equals(namespace))
+          .filter(r -> r.getMetadata().getName().equals(name))
+          .findFirst();
+    }
+
     @Override
     public Optional<String> storedUid(String kind, String namespace, String name) {
       return storedUids.stream().filter(("uid-" + name)::equals).findFirst();

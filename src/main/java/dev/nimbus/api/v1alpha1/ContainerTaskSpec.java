@@ -6,13 +6,17 @@ import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Max;
 import io.fabric8.generator.annotation.Min;
-import io.fabric8.generator.annotation.Required;
 import io.fabric8.generator.annotation.Size;
 import io.fabric8.generator.annotation.ValidationRule;
 
 /** What to run, in the words of ECS RunTask. */
 @JsonClassDescription("What to run, in the words of ECS RunTask.")
 @JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(
+    value = "has(self.taskDefinition) != has(self.taskDefinitionRef)",
+    message =
+        "set exactly one of taskDefinition (the definition itself) and taskDefinitionRef"
+            + " (family:revision of a TaskDefinitionRevision)")
 @ValidationRule(
     value = Rules.IMMUTABLE,
     message =
@@ -31,8 +35,21 @@ public record ContainerTaskSpec(
     @JsonPropertyDescription("How tasks are launched. Only FARGATE is supported. Default FARGATE.")
         @Default("FARGATE")
         LaunchType launchType,
-    @JsonPropertyDescription("The task definition: task size and containers.") @Required
+    @JsonPropertyDescription(
+            "The task definition: task size and containers. Set this or taskDefinitionRef.")
         TaskDefinition taskDefinition,
+    @JsonPropertyDescription(
+            "A registered task definition, as ECS's RunTask names one: family:revision (kubectl"
+                + " get taskdef lists them; RegisterTaskDefinition makes them). Set this or"
+                + " taskDefinition. The revision is required, so that the object means the same"
+                + " run whatever is registered later.")
+        @Size(max = 266)
+        @ValidationRule(
+            value = TASK_DEFINITION_REF_RULE,
+            message =
+                "taskDefinitionRef must be family:revision, such as my-task-definition:1 (a family"
+                    + " of letters, digits, '-' and '_'; a revision from 1)")
+        String taskDefinitionRef,
     @JsonPropertyDescription("How many tasks to run, 1 to 10 as in ECS. Default 1.")
         @Default("1")
         @Min(1)
@@ -49,6 +66,20 @@ public record ContainerTaskSpec(
         String platformVersion,
     @JsonPropertyDescription("Where the tasks' network sits and who may reach it.")
         NetworkConfiguration networkConfiguration) {
+
+  static final String TASK_DEFINITION_REF_RULE =
+      "self.matches('^[a-zA-Z0-9_-]{1,255}:[1-9][0-9]{0,8}$')";
+
+  /** A task that runs {@code taskDefinition}, written out. */
+  public ContainerTaskSpec(
+      String cluster,
+      LaunchType launchType,
+      TaskDefinition taskDefinition,
+      Integer count,
+      String platformVersion,
+      NetworkConfiguration networkConfiguration) {
+    this(cluster, launchType, taskDefinition, null, count, platformVersion, networkConfiguration);
+  }
 
   static final String PLATFORM_VERSION_RULE =
       "self.matches('^(LATEST|[0-9]+\\\\.[0-9]+\\\\.[0-9]+)$')";

@@ -23,7 +23,12 @@ public record ContainerTaskStatus(
     @JsonPropertyDescription("Tasks in STOPPED.") Integer stoppedCount,
     @JsonPropertyDescription("One entry per task.") List<Task> tasks,
     @JsonPropertyDescription("Tasks that could not be placed, as RunTask's failures.")
-        List<Failure> failures) {
+        List<Failure> failures,
+    @JsonPropertyDescription(
+            "The task definition the tasks run, when spec.taskDefinitionRef names one: the"
+                + " revision as it was when the run was first seen, so that the run is told and"
+                + " ended the same way even if the revision is deleted meanwhile.")
+        TaskDefinition taskDefinition) {
 
   /** One task. */
   @JsonInclude(JsonInclude.Include.NON_NULL)
