@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The AWS API's latency through the AWS SDK for Java v2: RunInstances of one instance each from 8
 # threads (each through the webhook, answered once the controller reports the instance), then
-# DescribeInstances of every instance, one call at a time. One operator replica with the real
-# virt-controller on KWOK nodes, on the local control plane (started if it is not up).
+# DescribeInstances of every instance, one call at a time, once all of them run. One operator
+# replica with the real virt-controller on KWOK nodes, on the local control plane (started if it
+# is not up).
 #
 # Usage: bench/aws.sh [INSTANCES] [NODES] [DESCRIBES]   (default 1000 100 100)
 set -euo pipefail

@@ -1,6 +1,10 @@
 """One call of the AWS API through boto3, as a user's script makes it; the tests run this.
 
-Usage: aws_call.py ENDPOINT CA_FILE ACCESS_KEY SECRET_KEY SERVICE OPERATION [JSON_ARGUMENTS]
+Usage: aws_call.py ENDPOINT CA_FILE ACCESS_KEY SECRET_KEY SERVICE OPERATION [JSON_ARGUMENTS [MODE]]
+
+MODE sends what boto3 would refuse to, so that the endpoint's answer to it is seen: "unsigned"
+(no signature at all), "expired" (signed with a clock 20 minutes behind) or "unvalidated"
+(boto3's parameter validation off: missing and mistyped parameters go out as given).
 
 OPERATION "wait:NAME" runs boto3's waiter NAME (such as wait:instance_running) with the
 arguments, polling every 2 seconds for up to 3 minutes.
@@ -9,10 +13,13 @@ Prints one JSON line: {"response": ...} without boto3's ResponseMetadata, or
 {"error": {"Code": ..., "Message": ...}, "status": HTTP status} for a refused call. boto3 does not
 retry, so that every answer the endpoint gives is seen.
 """
+import datetime
 import json
 import sys
 
 import boto3
+import botocore
+import botocore.auth
 import botocore.config
 import botocore.exceptions
 
@@ -20,6 +27,15 @@ import botocore.exceptions
 def main():
     endpoint, ca_file, key, secret, service, operation = sys.argv[1:7]
     arguments = json.loads(sys.argv[7]) if len(sys.argv) > 7 else {}
+    mode = sys.argv[8] if len(sys.argv) > 8 else ""
+    options = {"retries": {"total_max_attempts": 1}}
+    if mode == "unsigned":
+        options["signature_version"] = botocore.UNSIGNED
+    if mode == "unvalidated":
+        options["parameter_validation"] = False
+    if mode == "expired":
+        now = botocore.auth.get_current_datetime
+        botocore.auth.get_current_datetime = lambda: now() - datetime.timedelta(minutes=20)
     client = boto3.client(
         service,
         endpoint_url=endpoint,
@@ -27,7 +43,7 @@ def main():
         region_name="us-east-1",
         aws_access_key_id=key,
         aws_secret_access_key=secret,
-        config=botocore.config.Config(retries={"total_max_attempts": 1}),
+        config=botocore.config.Config(**options),
     )
     try:
         if operation.startswith("wait:"):

@@ -237,6 +237,20 @@ class AwsApiIT {
 
     JsonNode notYet = call(key, "ec2", "describe_volumes", Map.of());
     assertThat(notYet.at("/error/Code").asText()).isEqualTo("InvalidAction");
+    assertThat(
+            call(key, "ec2", "describe_instance_types", Map.of(), "unsigned")
+                .at("/error/Code")
+                .asText())
+        .isEqualTo("AuthFailure");
+    assertThat(
+            call(key, "ec2", "describe_instance_types", Map.of(), "expired")
+                .at("/error/Code")
+                .asText())
+        .isEqualTo("RequestExpired");
+    assertThat(call(key, "ecs", "list_clusters", Map.of(), "unsigned").at("/error/Code").asText())
+        .isEqualTo("MissingAuthenticationTokenException");
+    assertThat(call(key, "ecs", "list_clusters", Map.of(), "expired").at("/error/Code").asText())
+        .isEqualTo("InvalidSignatureException");
     JsonNode noServers =
         call(
             key,
@@ -250,6 +264,116 @@ class AwsApiIT {
         () -> "AuthFailure".equals(codeOf(key)),
         30,
         () -> "a revoked key still answers " + codeOf(key));
+  }
+
+  /**
+   * What boto3 would refuse to send, sent with its validation off, and the ids of another
+   * namespace: each is the client error EC2 or ECS gives for it (4xx), never a 5xx, and nothing is
+   * created; a key never sees or ends what its namespace does not hold.
+   */
+  @Test
+  void missingOrMistypedParametersAndAnotherNamespacesIdsAreClientErrors(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    Key key = deployerKey(client, namespace);
+    Map<String, Object> mistyped = new java.util.LinkedHashMap<>();
+    mistyped.put("ImageId", IMAGE);
+    mistyped.put("MinCount", "many");
+    mistyped.put("MaxCount", 1);
+    mistyped.put("InstanceType", TYPE);
+    Map<String, Object> missing = new java.util.LinkedHashMap<>(mistyped);
+    missing.remove("ImageId");
+    missing.put("MinCount", 1);
+    Map<String, Object> badTask = new java.util.LinkedHashMap<>();
+    badTask.put("cluster", TASK_POOL);
+    badTask.put("taskDefinition", "nothing-registered");
+    badTask.put("count", "several");
+
+    for (var bad :
+        List.of(
+            Map.entry(
+                "ec2 run_instances MinCount=many",
+                call(key, "ec2", "run_instances", mistyped, "unvalidated")),
+            Map.entry(
+                "ec2 run_instances without ImageId",
+                call(key, "ec2", "run_instances", missing, "unvalidated")),
+            Map.entry(
+                "ec2 describe_instances MaxResults=-1",
+                call(key, "ec2", "describe_instances", Map.of("MaxResults", -1), "unvalidated")),
+            Map.entry(
+                "ecs run_task count=several", call(key, "ecs", "run_task", badTask, "unvalidated")),
+            Map.entry(
+                "ecs describe_tasks without tasks",
+                call(key, "ecs", "describe_tasks", Map.of(), "unvalidated")))) {
+      assertThat(bad.getValue().at("/error/Code").asText())
+          .as(bad.getKey() + ": " + bad.getValue())
+          .isNotBlank();
+      assertThat(bad.getValue().at("/status").asInt())
+          .as(bad.getKey() + ": " + bad.getValue())
+          .isBetween(400, 499);
+    }
+    assertThat(
+            call(key, "ec2", "run_instances", mistyped, "unvalidated").at("/error/Code").asText())
+        .isEqualTo("InvalidParameterValue");
+    assertThat(call(key, "ec2", "run_instances", missing, "unvalidated").at("/error/Code").asText())
+        .isEqualTo("MissingParameter");
+    assertThat(
+            client.resources(VirtualServer.class).inNamespace(namespace.name()).list().getItems())
+        .isEmpty();
+
+    // A server of another namespace: its ids are unknown to this namespace's key.
+    String other = namespace.name() + "-other";
+    Fixtures.namespace(client, other);
+    try {
+      VirtualServer elsewhere = new VirtualServer();
+      elsewhere.setMetadata(
+          new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+              .withName("elsewhere")
+              .withNamespace(other)
+              .build());
+      elsewhere.setSpec(
+          new dev.nimbus.api.v1alpha1.VirtualServerSpec(
+              "quay.io/containerdisks/fedora:40", TYPE, 1, 1, null, null, null, POOL, true, false));
+      String instanceId =
+          client
+              .resource(client.resource(elsewhere).create())
+              .waitUntilCondition(
+                  s ->
+                      s.getStatus() != null
+                          && s.getStatus().instances() != null
+                          && !s.getStatus().instances().isEmpty(),
+                  60,
+                  java.util.concurrent.TimeUnit.SECONDS)
+              .getStatus()
+              .instances()
+              .get(0)
+              .instanceId();
+      for (String operation :
+          List.of(
+              "describe_instances", "stop_instances", "terminate_instances", "reboot_instances")) {
+        assertThat(
+                call(key, "ec2", operation, Map.of("InstanceIds", List.of(instanceId)))
+                    .at("/error/Code")
+                    .asText())
+            .as(operation + " of another namespace's instance")
+            .isEqualTo("InvalidInstanceID.NotFound");
+      }
+      assertThat(
+              client
+                  .resources(VirtualServer.class)
+                  .inNamespace(other)
+                  .withName("elsewhere")
+                  .get()
+                  .getSpec()
+                  .maxCount())
+          .isEqualTo(1);
+    } finally {
+      client.resources(VirtualServer.class).inNamespace(other).withName("elsewhere").delete();
+      awaitTrue(
+          () ->
+              client.resources(VirtualServer.class).inNamespace(other).list().getItems().isEmpty(),
+          60);
+      client.namespaces().withName(other).delete();
+    }
   }
 
   /**
@@ -1199,6 +1323,16 @@ class AwsApiIT {
   /** One boto3 call; its printed JSON. */
   private static JsonNode call(Key key, String service, String operation, Map<String, ?> arguments)
       throws Exception {
+    return call(key, service, operation, arguments, "");
+  }
+
+  /**
+   * One boto3 call in {@code mode} (see aws_call.py: unsigned, expired, unvalidated); its printed
+   * JSON.
+   */
+  private static JsonNode call(
+      Key key, String service, String operation, Map<String, ?> arguments, String mode)
+      throws Exception {
     List<String> command = new ArrayList<>();
     command.add("python3");
     command.add(LocalCluster.projectDir().resolve("src/test/python/aws_call.py").toString());
@@ -1209,6 +1343,7 @@ class AwsApiIT {
     command.add(service);
     command.add(operation);
     command.add(JSON.writeValueAsString(arguments));
+    command.add(mode);
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(process.waitFor()).as("boto3 %s: %s", operation, output).isZero();

@@ -38,8 +38,8 @@ import software.amazon.awssdk.services.ec2.Ec2Client;
  * RunInstances} calls of one instance each from {@link BenchClients#THREADS} threads (each call
  * creates a VirtualServer through the webhook and answers once the controller reports its
  * instance), then {@code DescribeInstances} of every instance of the namespace, one call at a time,
- * once they are all there. One operator replica with the real virt-controller, KWOK nodes. Run by
- * {@code bench/aws.sh}.
+ * once every instance runs and the cluster is quiet again. One operator replica with the real
+ * virt-controller, KWOK nodes. Run by {@code bench/aws.sh}.
  */
 public final class AwsBenchmark {
   private static final String POOL = "bench-aws";
@@ -131,6 +131,21 @@ public final class AwsBenchmark {
         }
         threads.shutdown();
         double runSeconds = (System.nanoTime() - start) / 1e9;
+        // Describes are measured once the cluster is quiet again: every instance running.
+        int running = 0;
+        while (running < instances) {
+          Thread.sleep(2000);
+          running =
+              (int)
+                  ec2.describeInstances().reservations().stream()
+                      .flatMap(r -> r.instances().stream())
+                      .filter(i -> "running".equals(i.state().nameAsString()))
+                      .count();
+          if ((System.nanoTime() - start) / 1e9 > 1800) {
+            throw new IllegalStateException("only " + running + " running after 30 min");
+          }
+        }
+        double allRunning = (System.nanoTime() - start) / 1e9;
 
         List<Long> describeTimes = new ArrayList<>();
         int shown = 0;
@@ -153,6 +168,9 @@ public final class AwsBenchmark {
             percentile(runs, 50),
             percentile(runs, 99),
             percentile(runs, 100));
+        System.out.printf(
+            "all %d instances running (DescribeInstances) %.1f s after the first call%n",
+            instances, allRunning);
         System.out.printf(
             "DescribeInstances of all %d instances (one page), %d calls one after another:"
                 + " p50 %.0f ms, p99 %.0f ms, max %.0f ms%n",

@@ -136,4 +136,19 @@ public final class Fixtures {
         spec.running(),
         spec.terminationProtection());
   }
+
+  /** Creates the namespace {@code name}, for a test that needs a second one; returns its name. */
+  public static String namespace(
+      io.fabric8.kubernetes.client.KubernetesClient client, String name) {
+    client
+        .namespaces()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .endMetadata()
+                .build())
+        .create();
+    return name;
+  }
 }

@@ -692,15 +692,7 @@ class AdmissionIT {
       KubernetesClient client, TestNamespace namespace) throws Exception {
     awaitEarlierReservationsReleased(client);
     String other = namespace.name() + "-b";
-    client
-        .namespaces()
-        .resource(
-            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
-                .withNewMetadata()
-                .withName(other)
-                .endMetadata()
-                .build())
-        .create();
+    Fixtures.namespace(client, other);
     try (TestWebhook refuser =
         new TestWebhook(
             client, namespace.name(), "compute.nimbus.dev", "v1alpha1", "virtualservers")) {
