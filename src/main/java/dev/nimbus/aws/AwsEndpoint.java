@@ -42,6 +42,7 @@ public class AwsEndpoint {
   private final NimbusConfig config;
   private final CertificateManager certificates;
   private final AccessKeys keys;
+  private final ServerViews servers;
   private final dev.nimbus.metrics.NimbusMetrics metrics;
   private HttpServer server;
   private CertificateManager.Pems serving;
@@ -52,12 +53,14 @@ public class AwsEndpoint {
       NimbusConfig config,
       CertificateManager certificates,
       AccessKeys keys,
+      ServerViews servers,
       dev.nimbus.metrics.NimbusMetrics metrics) {
     this.vertx = vertx;
     this.client = client;
     this.config = config;
     this.certificates = certificates;
     this.keys = keys;
+    this.servers = servers;
     this.metrics = metrics;
   }
 
@@ -66,6 +69,7 @@ public class AwsEndpoint {
       return;
     }
     keys.start();
+    servers.start();
     serving = certificates.ensure();
     Router router = Router.router(vertx);
     router.post("/").handler(BodyHandler.create().setBodyLimit(config.aws().maxBodyBytes()));
@@ -102,6 +106,7 @@ public class AwsEndpoint {
       server.close();
     }
     keys.stop();
+    servers.stop();
   }
 
   private void handle(RoutingContext context) {
@@ -138,7 +143,7 @@ public class AwsEndpoint {
       Ec2Request request = Ec2Request.parse(body);
       String answer;
       try {
-        answer = Ec2Actions.answer(callerFor(key), key, request, requestId);
+        answer = Ec2Actions.answer(callerFor(key), servers, key, request, requestId);
       } catch (KubernetesClientException e) {
         throw Ec2Errors.of(e);
       }

@@ -34,12 +34,17 @@ final class Ec2Actions {
   private Ec2Actions() {}
 
   static String answer(
-      KubernetesClient caller, AccessKey key, Ec2Request request, String requestId) {
+      KubernetesClient caller,
+      ServerViews views,
+      AccessKey key,
+      Ec2Request request,
+      String requestId) {
     String action = request.action();
     return switch (action) {
       case "DescribeInstanceTypes" -> describeInstanceTypes(caller, request, requestId);
       case "RunInstances" -> Ec2Instances.runInstances(caller, key, request, requestId);
-      case "DescribeInstances" -> Ec2Instances.describeInstances(caller, key, request, requestId);
+      case "DescribeInstances" ->
+          Ec2Instances.describeInstances(caller, views, key, request, requestId);
       case "TerminateInstances" -> Ec2Instances.terminateInstances(caller, key, request, requestId);
       case "StopInstances" -> Ec2Instances.setRunning(caller, key, request, requestId, false);
       case "StartInstances" -> Ec2Instances.setRunning(caller, key, request, requestId, true);

@@ -159,11 +159,14 @@ final class Ec2Instances {
   }
 
   static String describeInstances(
-      KubernetesClient caller, AccessKey key, Ec2Request request, String requestId) {
+      KubernetesClient caller,
+      ServerViews views,
+      AccessKey key,
+      Ec2Request request,
+      String requestId) {
     List<String> ids = request.list("InstanceId");
     Map<String, List<String>> filters = filters(request);
-    List<VirtualServer> servers =
-        caller.resources(VirtualServer.class).inNamespace(key.namespace()).list().getItems();
+    List<VirtualServer> servers = views.list(caller, key.namespace());
     List<String> found = new ArrayList<>();
     Map<String, Shown> shownByUid = new TreeMap<>();
     for (VirtualServer server : servers) {
