@@ -41,6 +41,15 @@ public interface NimbusConfig {
     /** The largest request body read; EC2 and ECS requests are a few KiB (user data 16 KiB). */
     @WithDefault("262144")
     int maxBodyBytes();
+
+    /**
+     * How long a ContainerTask that RunTask created is kept once every one of its tasks has
+     * stopped, as ECS shows stopped tasks for about an hour; then it is deleted. A ContainerTask
+     * created any other way (kubectl, Git) is never deleted by Nimbus: Argo CD would create it
+     * again, and it would run again.
+     */
+    @WithDefault("PT1H")
+    Duration stoppedTaskRetention();
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.capacitypool.PoolModels;
 import dev.nimbus.conditions.StatusPatch;
+import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
@@ -75,6 +76,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   private final NimbusMetrics metrics;
   private final Releases releases;
   private final Readmission readmission;
+  private final NimbusConfig config;
 
   public ContainerTaskReconciler(
       KubernetesClient client,
@@ -83,8 +85,10 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       EventRecorder events,
       NimbusMetrics metrics,
       Releases releases,
-      Readmission readmission) {
+      Readmission readmission,
+      NimbusConfig config) {
     this.readmission = readmission;
+    this.config = config;
     this.client = client;
     this.ledgers = ledgers;
     this.inventory = inventory;
@@ -158,6 +162,17 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   @Override
   public UpdateControl<ContainerTask> reconcile(
       ContainerTask task, Context<ContainerTask> context) {
+    Optional<Duration> kept =
+        StoppedRunRetention.remaining(task, config.aws().stoppedTaskRetention(), Instant.now());
+    if (kept.isPresent() && (kept.get().isNegative() || kept.get().isZero())) {
+      client.resource(task).delete();
+      LOG.infof(
+          "Deleted ContainerTask %s/%s: RunTask started it and its tasks stopped %s ago",
+          task.getMetadata().getNamespace(),
+          task.getMetadata().getName(),
+          config.aws().stoppedTaskRetention());
+      return UpdateControl.noUpdate();
+    }
     Optional<CapacityPool> pool =
         AdmittedPool.of(
             task,
@@ -238,6 +253,14 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
         waiting
             ? Optional.of(STOP_RECHECK)
             : readmissionWaits ? Optional.of(Readmission.RECHECK) : nextCheck(status, pods);
+    // A run the API started is looked at again when its retention ends, as the status now says.
+    Optional<Duration> due =
+        StoppedRunRetention.remaining(
+                withStatus(task, status), config.aws().stoppedTaskRetention(), Instant.now())
+            .map(left -> left.compareTo(STOP_RECHECK) < 0 ? STOP_RECHECK : left);
+    if (due.isPresent() && (recheck.isEmpty() || due.get().compareTo(recheck.get()) < 0)) {
+      recheck = due;
+    }
     UpdateControl<ContainerTask> control = StatusPatch.ifChanged(task, status, ContainerTask::new);
     return recheck.map(control::rescheduleAfter).orElse(control);
   }
@@ -495,6 +518,14 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       return Optional.of(task.getStatus().taskDefinition());
     }
     return inventory.taskDefinition(task);
+  }
+
+  private static ContainerTask withStatus(ContainerTask task, ContainerTaskStatus status) {
+    ContainerTask next = new ContainerTask();
+    next.setMetadata(task.getMetadata());
+    next.setSpec(task.getSpec());
+    next.setStatus(status);
+    return next;
   }
 
   private static int previouslyPlaced(ContainerTask task) {

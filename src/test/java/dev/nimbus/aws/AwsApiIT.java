@@ -131,7 +131,9 @@ class AwsApiIT {
             Map.of(
                 "nimbus.aws.enabled", "true",
                 "nimbus.aws.host", "127.0.0.1",
-                "nimbus.aws.port", Integer.toString(AWS_PORT)));
+                "nimbus.aws.port", Integer.toString(AWS_PORT),
+                // Short, so that a run RunTask started is seen to go once its tasks stopped.
+                "nimbus.aws.stopped-task-retention", "PT20S"));
     Secret serving =
         client.secrets().inNamespace(OPERATOR_NAMESPACE).withName("nimbus-webhook-tls").get();
     caFile = Files.createTempFile("nimbus-aws-ca", ".crt");
@@ -941,6 +943,22 @@ class AwsApiIT {
     call(key, "ecs", "stop_task", Map.of("cluster", TASK_POOL, "task", taskArn));
     assertWaited(
         key, "ecs", "tasks_stopped", Map.of("cluster", TASK_POOL, "tasks", List.of(taskArn)));
+    // Kept as ECS keeps a stopped task (here 20 s, an hour by default), then gone, as in ECS.
+    var runs =
+        client.resources(dev.nimbus.api.v1alpha1.ContainerTask.class).inNamespace(namespace.name());
+    awaitTrue(
+        () -> runs.list().getItems().isEmpty(),
+        90,
+        () -> "runs kept: " + runs.list().getItems().size());
+    assertThat(
+            call(
+                    key,
+                    "ecs",
+                    "describe_tasks",
+                    Map.of("cluster", TASK_POOL, "tasks", List.of(taskArn)))
+                .at("/response/failures/0/reason")
+                .asText())
+        .isEqualTo("MISSING");
 
     Map<String, Object> big = new java.util.LinkedHashMap<>(definition);
     big.put("family", "big");
