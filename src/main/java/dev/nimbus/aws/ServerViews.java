@@ -1,12 +1,12 @@
 package dev.nimbus.aws;
 
 import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.inventory.SlimItemStore;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
@@ -40,7 +40,7 @@ public class ServerViews {
             .resources(VirtualServer.class)
             .inAnyNamespace()
             .runnableInformer(0)
-            .itemStore(new WithoutManagedFields());
+            .itemStore(new SlimItemStore<>());
     started.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
     informer = started;
   }
@@ -93,18 +93,5 @@ public class ServerViews {
       throw new Ec2Exception(503, "Unavailable", "The instances are not known yet: retry");
     }
     return watching.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace);
-  }
-
-  /** The watch's store, which drops what no answer shows and the most memory holds. */
-  private static final class WithoutManagedFields extends BasicItemStore<VirtualServer> {
-    WithoutManagedFields() {
-      super(Cache::metaNamespaceKeyFunc);
-    }
-
-    @Override
-    public VirtualServer put(String key, VirtualServer server) {
-      server.getMetadata().setManagedFields(null);
-      return super.put(key, server);
-    }
   }
 }

@@ -49,13 +49,29 @@ public class Inventory implements Catalog {
   private volatile boolean started;
 
   public Inventory(KubernetesClient client) {
-    nodes = client.nodes().runnableInformer(0);
-    pools = client.resources(CapacityPool.class).runnableInformer(0);
-    instanceTypes = client.resources(InstanceType.class).runnableInformer(0);
-    keyPairs = client.resources(KeyPair.class).inAnyNamespace().runnableInformer(0);
-    securityGroups = client.resources(SecurityGroup.class).inAnyNamespace().runnableInformer(0);
+    nodes = client.nodes().runnableInformer(0).itemStore(new SlimItemStore<>());
+    pools =
+        client.resources(CapacityPool.class).runnableInformer(0).itemStore(new SlimItemStore<>());
+    instanceTypes =
+        client.resources(InstanceType.class).runnableInformer(0).itemStore(new SlimItemStore<>());
+    keyPairs =
+        client
+            .resources(KeyPair.class)
+            .inAnyNamespace()
+            .runnableInformer(0)
+            .itemStore(new SlimItemStore<>());
+    securityGroups =
+        client
+            .resources(SecurityGroup.class)
+            .inAnyNamespace()
+            .runnableInformer(0)
+            .itemStore(new SlimItemStore<>());
     taskDefinitionRevisions =
-        client.resources(TaskDefinitionRevision.class).inAnyNamespace().runnableInformer(0);
+        client
+            .resources(TaskDefinitionRevision.class)
+            .inAnyNamespace()
+            .runnableInformer(0)
+            .itemStore(new SlimItemStore<>());
     servers =
         client
             .resources(VirtualServer.class)
