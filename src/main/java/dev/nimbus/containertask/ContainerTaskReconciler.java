@@ -163,7 +163,8 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   public UpdateControl<ContainerTask> reconcile(
       ContainerTask task, Context<ContainerTask> context) {
     Optional<Duration> kept =
-        StoppedRunRetention.remaining(task, config.aws().stoppedTaskRetention(), Instant.now());
+        StoppedRunRetention.remaining(
+            task, task.getStatus(), config.aws().stoppedTaskRetention(), Instant.now());
     if (kept.isPresent() && (kept.get().isNegative() || kept.get().isZero())) {
       client.resource(task).delete();
       LOG.infof(
@@ -256,7 +257,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     // A run the API started is looked at again when its retention ends, as the status now says.
     Optional<Duration> due =
         StoppedRunRetention.remaining(
-                withStatus(task, status), config.aws().stoppedTaskRetention(), Instant.now())
+                task, status, config.aws().stoppedTaskRetention(), Instant.now())
             .map(left -> left.compareTo(STOP_RECHECK) < 0 ? STOP_RECHECK : left);
     if (due.isPresent() && (recheck.isEmpty() || due.get().compareTo(recheck.get()) < 0)) {
       recheck = due;
@@ -518,14 +519,6 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       return Optional.of(task.getStatus().taskDefinition());
     }
     return inventory.taskDefinition(task);
-  }
-
-  private static ContainerTask withStatus(ContainerTask task, ContainerTaskStatus status) {
-    ContainerTask next = new ContainerTask();
-    next.setMetadata(task.getMetadata());
-    next.setSpec(task.getSpec());
-    next.setStatus(status);
-    return next;
   }
 
   private static int previouslyPlaced(ContainerTask task) {

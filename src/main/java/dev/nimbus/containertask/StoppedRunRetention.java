@@ -1,6 +1,7 @@
 package dev.nimbus.containertask;
 
 import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.naming.Names;
 import java.time.Duration;
 import java.time.Instant;
@@ -16,12 +17,12 @@ final class StoppedRunRetention {
   private StoppedRunRetention() {}
 
   /**
-   * How long until {@code task} is deleted, as its stored status tells: empty for a run that is
-   * kept (not created by the API, or not every task stopped), zero or less once it is due.
+   * How long until {@code task} is deleted, as {@code status} tells: empty for a run that is kept
+   * (not created by the API, or not every task stopped), zero or less once it is due.
    */
-  static Optional<Duration> remaining(ContainerTask task, Duration retention, Instant now) {
+  static Optional<Duration> remaining(
+      ContainerTask task, ContainerTaskStatus status, Duration retention, Instant now) {
     var labels = task.getMetadata().getLabels();
-    var status = task.getStatus();
     if (labels == null
         || !Names.CREATED_BY_AWS_API.equals(labels.get(Names.CREATED_BY_LABEL))
         || status == null

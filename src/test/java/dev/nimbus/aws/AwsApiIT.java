@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.InstanceType;
-import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.AwsSdkClients;
@@ -114,15 +113,7 @@ class AwsApiIT {
             null));
     client.resource(tasks).serverSideApply();
     // The image the seed's create_instances names, as deploy/samples registers it.
-    client
-        .resource(
-            client
-                .getKubernetesSerialization()
-                .unmarshal(
-                    Files.readString(
-                        LocalCluster.projectDir().resolve("deploy/samples/04-machineimage.yaml")),
-                    MachineImage.class))
-        .serverSideApply();
+    client.resource(Fixtures.sampleMachineImage(client)).serverSideApply();
     operator =
         OperatorProcess.forTests(
             "it-aws-operator",
@@ -253,6 +244,9 @@ class AwsApiIT {
         .isEqualTo("MissingAuthenticationTokenException");
     assertThat(call(key, "ecs", "list_clusters", Map.of(), "expired").at("/error/Code").asText())
         .isEqualTo("InvalidSignatureException");
+    assertThat(call(key, "ec2", "describe_instances", Map.of()).at("/error/Code").asText())
+        .as("DescribeInstances reads the operator's watch only for who may list VirtualServers")
+        .isEqualTo("UnauthorizedOperation");
     JsonNode noServers =
         call(
             key,
@@ -391,16 +385,7 @@ class AwsApiIT {
     String user = serviceAccount(client, namespace, "deployer", true);
     writesServers(client, namespace, "deployer");
     client.resource(Fixtures.keyPair(namespace.name())).create();
-    var web = client.resource(Fixtures.webGroup(namespace.name())).create();
-    String webId =
-        client
-            .resource(web)
-            .waitUntilCondition(
-                g -> g.getStatus() != null && g.getStatus().groupId() != null,
-                30,
-                java.util.concurrent.TimeUnit.SECONDS)
-            .getStatus()
-            .groupId();
+    String webId = webGroupId(client, namespace);
     Key key = issueKey(client, namespace, user);
     awaitKnown(key);
     Map<String, Object> seed = new java.util.LinkedHashMap<>();
@@ -553,15 +538,7 @@ class AwsApiIT {
       KubernetesClient client, TestNamespace namespace) throws Exception {
     Key key = deployerKey(client, namespace);
     client.resource(Fixtures.keyPair(namespace.name())).create();
-    String webId =
-        client
-            .resource(client.resource(Fixtures.webGroup(namespace.name())).create())
-            .waitUntilCondition(
-                g -> g.getStatus() != null && g.getStatus().groupId() != null,
-                30,
-                java.util.concurrent.TimeUnit.SECONDS)
-            .getStatus()
-            .groupId();
+    String webId = webGroupId(client, namespace);
     java.util.function.Consumer<
             software.amazon.awssdk.core.waiters.WaiterOverrideConfiguration.Builder>
         every2s =
@@ -658,6 +635,20 @@ class AwsApiIT {
         caFile,
         key.id(),
         key.secret());
+  }
+
+  /**
+   * Creates the namespace's group "web" and returns its {@code sg-} id once its status shows it.
+   */
+  private static String webGroupId(KubernetesClient client, TestNamespace namespace) {
+    return client
+        .resource(client.resource(Fixtures.webGroup(namespace.name())).create())
+        .waitUntilCondition(
+            g -> g.getStatus() != null && g.getStatus().groupId() != null,
+            30,
+            java.util.concurrent.TimeUnit.SECONDS)
+        .getStatus()
+        .groupId();
   }
 
   /** Waits with one of boto3's own waiters, polling every 2 s, and asserts that it succeeded. */

@@ -1,19 +1,13 @@
 package dev.nimbus.bench;
 
-import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
-import dev.nimbus.api.v1alpha1.MachineImage;
-import dev.nimbus.api.v1alpha1.PoolRatios;
-import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.AwsSdkClients;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
@@ -29,7 +23,6 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import software.amazon.awssdk.services.ec2.Ec2Client;
 
@@ -273,45 +266,16 @@ public final class AwsBenchmark {
                 .endSubject()
                 .build())
         .serverSideApply();
-    for (int i = 0; i < nodes; i++) {
-      client
-          .nodes()
-          .resource(
-              Fixtures.kvmNode("bench-aws-" + i, Map.of("nimbus-bench/pool", "aws"), "16", "64Gi"))
-          .serverSideApply();
-    }
     client.resource(Fixtures.instanceType(TYPE, 1, "1Gi")).serverSideApply();
-    client
-        .resource(
-            client
-                .getKubernetesSerialization()
-                .unmarshal(
-                    Files.readString(
-                        LocalCluster.projectDir().resolve("deploy/samples/04-machineimage.yaml")),
-                    MachineImage.class))
-        .serverSideApply();
-    CapacityPool pool = new CapacityPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
-    pool.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus-bench/pool", "aws").build(),
-            new PoolRatios(4.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
-            null,
-            null));
-    client.resource(pool).serverSideApply();
-    for (int i = 0; i < nodes; i++) {
-      client
-          .nodes()
-          .withName("bench-aws-" + i)
-          .waitUntilCondition(
-              n ->
-                  n.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")),
-              120,
-              TimeUnit.SECONDS);
-    }
+    client.resource(Fixtures.sampleMachineImage(client)).serverSideApply();
+    BenchPools.create(
+        client,
+        POOL,
+        "bench-aws",
+        Map.of(),
+        nodes,
+        4.0,
+        CapacityPoolSpec.WorkloadKind.VirtualServer);
   }
 
   private static void tearDown(KubernetesClient client, int nodes) {
@@ -329,9 +293,6 @@ public final class AwsBenchmark {
     client.namespaces().withName(NAMESPACE).delete();
     client.rbac().clusterRoles().withName(ROLE).delete();
     client.rbac().clusterRoleBindings().withName(ROLE).delete();
-    client.resources(CapacityPool.class).withName(POOL).delete();
-    for (int i = 0; i < nodes; i++) {
-      client.nodes().withName("bench-aws-" + i).delete();
-    }
+    BenchPools.delete(client, POOL, "bench-aws", nodes);
   }
 }

@@ -1,23 +1,18 @@
 package dev.nimbus.bench;
 
-import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
-import dev.nimbus.api.v1alpha1.PoolRatios;
-import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -242,38 +237,15 @@ public final class ServerBenchmark {
               new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build())
           .serverSideApply();
     }
-    for (int i = 0; i < nodes; i++) {
-      client
-          .nodes()
-          .resource(
-              Fixtures.kvmNode(
-                  "bench-kvm-" + i, Map.of("nimbus-bench/pool", "servers"), "16", "64Gi"))
-          .serverSideApply();
-    }
     client.resource(Fixtures.instanceType("bench.small", 1, "1Gi")).serverSideApply();
-    CapacityPool pool = new CapacityPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
-    pool.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus-bench/pool", "servers").build(),
-            new PoolRatios(4.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
-            null,
-            null));
-    client.resource(pool).serverSideApply();
-    // KWOK marks the nodes Ready within seconds; the scheduler places nothing before that.
-    for (int i = 0; i < nodes; i++) {
-      client
-          .nodes()
-          .withName("bench-kvm-" + i)
-          .waitUntilCondition(
-              n ->
-                  n.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")),
-              120,
-              TimeUnit.SECONDS);
-    }
+    BenchPools.create(
+        client,
+        POOL,
+        "bench-kvm",
+        Map.of(),
+        nodes,
+        4.0,
+        CapacityPoolSpec.WorkloadKind.VirtualServer);
   }
 
   private static void tearDown(KubernetesClient client, int nodes) {
@@ -295,9 +267,6 @@ public final class ServerBenchmark {
               });
     }
     client.namespaces().withName(NAMESPACE).delete();
-    client.resources(CapacityPool.class).withName(POOL).delete();
-    for (int i = 0; i < nodes; i++) {
-      client.nodes().withName("bench-kvm-" + i).delete();
-    }
+    BenchPools.delete(client, POOL, "bench-kvm", nodes);
   }
 }

@@ -1,26 +1,20 @@
 package dev.nimbus.bench;
 
-import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.ContainerDefinition;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
-import dev.nimbus.api.v1alpha1.PoolRatios;
-import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.naming.Names;
-import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * 1,000 tasks (100 ContainerTasks of count 10) on 100 KWOK nodes, run by one operator replica. Each
@@ -193,39 +187,14 @@ public final class TaskBenchmark {
               new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build())
           .serverSideApply();
     }
-    for (int i = 0; i < nodes; i++) {
-      client
-          .nodes()
-          .resource(
-              Fixtures.kvmNode(
-                  "bench-task-" + i,
-                  Map.of("nimbus-bench/pool", "tasks", Names.ZONE_LABEL, "zone-a"),
-                  "16",
-                  "64Gi"))
-          .serverSideApply();
-    }
-    CapacityPool pool = new CapacityPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
-    pool.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus-bench/pool", "tasks").build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
-            null,
-            null));
-    client.resource(pool).serverSideApply();
-    for (int i = 0; i < nodes; i++) {
-      client
-          .nodes()
-          .withName("bench-task-" + i)
-          .waitUntilCondition(
-              n ->
-                  n.getStatus().getConditions().stream()
-                      .anyMatch(c -> c.getType().equals("Ready") && c.getStatus().equals("True")),
-              120,
-              TimeUnit.SECONDS);
-    }
+    BenchPools.create(
+        client,
+        POOL,
+        "bench-task",
+        Map.of(Names.ZONE_LABEL, "zone-a"),
+        nodes,
+        1.0,
+        CapacityPoolSpec.WorkloadKind.ContainerTask);
   }
 
   private static void tearDown(KubernetesClient client, int nodes) {
@@ -246,9 +215,6 @@ public final class TaskBenchmark {
               });
     }
     client.namespaces().withName(NAMESPACE).delete();
-    client.resources(CapacityPool.class).withName(POOL).delete();
-    for (int i = 0; i < nodes; i++) {
-      client.nodes().withName("bench-task-" + i).delete();
-    }
+    BenchPools.delete(client, POOL, "bench-task", nodes);
   }
 }

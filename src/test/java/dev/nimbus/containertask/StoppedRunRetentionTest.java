@@ -24,20 +24,19 @@ class StoppedRunRetentionTest {
   void anApiRunIsDueAnHourAfterItsLastTaskStopped() {
     var run = run(true, stopped("2026-11-30T11:10:00Z"), stopped("2026-11-30T11:30:00Z"));
 
-    assertThat(StoppedRunRetention.remaining(run, HOUR, NOW)).contains(Duration.ofMinutes(30));
-    assertThat(StoppedRunRetention.remaining(run, HOUR, NOW.plus(HOUR)))
+    assertThat(StoppedRunRetention.remaining(run, run.getStatus(), HOUR, NOW))
+        .contains(Duration.ofMinutes(30));
+    assertThat(StoppedRunRetention.remaining(run, run.getStatus(), HOUR, NOW.plus(HOUR)))
         .hasValueSatisfying(left -> assertThat(left.isNegative() || left.isZero()).isTrue());
   }
 
   @Test
   void aRunAppliedWithKubectlOrStillRunningIsKept() {
-    assertThat(
-            StoppedRunRetention.remaining(run(false, stopped("2026-11-30T10:00:00Z")), HOUR, NOW))
-        .isEmpty();
-    assertThat(
-            StoppedRunRetention.remaining(
-                run(true, stopped("2026-11-30T10:00:00Z"), running()), HOUR, NOW))
-        .isEmpty();
+    var applied = run(false, stopped("2026-11-30T10:00:00Z"));
+    var going = run(true, stopped("2026-11-30T10:00:00Z"), running());
+
+    assertThat(StoppedRunRetention.remaining(applied, applied.getStatus(), HOUR, NOW)).isEmpty();
+    assertThat(StoppedRunRetention.remaining(going, going.getStatus(), HOUR, NOW)).isEmpty();
   }
 
   private static ContainerTask run(boolean byApi, ContainerTaskStatus.Task... tasks) {

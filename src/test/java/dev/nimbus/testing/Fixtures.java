@@ -151,4 +151,19 @@ public final class Fixtures {
         .create();
     return name;
   }
+
+  /** The MachineImage that deploy/samples registers: the seed's {@code ami-0c55b159cbfafe1f0}. */
+  public static dev.nimbus.api.v1alpha1.MachineImage sampleMachineImage(
+      io.fabric8.kubernetes.client.KubernetesClient client) {
+    try {
+      return client
+          .getKubernetesSerialization()
+          .unmarshal(
+              java.nio.file.Files.readString(
+                  LocalCluster.projectDir().resolve("deploy/samples/04-machineimage.yaml")),
+              dev.nimbus.api.v1alpha1.MachineImage.class);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 }

@@ -223,9 +223,9 @@ class AdmissionDecisionTest {
             workload -> Optional.empty(),
             1.0);
 
-    var named = decided.decide(createTask(taskNaming("run", "Hello_World:1")));
-    var unknown = decided.decide(createTask(taskNaming("other", "Hello_World:2")));
-    var otherCase = decided.decide(createTask(taskNaming("third", "hello-world:1")));
+    var named = decided.decide(create(taskNaming("run", "Hello_World:1")));
+    var unknown = decided.decide(create(taskNaming("other", "Hello_World:2")));
+    var otherCase = decided.decide(create(taskNaming("third", "hello-world:1")));
 
     assertThat(named).isInstanceOf(Reserve.class);
     assertThat(((Reserve) named).demand().perInstance())
@@ -253,18 +253,6 @@ class AdmissionDecisionTest {
         new ContainerTaskSpec(
             "tasks", ContainerTaskSpec.LaunchType.FARGATE, null, ref, 1, "LATEST", null));
     return task;
-  }
-
-  private static AdmissionReviews.Request createTask(ContainerTask task) {
-    return new AdmissionReviews.Request(
-        "r",
-        "ContainerTask",
-        "CREATE",
-        "ns",
-        task.getMetadata().getName(),
-        false,
-        tree(task),
-        null);
   }
 
   @Test
@@ -390,15 +378,17 @@ class AdmissionDecisionTest {
         spec.terminationProtection());
   }
 
-  private static AdmissionReviews.Request create(VirtualServer server) {
+  /** The review of a create of {@code workload} (a VirtualServer or a ContainerTask) in ns. */
+  private static AdmissionReviews.Request create(
+      io.fabric8.kubernetes.api.model.HasMetadata workload) {
     return new AdmissionReviews.Request(
         "r",
-        "VirtualServer",
+        workload.getKind(),
         "CREATE",
         "ns",
-        server.getMetadata().getName(),
+        workload.getMetadata().getName(),
         false,
-        tree(server),
+        tree(workload),
         null);
   }
 
