@@ -5,7 +5,8 @@
 # KubeVirt's virt-api, virt-controller and virtctl with kubevirt-manifests, which prints the
 # KubeVirt CRDs, RBAC, webhook configurations and APIServices that virt-operator would install,
 # kubevirt-admit, which runs virt-api's own admission checks on VirtualMachines, and
-# kubevirt-handler-stand-in, which plays the part of virt-handler that needs no KVM.
+# kubevirt-handler-stand-in, which plays the part of virt-handler that needs no KVM; and crane,
+# which assembles the operator's image (hack/build-image.sh).
 # They land in a cache outside the work tree, keyed by version, so later runs (and CI on the
 # same machine) reuse them. Nothing is rebuilt when a binary of the right version is there.
 #
@@ -186,5 +187,7 @@ build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kube_minor" \
   "$HELM_VERSION+k8s1.$kube_minor"
 build_kubevirt
+# Builds the operator's image without a container runtime (hack/build-image.sh, ImageIT).
+build_go_install crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" ""
 log "all binaries ready in $NIMBUS_BIN ($((SECONDS - total))s)"
 echo "$NIMBUS_BIN"

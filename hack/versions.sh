@@ -9,6 +9,13 @@ HELM_VERSION="${HELM_VERSION:-v3.19.5}"
 # KubeVirt's control plane (virt-api, virt-controller, virtctl) and its CRDs; the Go proxy serves
 # exact versions of kubevirt.io/* but will not list them, so name one.
 KUBEVIRT_VERSION="${KUBEVIRT_VERSION:-v1.7.0}"
+# The operator's image (hack/build-image.sh): crane (go-containerregistry) assembles the base image
+# and serves a throwaway registry; the base is a Debian root filesystem with a Java 17 runtime.
+CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
+IMAGE_BASE_SUITE="${IMAGE_BASE_SUITE:-bookworm}"
+IMAGE_BASE_JRE="${IMAGE_BASE_JRE:-openjdk-17-jre-headless}"
+# The user the operator runs as in its image: numeric, so that runAsNonRoot can check it.
+IMAGE_USER=10001
 
 NIMBUS_CACHE="${NIMBUS_CACHE:-$HOME/.cache/nimbus}"
 # One bin dir per version set, so a version bump builds beside the old binaries.

@@ -311,20 +311,19 @@ class ChartIT {
         "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
             + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
             + "\"value\":\"https://127.0.0.1:20043/validate-workloads\"}]");
+    // The operator runs from its image, as the chart's Deployment runs it (OperatorImageRun).
+    OperatorImageRun image = OperatorImageRun.of(client, RELEASE, NAMESPACE);
     try (OperatorProcess operator =
-        OperatorProcess.start(
+        image.start(
             "it-chart-operator",
+            serviceAccountToken(client),
+            // Where it listens: the API server calls the webhook at this address, as patched above.
             Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", NAMESPACE,
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "20043",
-                "nimbus.webhook.url", "https://127.0.0.1:20043",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", RELEASE,
-                "nimbus.webhook.service-name", RELEASE + "-webhook",
-                "nimbus.webhook.secret-name", RELEASE + "-webhook-tls"),
-            kubeconfig)) {
+                "NIMBUS_WEBHOOK_HOST", "127.0.0.1",
+                "NIMBUS_WEBHOOK_PORT", "20043",
+                "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:20043",
+                "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
+                "QUARKUS_HTTP_PORT", "0"))) {
       VirtualServer server = server(namespace, "chart-vm", false);
       ContainerTask task = task(namespace, "chart-task");
       createWhenAdmitted(client, server);
@@ -337,6 +336,7 @@ class ChartIT {
       assertThat(operator.logText())
           .as("the chart's RBAC lets the operator do all it does")
           .doesNotContainPattern("(?i)forbidden: User \"system:serviceaccount");
+      image.assertFitsItsMemoryLimit(operator);
       client.resource(server).delete();
       client.resource(task).delete();
       client.resource(server).waitUntilCondition(s -> s == null, 60, TimeUnit.SECONDS);
@@ -712,19 +712,7 @@ class ChartIT {
 
   /** A kubeconfig with a token of the chart's ServiceAccount: the operator's rights, no more. */
   private static Path serviceAccountKubeconfig(KubernetesClient client) throws Exception {
-    String token =
-        client
-            .serviceAccounts()
-            .inNamespace(NAMESPACE)
-            .withName(RELEASE)
-            .tokenRequest(
-                new TokenRequestBuilder()
-                    .withNewSpec()
-                    .withExpirationSeconds(3600L)
-                    .endSpec()
-                    .build())
-            .getStatus()
-            .getToken();
+    String token = serviceAccountToken(client);
     List<String> ca =
         kubectl(
             "config",
@@ -757,6 +745,18 @@ class ChartIT {
             "current-context: operator",
             ""));
     return kubeconfig;
+  }
+
+  /** A token of the chart's ServiceAccount, as the kubelet projects it into the operator's pod. */
+  private static String serviceAccountToken(KubernetesClient client) {
+    return client
+        .serviceAccounts()
+        .inNamespace(NAMESPACE)
+        .withName(RELEASE)
+        .tokenRequest(
+            new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
+        .getStatus()
+        .getToken();
   }
 
   private static CapacityPool pool() {

@@ -24,6 +24,8 @@ public final class OperatorProcess implements AutoCloseable {
   private final String name;
   private final Process process;
   private final Path log;
+  // The memory cgroup a replica run from the image is limited by, removed when it stops.
+  private Path cgroup;
   // The webhook configuration a test operator registered, removed when it stops.
   private String webhookConfiguration;
 
@@ -107,6 +109,112 @@ public final class OperatorProcess implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + name, e);
     }
+  }
+
+  /**
+   * How a kubelet would run the chart's container: its environment, its memory limit, the size of
+   * the emptyDir on {@code /tmp}, and read-only host directories mounted at paths of the container
+   * (such as the ServiceAccount's credentials at {@code /var/run/secrets/kubernetes.io/...}).
+   */
+  public record Container(
+      Map<String, String> env, long memoryLimitBytes, long tmpBytes, Map<String, Path> mounts) {}
+
+  /**
+   * Runs the operator's image as a kubelet runs the chart's container, without a container runtime:
+   * the image's entrypoint, as the image's user, in its root filesystem (chroot), which is
+   * read-only but for an empty {@code /tmp}, in a mount namespace of its own (unshare) with {@code
+   * /proc}, {@code /sys} and {@code /dev}, in a memory cgroup limited as the container is, so that
+   * the JVM sizes itself from that limit. Needs root, as a runtime does.
+   */
+  public static OperatorProcess fromImage(String name, OperatorImage image, Container container) {
+    if (!"root".equals(System.getProperty("user.name"))) {
+      throw new IllegalStateException(
+          "running the image needs root (chroot, mounts, a memory cgroup), as a container"
+              + " runtime does; run the tests as root");
+    }
+    Path root = LocalCluster.projectDir();
+    Path log = root.resolve("target/" + name + ".log");
+    try {
+      Path cgroup = MemoryCgroup.create(name, container.memoryLimitBytes());
+      String rootfs = image.rootfs.toString();
+      StringBuilder script = new StringBuilder("set -e\n");
+      script.append("mount --bind ").append(q(rootfs)).append(' ').append(q(rootfs)).append('\n');
+      script.append("mount -o remount,bind,ro ").append(q(rootfs)).append('\n');
+      script.append("mount -t proc proc ").append(q(rootfs + "/proc")).append('\n');
+      script.append("mount --rbind /sys ").append(q(rootfs + "/sys")).append('\n');
+      script.append("mount --rbind /dev ").append(q(rootfs + "/dev")).append('\n');
+      script
+          .append("mount -t tmpfs -o size=")
+          .append(container.tmpBytes())
+          .append(",mode=1777 tmpfs ")
+          .append(q(rootfs + "/tmp"))
+          .append('\n');
+      for (Map.Entry<String, Path> mount : container.mounts().entrySet()) {
+        Path target = mountPoint(image.rootfs, mount.getKey());
+        script.append("mount --bind ").append(q(mount.getValue().toString()));
+        script.append(' ').append(q(target.toString())).append('\n');
+        script.append("mount -o remount,bind,ro ").append(q(target.toString())).append('\n');
+      }
+      script.append("echo $$ > ").append(q(cgroup.resolve("cgroup.procs").toString())).append('\n');
+      script.append("exec chroot --userspec=").append(image.user).append(':').append(image.user);
+      script.append(' ').append(q(rootfs)).append(" /usr/bin/env -C ").append(q(image.workingDir));
+      script.append(" \"$@\"\n");
+
+      List<String> command = new ArrayList<>(List.of("unshare", "--mount", "sh", "-c"));
+      command.add(script.toString());
+      command.add(name);
+      command.addAll(image.entrypoint);
+      command.addAll(image.cmd);
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(log.toFile())
+              .directory(root.toFile());
+      // The container's environment only: the image's, then the container's own.
+      builder.environment().clear();
+      builder.environment().putAll(image.env);
+      builder.environment().putAll(container.env());
+      OperatorProcess started = new OperatorProcess(name, builder.start(), log);
+      started.cgroup = cgroup;
+      started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(90));
+      return started;
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run the image as " + name, e);
+    }
+  }
+
+  /** What the memory cgroup of a replica run from the image recorded: peak bytes, OOM kills. */
+  public MemoryCgroup.Usage memoryUsage() {
+    return MemoryCgroup.usage(cgroup);
+  }
+
+  /**
+   * The directory in {@code rootfs} that a container path names, made if missing: symbolic links on
+   * the way resolve inside the root filesystem ({@code /var/run} is a link to {@code /run}), as a
+   * runtime resolves them, never to the host's paths.
+   */
+  private static Path mountPoint(Path rootfs, String containerPath) throws IOException {
+    Path at = rootfs;
+    for (String part : containerPath.split("/")) {
+      if (part.isEmpty()) {
+        continue;
+      }
+      Path next = at.resolve(part);
+      if (Files.isSymbolicLink(next)) {
+        String link = Files.readSymbolicLink(next).toString();
+        next =
+            link.startsWith("/")
+                ? mountPoint(rootfs, link)
+                : mountPoint(rootfs, rootfs.relativize(at).resolve(link).normalize().toString());
+      }
+      at = next;
+    }
+    Files.createDirectories(at);
+    return at;
+  }
+
+  private static String q(String value) {
+    return "'" + value.replace("'", "'\\''") + "'";
   }
 
   /**
@@ -303,6 +411,16 @@ public final class OperatorProcess implements AutoCloseable {
 
   @Override
   public void close() {
+    try {
+      closeProcess();
+    } finally {
+      if (cgroup != null) {
+        MemoryCgroup.remove(cgroup);
+      }
+    }
+  }
+
+  private void closeProcess() {
     if (webhookConfiguration != null) {
       // Without the operator the webhook would refuse every workload (failurePolicy Fail).
       LocalCluster.client()
