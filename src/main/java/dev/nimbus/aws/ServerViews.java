@@ -39,6 +39,7 @@ public class ServerViews {
         client
             .resources(VirtualServer.class)
             .inAnyNamespace()
+            .withLimit(dev.nimbus.workload.PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(new SlimItemStore<>());
     started.start().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -13,6 +13,7 @@ import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
+import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
@@ -20,6 +21,7 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
+import dev.nimbus.workload.PagedLists;
 import dev.nimbus.workload.Readmission;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
@@ -32,6 +34,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -62,7 +65,9 @@ import org.jboss.logging.Logger;
  * its task STOPPED, never started again. Pods go with the ContainerTask through their owner
  * reference.
  */
-@ControllerConfiguration(name = "containertask")
+@ControllerConfiguration(
+    name = "containertask",
+    informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
 public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Cleaner<ContainerTask> {
   private static final Logger LOG = Logger.getLogger(ContainerTaskReconciler.class);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
@@ -104,11 +109,15 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
         InformerEventSourceConfiguration.from(Pod.class, ContainerTask.class)
             .withLabelSelector(Names.CONTAINER_TASK_LABEL)
             .withSecondaryToPrimaryMapper(ContainerTaskReconciler::byTaskLabel)
+            .withItemStore(new SlimItemStore<>())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     var policies =
         InformerEventSourceConfiguration.from(NetworkPolicy.class, ContainerTask.class)
             .withLabelSelector(Names.CONTAINER_TASK_LABEL)
             .withSecondaryToPrimaryMapper(ContainerTaskReconciler::byTaskLabel)
+            .withItemStore(new SlimItemStore<>())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     // A change of a group's rules reaches the policies of every task that names it.
     var groups =
@@ -120,6 +129,8 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
                         group,
                         context.getPrimaryCache().list(group.getMetadata().getNamespace()),
                         ContainerTaskReconciler::securityGroups))
+            .withItemStore(new SlimItemStore<>())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     return List.of(
         new InformerEventSource<>(pods, context),

@@ -4,7 +4,6 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
-import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.TaskDefinitionRevisionSpec;
@@ -34,7 +33,8 @@ public interface Catalog {
 
   Optional<KeyPair> keyPair(String namespace, String name);
 
-  Optional<SecurityGroup> securityGroup(String namespace, String name);
+  /** Whether the SecurityGroup exists: all admission asks of a group (its rules are not kept). */
+  boolean hasSecurityGroup(String namespace, String name);
 
   Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name);
 

@@ -7,6 +7,7 @@ import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -49,39 +50,62 @@ public class Inventory implements Catalog {
   private volatile boolean started;
 
   public Inventory(KubernetesClient client) {
-    nodes = client.nodes().runnableInformer(0).itemStore(new SlimItemStore<>());
+    nodes =
+        client
+            .nodes()
+            .withLimit(PagedLists.INFORMER_PAGE)
+            .runnableInformer(0)
+            .itemStore(new SlimItemStore<>());
     pools =
-        client.resources(CapacityPool.class).runnableInformer(0).itemStore(new SlimItemStore<>());
+        client
+            .resources(CapacityPool.class)
+            .withLimit(PagedLists.INFORMER_PAGE)
+            .runnableInformer(0)
+            .itemStore(new SlimItemStore<>());
     instanceTypes =
-        client.resources(InstanceType.class).runnableInformer(0).itemStore(new SlimItemStore<>());
+        client
+            .resources(InstanceType.class)
+            .withLimit(PagedLists.INFORMER_PAGE)
+            .runnableInformer(0)
+            .itemStore(new SlimItemStore<>());
     keyPairs =
         client
             .resources(KeyPair.class)
             .inAnyNamespace()
+            .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(new SlimItemStore<>());
+    // Only names: a group's rules (up to 120 peers) are the controllers' to read.
     securityGroups =
         client
             .resources(SecurityGroup.class)
             .inAnyNamespace()
+            .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
-            .itemStore(new SlimItemStore<>());
+            .itemStore(
+                new ReducedStateItemStore<>(
+                    ReducedStateItemStore.NAME_KEY_STATE,
+                    SecurityGroup.class,
+                    client.getKubernetesSerialization()));
     taskDefinitionRevisions =
         client
             .resources(TaskDefinitionRevision.class)
             .inAnyNamespace()
+            .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(new SlimItemStore<>());
     servers =
         client
             .resources(VirtualServer.class)
             .inAnyNamespace()
+            .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(namesAndUids(client, VirtualServer.class));
     tasks =
         client
             .resources(ContainerTask.class)
             .inAnyNamespace()
+            .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(namesAndUids(client, ContainerTask.class));
     servers.addEventHandler(new WorkloadUids<>());
@@ -211,9 +235,9 @@ public class Inventory implements Catalog {
   }
 
   @Override
-  public Optional<SecurityGroup> securityGroup(String namespace, String name) {
+  public boolean hasSecurityGroup(String namespace, String name) {
     start();
-    return Optional.ofNullable(securityGroups.getStore().getByKey(key(namespace, name)));
+    return securityGroups.getStore().getByKey(key(namespace, name)) != null;
   }
 
   @Override

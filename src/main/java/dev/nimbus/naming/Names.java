@@ -82,8 +82,8 @@ public final class Names {
   public static final String SECURITY_GROUPS_ANNOTATION = ApiGroup.GROUP + "/security-groups";
 
   /**
-   * On a VirtualServer's VM: a digest of everything the VM is built from (its spec, the user data
-   * and the public key), so that the VM is written only when one of them changed.
+   * On a workload's NetworkPolicy: the SHA-256 of its spec as Nimbus wants it. The controllers'
+   * caches keep this digest of the spec the policy has instead of the spec itself.
    */
   public static final String SPEC_DIGEST_ANNOTATION = ApiGroup.GROUP + "/spec-digest";
 

@@ -3,13 +3,17 @@ package dev.nimbus.references;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupStatus;
 import dev.nimbus.conditions.StatusPatch;
+import dev.nimbus.workload.PagedLists;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 
 /** SecurityGroups: Ready, with their rules counted. */
-@ControllerConfiguration(name = "securitygroup")
+@ControllerConfiguration(
+    name = "securitygroup",
+    informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
 public class SecurityGroupReconciler implements Reconciler<SecurityGroup> {
   @Override
   public UpdateControl<SecurityGroup> reconcile(

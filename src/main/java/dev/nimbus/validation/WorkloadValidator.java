@@ -101,7 +101,7 @@ public final class WorkloadValidator {
     List<String> groups = Objects.requireNonNullElse(spec.securityGroups(), List.of());
     for (int i = 0; i < groups.size(); i++) {
       if (!before.contains(groups.get(i))
-          && inventory.securityGroup(namespace, groups.get(i)).isEmpty()) {
+          && !inventory.hasSecurityGroup(namespace, groups.get(i))) {
         errors.add(missingGroup("spec.securityGroups", i, groups.get(i), namespace));
       }
     }
@@ -148,7 +148,7 @@ public final class WorkloadValidator {
       return;
     }
     for (int i = 0; i < groups.size(); i++) {
-      if (inventory.securityGroup(namespace, groups.get(i)).isEmpty()) {
+      if (!inventory.hasSecurityGroup(namespace, groups.get(i))) {
         errors.add(missingGroup(path, i, groups.get(i), namespace));
       }
     }

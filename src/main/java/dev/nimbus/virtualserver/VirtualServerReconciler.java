@@ -10,6 +10,7 @@ import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
+import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.LedgerEntry;
@@ -20,6 +21,7 @@ import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
+import dev.nimbus.workload.PagedLists;
 import dev.nimbus.workload.PendingReservations;
 import dev.nimbus.workload.Readmission;
 import dev.nimbus.workload.Releases;
@@ -27,6 +29,7 @@ import dev.nimbus.workload.SecurityGroupPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -59,7 +62,9 @@ import org.jboss.logging.Logger;
  * <p>KubeVirt's types are watched only once the cluster serves them: without KubeVirt the
  * VirtualServer says so in its status, and the reconciler asks again later instead of failing.
  */
-@ControllerConfiguration(name = "virtualserver")
+@ControllerConfiguration(
+    name = "virtualserver",
+    informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
 public class VirtualServerReconciler implements Reconciler<VirtualServer>, Cleaner<VirtualServer> {
   private static final Logger LOG = Logger.getLogger(VirtualServerReconciler.class);
   static final String VM_SOURCE = "virtualmachines";
@@ -115,6 +120,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
         InformerEventSourceConfiguration.from(NetworkPolicy.class, VirtualServer.class)
             .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
             .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
+            .withItemStore(new SlimItemStore<>())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     // A change of a group's rules reaches the policies of every VirtualServer that names it.
     var groups =
@@ -126,6 +133,8 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
                         group,
                         context.getPrimaryCache().list(group.getMetadata().getNamespace()),
                         VirtualServerReconciler::securityGroups))
+            .withItemStore(new SlimItemStore<>())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     return List.of(
         new InformerEventSource<>(policies, context),

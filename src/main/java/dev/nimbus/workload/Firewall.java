@@ -1,5 +1,7 @@
 package dev.nimbus.workload;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupRule;
 import dev.nimbus.naming.Names;
@@ -14,8 +16,13 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeerBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPort;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPortBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicySpec;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicySpecBuilder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -32,6 +39,8 @@ import java.util.Map;
  * instance always reaches its VPC's resolver whatever its security groups say.
  */
 public final class Firewall {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private Firewall() {}
 
   /**
@@ -60,6 +69,13 @@ public final class Firewall {
     if (egress.stream().noneMatch(rule -> rule.getTo().isEmpty() && rule.getPorts().isEmpty())) {
       egress.add(clusterDns());
     }
+    NetworkPolicySpec spec =
+        new NetworkPolicySpecBuilder()
+            .withPodSelector(new LabelSelectorBuilder().withMatchLabels(podLabels).build())
+            .withPolicyTypes("Ingress", "Egress")
+            .withIngress(ingress)
+            .withEgress(egress)
+            .build();
     return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
         .withMetadata(
             new ObjectMetaBuilder()
@@ -71,17 +87,28 @@ public final class Firewall {
                     Map.of(
                         Names.SECURITY_GROUPS_ANNOTATION,
                         String.join(
-                            ",", groups.stream().map(g -> g.getMetadata().getName()).toList())))
+                            ",", groups.stream().map(g -> g.getMetadata().getName()).toList()),
+                        Names.SPEC_DIGEST_ANNOTATION,
+                        specDigest(spec)))
                 .withOwnerReferences(Links.controlledBy(owner))
                 .build())
-        .withSpec(
-            new NetworkPolicySpecBuilder()
-                .withPodSelector(new LabelSelectorBuilder().withMatchLabels(podLabels).build())
-                .withPolicyTypes("Ingress", "Egress")
-                .withIngress(ingress)
-                .withEgress(egress)
-                .build())
+        .withSpec(spec)
         .build();
+  }
+
+  /**
+   * The SHA-256 of {@code spec}'s JSON, in hex: equal specs have equal digests, as the model's
+   * fields serialize in a fixed order.
+   */
+  public static String specDigest(NetworkPolicySpec spec) {
+    try {
+      byte[] json = JSON.writeValueAsString(spec).getBytes(StandardCharsets.UTF_8);
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(json));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a NetworkPolicy spec as JSON", e);
+    }
   }
 
   /** Port 53 of the cluster's DNS pods, over UDP and TCP. */

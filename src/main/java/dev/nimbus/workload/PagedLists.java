@@ -16,6 +16,13 @@ public final class PagedLists {
   /** Objects per page: a page of maximal workloads stays within a few MiB. */
   static final long PAGE = 250;
 
+  /**
+   * Objects per page of an informer's first list (and of every relist): a replica decodes a whole
+   * page before its cache drops what Nimbus never reads, and a page of NetworkPolicies of five
+   * maximal groups, or of tasks with 64 KiB of text, must not need more than a few tens of MiB.
+   */
+  public static final long INFORMER_PAGE = 25;
+
   private PagedLists() {}
 
   /** {@code keep} of every {@code type} object in all namespaces, as stored now. */

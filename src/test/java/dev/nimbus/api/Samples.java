@@ -123,9 +123,18 @@ public final class Samples {
     return child != null ? child : ((ObjectNode) parent).putObject(key);
   }
 
+  /** The value with every {repeat, times} in it, at any depth, replaced by its string. */
   private static Object expand(Object value) {
     if (value instanceof Map<?, ?> map && map.containsKey("repeat")) {
       return String.valueOf(map.get("repeat")).repeat((Integer) map.get("times"));
+    }
+    if (value instanceof Map<?, ?> map) {
+      Map<Object, Object> expanded = new java.util.LinkedHashMap<>();
+      map.forEach((key, item) -> expanded.put(key, expand(item)));
+      return expanded;
+    }
+    if (value instanceof List<?> list) {
+      return list.stream().map(Samples::expand).toList();
     }
     return value;
   }

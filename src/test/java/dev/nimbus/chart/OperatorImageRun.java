@@ -51,8 +51,14 @@ final class OperatorImageRun {
 
   /** Builds the image and checks it is the one the release's Deployment names and runs. */
   static OperatorImageRun of(KubernetesClient client, String release, String namespace) {
-    Deployment deployment =
-        client.apps().deployments().inNamespace(namespace).withName(release).require();
+    return of(
+        client,
+        client.apps().deployments().inNamespace(namespace).withName(release).require(),
+        namespace);
+  }
+
+  /** Builds the image and checks it is the one {@code deployment} names and runs. */
+  static OperatorImageRun of(KubernetesClient client, Deployment deployment, String namespace) {
     Container container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
     OperatorImage image = OperatorImage.build();
 

@@ -8,7 +8,6 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
-import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
@@ -460,8 +459,8 @@ class AdmissionDecisionTest {
     }
 
     @Override
-    public Optional<SecurityGroup> securityGroup(String namespace, String name) {
-      return Optional.empty();
+    public boolean hasSecurityGroup(String namespace, String name) {
+      return false;
     }
   }
 }

@@ -112,6 +112,28 @@ class SecurityGroupIT {
     client.resource(web).update();
     awaitPolicies(client, ns, policies, ports(80, 443));
 
+    // A hand edit of a policy (the controllers cache only a digest of its spec) is undone.
+    client
+        .network()
+        .networkPolicies()
+        .inNamespace(ns)
+        .withName("hello-ctask-secgroups")
+        .edit(
+            policy -> {
+              policy
+                  .getSpec()
+                  .getIngress()
+                  .add(
+                      new io.fabric8.kubernetes.api.model.networking.v1
+                              .NetworkPolicyIngressRuleBuilder()
+                          .addNewPort()
+                          .withPort(new io.fabric8.kubernetes.api.model.IntOrString(9999))
+                          .endPort()
+                          .build());
+              return policy;
+            });
+    awaitPolicies(client, ns, policies, ports(80, 443));
+
     // Changing the peer group of a rule: from members of `db` to members of `cache`.
     web.setSpec(new SecurityGroupSpec("web", List.of(rule(5432, List.of(), List.of("db"))), null));
     client.resource(web).update();

@@ -26,8 +26,9 @@ public record NetworkConfiguration(
               message = "subnets must be zone names of 1 to 63 characters")
           @ItemMaxLength(63)
           List<String> subnets,
-      @JsonPropertyDescription("Names of SecurityGroups in this namespace that apply to tasks.")
-          @Size(max = 16)
+      @JsonPropertyDescription(
+              "Names of SecurityGroups in this namespace that apply to tasks, at most 5 as in ECS.")
+          @Size(max = 5)
           @ValidationRule(
               value = "self.all(g, g.matches('" + ApiGroup.DNS_LABEL + "'))",
               message = "securityGroups " + Rules.LABELS_MESSAGE)

@@ -19,6 +19,9 @@ import java.util.List;
 @ValidationRule(
     value = "self.containers.all(c, self.containers.exists_one(d, d.name == c.name))",
     message = "container names must be unique within a task definition")
+@ValidationRule(
+    value = TaskDefinition.TEXT_SIZE + " <= 65536",
+    message = TaskDefinition.TEXT_MESSAGE)
 public record TaskDefinition(
     @JsonPropertyDescription(
             "A name for the task definition, as ECS's family; shown in status and on the pods.")
@@ -58,6 +61,22 @@ public record TaskDefinition(
           + " && self.memory % 4096 == 0)"
           + " || (self.cpu == 16384 && self.memory >= 32768 && self.memory <= 122880"
           + " && self.memory % 8192 == 0)";
+
+  /**
+   * CEL: the characters of every container's command, args and environment together. ECS limits a
+   * task definition to 64 KiB; the same bound keeps a ContainerTask, and the pods made of it, small
+   * wherever they are kept, whatever each list's own limit allows.
+   */
+  static final String TEXT_SIZE =
+      "self.containers.map(c,"
+          + " (has(c.command) ? c.command.map(s, size(s)).sum() : 0)"
+          + " + (has(c.args) ? c.args.map(s, size(s)).sum() : 0)"
+          + " + (has(c.env) ? c.env.map(e, size(e.name)"
+          + " + (has(e.value) ? size(e.value) : 0)).sum() : 0)).sum()";
+
+  static final String TEXT_MESSAGE =
+      "the containers' command, args and env may hold at most 65536 characters in all, as ECS"
+          + " limits a task definition to 64 KiB";
 
   static final String FARGATE_MESSAGE =
       "cpu and memory must be a Fargate pair (cpu units → memory MiB): 256 → 512, 1024 or 2048;"
