@@ -696,18 +696,22 @@ class ChartIT {
               }
               Map<String, Object> raw =
                   client.getKubernetesSerialization().convertValue(o, Map.class);
-              Object status = raw.get("status");
-              return status instanceof Map<?, ?> map
-                  && map.get("conditions") instanceof List<?> conditions
-                  && conditions.stream()
-                      .anyMatch(
-                          c ->
-                              c instanceof Map<?, ?> m
-                                  && "Ready".equals(m.get("type"))
-                                  && "True".equals(m.get("status")));
+              return isReady(raw.get("status"));
             },
             120,
             TimeUnit.SECONDS);
+  }
+
+  /** Whether a workload's status, as JSON maps, holds Ready=True. */
+  static boolean isReady(Object status) {
+    return status instanceof Map<?, ?> map
+        && map.get("conditions") instanceof List<?> conditions
+        && conditions.stream()
+            .anyMatch(
+                c ->
+                    c instanceof Map<?, ?> m
+                        && "Ready".equals(m.get("type"))
+                        && "True".equals(m.get("status")));
   }
 
   /** A kubeconfig with a token of the chart's ServiceAccount: the operator's rights, no more. */

@@ -1,0 +1,381 @@
+package dev.nimbus.chart;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.PoolRatios;
+import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.testing.Fixtures;
+import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * One tenant's namespace filled with the largest objects the CRDs admit: 1,000 SecurityGroups of 60
+ * peers each way and 1,000 ContainerTasks of ten containers holding 64 KiB of text each, every task
+ * naming 5 of the groups (ECS's most). The operator runs from its image as the chart's Deployment
+ * runs it, in a memory cgroup of the chart's limit; it must run every task and stay within that
+ * limit, never killed for memory.
+ */
+@ExtendWith(LocalCluster.class)
+class OperatorMemoryIT {
+  private static final String OPERATOR_NAMESPACE = "nimbus-memory-it";
+  private static final String RELEASE = "nimbus-memory";
+  private static final String POOL = "it-memory";
+  private static final String NODE_PREFIX = "it-memory";
+  private static final int NODES = 8;
+  private static final int PORT = 20243;
+  private static final int COUNT = Integer.getInteger("nimbus.memory-it.count", 1000);
+  private static final int GROUPS_PER_TASK = 5;
+  private static final ResourceDefinitionContext GROUPS =
+      new ResourceDefinitionContext.Builder()
+          .withGroup("compute.nimbus.dev")
+          .withVersion("v1alpha1")
+          .withPlural("securitygroups")
+          .withKind("SecurityGroup")
+          .withNamespaced(true)
+          .build();
+  private static final ResourceDefinitionContext TASKS =
+      new ResourceDefinitionContext.Builder()
+          .withGroup("compute.nimbus.dev")
+          .withVersion("v1alpha1")
+          .withPlural("containertasks")
+          .withKind("ContainerTask")
+          .withNamespaced(true)
+          .build();
+
+  @AfterAll
+  static void removeWhatTheTestMade() {
+    KubernetesClient client = LocalCluster.client();
+    client
+        .admissionRegistration()
+        .v1()
+        .validatingWebhookConfigurations()
+        .withName(RELEASE)
+        .delete();
+    client.resources(CapacityPool.class).withName(POOL).delete();
+    for (int i = 0; i < NODES; i++) {
+      client.nodes().withName(NODE_PREFIX + "-" + i).delete();
+    }
+    client.rbac().clusterRoleBindings().withName(OPERATOR_NAMESPACE).delete();
+    client.namespaces().withName(OPERATOR_NAMESPACE).delete();
+  }
+
+  @Test
+  void aNamespaceOfMaximalGroupsAndTasksRunsWithinTheChartsMemoryLimit(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String token = clusterAdminToken(client);
+    createPool(client);
+    OperatorImageRun image = OperatorImageRun.of(client, renderedDeployment(), OPERATOR_NAMESPACE);
+    try (OperatorProcess operator =
+        image.start(
+            "it-memory-operator",
+            token,
+            Map.of(
+                "NIMBUS_WEBHOOK_HOST", "127.0.0.1",
+                "NIMBUS_WEBHOOK_PORT", Integer.toString(PORT),
+                "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:" + PORT,
+                "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
+                "QUARKUS_HTTP_PORT", "0"))) {
+      long start = System.nanoTime();
+      createAll(client, i -> maximalGroup(namespace.name(), i));
+
+      createAll(client, i -> maximalTask(namespace.name(), i));
+      long created = System.nanoTime();
+      awaitEveryTaskReady(client, namespace.name());
+      System.out.printf(
+          "%d maximal groups and tasks created in %d s, all tasks Ready %d s later%n",
+          COUNT,
+          TimeUnit.NANOSECONDS.toSeconds(created - start),
+          TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - created));
+      image.assertFitsItsMemoryLimit(operator);
+    } finally {
+      client.genericKubernetesResources(TASKS).inNamespace(namespace.name()).delete();
+      client.genericKubernetesResources(GROUPS).inNamespace(namespace.name()).delete();
+    }
+  }
+
+  /** The chart's Deployment as `helm template` renders it with its defaults. */
+  private static Deployment renderedDeployment() throws Exception {
+    String rendered =
+        String.join(
+            "\n",
+            ChartIT.helm(
+                "template",
+                RELEASE,
+                ChartIT.chart().toString(),
+                "-n",
+                OPERATOR_NAMESPACE,
+                "--show-only",
+                "templates/deployment.yaml"));
+    return Serialization.unmarshal(rendered, Deployment.class);
+  }
+
+  /**
+   * A token of a ServiceAccount that may do anything: what is measured here is memory; the chart's
+   * rights are ChartIT's to prove.
+   */
+  private static String clusterAdminToken(KubernetesClient client) {
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(OPERATOR_NAMESPACE)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    client
+        .serviceAccounts()
+        .inNamespace(OPERATOR_NAMESPACE)
+        .resource(
+            new ServiceAccountBuilder()
+                .withNewMetadata()
+                .withName(RELEASE)
+                .withNamespace(OPERATOR_NAMESPACE)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    client
+        .rbac()
+        .clusterRoleBindings()
+        .resource(
+            new ClusterRoleBindingBuilder()
+                .withNewMetadata()
+                .withName(OPERATOR_NAMESPACE)
+                .endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "ClusterRole", "cluster-admin")
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName(RELEASE)
+                .withNamespace(OPERATOR_NAMESPACE)
+                .endSubject()
+                .build())
+        .serverSideApply();
+    return client
+        .serviceAccounts()
+        .inNamespace(OPERATOR_NAMESPACE)
+        .withName(RELEASE)
+        .tokenRequest(
+            new TokenRequestBuilder().withNewSpec().withExpirationSeconds(7200L).endSpec().build())
+        .getStatus()
+        .getToken();
+  }
+
+  /** Nodes in eight zones, with room for every task, and the pool of them. */
+  private static void createPool(KubernetesClient client) {
+    for (int i = 0; i < NODES; i++) {
+      client
+          .nodes()
+          .resource(
+              Fixtures.plainNode(
+                  NODE_PREFIX + "-" + i,
+                  Map.of("nimbus-memory-it/pool", POOL, "topology.kubernetes.io/zone", "zone-" + i),
+                  // 256 tasks at most by CPU: within a node's 500 pods, which admission does not
+                  // count.
+                  "64",
+                  "256Gi"))
+          .serverSideApply();
+    }
+    CapacityPool pool = new CapacityPool();
+    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
+    pool.setSpec(
+        new CapacityPoolSpec(
+            new LabelSelectorBuilder().addToMatchLabels("nimbus-memory-it/pool", POOL).build(),
+            new PoolRatios(1.0, 1.0, 1.0),
+            new PoolReserved("0", "0", "0"),
+            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
+            null,
+            null));
+    client.resource(pool).serverSideApply();
+  }
+
+  /** Creates COUNT objects from 8 threads, retrying what the webhook asks to retry (429). */
+  private static void createAll(KubernetesClient client, IntFunction<GenericKubernetesResource> of)
+      throws Exception {
+    ExecutorService threads = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> creates = new ArrayList<>();
+      for (int i = 0; i < COUNT; i++) {
+        HasMetadata object = of.apply(i);
+        creates.add(threads.submit(() -> createRetrying(client, object)));
+      }
+      for (Future<?> create : creates) {
+        create.get(10, TimeUnit.MINUTES);
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  private static void createRetrying(KubernetesClient client, HasMetadata object) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        client.resource(object).create();
+        return;
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 429 || attempt == 20) {
+          throw e;
+        }
+        try {
+          Thread.sleep(500);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw e;
+        }
+      }
+    }
+  }
+
+  private static void awaitEveryTaskReady(KubernetesClient client, String namespace)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+    long ready = 0;
+    while (System.nanoTime() < deadline) {
+      ready =
+          client.genericKubernetesResources(TASKS).inNamespace(namespace).list().getItems().stream()
+              .filter(task -> ChartIT.isReady(task.getAdditionalProperties().get("status")))
+              .count();
+      if (ready == COUNT) {
+        return;
+      }
+      Thread.sleep(2000);
+    }
+    assertThat(ready).as("ContainerTasks Ready").isEqualTo(COUNT);
+  }
+
+  private static String groupName(int i) {
+    return "maximal-group-" + String.format("%049d", i);
+  }
+
+  /**
+   * The largest group the CRD admits, near enough: a 255-character description, 60 ingress rules
+   * (30 of a CIDR block, 30 of a 63-character group name) and 60 egress rules of IPv6 blocks.
+   */
+  private static GenericKubernetesResource maximalGroup(String namespace, int i) {
+    List<Map<String, Object>> ingress = new ArrayList<>();
+    List<Map<String, Object>> egress = new ArrayList<>();
+    for (int r = 0; r < 60; r++) {
+      Map<String, Object> in = new LinkedHashMap<>();
+      in.put("protocol", "tcp");
+      in.put("fromPort", 1000 + r);
+      in.put("toPort", 2000 + r);
+      if (r % 2 == 0) {
+        in.put("cidrBlocks", List.of("10." + (r % 250) + "." + (i % 250) + ".0/24"));
+      } else {
+        in.put("securityGroups", List.of(groupName((i + r) % COUNT)));
+      }
+      ingress.add(in);
+      egress.add(
+          Map.of(
+              "protocol",
+              "udp",
+              "fromPort",
+              3000 + r,
+              "toPort",
+              4000 + r,
+              "cidrBlocks",
+              List.of(String.format("2001:db8:%04x:%04x:%04x:%04x:%04x::/112", i, r, i, r, i))));
+    }
+    return new GenericKubernetesResourceBuilder()
+        .withApiVersion("compute.nimbus.dev/v1alpha1")
+        .withKind("SecurityGroup")
+        .withMetadata(
+            new ObjectMetaBuilder().withName(groupName(i)).withNamespace(namespace).build())
+        .addToAdditionalProperties(
+            "spec", Map.of("description", "d".repeat(255), "ingress", ingress, "egress", egress))
+        .build();
+  }
+
+  /**
+   * The largest task the CRD admits, near enough: ten containers, each with a 512-character image,
+   * 4 command and 2 args entries and 16 variables, 65,360 characters of text in all; 16 subnets, 16
+   * groups.
+   */
+  private static GenericKubernetesResource maximalTask(String namespace, int i) {
+    List<Map<String, Object>> containers = new ArrayList<>();
+    for (int c = 0; c < 10; c++) {
+      List<Map<String, Object>> env = new ArrayList<>();
+      for (int e = 0; e < 16; e++) {
+        env.add(
+            Map.of(
+                "name",
+                String.format("VARIABLE_%02d_", e) + "X".repeat(19),
+                "value",
+                "v".repeat(290)));
+      }
+      List<Map<String, Object>> ports = new ArrayList<>();
+      for (int p = 0; p < 32; p++) {
+        ports.add(Map.of("containerPort", 10000 + c * 100 + p, "protocol", "tcp"));
+      }
+      Map<String, Object> container = new LinkedHashMap<>();
+      container.put("name", "container-" + c);
+      container.put("image", "registry.example.com/" + "i".repeat(485) + ":1.0");
+      container.put(
+          "command", List.of("c".repeat(100), "c".repeat(100), "c".repeat(100), "c".repeat(100)));
+      container.put("args", List.of("a".repeat(500), "a".repeat(500)));
+      container.put("env", env);
+      container.put("essential", c == 0);
+      container.put("ports", ports);
+      containers.add(container);
+    }
+    Map<String, Object> definition = new LinkedHashMap<>();
+    definition.put("family", "maximal");
+    definition.put("cpu", 256);
+    definition.put("memory", 512);
+    definition.put("containers", containers);
+    Map<String, Object> spec = new LinkedHashMap<>();
+    spec.put("cluster", POOL);
+    spec.put("launchType", "FARGATE");
+    spec.put("taskDefinition", definition);
+    spec.put("count", 1);
+    spec.put(
+        "networkConfiguration",
+        Map.of(
+            "awsvpcConfiguration",
+            Map.of(
+                "subnets", IntStream.range(0, 16).mapToObj(z -> "zone-" + z).toList(),
+                "securityGroups",
+                    IntStream.range(0, GROUPS_PER_TASK)
+                        .mapToObj(g -> groupName((i + g) % COUNT))
+                        .toList())));
+    return new GenericKubernetesResourceBuilder()
+        .withApiVersion("compute.nimbus.dev/v1alpha1")
+        .withKind("ContainerTask")
+        .withMetadata(
+            new ObjectMetaBuilder()
+                .withName(String.format("maximal-task-%04d", i))
+                .withNamespace(namespace)
+                .build())
+        .addToAdditionalProperties("spec", spec)
+        .build();
+  }
+}
