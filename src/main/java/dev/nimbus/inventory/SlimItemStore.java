@@ -1,6 +1,5 @@
 package dev.nimbus.inventory;
 
-import dev.nimbus.naming.Names;
 import dev.nimbus.workload.Firewall;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -9,18 +8,16 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * An informer's store that keeps only what Nimbus reads of each object, so that a replica's caches
  * grow with what it uses, not with who wrote it or how large a tenant made it. Dropped as objects
  * arrive: every object's managedFields (often the larger part of a small object); a node's list of
- * the images it holds; a pod's containers' command, args and environment (a task's pods carry up to
- * 64 KiB of them, and Nimbus reads only a pod's node and status); and a NetworkPolicy's spec (the
- * rules of up to 16 groups of 120 peers each), kept as its digest in the annotation where Nimbus
- * writes the digest of the spec it wants, so that a policy is rewritten when its spec differs from
- * the wanted one, whoever changed it.
+ * the images it holds; a pod's containers' command, args, environment and ports (a task's pods
+ * carry up to 64 KiB of them, and Nimbus reads only a pod's node and status); and a NetworkPolicy's
+ * spec (the rules of all the groups a workload names, up to 120 peers each), kept as its digest in
+ * the annotation where Nimbus writes the digest of the spec it wants, so that a policy is rewritten
+ * when its spec differs from the wanted one, whoever changed it.
  */
 public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T> {
   public SlimItemStore() {
@@ -38,13 +35,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
       pod.getSpec().getInitContainers().forEach(SlimItemStore::dropWhatNimbusNeverReads);
     }
     if (object instanceof NetworkPolicy policy && policy.getSpec() != null) {
-      Map<String, String> annotations =
-          new HashMap<>(
-              policy.getMetadata().getAnnotations() == null
-                  ? Map.of()
-                  : policy.getMetadata().getAnnotations());
-      annotations.put(Names.SPEC_DIGEST_ANNOTATION, Firewall.specDigest(policy.getSpec()));
-      policy.getMetadata().setAnnotations(annotations);
+      policy.getMetadata().setAnnotations(Firewall.observedAnnotations(policy));
       policy.setSpec(null);
     }
     return super.put(key, object);

@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
@@ -94,6 +95,23 @@ public final class Firewall {
                 .build())
         .withSpec(spec)
         .build();
+  }
+
+  /**
+   * {@code policy}'s annotations, with {@link Names#SPEC_DIGEST_ANNOTATION} holding the digest of
+   * the spec the policy has when it has one (whatever was written there), else as they are: the
+   * controllers' caches keep a policy so, and compare these with the wanted policy's annotations.
+   */
+  public static Map<String, String> observedAnnotations(NetworkPolicy policy) {
+    Map<String, String> annotations =
+        new HashMap<>(
+            policy.getMetadata().getAnnotations() == null
+                ? Map.of()
+                : policy.getMetadata().getAnnotations());
+    if (policy.getSpec() != null) {
+      annotations.put(Names.SPEC_DIGEST_ANNOTATION, specDigest(policy.getSpec()));
+    }
+    return annotations;
   }
 
   /**

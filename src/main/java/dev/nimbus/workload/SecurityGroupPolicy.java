@@ -2,7 +2,6 @@ package dev.nimbus.workload;
 
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.conditions.Conditions;
-import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -93,7 +92,8 @@ public final class SecurityGroupPolicy {
     // The annotations carry the spec's digest: the wanted one in desired, the one the policy has
     // in a cached policy (whose spec the cache drops) or computed here from one just read.
     if (!Objects.equals(stored.getMetadata().getLabels(), desired.getMetadata().getLabels())
-        || !Objects.equals(observedAnnotations(stored), desired.getMetadata().getAnnotations())) {
+        || !Objects.equals(
+            Firewall.observedAnnotations(stored), desired.getMetadata().getAnnotations())) {
       NetworkPolicy next = client.getKubernetesSerialization().clone(stored);
       next.setSpec(desired.getSpec());
       next.getMetadata().setLabels(desired.getMetadata().getLabels());
@@ -102,18 +102,6 @@ public final class SecurityGroupPolicy {
       client.resource(next).update();
     }
     return Outcome.ENFORCED;
-  }
-
-  private static Map<String, String> observedAnnotations(NetworkPolicy stored) {
-    Map<String, String> annotations =
-        new java.util.HashMap<>(
-            stored.getMetadata().getAnnotations() == null
-                ? Map.of()
-                : stored.getMetadata().getAnnotations());
-    if (stored.getSpec() != null) {
-      annotations.put(Names.SPEC_DIGEST_ANNOTATION, Firewall.specDigest(stored.getSpec()));
-    }
-    return annotations;
   }
 
   /** {@code conditions} with {@link #CONDITION} telling {@code outcome}, or without it (NONE). */
