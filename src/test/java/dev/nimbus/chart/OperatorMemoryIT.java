@@ -72,9 +72,37 @@ class OperatorMemoryIT {
           .withNamespaced(true)
           .build();
 
+  // The test's namespace, for the cleanup below.
+  private static String workloadNamespace;
+
   @AfterAll
   static void removeWhatTheTestMade() {
     KubernetesClient client = LocalCluster.client();
+    if (workloadNamespace != null) {
+      // Whatever the test left (it deletes all while its operator runs, unless it failed first):
+      // every later test's operator would cache these maximal objects, so they go here, their
+      // finalizers with them, as no operator is left to release them.
+      for (GenericKubernetesResource task :
+          client
+              .genericKubernetesResources(TASKS)
+              .inNamespace(workloadNamespace)
+              .list()
+              .getItems()) {
+        client
+            .genericKubernetesResources(TASKS)
+            .inNamespace(workloadNamespace)
+            .withName(task.getMetadata().getName())
+            .edit(
+                t -> {
+                  t.getMetadata().setFinalizers(null);
+                  return t;
+                });
+      }
+      client.genericKubernetesResources(TASKS).inNamespace(workloadNamespace).delete();
+      client.genericKubernetesResources(GROUPS).inNamespace(workloadNamespace).delete();
+      client.pods().inNamespace(workloadNamespace).withGracePeriod(0).delete();
+      client.network().networkPolicies().inNamespace(workloadNamespace).delete();
+    }
     client
         .admissionRegistration()
         .v1()
@@ -92,6 +120,7 @@ class OperatorMemoryIT {
   @Test
   void aNamespaceOfMaximalGroupsAndTasksRunsWithinTheChartsMemoryLimit(
       KubernetesClient client, TestNamespace namespace) throws Exception {
+    workloadNamespace = namespace.name();
     String token = clusterAdminToken(client);
     createPool(client);
     OperatorImageRun image = OperatorImageRun.of(client, renderedDeployment(), OPERATOR_NAMESPACE);
