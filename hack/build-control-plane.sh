@@ -187,7 +187,7 @@ build_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
   "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$kube_minor" \
   "$HELM_VERSION+k8s1.$kube_minor"
 build_kubevirt
-# Builds the operator's image without a container runtime (hack/build-image.sh, ImageIT).
+# Builds the operator's image without a container runtime (hack/build-image.sh, ChartIT, OperatorMemoryIT).
 build_go_install crane github.com/google/go-containerregistry/cmd/crane "$CRANE_VERSION" ""
 log "all binaries ready in $NIMBUS_BIN ($((SECONDS - total))s)"
 echo "$NIMBUS_BIN"

@@ -11,7 +11,8 @@
 #
 # Usage:
 #   hack/build-image.sh --output FILE      # push to a throwaway local registry (crane), then save
-#                                          # the image as a tarball (what ImageIT runs)
+#                                          # the image as a tarball (what ChartIT and
+#                                          # OperatorMemoryIT run)
 #   hack/build-image.sh --push REGISTRY    # a release: push REGISTRY/nimbus-dev/nimbus-operator:<tag>,
 #                                          # credentials from QUARKUS_CONTAINER_IMAGE_USERNAME and
 #                                          # QUARKUS_CONTAINER_IMAGE_PASSWORD or ~/.docker/config.json
@@ -111,9 +112,9 @@ cp -r "$root/pom.xml" "$root/src" "$work/project/"
 rm -rf "$work/project/src/test"
 insecure=false
 [[ -z "$push" ]] && insecure=true
-(cd "$work/project" && mvn -B -q ${NIMBUS_MAVEN_OFFLINE:+-o} package -Dmaven.test.skip=true -Dspotless.check.skip=true \
+(cd "$work/project" && mvn -B -q package -Dmaven.test.skip=true -Dspotless.check.skip=true \
   -Dquarkus.container-image.build=true -Dquarkus.container-image.push=true \
-  -Dquarkus.container-image.registry="$target_registry" -Dquarkus.container-image.tag="$tag" \
+  -Dquarkus.container-image.registry="$target_registry" -Dquarkus.container-image.tag="$tag" -Dquarkus.jib.user="$IMAGE_USER" \
   -Dquarkus.container-image.insecure="$insecure" -Dquarkus.jib.base-jvm-image="tar://$base") \
   >"$work/maven.log" 2>&1 || die "the image build failed; Maven's output: $(tail -30 "$work/maven.log")"
 image="$target_registry/nimbus-dev/nimbus-operator:$tag"

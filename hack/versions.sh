@@ -14,7 +14,8 @@ KUBEVIRT_VERSION="${KUBEVIRT_VERSION:-v1.7.0}"
 CRANE_VERSION="${CRANE_VERSION:-v0.22.1}"
 IMAGE_BASE_SUITE="${IMAGE_BASE_SUITE:-bookworm}"
 IMAGE_BASE_JRE="${IMAGE_BASE_JRE:-openjdk-17-jre-headless}"
-# The user the operator runs as in its image: numeric, so that runAsNonRoot can check it.
+# The user the operator runs as in its image: numeric, so that runAsNonRoot can check it; the
+# base's /etc/passwd names it and Jib sets it (hack/build-image.sh).
 IMAGE_USER=10001
 
 NIMBUS_CACHE="${NIMBUS_CACHE:-$HOME/.cache/nimbus}"

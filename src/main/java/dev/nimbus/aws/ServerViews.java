@@ -2,6 +2,7 @@ package dev.nimbus.aws;
 
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.inventory.SlimItemStore;
+import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -39,7 +40,7 @@ public class ServerViews {
         client
             .resources(VirtualServer.class)
             .inAnyNamespace()
-            .withLimit(dev.nimbus.workload.PagedLists.INFORMER_PAGE)
+            .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(new SlimItemStore<>());
     started.start().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -18,8 +18,9 @@ public final class PagedLists {
 
   /**
    * Objects per page of an informer's first list (and of every relist): a replica decodes a whole
-   * page before its cache drops what Nimbus never reads, and a page of NetworkPolicies of five
-   * maximal groups, or of tasks with 64 KiB of text, must not need more than a few tens of MiB.
+   * page before its cache drops what Nimbus never reads, and a page of NetworkPolicies of a task's
+   * five or a server's sixteen maximal groups, or of tasks with 64 KiB of text, must not need more
+   * than a few tens of MiB.
    */
   public static final long INFORMER_PAGE = 25;
 

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
-import dev.nimbus.api.v1alpha1.PoolRatios;
-import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -13,7 +13,6 @@ import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -53,24 +52,12 @@ class OperatorMemoryIT {
   private static final String NODE_PREFIX = "it-memory";
   private static final int NODES = 8;
   private static final int PORT = 20243;
-  private static final int COUNT = Integer.getInteger("nimbus.memory-it.count", 1000);
+  private static final int COUNT = 1000;
   private static final int GROUPS_PER_TASK = 5;
   private static final ResourceDefinitionContext GROUPS =
-      new ResourceDefinitionContext.Builder()
-          .withGroup("compute.nimbus.dev")
-          .withVersion("v1alpha1")
-          .withPlural("securitygroups")
-          .withKind("SecurityGroup")
-          .withNamespaced(true)
-          .build();
+      ResourceDefinitionContext.fromResourceType(SecurityGroup.class);
   private static final ResourceDefinitionContext TASKS =
-      new ResourceDefinitionContext.Builder()
-          .withGroup("compute.nimbus.dev")
-          .withVersion("v1alpha1")
-          .withPlural("containertasks")
-          .withKind("ContainerTask")
-          .withNamespaced(true)
-          .build();
+      ResourceDefinitionContext.fromResourceType(ContainerTask.class);
 
   // The test's namespace, for the cleanup below.
   private static String workloadNamespace;
@@ -149,7 +136,7 @@ class OperatorMemoryIT {
       } finally {
         deleteAll(client, namespace.name());
       }
-      awaitTasksGone(client, namespace.name());
+      awaitTasksAndPodsGone(client, namespace.name());
     }
   }
 
@@ -249,17 +236,11 @@ class OperatorMemoryIT {
                   "256Gi"))
           .serverSideApply();
     }
-    CapacityPool pool = new CapacityPool();
-    pool.setMetadata(new ObjectMetaBuilder().withName(POOL).build());
-    pool.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus-memory-it/pool", POOL).build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
-            null,
-            null));
-    client.resource(pool).serverSideApply();
+    client
+        .resource(
+            Fixtures.pool(
+                POOL, "nimbus-memory-it/pool", POOL, CapacityPoolSpec.WorkloadKind.ContainerTask))
+        .serverSideApply();
   }
 
   /** Creates COUNT objects from 8 threads, retrying what the webhook asks to retry (429). */
@@ -327,13 +308,24 @@ class OperatorMemoryIT {
     assertThat(ready).as("ContainerTasks Ready").isEqualTo(COUNT);
   }
 
-  private static void awaitTasksGone(KubernetesClient client, String namespace)
+  private static void awaitTasksAndPodsGone(KubernetesClient client, String namespace)
       throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (System.nanoTime() < deadline && !tasks(client, namespace).isEmpty()) {
       Thread.sleep(2000);
     }
     assertThat(tasks(client, namespace)).as("ContainerTasks left").isEmpty();
+    // And their pods, which the garbage collector and KWOK remove after them: a later test must
+    // not share the cluster with 1,000 deletions in flight.
+    while (System.nanoTime() < deadline
+        && !client
+            .pods()
+            .inNamespace(namespace)
+            .list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build())
+            .getItems()
+            .isEmpty()) {
+      Thread.sleep(2000);
+    }
   }
 
   /**

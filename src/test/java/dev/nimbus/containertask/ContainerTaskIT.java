@@ -674,16 +674,9 @@ class ContainerTaskIT {
     client
         .resource(Fixtures.plainNode(nodeName, Map.of("nimbus.dev/node-group", group), "4", "8Gi"))
         .create();
-    CapacityPool lonely = new CapacityPool();
-    lonely.setMetadata(new ObjectMetaBuilder().withName(group).build());
-    lonely.setSpec(
-        new CapacityPoolSpec(
-            new LabelSelectorBuilder().addToMatchLabels("nimbus.dev/node-group", group).build(),
-            new PoolRatios(1.0, 1.0, 1.0),
-            new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
-            null,
-            null));
+    CapacityPool lonely =
+        Fixtures.pool(
+            group, "nimbus.dev/node-group", group, CapacityPoolSpec.WorkloadKind.ContainerTask);
     client.resource(lonely).create();
     try (var creations = PodCreations.watch(client, namespace.name(), TASK_LABEL)) {
       ContainerTask task =

@@ -72,6 +72,14 @@ public final class Fixtures {
 
   /** A pool of the nodes labelled {@code key=value}, ratio 1, nothing reserved, for servers. */
   public static CapacityPool serverPool(String name, String key, String value) {
+    return pool(name, key, value, CapacityPoolSpec.WorkloadKind.VirtualServer);
+  }
+
+  /**
+   * A pool of the nodes labelled {@code key=value}, ratio 1, nothing reserved, for {@code kind}.
+   */
+  public static CapacityPool pool(
+      String name, String key, String value, CapacityPoolSpec.WorkloadKind kind) {
     CapacityPool pool = new CapacityPool();
     pool.setMetadata(new ObjectMetaBuilder().withName(name).build());
     pool.setSpec(
@@ -79,7 +87,7 @@ public final class Fixtures {
             new LabelSelectorBuilder().addToMatchLabels(key, value).build(),
             new PoolRatios(1.0, 1.0, 1.0),
             new PoolReserved("0", "0", "0"),
-            List.of(CapacityPoolSpec.WorkloadKind.VirtualServer),
+            List.of(kind),
             null,
             null));
     return pool;
