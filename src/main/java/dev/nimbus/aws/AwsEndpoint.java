@@ -1,6 +1,7 @@
 package dev.nimbus.aws;
 
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.webhook.CertificateManager;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -44,6 +45,7 @@ public class AwsEndpoint {
   private final AccessKeys keys;
   private final ServerViews servers;
   private final dev.nimbus.metrics.NimbusMetrics metrics;
+  private final WatchedNamespaces watched;
   private HttpServer server;
   private CertificateManager.Pems serving;
 
@@ -54,7 +56,9 @@ public class AwsEndpoint {
       CertificateManager certificates,
       AccessKeys keys,
       ServerViews servers,
-      dev.nimbus.metrics.NimbusMetrics metrics) {
+      dev.nimbus.metrics.NimbusMetrics metrics,
+      WatchedNamespaces watched) {
+    this.watched = watched;
     this.vertx = vertx;
     this.client = client;
     this.config = config;
@@ -128,7 +132,10 @@ public class AwsEndpoint {
       String body = new String(signed.body(), StandardCharsets.UTF_8);
       if (target != null) {
         action = known(target.substring(target.indexOf('.') + 1), EcsActions.ACTIONS);
-        AccessKey key = verify(signed, AwsEndpoint::ecsRefusal);
+        AccessKey key =
+            served(
+                verify(signed, AwsEndpoint::ecsRefusal),
+                why -> new EcsException(400, "AccessDeniedException", why));
         String answer = EcsActions.answer(callerFor(key), key, target, body);
         context
             .response()
@@ -139,7 +146,14 @@ public class AwsEndpoint {
       }
       action = known(actionOf(body), Ec2Actions.ACTIONS);
       // Who signed first: a caller that is not known learns nothing, not even what it got wrong.
-      AccessKey key = verify(signed, AwsEndpoint::ec2Refusal);
+      AccessKey key =
+          served(
+              verify(signed, AwsEndpoint::ec2Refusal),
+              why ->
+                  new Ec2Exception(
+                      403,
+                      "UnauthorizedOperation",
+                      "You are not authorized to perform this operation: " + why));
       Ec2Request request = Ec2Request.parse(body);
       String answer;
       try {
@@ -209,6 +223,21 @@ public class AwsEndpoint {
     } catch (SigV4.VerificationException e) {
       throw refusal.apply(e);
     }
+  }
+
+  /**
+   * {@code key}, when this install serves its namespace; otherwise {@code refusal}'s error: its
+   * calls would make workloads that no controller of this install runs.
+   */
+  private AccessKey served(
+      AccessKey key, java.util.function.Function<String, RuntimeException> refusal) {
+    if (!watched.includes(key.namespace())) {
+      throw refusal.apply(
+          "the access key's namespace \""
+              + key.namespace()
+              + "\" is not one this Nimbus serves (nimbus.watch-namespaces)");
+    }
+    return key;
   }
 
   /** A failed verification as EC2 answers it. */

@@ -1,34 +1,35 @@
 package dev.nimbus.aws;
 
 import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.inventory.SlimItemStore;
-import dev.nimbus.workload.PagedLists;
+import dev.nimbus.inventory.WatchedInformer;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReview;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.Cache;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Every VirtualServer as this replica's watch last saw it (without managedFields), for
- * DescribeInstances: a read of a namespace's thousand servers from memory instead of a list through
- * the API server. Whether the caller may list them is still asked of the API server, as the caller
- * (a SelfSubjectAccessReview), so RBAC decides as for every other call. Like EC2's
- * DescribeInstances it is eventually consistent: a server created a moment ago shows a moment
- * later, which is why boto3's waiters retry InvalidInstanceID.NotFound. Watched only while the AWS
- * API is served.
+ * Every VirtualServer of the namespaces served, as this replica's watch last saw it (without
+ * managedFields), for DescribeInstances: a read of a namespace's thousand servers from memory
+ * instead of a list through the API server. Whether the caller may list them is still asked of the
+ * API server, as the caller (a SelfSubjectAccessReview), so RBAC decides as for every other call.
+ * Like EC2's DescribeInstances it is eventually consistent: a server created a moment ago shows a
+ * moment later, which is why boto3's waiters retry InvalidInstanceID.NotFound. Watched only while
+ * the AWS API is served.
  */
 @ApplicationScoped
 public class ServerViews {
   private final KubernetesClient client;
-  private volatile SharedIndexInformer<VirtualServer> informer;
+  private final WatchedNamespaces watched;
+  private volatile WatchedInformer<VirtualServer> informer;
 
-  public ServerViews(KubernetesClient client) {
+  public ServerViews(KubernetesClient client, WatchedNamespaces watched) {
     this.client = client;
+    this.watched = watched;
   }
 
   /** Starts the watch and waits until it has listed once. */
@@ -36,14 +37,8 @@ public class ServerViews {
     if (informer != null) {
       return;
     }
-    SharedIndexInformer<VirtualServer> started =
-        client
-            .resources(VirtualServer.class)
-            .inAnyNamespace()
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            .itemStore(new SlimItemStore<>());
-    started.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    var started = new WatchedInformer<>(client, VirtualServer.class, watched, SlimItemStore::new);
+    started.start().get(60, TimeUnit.SECONDS);
     informer = started;
   }
 
@@ -90,10 +85,10 @@ public class ServerViews {
               + namespace
               + "\"");
     }
-    SharedIndexInformer<VirtualServer> watching = informer;
+    WatchedInformer<VirtualServer> watching = informer;
     if (watching == null) {
       throw new Ec2Exception(503, "Unavailable", "The instances are not known yet: retry");
     }
-    return watching.getIndexer().byIndex(Cache.NAMESPACE_INDEX, namespace);
+    return watching.list(namespace);
   }
 }

@@ -8,6 +8,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.Ledger;
@@ -70,6 +71,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private final Map<String, Sightings<String>> unaccountedByPool = new ConcurrentHashMap<>();
   private final Map<String, Sightings<String>> lostByPool = new ConcurrentHashMap<>();
   private final EventRecorder events;
+  private final WatchedNamespaces watched;
 
   public CapacityPoolReconciler(
       KubernetesClient client,
@@ -77,8 +79,10 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
       NimbusConfig config,
       NimbusMetrics metrics,
       Inventory inventory,
-      EventRecorder events) {
+      EventRecorder events,
+      WatchedNamespaces watched) {
     this.events = events;
+    this.watched = watched;
     this.inventory = inventory;
     this.client = client;
     this.ledgers = ledgers;
@@ -161,8 +165,8 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
         StoredAdmissions.of(
             name,
             PoolModels.pool(pool, inventory.nodes(), List.of()),
-            PagedLists.all(client, VirtualServer.class, w -> w),
-            PagedLists.all(client, ContainerTask.class, w -> w),
+            PagedLists.all(client, watched, VirtualServer.class, w -> w),
+            PagedLists.all(client, watched, ContainerTask.class, w -> w),
             inventory,
             Instant.now());
     for (String node : due) {
@@ -256,8 +260,10 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private Set<String> existingWorkloadUids() {
     // Read a page at a time, keeping only the UIDs: the scan holds no copy of every workload.
     return Stream.concat(
-            PagedLists.all(client, VirtualServer.class, w -> w.getMetadata().getUid()).stream(),
-            PagedLists.all(client, ContainerTask.class, w -> w.getMetadata().getUid()).stream())
+            PagedLists.all(client, watched, VirtualServer.class, w -> w.getMetadata().getUid())
+                .stream(),
+            PagedLists.all(client, watched, ContainerTask.class, w -> w.getMetadata().getUid())
+                .stream())
         .collect(Collectors.toSet());
   }
 

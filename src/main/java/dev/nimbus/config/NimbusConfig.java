@@ -5,6 +5,7 @@ import io.smallrye.config.WithDefault;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /** The operator's configuration, {@code nimbus.*} in application.properties or the environment. */
 @ConfigMapping(prefix = "nimbus")
@@ -12,6 +13,15 @@ public interface NimbusConfig {
   /** The namespace the operator runs in: its ledgers and webhook certificate live there. */
   @WithDefault("nimbus-system")
   String namespace();
+
+  /**
+   * The namespaces whose workloads Nimbus serves, for a namespaced install: the controllers, the
+   * caches and the AWS API see only these, the webhook is called only for them, and the chart
+   * grants the operator its rights on workloads, pods, Secrets, VMs and NetworkPolicies in these
+   * alone. Unset, every namespace. Pools, instance types, images and nodes are cluster-wide either
+   * way, so a cluster runs one Nimbus.
+   */
+  Optional<Set<String>> watchNamespaces();
 
   Webhook webhook();
 

@@ -19,6 +19,11 @@ import java.util.Optional;
  * one in a test.
  */
 public interface Catalog {
+  /**
+   * Whether this install serves {@code namespace}'s workloads ({@code nimbus.watch-namespaces}).
+   */
+  boolean serves(String namespace);
+
   List<Node> nodes();
 
   Optional<Node> node(String name);

@@ -7,13 +7,13 @@ import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.fabric8.kubernetes.client.informers.cache.Cache;
 import io.fabric8.kubernetes.client.informers.cache.ReducedStateItemStore;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -24,11 +24,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 
 /**
  * Cached, watched copies of what admission reads on every request: nodes, pools, instance types,
- * key pairs and security groups. Admission decides from these caches, which may lag the API server
- * by moments; the ledger it writes to is never read from a cache.
+ * and, of the namespaces this install serves, key pairs, security groups, task definitions and the
+ * workloads' names. Admission decides from these caches, which may lag the API server by moments;
+ * the ledger it writes to is never read from a cache.
  */
 @ApplicationScoped
 public class Inventory implements Catalog {
@@ -37,19 +39,21 @@ public class Inventory implements Catalog {
   private final SharedIndexInformer<Node> nodes;
   private final SharedIndexInformer<CapacityPool> pools;
   private final SharedIndexInformer<InstanceType> instanceTypes;
-  private final SharedIndexInformer<KeyPair> keyPairs;
-  private final SharedIndexInformer<SecurityGroup> securityGroups;
-  private final SharedIndexInformer<TaskDefinitionRevision> taskDefinitionRevisions;
+  private final WatchedInformer<KeyPair> keyPairs;
+  private final WatchedInformer<SecurityGroup> securityGroups;
+  private final WatchedInformer<TaskDefinitionRevision> taskDefinitionRevisions;
   // Only the names and UIDs of the workloads: whether a name is taken, a reservation's object
   // stored.
-  private final SharedIndexInformer<VirtualServer> servers;
-  private final SharedIndexInformer<ContainerTask> tasks;
+  private final WatchedInformer<VirtualServer> servers;
+  private final WatchedInformer<ContainerTask> tasks;
   // The same as kind/namespace/name to UID, kept from the informers' events: some decisions ask it
   // for every entry of a pool, and each read of the reduced store builds a whole object.
   private final Map<String, String> workloadUids = new ConcurrentHashMap<>();
+  private final WatchedNamespaces watched;
   private volatile boolean started;
 
-  public Inventory(KubernetesClient client) {
+  public Inventory(KubernetesClient client, WatchedNamespaces watched) {
+    this.watched = watched;
     nodes =
         client
             .nodes()
@@ -68,46 +72,26 @@ public class Inventory implements Catalog {
             .withLimit(PagedLists.INFORMER_PAGE)
             .runnableInformer(0)
             .itemStore(new SlimItemStore<>());
-    keyPairs =
-        client
-            .resources(KeyPair.class)
-            .inAnyNamespace()
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            .itemStore(new SlimItemStore<>());
+    keyPairs = new WatchedInformer<>(client, KeyPair.class, watched, SlimItemStore::new);
     // Only names: a group's rules (up to 120 peers) are the controllers' to read.
     securityGroups =
-        client
-            .resources(SecurityGroup.class)
-            .inAnyNamespace()
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            .itemStore(
+        new WatchedInformer<>(
+            client,
+            SecurityGroup.class,
+            watched,
+            () ->
                 new ReducedStateItemStore<>(
                     ReducedStateItemStore.NAME_KEY_STATE,
                     SecurityGroup.class,
                     client.getKubernetesSerialization()));
     taskDefinitionRevisions =
-        client
-            .resources(TaskDefinitionRevision.class)
-            .inAnyNamespace()
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            .itemStore(new SlimItemStore<>());
+        new WatchedInformer<>(client, TaskDefinitionRevision.class, watched, SlimItemStore::new);
     servers =
-        client
-            .resources(VirtualServer.class)
-            .inAnyNamespace()
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            .itemStore(namesAndUids(client, VirtualServer.class));
+        new WatchedInformer<>(
+            client, VirtualServer.class, watched, () -> namesAndUids(client, VirtualServer.class));
     tasks =
-        client
-            .resources(ContainerTask.class)
-            .inAnyNamespace()
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            .itemStore(namesAndUids(client, ContainerTask.class));
+        new WatchedInformer<>(
+            client, ContainerTask.class, watched, () -> namesAndUids(client, ContainerTask.class));
     servers.addEventHandler(new WorkloadUids<>());
     tasks.addEventHandler(new WorkloadUids<>());
   }
@@ -164,7 +148,11 @@ public class Inventory implements Catalog {
     if (started) {
       return;
     }
-    var syncs = informers().stream().map(i -> i.start().toCompletableFuture()).toList();
+    var syncs =
+        Stream.concat(
+                clusterWide().stream().map(i -> i.start().toCompletableFuture()),
+                namespaced().stream().map(WatchedInformer::start))
+            .toList();
     for (var start : syncs) {
       try {
         start.get(SYNC_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
@@ -176,19 +164,21 @@ public class Inventory implements Catalog {
   }
 
   void stop(@Observes ShutdownEvent event) {
-    informers().forEach(SharedIndexInformer::stop);
+    clusterWide().forEach(SharedIndexInformer::stop);
+    namespaced().forEach(WatchedInformer::stop);
   }
 
-  private List<SharedIndexInformer<?>> informers() {
-    return List.of(
-        nodes,
-        pools,
-        instanceTypes,
-        keyPairs,
-        securityGroups,
-        taskDefinitionRevisions,
-        servers,
-        tasks);
+  private List<SharedIndexInformer<?>> clusterWide() {
+    return List.of(nodes, pools, instanceTypes);
+  }
+
+  private List<WatchedInformer<?>> namespaced() {
+    return List.of(keyPairs, securityGroups, taskDefinitionRevisions, servers, tasks);
+  }
+
+  @Override
+  public boolean serves(String namespace) {
+    return watched.includes(namespace);
   }
 
   @Override
@@ -231,23 +221,19 @@ public class Inventory implements Catalog {
   @Override
   public Optional<KeyPair> keyPair(String namespace, String name) {
     start();
-    return Optional.ofNullable(keyPairs.getStore().getByKey(key(namespace, name)));
+    return Optional.ofNullable(keyPairs.get(namespace, name));
   }
 
   @Override
   public boolean hasSecurityGroup(String namespace, String name) {
     start();
-    return securityGroups.getStore().getByKey(key(namespace, name)) != null;
+    return securityGroups.get(namespace, name) != null;
   }
 
   @Override
   public Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name) {
     start();
-    return Optional.ofNullable(taskDefinitionRevisions.getStore().getByKey(key(namespace, name)));
-  }
-
-  private static String key(String namespace, String name) {
-    return Cache.namespaceKeyFunc(namespace, name);
+    return Optional.ofNullable(taskDefinitionRevisions.get(namespace, name));
   }
 
   @Override

@@ -101,6 +101,18 @@ final class AdmissionDecision {
     if (!"CREATE".equals(request.operation()) && !"UPDATE".equals(request.operation())) {
       return Decision.allow("Unchanged", List.of());
     }
+    if (!inventory.serves(request.namespace())) {
+      // Reached only past the webhook's namespaceSelector (edited by hand, or a local run's): room
+      // reserved here would be held for a workload that no controller of this install runs.
+      return Decision.deny(
+          "NotServed",
+          403,
+          "namespace "
+              + request.namespace()
+              + " is not one this Nimbus serves (nimbus.watch-namespaces): its "
+              + kind
+              + "s would never run");
+    }
     Outcome outcome =
         switch (kind) {
           case "VirtualServer" -> decideServer(request);

@@ -30,6 +30,8 @@ public final class LostNodes {
     var deletions =
         InformerEventSourceConfiguration.from(Node.class, workload)
             .withName(SOURCE)
+            // Nodes are cluster-scoped: one watch, whichever namespaces the controller serves.
+            .withWatchAllNamespaces()
             // Only a deletion matters; heartbeats of a thousand nodes would cost a scan each.
             .withOnAddFilter(node -> false)
             .withOnUpdateFilter((node, old) -> false)

@@ -1,16 +1,18 @@
 package dev.nimbus.workload;
 
+import dev.nimbus.config.WatchedNamespaces;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * Lists of every object of a kind in the cluster, read from the API server a page at a time: no
- * response holds the whole cluster's objects at once, and only what the caller keeps of each object
- * outlives its page.
+ * Lists of every object of a kind in the namespaces served, read from the API server a page at a
+ * time: no response holds the whole cluster's objects at once, and only what the caller keeps of
+ * each object outlives its page.
  */
 public final class PagedLists {
   /** Objects per page: a page of maximal workloads stays within a few MiB. */
@@ -26,20 +28,23 @@ public final class PagedLists {
 
   private PagedLists() {}
 
-  /** {@code keep} of every {@code type} object in all namespaces, as stored now. */
+  /** {@code keep} of every {@code type} object in the namespaces served, as stored now. */
   public static <T extends HasMetadata, R> List<R> all(
-      KubernetesClient client, Class<T> type, Function<T, R> keep) {
+      KubernetesClient client, WatchedNamespaces watched, Class<T> type, Function<T, R> keep) {
     List<R> kept = new ArrayList<>();
-    String next = null;
-    do {
-      var page =
-          client
-              .resources(type)
-              .inAnyNamespace()
-              .list(new ListOptionsBuilder().withLimit(PAGE).withContinue(next).build());
-      page.getItems().forEach(item -> kept.add(keep.apply(item)));
-      next = page.getMetadata() == null ? null : page.getMetadata().getContinue();
-    } while (next != null && !next.isEmpty());
+    for (Optional<String> scope : watched.scopes()) {
+      String next = null;
+      do {
+        var options = new ListOptionsBuilder().withLimit(PAGE).withContinue(next).build();
+        var objects = client.resources(type);
+        var page =
+            scope.isPresent()
+                ? objects.inNamespace(scope.get()).list(options)
+                : objects.inAnyNamespace().list(options);
+        page.getItems().forEach(item -> kept.add(keep.apply(item)));
+        next = page.getMetadata() == null ? null : page.getMetadata().getContinue();
+      } while (next != null && !next.isEmpty());
+    }
     return kept;
   }
 }

@@ -44,9 +44,39 @@ class AdmissionDecisionTest {
           List.of(Fixtures.instanceType("small", 2, "4Gi")),
           Set.of());
 
+  private static final String NOT_SERVED = "elsewhere";
+
   // Every create here may take the whole pool; the share has its own test.
   private final AdmissionDecision decisions =
       new AdmissionDecision(JSON, CATALOG, workload -> Optional.empty(), 1.0);
+
+  /**
+   * A namespaced install serves only its namespaces: a create elsewhere (past a webhook
+   * configuration edited by hand) reserves nothing and says why.
+   */
+  @Test
+  void aCreateInANamespaceNotServedIsRefusedAndReservesNothing() {
+    var request = create(server("web", "small", 1, 1));
+    var elsewhere =
+        new AdmissionReviews.Request(
+            request.uid(),
+            request.kind(),
+            request.operation(),
+            NOT_SERVED,
+            request.name(),
+            false,
+            request.object(),
+            null);
+
+    var decision = (Decision) decisions.decide(elsewhere);
+
+    assertThat(decision.allowed()).isFalse();
+    assertThat(decision.code()).isEqualTo(403);
+    assertThat(decision.message())
+        .isEqualTo(
+            "namespace elsewhere is not one this Nimbus serves (nimbus.watch-namespaces): its"
+                + " VirtualServers would never run");
+  }
 
   /**
    * The API server calls the webhook before it finds a name taken: a create of a stored name is
@@ -418,6 +448,11 @@ class AdmissionDecisionTest {
     FixedCatalog(
         List<Node> nodes, List<CapacityPool> pools, List<InstanceType> types, Set<String> uids) {
       this(nodes, pools, types, uids, List.of());
+    }
+
+    @Override
+    public boolean serves(String namespace) {
+      return !NOT_SERVED.equals(namespace);
     }
 
     @Override

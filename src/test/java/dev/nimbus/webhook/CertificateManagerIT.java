@@ -17,6 +17,7 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -273,6 +274,10 @@ class CertificateManagerIT {
     return new NimbusConfig() {
       public String namespace() {
         return namespace;
+      }
+
+      public Optional<Set<String>> watchNamespaces() {
+        return Optional.empty();
       }
 
       public Webhook webhook() {
