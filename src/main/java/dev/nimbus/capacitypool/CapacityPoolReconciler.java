@@ -212,8 +212,11 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     java.time.Duration grace = config.ledger().orphanGracePeriod();
     Set<String> past = new HashSet<>();
     java.time.Duration soonest = null;
-    for (String uid : ledger.entries().keySet()) {
-      if (seenWorkloads.contains(uid)) {
+    for (LedgerEntry entry : ledger.entries().values()) {
+      String uid = entry.uid();
+      // An entry of a namespace this install does not serve (written before the install was made
+      // namespaced) is kept: its workload may well run, where this install cannot look.
+      if (seenWorkloads.contains(uid) || !watched.includes(entry.namespace())) {
         unaccounted.forget(uid);
         continue;
       }

@@ -1,8 +1,11 @@
 package dev.nimbus.webhook;
 
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MatchCondition;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
@@ -55,6 +58,8 @@ public class WebhookServer {
               "deletes-a-protected-server"));
 
   static final int IDLE_TIMEOUT_SECONDS = 60;
+  // Set by the API server on every namespace (Kubernetes 1.22 and later).
+  private static final String NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -62,6 +67,7 @@ public class WebhookServer {
   private final CertificateManager certificates;
   private final WorkloadAdmission admission;
   private final Inventory inventory;
+  private final WatchedNamespaces watched;
   private final KubernetesSerialization json;
   private HttpServer server;
   private CertificateManager.Pems serving;
@@ -72,7 +78,9 @@ public class WebhookServer {
       NimbusConfig config,
       CertificateManager certificates,
       WorkloadAdmission admission,
-      Inventory inventory) {
+      Inventory inventory,
+      WatchedNamespaces watched) {
+    this.watched = watched;
     this.vertx = vertx;
     this.client = client;
     this.config = config;
@@ -251,6 +259,25 @@ public class WebhookServer {
         config.webhook().configurationName());
   }
 
+  /**
+   * The namespaces served, when listed: the API server then calls the webhook for no other (as the
+   * chart's configuration selects them); null, every namespace.
+   */
+  private LabelSelector namespaceSelector() {
+    return watched
+        .listed()
+        .map(
+            names ->
+                new LabelSelectorBuilder()
+                    .addNewMatchExpression()
+                    .withKey(NAMESPACE_NAME_LABEL)
+                    .withOperator("In")
+                    .withValues(names.stream().sorted().toList())
+                    .endMatchExpression()
+                    .build())
+        .orElse(null);
+  }
+
   private ValidatingWebhookConfiguration configuration(String url, String caBundle) {
     return new ValidatingWebhookConfigurationBuilder()
         .withNewMetadata()
@@ -265,6 +292,7 @@ public class WebhookServer {
         .withTimeoutSeconds(10)
         .withMatchPolicy("Equivalent")
         .withMatchConditions(MATCH_CONDITIONS)
+        .withNamespaceSelector(namespaceSelector())
         .addNewRule()
         .withApiGroups("compute.nimbus.dev")
         .withApiVersions("v1alpha1")

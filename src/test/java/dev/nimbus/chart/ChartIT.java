@@ -22,6 +22,7 @@ import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
@@ -120,6 +121,7 @@ class ChartIT {
     for (List<String> values :
         List.of(
             List.<String>of(),
+            List.of("--set-json", "watchNamespaces=[\"default\"]"),
             List.of(
                 "--set",
                 "webhook.certManager.enabled=true",
@@ -188,26 +190,7 @@ class ChartIT {
   @Test
   void aReleaseRunsTheOperatorWithTheChartsRightsUpgradesItsCrdsAndUninstallsCleanly(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    // CRDs installed before by other means are adopted, as Helm documents it.
-    for (String crd :
-        List.of(
-            "virtualservers",
-            "containertasks",
-            "capacitypools",
-            "instancetypes",
-            "keypairs",
-            "machineimages",
-            "securitygroups",
-            "taskdefinitionrevisions")) {
-      String name = "crd/" + crd + ".compute.nimbus.dev";
-      kubectl("label", "--overwrite", name, "app.kubernetes.io/managed-by=Helm");
-      kubectl(
-          "annotate",
-          "--overwrite",
-          name,
-          "meta.helm.sh/release-name=" + RELEASE,
-          "meta.helm.sh/release-namespace=" + NAMESPACE);
-    }
+    adoptCrds();
     helm(
         "install",
         RELEASE,
@@ -386,6 +369,137 @@ class ChartIT {
                 .get())
         .as("crds.keep leaves the CRDs, and the workloads with them")
         .isNotNull();
+  }
+
+  /**
+   * A release with watchNamespaces serves those namespaces alone: its ServiceAccount has no right
+   * on workloads, pods or Secrets anywhere else, a workload created elsewhere is refused with where
+   * workloads run, and the operator, run from its image with the release's rights, reconciles a
+   * server and a task in a served namespace to Ready without asking for what its Roles do not
+   * grant.
+   */
+  @Test
+  void aNamespacedReleaseServesItsNamespacesAlone(KubernetesClient client, TestNamespace served)
+      throws Exception {
+    TestNamespace other = new TestNamespace(served.name() + "-other");
+    client
+        .resource(
+            new NamespaceBuilder().withNewMetadata().withName(other.name()).endMetadata().build())
+        .create();
+    try {
+      adoptCrds();
+      helm(
+          "install",
+          RELEASE,
+          chart().toString(),
+          "-n",
+          NAMESPACE,
+          "--create-namespace",
+          "--wait=false",
+          "--set-json",
+          "watchNamespaces=[\"" + served.name() + "\"]");
+
+      Path kubeconfig = serviceAccountKubeconfig(client);
+      try (KubernetesClient operatorRights =
+          new KubernetesClientBuilder()
+              .withConfig(Config.fromKubeconfig(Files.readString(kubeconfig)))
+              .build()) {
+        assertThat(operatorRights.pods().inNamespace(served.name()).list().getItems()).isEmpty();
+        assertForbidden(() -> operatorRights.pods().inAnyNamespace().list(), "pods everywhere");
+        assertForbidden(
+            () -> operatorRights.resources(VirtualServer.class).inAnyNamespace().list(),
+            "VirtualServers everywhere");
+        for (String elsewhere : List.of(other.name(), "default")) {
+          assertForbidden(
+              () -> operatorRights.pods().inNamespace(elsewhere).list(), "pods in " + elsewhere);
+          assertForbidden(
+              () -> operatorRights.resource(taskShapedPod(elsewhere, false)).dryRun().create(),
+              "a task pod in " + elsewhere);
+          assertForbidden(
+              () -> operatorRights.resources(ContainerTask.class).inNamespace(elsewhere).list(),
+              "ContainerTasks in " + elsewhere);
+        }
+      }
+
+      assertThatThrownBy(() -> client.resource(server(other, "elsewhere", false)).create())
+          .as("a workload where no controller of the release would run it")
+          .isInstanceOf(KubernetesClientException.class)
+          .hasMessageContaining(
+              "Nimbus does not serve namespace "
+                  + other.name()
+                  + ": VirtualServers and ContainerTasks run only in "
+                  + served.name());
+
+      client.resource(pool()).serverSideApply();
+      client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
+      kubectl(
+          "patch",
+          "validatingwebhookconfiguration",
+          RELEASE,
+          "--type=json",
+          "-p",
+          "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
+              + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
+              + "\"value\":\"https://127.0.0.1:20343/validate-workloads\"}]");
+      OperatorImageRun image = OperatorImageRun.of(client, RELEASE, NAMESPACE);
+      try (OperatorProcess operator =
+          image.start(
+              "it-chart-namespaced-operator",
+              serviceAccountToken(client),
+              Map.of(
+                  "NIMBUS_WEBHOOK_HOST", "127.0.0.1",
+                  "NIMBUS_WEBHOOK_PORT", "20343",
+                  "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:20343",
+                  "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
+                  "QUARKUS_HTTP_PORT", "0"))) {
+        VirtualServer server = server(served, "served-vm", false);
+        ContainerTask task = task(served, "served-task");
+        createWhenAdmitted(client, server);
+        createWhenAdmitted(client, task);
+        awaitReady(client, server);
+        awaitReady(client, task);
+        assertThat(operator.logText())
+            .as("the release's Roles let the operator do all it does in its namespaces")
+            .doesNotContainPattern("(?i)forbidden: User \"system:serviceaccount");
+        client.resource(server).delete();
+        client.resource(task).delete();
+        client.resource(server).waitUntilCondition(s -> s == null, 60, TimeUnit.SECONDS);
+        client.resource(task).waitUntilCondition(t -> t == null, 60, TimeUnit.SECONDS);
+      }
+    } finally {
+      helm("uninstall", RELEASE, "-n", NAMESPACE, "--ignore-not-found");
+      client.namespaces().withName(other.name()).delete();
+    }
+  }
+
+  private static void assertForbidden(Runnable call, String what) {
+    assertThatThrownBy(call::run)
+        .as("the operator may not reach " + what)
+        .isInstanceOf(KubernetesClientException.class)
+        .satisfies(e -> assertThat(((KubernetesClientException) e).getCode()).isEqualTo(403));
+  }
+
+  /** CRDs installed before by other means are adopted by the release, as Helm documents it. */
+  private static void adoptCrds() throws Exception {
+    for (String crd :
+        List.of(
+            "virtualservers",
+            "containertasks",
+            "capacitypools",
+            "instancetypes",
+            "keypairs",
+            "machineimages",
+            "securitygroups",
+            "taskdefinitionrevisions")) {
+      String name = "crd/" + crd + ".compute.nimbus.dev";
+      kubectl("label", "--overwrite", name, "app.kubernetes.io/managed-by=Helm");
+      kubectl(
+          "annotate",
+          "--overwrite",
+          name,
+          "meta.helm.sh/release-name=" + RELEASE,
+          "meta.helm.sh/release-namespace=" + NAMESPACE);
+    }
   }
 
   /**
