@@ -459,6 +459,20 @@ class ChartIT {
         awaitReady(client, server);
         awaitReady(client, task);
         assertThat(operator.logText())
+            .as("the workloads' controllers watch the served namespace alone")
+            .contains(
+                "Registered reconciler: 'virtualserver' for resource: '"
+                    + VirtualServer.class
+                    + "' for namespace(s): ["
+                    + served.name()
+                    + "]")
+            .contains(
+                "Registered reconciler: 'containertask' for resource: '"
+                    + ContainerTask.class
+                    + "' for namespace(s): ["
+                    + served.name()
+                    + "]");
+        assertThat(operator.logText())
             .as("the release's Roles let the operator do all it does in its namespaces")
             .doesNotContainPattern("(?i)forbidden: User \"system:serviceaccount");
         client.resource(server).delete();
