@@ -133,6 +133,7 @@ class LedgerCommitsStaleViewTest {
    * Shards in memory with every version kept; a view shows a node one version back for as many
    * reads as {@link #staleReadsOf} says, as a replica's watch can lag behind a write.
    */
+  // Written from the commit's threads at once: every method holds the lock.
   private static final class ScriptedStorage implements LedgerStorage {
     private final Map<String, List<Versioned>> versions = new HashMap<>();
     private final Map<String, Integer> stale = new HashMap<>();
@@ -141,12 +142,12 @@ class LedgerCommitsStaleViewTest {
     private long version;
     private int reads;
 
-    void staleReadsOf(String node, int reads) {
+    synchronized void staleReadsOf(String node, int reads) {
       stale.put(node, reads);
     }
 
     /** The {@code read}-th view (from 1) shows {@code node} one version back. */
-    void staleOnRead(String node, int read) {
+    synchronized void staleOnRead(String node, int read) {
       staleOnRead.put(node, read);
     }
 
@@ -154,11 +155,11 @@ class LedgerCommitsStaleViewTest {
      * The next {@code writes} writes of {@code node} find another writer's version first, as a
      * write of another replica that came between a view and a write.
      */
-    void refuseWritesOf(String node, int writes) {
+    synchronized void refuseWritesOf(String node, int writes) {
       refused.put(node, writes);
     }
 
-    Ledger latest() {
+    synchronized Ledger latest() {
       List<LedgerShards.Shard> shards = new ArrayList<>();
       readShards("p").forEach((node, v) -> shards.add(LedgerShards.decode(node, v.document())));
       return LedgerShards.assemble("p", shards);
@@ -182,7 +183,7 @@ class LedgerCommitsStaleViewTest {
     }
 
     @Override
-    public Set<String> lostShards(String pool) {
+    public synchronized Set<String> lostShards(String pool) {
       return Set.of();
     }
 
@@ -212,21 +213,21 @@ class LedgerCommitsStaleViewTest {
     }
 
     @Override
-    public boolean mayHaveLegacy(String pool) {
+    public synchronized boolean mayHaveLegacy(String pool) {
       return false;
     }
 
     @Override
-    public Legacy legacy(String pool) {
+    public synchronized Legacy legacy(String pool) {
       return null;
     }
 
     @Override
-    public boolean retireLegacy(String pool, Legacy current) {
+    public synchronized boolean retireLegacy(String pool, Legacy current) {
       return false;
     }
 
     @Override
-    public void legacyCopied(String pool) {}
+    public synchronized void legacyCopied(String pool) {}
   }
 }
