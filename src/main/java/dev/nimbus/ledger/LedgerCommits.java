@@ -13,18 +13,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Queue;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
-import java.util.concurrent.FutureTask;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -58,32 +52,14 @@ import java.util.function.Function;
  * ({@link #moveLegacy}).
  */
 public final class LedgerCommits {
-  /** Shard writes of one replica in flight at once, over all pools. */
-  static final int PARALLEL_WRITES = 16;
-
   private final LedgerStorage storage;
   private final int casAttempts;
   private final Duration timeout;
   private final Map<String, Group> groups = new ConcurrentHashMap<>();
   private final Map<String, DecodedShard> decodedShards = new ConcurrentHashMap<>();
   private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
-  // The shards of one round are written at once, each its own compare-and-swap: a round of
-  // decisions spread over many nodes waits for one write, not for one after the other.
-  private final ThreadPoolExecutor writers =
-      new ThreadPoolExecutor(
-          PARALLEL_WRITES,
-          PARALLEL_WRITES,
-          30,
-          TimeUnit.SECONDS,
-          new LinkedBlockingQueue<>(),
-          runnable -> {
-            Thread thread = new Thread(runnable, "ledger-shard-write");
-            thread.setDaemon(true);
-            return thread;
-          });
 
   public LedgerCommits(LedgerStorage storage, int casAttempts, Duration timeout) {
-    writers.allowCoreThreadTimeOut(true);
     this.storage = storage;
     this.casAttempts = casAttempts;
     this.timeout = timeout;
@@ -240,36 +216,17 @@ public final class LedgerCommits {
           failed.add(node);
         }
       }
-      Ledger decided = ledger;
-      Map<String, Future<Boolean>> writes = new TreeMap<>();
       for (String node : nodes) {
-        Callable<Boolean> write =
-            () -> writeShard(pool, node, read, uids, decided, unseen.contains(node));
-        // A round of one shard, as most of a single caller's are, is written on this thread.
-        writes.put(node, nodes.size() == 1 ? runHere(write) : writers.submit(write));
-      }
-      for (var write : writes.entrySet()) {
-        String node = write.getKey();
+        if (error != null) {
+          failed.add(node);
+          continue;
+        }
         try {
-          if (!write.getValue().get(timeout.toNanos(), TimeUnit.NANOSECONDS)) {
+          if (!writeShard(pool, node, read, uids, ledger, unseen.contains(node))) {
             failed.add(node);
           }
-        } catch (ExecutionException e) {
-          error =
-              error != null
-                  ? error
-                  : e.getCause() instanceof RuntimeException runtime
-                      ? runtime
-                      : new IllegalStateException(e.getCause());
-          failed.add(node);
-        } catch (TimeoutException e) {
-          // The write may still land: a part of what it carried is then an orphan, as when an
-          // answer is lost.
-          error = error != null ? error : ContentionException.busy(pool, timeout);
-          failed.add(node);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          error = error != null ? error : ContentionException.busy(pool, timeout);
+        } catch (RuntimeException e) {
+          error = e;
           failed.add(node);
         }
       }
@@ -596,12 +553,6 @@ public final class LedgerCommits {
     Set<String> nodes = new HashSet<>();
     entry.placements().forEach(p -> nodes.add(p.node()));
     return nodes;
-  }
-
-  private static <T> Future<T> runHere(Callable<T> work) {
-    FutureTask<T> task = new FutureTask<>(work);
-    task.run();
-    return task;
   }
 
   private static boolean intersects(Set<String> a, Set<String> b) {

@@ -206,48 +206,6 @@ class LedgerCommitsPropertiesTest {
     callers.shutdownNow();
   }
 
-  /**
-   * The shards of one round are written at once, each its own compare-and-swap: a round of
-   * decisions over several nodes waits for one write, not for one after the other. Each write here
-   * returns only once the other has begun.
-   */
-  @Example
-  void theShardsOfOneRoundAreWrittenAtOnce() {
-    CountDownLatch bothWriting = new CountDownLatch(2);
-    LedgerStorage meeting =
-        new NoLegacy() {
-          @Override
-          public Map<String, Versioned> shards(String pool) {
-            return Map.of();
-          }
-
-          @Override
-          public Versioned write(String pool, String node, Versioned current, String document) {
-            bothWriting.countDown();
-            try {
-              if (!bothWriting.await(5, TimeUnit.SECONDS)) {
-                throw new IllegalStateException("the shards were written one after the other");
-              }
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-              throw new IllegalStateException(e);
-            }
-            return new Versioned("1", document);
-          }
-        };
-    LedgerCommits commits = new LedgerCommits(meeting, 20, Duration.ofSeconds(10));
-
-    boolean written =
-        commits.change(
-            "p",
-            ledger ->
-                Change.write(
-                    ledger.with(entry("a", "n1", 1000)).with(entry("b", "n2", 1000)),
-                    Boolean.TRUE));
-
-    assertThat(written).isTrue();
-  }
-
   private static java.util.function.Function<Ledger, Change<Boolean>> admitting(String uid) {
     return ledger -> Change.write(ledger.with(entry(uid, "n", 1000)), Boolean.TRUE);
   }

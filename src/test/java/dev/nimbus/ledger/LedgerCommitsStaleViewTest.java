@@ -133,7 +133,6 @@ class LedgerCommitsStaleViewTest {
    * Shards in memory with every version kept; a view shows a node one version back for as many
    * reads as {@link #staleReadsOf} says, as a replica's watch can lag behind a write.
    */
-  // Written from the commit's threads at once: every method holds the lock.
   private static final class ScriptedStorage implements LedgerStorage {
     private final Map<String, List<Versioned>> versions = new HashMap<>();
     private final Map<String, Integer> stale = new HashMap<>();
@@ -142,12 +141,12 @@ class LedgerCommitsStaleViewTest {
     private long version;
     private int reads;
 
-    synchronized void staleReadsOf(String node, int reads) {
+    void staleReadsOf(String node, int reads) {
       stale.put(node, reads);
     }
 
     /** The {@code read}-th view (from 1) shows {@code node} one version back. */
-    synchronized void staleOnRead(String node, int read) {
+    void staleOnRead(String node, int read) {
       staleOnRead.put(node, read);
     }
 
@@ -155,11 +154,11 @@ class LedgerCommitsStaleViewTest {
      * The next {@code writes} writes of {@code node} find another writer's version first, as a
      * write of another replica that came between a view and a write.
      */
-    synchronized void refuseWritesOf(String node, int writes) {
+    void refuseWritesOf(String node, int writes) {
       refused.put(node, writes);
     }
 
-    synchronized Ledger latest() {
+    Ledger latest() {
       List<LedgerShards.Shard> shards = new ArrayList<>();
       readShards("p").forEach((node, v) -> shards.add(LedgerShards.decode(node, v.document())));
       return LedgerShards.assemble("p", shards);
@@ -183,7 +182,7 @@ class LedgerCommitsStaleViewTest {
     }
 
     @Override
-    public synchronized Set<String> lostShards(String pool) {
+    public Set<String> lostShards(String pool) {
       return Set.of();
     }
 
@@ -213,21 +212,21 @@ class LedgerCommitsStaleViewTest {
     }
 
     @Override
-    public synchronized boolean mayHaveLegacy(String pool) {
+    public boolean mayHaveLegacy(String pool) {
       return false;
     }
 
     @Override
-    public synchronized Legacy legacy(String pool) {
+    public Legacy legacy(String pool) {
       return null;
     }
 
     @Override
-    public synchronized boolean retireLegacy(String pool, Legacy current) {
+    public boolean retireLegacy(String pool, Legacy current) {
       return false;
     }
 
     @Override
-    public synchronized void legacyCopied(String pool) {}
+    public void legacyCopied(String pool) {}
   }
 }
