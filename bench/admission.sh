@@ -3,8 +3,7 @@
 # server, with the Nimbus admission webhook off and on, at 1, 8 and 32 concurrent clients, in one
 # run on the local control plane (started if it is not up). Prints a Markdown table.
 #
-# Usage: bench/admission.sh [CREATES_PER_RUN [nimbus]]   (default 300; "nimbus": only Nimbus' rows,
-# to compare two builds of the operator)
+# Usage: bench/admission.sh [CREATES_PER_RUN]   (default 300)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(java -version 2>&1 | head -1)"
@@ -12,4 +11,4 @@ mvn -B -q package -DskipTests -Dspotless.check.skip=true
 mvn -B -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 java -Dnimbus.project.dir="$PWD" -Djava.util.logging.manager=org.jboss.logmanager.LogManager \
   -cp "target/test-classes:target/classes:$(cat target/test-classpath.txt)" \
-  dev.nimbus.bench.AdmissionBenchmark "${1:-300}" ${2:+"$2"} 2>&1 | grep -vE "^[0-9]{4}-[0-9]{2}-[0-9]{2} "
+  dev.nimbus.bench.AdmissionBenchmark "${1:-300}" 2>&1 | grep -vE "^[0-9]{4}-[0-9]{2}-[0-9]{2} "

@@ -1,5 +1,7 @@
 package dev.nimbus.config;
 
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.javaoperatorsdk.operator.api.config.ControllerConfigurationOverrider;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
 import java.util.Optional;
@@ -37,5 +39,10 @@ public class WatchedNamespaces {
   /** The listed namespaces, when the install is namespaced. */
   public Optional<Set<String>> listed() {
     return listed;
+  }
+
+  /** Restricts a controller of a namespaced kind, and the sources that follow it, to these. */
+  public <R extends HasMetadata> void restrict(ControllerConfigurationOverrider<R> controller) {
+    listed.ifPresent(controller::settingNamespaces);
   }
 }

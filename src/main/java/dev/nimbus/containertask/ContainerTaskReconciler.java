@@ -9,7 +9,9 @@ import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.capacitypool.PoolModels;
 import dev.nimbus.conditions.StatusPatch;
+import dev.nimbus.config.NamespacedReconciler;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
@@ -41,7 +43,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
@@ -68,7 +69,8 @@ import org.jboss.logging.Logger;
 @ControllerConfiguration(
     name = "containertask",
     informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
-public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Cleaner<ContainerTask> {
+public class ContainerTaskReconciler
+    implements NamespacedReconciler<ContainerTask>, Cleaner<ContainerTask> {
   private static final Logger LOG = Logger.getLogger(ContainerTaskReconciler.class);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
   static final Duration STOP_RECHECK = Duration.ofSeconds(1);
@@ -82,6 +84,7 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
   private final Releases releases;
   private final Readmission readmission;
   private final NimbusConfig config;
+  private final WatchedNamespaces watched;
 
   public ContainerTaskReconciler(
       KubernetesClient client,
@@ -91,7 +94,9 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
       NimbusMetrics metrics,
       Releases releases,
       Readmission readmission,
-      NimbusConfig config) {
+      NimbusConfig config,
+      WatchedNamespaces watched) {
+    this.watched = watched;
     this.readmission = readmission;
     this.config = config;
     this.client = client;
@@ -100,6 +105,11 @@ public class ContainerTaskReconciler implements Reconciler<ContainerTask>, Clean
     this.events = events;
     this.metrics = metrics;
     this.releases = releases;
+  }
+
+  @Override
+  public WatchedNamespaces watchedNamespaces() {
+    return watched;
   }
 
   @Override

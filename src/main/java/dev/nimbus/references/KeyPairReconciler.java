@@ -3,14 +3,26 @@ package dev.nimbus.references;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairStatus;
 import dev.nimbus.conditions.StatusPatch;
+import dev.nimbus.config.NamespacedReconciler;
+import dev.nimbus.config.WatchedNamespaces;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 
 /** KeyPairs: their fingerprint, and whether the key can be read. */
 @ControllerConfiguration(name = "keypair")
-public class KeyPairReconciler implements Reconciler<KeyPair> {
+public class KeyPairReconciler implements NamespacedReconciler<KeyPair> {
+  private final WatchedNamespaces watched;
+
+  public KeyPairReconciler(WatchedNamespaces watched) {
+    this.watched = watched;
+  }
+
+  @Override
+  public WatchedNamespaces watchedNamespaces() {
+    return watched;
+  }
+
   @Override
   public UpdateControl<KeyPair> reconcile(KeyPair keyPair, Context<KeyPair> context) {
     KeyPairStatus status = ReferenceStatuses.of(keyPair);

@@ -6,7 +6,9 @@ import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
 import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.conditions.StatusPatch;
+import dev.nimbus.config.NamespacedReconciler;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
@@ -36,7 +38,6 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
-import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
@@ -65,7 +66,8 @@ import org.jboss.logging.Logger;
 @ControllerConfiguration(
     name = "virtualserver",
     informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
-public class VirtualServerReconciler implements Reconciler<VirtualServer>, Cleaner<VirtualServer> {
+public class VirtualServerReconciler
+    implements NamespacedReconciler<VirtualServer>, Cleaner<VirtualServer> {
   private static final Logger LOG = Logger.getLogger(VirtualServerReconciler.class);
   static final String VM_SOURCE = "virtualmachines";
   static final String VMI_SOURCE = "virtualmachineinstances";
@@ -84,6 +86,7 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
   private final NimbusMetrics metrics;
   private final Readmission readmission;
   private final NimbusConfig config;
+  private final WatchedNamespaces watched;
 
   /** Whether the VirtualMachine and VMI sources are registered (once KubeVirt's CRDs exist). */
   private volatile boolean watchingKubeVirt;
@@ -99,7 +102,9 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
       EventRecorder events,
       NimbusMetrics metrics,
       Readmission readmission,
-      NimbusConfig config) {
+      NimbusConfig config,
+      WatchedNamespaces watched) {
+    this.watched = watched;
     this.readmission = readmission;
     this.config = config;
     this.client = client;
@@ -111,6 +116,11 @@ public class VirtualServerReconciler implements Reconciler<VirtualServer>, Clean
     this.releases = releases;
     this.events = events;
     this.metrics = metrics;
+  }
+
+  @Override
+  public WatchedNamespaces watchedNamespaces() {
+    return watched;
   }
 
   @Override

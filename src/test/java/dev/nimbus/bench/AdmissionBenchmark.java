@@ -38,17 +38,15 @@ public final class AdmissionBenchmark {
 
   public static void main(String[] args) throws Exception {
     int creates = args.length > 0 ? Integer.parseInt(args[0]) : 300;
-    // "nimbus" measures only Nimbus' rows: to compare two builds of the operator.
-    boolean nimbusOnly = args.length > 1 && args[1].equals("nimbus");
     KubernetesClient client = LocalCluster.client();
     setUp(client);
     System.out.printf("creates per run: %d%n", creates);
     System.out.printf(
         "| webhook | clients | creates/s | p50 ms | p99 ms |%n|---|---|---|---|---|%n");
-    for (int clients : nimbusOnly ? new int[0] : CLIENTS) {
+    for (int clients : CLIENTS) {
       run(client, "off", clients, creates);
     }
-    for (int clients : nimbusOnly ? new int[0] : CLIENTS) {
+    for (int clients : CLIENTS) {
       try (NoOpWebhook noOp = new NoOpWebhook(client, namespace("no-op", clients))) {
         Thread.sleep(3000); // the API server picks up the new webhook configuration
         run(client, "no-op", clients, creates);
