@@ -285,15 +285,7 @@ class ChartIT {
     client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
     // Outside the cluster the API server must reach the process below, not the chart's Service:
     // the admin points the chart's webhook at it; the operator then keeps its caBundle.
-    kubectl(
-        "patch",
-        "validatingwebhookconfiguration",
-        RELEASE,
-        "--type=json",
-        "-p",
-        "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
-            + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
-            + "\"value\":\"https://127.0.0.1:20043/validate-workloads\"}]");
+    pointTheWebhookAt(20043);
     // The operator runs from its image, as the chart's Deployment runs it (OperatorImageRun).
     OperatorImageRun image = OperatorImageRun.of(client, RELEASE, NAMESPACE);
     try (OperatorProcess operator =
@@ -301,12 +293,7 @@ class ChartIT {
             "it-chart-operator",
             serviceAccountToken(client),
             // Where it listens: the API server calls the webhook at this address, as patched above.
-            Map.of(
-                "NIMBUS_WEBHOOK_HOST", "127.0.0.1",
-                "NIMBUS_WEBHOOK_PORT", "20043",
-                "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:20043",
-                "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
-                "QUARKUS_HTTP_PORT", "0"))) {
+            listeningOn(20043))) {
       VirtualServer server = server(namespace, "chart-vm", false);
       ContainerTask task = task(namespace, "chart-task");
       createWhenAdmitted(client, server);
@@ -432,26 +419,11 @@ class ChartIT {
 
       client.resource(pool()).serverSideApply();
       client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
-      kubectl(
-          "patch",
-          "validatingwebhookconfiguration",
-          RELEASE,
-          "--type=json",
-          "-p",
-          "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
-              + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
-              + "\"value\":\"https://127.0.0.1:20343/validate-workloads\"}]");
+      pointTheWebhookAt(20343);
       OperatorImageRun image = OperatorImageRun.of(client, RELEASE, NAMESPACE);
       try (OperatorProcess operator =
           image.start(
-              "it-chart-namespaced-operator",
-              serviceAccountToken(client),
-              Map.of(
-                  "NIMBUS_WEBHOOK_HOST", "127.0.0.1",
-                  "NIMBUS_WEBHOOK_PORT", "20343",
-                  "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:20343",
-                  "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
-                  "QUARKUS_HTTP_PORT", "0"))) {
+              "it-chart-namespaced-operator", serviceAccountToken(client), listeningOn(20343))) {
         VirtualServer server = server(served, "served-vm", false);
         ContainerTask task = task(served, "served-task");
         createWhenAdmitted(client, server);
@@ -484,6 +456,34 @@ class ChartIT {
       helm("uninstall", RELEASE, "-n", NAMESPACE, "--ignore-not-found");
       client.namespaces().withName(other.name()).delete();
     }
+  }
+
+  /**
+   * Outside the cluster the API server must reach a local process, not the chart's Service: points
+   * the release's webhook at {@code port}, as an admin would; the operator then keeps its caBundle.
+   */
+  private static void pointTheWebhookAt(int port) throws Exception {
+    kubectl(
+        "patch",
+        "validatingwebhookconfiguration",
+        RELEASE,
+        "--type=json",
+        "-p",
+        "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
+            + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
+            + "\"value\":\"https://127.0.0.1:"
+            + port
+            + "/validate-workloads\"}]");
+  }
+
+  /** Where the operator listens: the address {@link #pointTheWebhookAt} gave the API server. */
+  private static Map<String, String> listeningOn(int port) {
+    return Map.of(
+        "NIMBUS_WEBHOOK_HOST", "127.0.0.1",
+        "NIMBUS_WEBHOOK_PORT", Integer.toString(port),
+        "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:" + port,
+        "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
+        "QUARKUS_HTTP_PORT", "0");
   }
 
   private static void assertForbidden(Runnable call, String what) {
