@@ -11,13 +11,17 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Creates per second and create latency through the API server at 1, 8 and 32 concurrent clients:
@@ -38,23 +42,26 @@ public final class AdmissionBenchmark {
 
   public static void main(String[] args) throws Exception {
     int creates = args.length > 0 ? Integer.parseInt(args[0]) : 300;
+    boolean onlyNimbus = args.length > 1 && args[1].equals("nimbus");
     KubernetesClient client = LocalCluster.client();
     setUp(client);
     System.out.printf("creates per run: %d%n", creates);
     System.out.printf(
-        "| webhook | clients | creates/s | p50 ms | p99 ms |%n|---|---|---|---|---|%n");
-    for (int clients : CLIENTS) {
-      run(client, "off", clients, creates);
-    }
-    for (int clients : CLIENTS) {
-      try (NoOpWebhook noOp = new NoOpWebhook(client, namespace("no-op", clients))) {
-        Thread.sleep(3000); // the API server picks up the new webhook configuration
-        run(client, "no-op", clients, creates);
+        "| webhook | clients | creates/s | p50 ms | p99 ms | webhook call ms | decision ms |%n"
+            + "|---|---|---|---|---|---|---|%n");
+    if (!onlyNimbus) {
+      for (int clients : CLIENTS) {
+        run(client, "off", clients, creates, Optional.empty());
+      }
+      for (int clients : CLIENTS) {
+        try (NoOpWebhook noOp = new NoOpWebhook(client, namespace("no-op", clients))) {
+          Thread.sleep(3000); // the API server picks up the new webhook configuration
+          run(client, "no-op", clients, creates, Optional.empty());
+        }
       }
     }
-    try (OperatorProcess operator =
-        OperatorProcess.start(
-            "bench-operator",
+    Map<String, String> properties =
+        new HashMap<>(
             Map.of(
                 "quarkus.http.port", "0",
                 "nimbus.namespace", "nimbus-bench",
@@ -62,10 +69,12 @@ public final class AdmissionBenchmark {
                 "nimbus.webhook.port", "19543",
                 "nimbus.webhook.url", "https://127.0.0.1:19543",
                 "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-bench"))) {
+                "nimbus.webhook.configuration-name", "nimbus-bench"));
+    properties.putAll(OperatorOptions.fromSystemProperties());
+    try (OperatorProcess operator = OperatorProcess.start("bench-operator", properties)) {
       Thread.sleep(3000); // the API server picks up the new webhook configuration
       for (int clients : CLIENTS) {
-        run(client, "nimbus", clients, creates);
+        run(client, "nimbus", clients, creates, Optional.of(operator));
       }
     } finally {
       client
@@ -82,8 +91,20 @@ public final class AdmissionBenchmark {
     System.exit(0);
   }
 
-  private static void run(KubernetesClient client, String webhook, int clients, int creates)
+  /**
+   * One row. With {@code operator}, also where a create's time went: the API server's mean time
+   * calling the webhooks of the row (TLS, the operator's queues and its answer) and the operator's
+   * mean time deciding (its admission latency, from reading the request to its answer).
+   */
+  private static void run(
+      KubernetesClient client,
+      String webhook,
+      int clients,
+      int creates,
+      Optional<OperatorProcess> operator)
       throws Exception {
+    Mean calls = Mean.webhookCalls(client);
+    Mean decisions = operator.map(Mean::decisions).orElse(null);
     String namespace = namespace(webhook, clients);
     client
         .namespaces()
@@ -115,13 +136,55 @@ public final class AdmissionBenchmark {
     List<Long> sorted = new ArrayList<>(latencies);
     Collections.sort(sorted);
     System.out.printf(
-        "| %s | %d | %.0f | %.1f | %.1f |%n",
-        webhook, clients, creates / seconds, percentile(sorted, 0.50), percentile(sorted, 0.99));
+        "| %s | %d | %.0f | %.1f | %.1f | %s | %s |%n",
+        webhook,
+        clients,
+        creates / seconds,
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.99),
+        webhook.equals("off") ? "" : String.format("%.1f", calls.since(Mean.webhookCalls(client))),
+        operator.map(o -> String.format("%.1f", decisions.since(Mean.decisions(o)))).orElse(""));
     client.namespaces().withName(namespace).delete();
     client
         .namespaces()
         .withName(namespace)
         .waitUntilCondition(n -> n == null, 120, TimeUnit.SECONDS);
+  }
+
+  /** A sum and a count of durations in seconds, read twice to give the mean between, in ms. */
+  private record Mean(double sum, double count) {
+    private static final Pattern WEBHOOK_SERIES =
+        Pattern.compile(
+            "^apiserver_admission_webhook_admission_duration_seconds_(sum|count)\\{[^}]*\\}"
+                + " (\\S+)$");
+
+    /** Every webhook call the API server made so far (one webhook is registered per row). */
+    static Mean webhookCalls(KubernetesClient client) {
+      double sum = 0;
+      double count = 0;
+      for (String line : client.raw("/metrics").split("\n")) {
+        Matcher matcher = WEBHOOK_SERIES.matcher(line);
+        if (matcher.matches() && line.contains("type=\"validating\"")) {
+          if (matcher.group(1).equals("sum")) {
+            sum += Double.parseDouble(matcher.group(2));
+          } else {
+            count += Double.parseDouble(matcher.group(2));
+          }
+        }
+      }
+      return new Mean(sum, count);
+    }
+
+    static Mean decisions(OperatorProcess operator) {
+      return new Mean(
+          operator.counter("nimbus_admission_latency_seconds_sum"),
+          operator.counter("nimbus_admission_latency_seconds_count"));
+    }
+
+    double since(Mean later) {
+      double calls = later.count - count;
+      return calls == 0 ? 0 : 1000 * (later.sum - sum) / calls;
+    }
   }
 
   private static String namespace(String webhook, int clients) {

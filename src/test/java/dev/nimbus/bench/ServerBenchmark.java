@@ -6,10 +6,13 @@ import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.ServiceProxy;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,13 +20,14 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * 1,000 one-instance VirtualServers across 100 KWOK nodes, run by one operator replica with the
- * real virt-controller and the virt-handler stand-in. Measures, in one run: the time from the first
- * create until every server is Ready, the operator's API writes per server (from the API server's
- * own request counters, by resource, so that the writes of KubeVirt, KWOK and the scheduler are
- * left out), the operator's peak resident memory, the time until every server is deleted and its
- * capacity returned, and as the yardstick the rate at which the same client creates ConfigMaps on
- * this API server. Run by {@code bench/servers.sh}.
+ * One-instance VirtualServers (1,000 unless told) across KWOK nodes (100 unless told), run by one
+ * operator replica or more with the real virt-controller and the virt-handler stand-in. Measures,
+ * in one run: the time from the first create until every server is Ready, whether the pool's ledger
+ * then holds exactly what the stored servers were admitted, the operator's API writes per server
+ * (from the API server's own request counters, by resource, so that the writes of KubeVirt, KWOK
+ * and the scheduler are left out), each replica's peak resident memory, the time until every server
+ * is deleted and its capacity returned, and as the yardstick the rate at which the same client
+ * creates ConfigMaps on this API server. Run by {@code bench/servers.sh}.
  */
 public final class ServerBenchmark {
   private static final String POOL = "bench-servers";
@@ -31,6 +35,7 @@ public final class ServerBenchmark {
   private static final String NAMESPACE = "bench-servers";
   private static final String YARDSTICK_NAMESPACE = "bench-yardstick";
   private static final int CLIENTS = BenchClients.THREADS;
+  private static final int FIRST_WEBHOOK_PORT = 19544;
   private static final Pattern SERIES =
       Pattern.compile("^apiserver_request_total\\{([^}]*)\\} (\\S+)$");
 
@@ -48,6 +53,7 @@ public final class ServerBenchmark {
   private static void run(String[] args) throws Exception {
     int servers = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
     int nodes = args.length > 1 ? Integer.parseInt(args[1]) : 100;
+    int replicas = args.length > 2 ? Integer.parseInt(args[2]) : 1;
     KubernetesClient client = LocalCluster.client();
     setUp(client, nodes);
     double yardstick =
@@ -64,31 +70,66 @@ public final class ServerBenchmark {
                     .build());
     client.namespaces().withName(YARDSTICK_NAMESPACE).delete();
 
-    OperatorProcess operator =
-        OperatorProcess.start(
-            "bench-servers-operator",
-            Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", OPERATOR_NAMESPACE,
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "19544",
-                "nimbus.webhook.url", "https://127.0.0.1:19544",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-bench-servers"));
+    List<OperatorProcess> operators = new ArrayList<>();
+    // With more than one replica the webhook is reached through a proxy that spreads connections
+    // over them, as a Service does; the controllers run on the elected leader.
+    ServiceProxy proxy = null;
+    if (replicas > 1) {
+      List<Integer> ports = new ArrayList<>();
+      for (int r = 0; r < replicas; r++) {
+        ports.add(FIRST_WEBHOOK_PORT + r);
+      }
+      proxy = new ServiceProxy(ports);
+    }
+    String webhookUrl = "https://127.0.0.1:" + (proxy == null ? FIRST_WEBHOOK_PORT : proxy.port());
+    for (int r = 0; r < replicas; r++) {
+      Map<String, String> properties =
+          new HashMap<>(
+              Map.of(
+                  "quarkus.http.port", "0",
+                  "nimbus.namespace", OPERATOR_NAMESPACE,
+                  "nimbus.webhook.host", "127.0.0.1",
+                  "nimbus.webhook.port", Integer.toString(FIRST_WEBHOOK_PORT + r),
+                  "nimbus.webhook.url", webhookUrl,
+                  "nimbus.webhook.extra-hosts", "127.0.0.1",
+                  "nimbus.webhook.configuration-name", "nimbus-bench-servers"));
+      properties.putAll(OperatorOptions.fromSystemProperties());
+      operators.add(OperatorProcess.start("bench-servers-operator-" + r, properties));
+    }
+    SharedIndexInformer<VirtualServer> watched =
+        client.resources(VirtualServer.class).inNamespace(NAMESPACE).inform();
     try {
       Thread.sleep(3000); // the API server picks up the new webhook configuration
       Map<String, Double> before = operatorWrites(client);
       long start = System.nanoTime();
       double createRate = BenchClients.createAll(client, servers, i -> server("vs-" + i));
       double createdAt = (System.nanoTime() - start) / 1e9;
-      long peakSampled = 0;
+      long[] peakSampled = new long[replicas];
       int ready = 0;
+      long lastProgress = start;
+      long deadline = start + (long) ((1800 + 0.3 * servers) * 1e9);
       while (ready < servers) {
         Thread.sleep(1000);
-        ready = countReady(client);
-        peakSampled = Math.max(peakSampled, operator.residentKiB()[0]);
-        if ((System.nanoTime() - start) / 1e9 > 1800) {
-          throw new IllegalStateException("only " + ready + " of " + servers + " Ready in 30 min");
+        ready = countReady(watched.getStore().list());
+        for (int r = 0; r < replicas; r++) {
+          peakSampled[r] = Math.max(peakSampled[r], operators.get(r).residentKiB()[0]);
+        }
+        if (System.nanoTime() - lastProgress > 30e9) {
+          lastProgress = System.nanoTime();
+          System.out.printf(
+              "  %.0f s: %d stored, %d Ready%n",
+              (lastProgress - start) / 1e9, watched.getStore().list().size(), ready);
+          System.out.flush();
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              "only "
+                  + ready
+                  + " of "
+                  + servers
+                  + " Ready after "
+                  + (deadline - start) / 1e9
+                  + " s");
         }
       }
       double allReady = (System.nanoTime() - start) / 1e9;
@@ -100,18 +141,25 @@ public final class ServerBenchmark {
               client.v1().events().inNamespace(NAMESPACE).list().getItems().stream()
                   .filter(e -> "nimbus-operator".equals(e.getReportingComponent()))
                   .count());
-      long[] memory = operator.residentKiB();
       System.out.printf(
-          "servers: %d on %d KWOK nodes, %d client threads%n", servers, nodes, CLIENTS);
+          "servers: %d on %d KWOK nodes, %d client threads, %d operator replica(s)%n",
+          servers, nodes, CLIENTS, replicas);
       System.out.printf("yardstick: ConfigMap creates by the same client: %.0f/s%n", yardstick);
       System.out.printf(
           "VirtualServer creates (webhook on): %.0f/s, all stored after %.1f s%n",
           createRate, createdAt);
       System.out.printf("all Ready after %.1f s from the first create%n", allReady);
+      int held = ledgerHeld(client);
       System.out.printf(
-          "operator resident memory: peak %d MiB (VmHWM), highest sampled %d MiB, when all were"
-              + " Ready %d MiB%n",
-          memory[1] / 1024, peakSampled / 1024, memory[0] / 1024);
+          "ledger: %d instance(s) held for %d stored server(s) of one instance%s%n",
+          held, servers, held == servers ? "" : " -- NOT EQUAL");
+      for (int r = 0; r < replicas; r++) {
+        long[] memory = operators.get(r).residentKiB();
+        System.out.printf(
+            "operator replica %d resident memory: peak %d MiB (VmHWM), highest sampled %d MiB,"
+                + " when all were Ready %d MiB%n",
+            r, memory[1] / 1024, peakSampled[r] / 1024, memory[0] / 1024);
+      }
       double total = 0;
       System.out.println("operator API writes from the first create until all Ready, by resource:");
       for (var entry : after.entrySet()) {
@@ -144,14 +192,18 @@ public final class ServerBenchmark {
           "all deleted and their capacity returned %.1f s after the deletes began%n",
           (System.nanoTime() - deleteStart) / 1e9);
     } finally {
-      operator.close();
+      watched.close();
+      operators.forEach(OperatorProcess::close);
+      if (proxy != null) {
+        proxy.close();
+      }
       tearDown(client, nodes);
     }
   }
 
-  private static int countReady(KubernetesClient client) {
+  private static int countReady(List<VirtualServer> servers) {
     return (int)
-        client.resources(VirtualServer.class).inNamespace(NAMESPACE).list().getItems().stream()
+        servers.stream()
             .filter(
                 s ->
                     s.getStatus() != null
@@ -160,6 +212,16 @@ public final class ServerBenchmark {
                             .anyMatch(
                                 c -> c.getType().equals("Ready") && c.getStatus().equals("True")))
             .count();
+  }
+
+  /** The instances the pool's stored ledger holds, over all its entries. */
+  private static int ledgerHeld(KubernetesClient client) {
+    return dev.nimbus.testing.StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL)
+        .entries()
+        .values()
+        .stream()
+        .mapToInt(entry -> entry.count())
+        .sum();
   }
 
   private static boolean ledgerEmpty(KubernetesClient client) {
