@@ -25,6 +25,7 @@ final class NoOpWebhook implements AutoCloseable {
   private final KubernetesClient client;
   private final Vertx vertx = Vertx.vertx();
   private final HttpServer server;
+  static final String NAME = "noop.bench.nimbus.dev";
   private final String name;
 
   NoOpWebhook(KubernetesClient client, String namespace) throws Exception {
@@ -83,7 +84,7 @@ final class NoOpWebhook implements AutoCloseable {
                 .withName(name)
                 .endMetadata()
                 .addNewWebhook()
-                .withName("noop.bench.nimbus.dev")
+                .withName(NAME)
                 .withAdmissionReviewVersions("v1")
                 .withSideEffects("None")
                 .withFailurePolicy("Fail")
