@@ -18,6 +18,9 @@ public final class Pool {
   private final String name;
   private final Map<String, Node> nodes;
   private final Map<String, Reservation> reservations;
+  // What the reservations hold on each node, summed once: a snapshot never changes, and a pool's
+  // status asks it of every node.
+  private volatile Map<String, Amounts> allocatedByNode;
 
   public Pool(String name, List<Node> nodes, List<Reservation> reservations) {
     this.name = name;
@@ -99,7 +102,8 @@ public final class Pool {
    * never move because their neighbours changed.
    */
   public Verdict admit(Request request) {
-    Map<String, Amounts> allocated = allocatedPerNode(request.key());
+    // Grows as instances are placed below.
+    Map<String, Amounts> allocated = new HashMap<>(allocatedPerNode(request.key()));
     List<Node> eligible =
         nodes.values().stream().filter(n -> request.eligible().test(n.labels())).toList();
     List<String> held = heldNodes(request);
@@ -236,10 +240,20 @@ public final class Pool {
   }
 
   private Map<String, Amounts> allocatedPerNode() {
-    return allocatedPerNode(null);
+    Map<String, Amounts> known = allocatedByNode;
+    if (known == null) {
+      known = Map.copyOf(sumPerNode(null));
+      allocatedByNode = known;
+    }
+    return known;
   }
 
+  /** What the reservations other than the one under {@code excludedKey} hold on each node. */
   private Map<String, Amounts> allocatedPerNode(String excludedKey) {
+    return reservations.containsKey(excludedKey) ? sumPerNode(excludedKey) : allocatedPerNode();
+  }
+
+  private Map<String, Amounts> sumPerNode(String excludedKey) {
     Map<String, Amounts> perNode = new HashMap<>();
     for (Reservation reservation : reservations.values()) {
       if (reservation.key().equals(excludedKey)) {
