@@ -3,9 +3,11 @@ package dev.nimbus.config;
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.interceptor.Interceptor;
 import java.util.Optional;
 import java.util.UUID;
 import org.jboss.logging.Logger;
@@ -57,7 +59,11 @@ public class LeaderElection {
         false);
   }
 
-  void shuttingDown(@Observes ShutdownEvent event) {
+  /**
+   * Told before QOSDK stops the operator (which gives the lease up) on the same event: observers of
+   * the same priority are called in no given order.
+   */
+  void shuttingDown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
     shuttingDown = true;
   }
 

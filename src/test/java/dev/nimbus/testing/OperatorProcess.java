@@ -20,7 +20,9 @@ import java.util.Map;
  * state but through the API server. Its log goes to {@code target/<name>.log}.
  */
 public final class OperatorProcess implements AutoCloseable {
-  private static final String PROBE_NAMESPACE = "nimbus-it-probe";
+  /** Where a started replica is probed until the API server calls its webhook. */
+  public static final String PROBE_NAMESPACE = "nimbus-it-probe";
+
   private final String name;
   private final Process process;
   private final Path log;
@@ -101,9 +103,15 @@ public final class OperatorProcess implements AutoCloseable {
       builder.environment().put("KUBECONFIG", kubeconfig.toString());
       Process process = builder.start();
       OperatorProcess started = new OperatorProcess(name, process, log);
-      started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));
-      if (properties.containsKey("nimbus.webhook.url")) {
-        awaitWebhookCalled();
+      try {
+        started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));
+        if (properties.containsKey("nimbus.webhook.url")) {
+          awaitWebhookCalled();
+        }
+      } catch (RuntimeException e) {
+        // Never returned, so never closed by its caller: it must not live on and hold its port.
+        process.destroyForcibly();
+        throw e;
       }
       return started;
     } catch (IOException e) {
@@ -407,6 +415,11 @@ public final class OperatorProcess implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The exit code of a process that has stopped. */
+  public int exitCode() {
+    return process.exitValue();
   }
 
   @Override
