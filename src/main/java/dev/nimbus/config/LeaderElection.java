@@ -1,28 +1,23 @@
 package dev.nimbus.config;
 
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
+import io.quarkiverse.operatorsdk.runtime.api.ConfigurationServiceCustomizer;
 import io.quarkus.runtime.ShutdownEvent;
-import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import jakarta.enterprise.inject.Produces;
-import jakarta.interceptor.Interceptor;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
  * Turns on JOSDK's leader election with the lease settings of {@link NimbusConfig}. The identity is
  * the pod name (HOSTNAME) with a random suffix, so that two replicas on one host differ too.
- *
- * <p>Given to QOSDK as a bean rather than through a {@code ConfigurationServiceCustomizer}: behind
- * a customizer QOSDK's configuration service falls back to JOSDK's defaults for the Kubernetes
- * client and the resource cloner, which build a new client (kubeconfig, trust and key stores) for
- * every reconcile.
  */
 @ApplicationScoped
-public class LeaderElection {
+public class LeaderElection implements ConfigurationServiceCustomizer {
   private static final Logger LOG = Logger.getLogger(LeaderElection.class);
 
   private final NimbusConfig config;
@@ -32,12 +27,11 @@ public class LeaderElection {
     this.config = config;
   }
 
-  /** The election QOSDK runs, or none (null) when it is turned off. */
-  @Produces
-  LeaderElectionConfiguration configuration() {
+  @Override
+  public Consumer<ConfigurationServiceOverrider> overrider() {
     var election = config.leaderElection();
     if (!election.enabled()) {
-      return null;
+      return overrider -> {};
     }
     String identity =
         Optional.ofNullable(System.getenv("HOSTNAME")).orElse("nimbus")
@@ -48,22 +42,20 @@ public class LeaderElection {
             () -> LOG.infof("Became the leader (%s): running the controllers", identity),
             () -> stoppedLeading(identity),
             leader -> LOG.infof("The leader is now %s", leader));
-    return new LeaderElectionConfiguration(
-        election.leaseName(),
-        config.namespace(),
-        election.leaseDuration(),
-        election.renewDeadline(),
-        election.retryPeriod(),
-        identity,
-        callbacks,
-        false);
+    return overrider ->
+        overrider.withLeaderElectionConfiguration(
+            new LeaderElectionConfiguration(
+                election.leaseName(),
+                config.namespace(),
+                election.leaseDuration(),
+                election.renewDeadline(),
+                election.retryPeriod(),
+                identity,
+                callbacks,
+                false));
   }
 
-  /**
-   * Told before QOSDK stops the operator (which gives the lease up) on the same event: observers of
-   * the same priority are called in no given order.
-   */
-  void shuttingDown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
+  void shuttingDown(@Observes ShutdownEvent event) {
     shuttingDown = true;
   }
 

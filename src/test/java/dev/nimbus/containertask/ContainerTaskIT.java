@@ -58,9 +58,6 @@ class ContainerTaskIT {
   private static final String POOL = "it-tasks";
   private static final String NAMESPACE = "nimbus-ctask-it";
   private static final String TASK_LABEL = "compute.nimbus.dev/containertask";
-  private static final String CLIENT_CONFIGURATION_LOG =
-      "quarkus.log.category.\"io.fabric8.kubernetes.client.Config\"";
-  private static final String CLIENT_CONFIGURED = "Trying to configure client from";
   private static OperatorProcess operator;
 
   @BeforeAll
@@ -77,13 +74,7 @@ class ContainerTaskIT {
             null,
             null));
     client.resource(pool).serverSideApply();
-    // fabric8 logs each client it configures, which reconcilesBuildNoKubernetesClient counts.
-    operator =
-        OperatorProcess.forTests(
-            "it-ctask-operator",
-            NAMESPACE,
-            19743,
-            Map.of(CLIENT_CONFIGURATION_LOG + ".level", "DEBUG"));
+    operator = OperatorProcess.forTests("it-ctask-operator", NAMESPACE, 19743, Map.of());
   }
 
   @AfterAll
@@ -204,34 +195,6 @@ class ContainerTaskIT {
             client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
                 .map(e -> e.getReason()))
         .contains("Readmitted");
-  }
-
-  /**
-   * Reconciles build no Kubernetes client. Each client built reads the kubeconfig or the
-   * ServiceAccount's files again and makes new trust and key stores: built for every reconcile, as
-   * JOSDK's default resource cloner did behind QOSDK's customized configuration, that took about
-   * 40% of the operator's CPU under load (bench/RESULTS.md).
-   */
-  @Test
-  void reconcilesBuildNoKubernetesClient(KubernetesClient client, TestNamespace namespace)
-      throws Exception {
-    long before = clientsConfigured();
-    SecurityGroup web = new SecurityGroup();
-    web.setMetadata(
-        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
-    web.setSpec(new SecurityGroupSpec("web", List.of(), null));
-    client.resource(web).create();
-    ContainerTask task = seedTask(namespace, "5s");
-    createWhenReferencesKnown(client, task);
-    awaitRunning(client, task, 3);
-
-    assertThat(clientsConfigured())
-        .as("Kubernetes clients configured while a task of three was reconciled to running")
-        .isEqualTo(before);
-  }
-
-  private static long clientsConfigured() {
-    return operator.logText().lines().filter(line -> line.contains(CLIENT_CONFIGURED)).count();
   }
 
   @Test
