@@ -5,8 +5,10 @@ import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
 import io.quarkiverse.operatorsdk.runtime.api.ConfigurationServiceCustomizer;
 import io.quarkus.runtime.ShutdownEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.function.Consumer;
@@ -55,7 +57,11 @@ public class LeaderElection implements ConfigurationServiceCustomizer {
                 false));
   }
 
-  void shuttingDown(@Observes ShutdownEvent event) {
+  /**
+   * Told before QOSDK stops the operator (which gives the lease up) on the same event: observers of
+   * the same priority are called in no given order.
+   */
+  void shuttingDown(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
     shuttingDown = true;
   }
 
