@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -61,18 +60,11 @@ public final class AdmissionBenchmark {
         }
       }
     }
-    Map<String, String> properties =
-        new HashMap<>(
-            Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", "nimbus-bench",
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "19543",
-                "nimbus.webhook.url", "https://127.0.0.1:19543",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-bench"));
-    properties.putAll(OperatorOptions.fromSystemProperties());
-    try (OperatorProcess operator = OperatorProcess.start("bench-operator", properties)) {
+    try (OperatorProcess operator =
+        OperatorProcess.start(
+            "bench-operator",
+            OperatorOptions.replica(
+                "nimbus-bench", 19543, "https://127.0.0.1:19543", "nimbus-bench"))) {
       Thread.sleep(3000); // the API server picks up the new webhook configuration
       for (int clients : CLIENTS) {
         run(client, "nimbus", clients, creates, Optional.of(operator));

@@ -14,7 +14,34 @@ final class OperatorOptions {
 
   private OperatorOptions() {}
 
-  static Map<String, String> fromSystemProperties() {
+  /**
+   * A replica of {@code namespace} serving its webhook on {@code port}, which the API server calls
+   * at {@code url} (a proxy in front of several replicas, or the port itself).
+   */
+  static Map<String, String> replica(
+      String namespace, int port, String url, String configurationName) {
+    Map<String, String> options =
+        new HashMap<>(
+            Map.of(
+                "quarkus.http.port",
+                "0",
+                "nimbus.namespace",
+                namespace,
+                "nimbus.webhook.host",
+                "127.0.0.1",
+                "nimbus.webhook.port",
+                Integer.toString(port),
+                "nimbus.webhook.url",
+                url,
+                "nimbus.webhook.extra-hosts",
+                "127.0.0.1",
+                "nimbus.webhook.configuration-name",
+                configurationName));
+    options.putAll(fromSystemProperties());
+    return options;
+  }
+
+  private static Map<String, String> fromSystemProperties() {
     Map<String, String> options = new HashMap<>();
     System.getProperties()
         .forEach(

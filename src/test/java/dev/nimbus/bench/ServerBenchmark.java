@@ -83,18 +83,11 @@ public final class ServerBenchmark {
     }
     String webhookUrl = "https://127.0.0.1:" + (proxy == null ? FIRST_WEBHOOK_PORT : proxy.port());
     for (int r = 0; r < replicas; r++) {
-      Map<String, String> properties =
-          new HashMap<>(
-              Map.of(
-                  "quarkus.http.port", "0",
-                  "nimbus.namespace", OPERATOR_NAMESPACE,
-                  "nimbus.webhook.host", "127.0.0.1",
-                  "nimbus.webhook.port", Integer.toString(FIRST_WEBHOOK_PORT + r),
-                  "nimbus.webhook.url", webhookUrl,
-                  "nimbus.webhook.extra-hosts", "127.0.0.1",
-                  "nimbus.webhook.configuration-name", "nimbus-bench-servers"));
-      properties.putAll(OperatorOptions.fromSystemProperties());
-      operators.add(OperatorProcess.start("bench-servers-operator-" + r, properties));
+      operators.add(
+          OperatorProcess.start(
+              "bench-servers-operator-" + r,
+              OperatorOptions.replica(
+                  OPERATOR_NAMESPACE, FIRST_WEBHOOK_PORT + r, webhookUrl, "nimbus-bench-servers")));
     }
     SharedIndexInformer<VirtualServer> watched =
         client.resources(VirtualServer.class).inNamespace(NAMESPACE).inform();

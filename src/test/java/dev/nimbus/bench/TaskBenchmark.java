@@ -65,14 +65,8 @@ public final class TaskBenchmark {
     OperatorProcess operator =
         OperatorProcess.start(
             "bench-tasks-operator",
-            Map.of(
-                "quarkus.http.port", "0",
-                "nimbus.namespace", OPERATOR_NAMESPACE,
-                "nimbus.webhook.host", "127.0.0.1",
-                "nimbus.webhook.port", "19545",
-                "nimbus.webhook.url", "https://127.0.0.1:19545",
-                "nimbus.webhook.extra-hosts", "127.0.0.1",
-                "nimbus.webhook.configuration-name", "nimbus-bench-tasks"));
+            OperatorOptions.replica(
+                OPERATOR_NAMESPACE, 19545, "https://127.0.0.1:19545", "nimbus-bench-tasks"));
     try {
       Thread.sleep(3000); // the API server picks up the new webhook configuration
       long start = System.nanoTime();
