@@ -408,14 +408,19 @@ class ChartIT {
         }
       }
 
+      String elsewhere =
+          "Nimbus does not serve namespace "
+              + other.name()
+              + ": VirtualServers and ContainerTasks run only in "
+              + served.name();
+      // The API server loads a new admission policy from its informer, a moment after helm
+      // stored it: dry runs wait for it, then a real create must be refused.
+      awaitRefused(
+          () -> client.resource(server(other, "elsewhere", false)).dryRun().create(), elsewhere);
       assertThatThrownBy(() -> client.resource(server(other, "elsewhere", false)).create())
           .as("a workload where no controller of the release would run it")
           .isInstanceOf(KubernetesClientException.class)
-          .hasMessageContaining(
-              "Nimbus does not serve namespace "
-                  + other.name()
-                  + ": VirtualServers and ContainerTasks run only in "
-                  + served.name());
+          .hasMessageContaining(elsewhere);
 
       client.resource(pool()).serverSideApply();
       client.resource(Fixtures.instanceType("itchart.small", 1, "1Gi")).serverSideApply();
@@ -591,7 +596,7 @@ class ChartIT {
         configurations.resource(down).serverSideApply();
         VirtualServer probe = server(namespace, "down-probe", false);
         probe.getMetadata().setLabels(selected);
-        awaitRefused(() -> client.resource(probe).dryRun().create());
+        awaitRefused(() -> client.resource(probe).dryRun().create(), "failed calling webhook");
 
         for (HasMetadata object : List.of(open, guarded, task)) {
           client
@@ -761,19 +766,23 @@ class ChartIT {
     }
   }
 
-  private static void awaitRefused(Runnable write) throws InterruptedException {
+  /** Waits until the API server refuses the write with a message holding {@code refusal}. */
+  private static void awaitRefused(Runnable write, String refusal) throws InterruptedException {
     long deadline = System.nanoTime() + 30_000_000_000L;
+    String last = "admitted";
     while (System.nanoTime() < deadline) {
       try {
         write.run();
       } catch (KubernetesClientException e) {
-        if (String.valueOf(e.getMessage()).contains("failed calling webhook")) {
+        last = String.valueOf(e.getMessage());
+        if (last.contains(refusal)) {
           return;
         }
       }
       Thread.sleep(200);
     }
-    throw new AssertionError("the API server never called the webhook that is down");
+    throw new AssertionError(
+        "the API server never refused with '" + refusal + "' in 30 s; last: " + last);
   }
 
   /**
