@@ -1,25 +1,29 @@
 package dev.nimbus.config;
 
 import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
-import io.javaoperatorsdk.operator.api.config.ConfigurationServiceOverrider;
 import io.javaoperatorsdk.operator.api.config.LeaderElectionConfiguration;
-import io.quarkiverse.operatorsdk.runtime.api.ConfigurationServiceCustomizer;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Produces;
 import jakarta.interceptor.Interceptor;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
  * Turns on JOSDK's leader election with the lease settings of {@link NimbusConfig}. The identity is
  * the pod name (HOSTNAME) with a random suffix, so that two replicas on one host differ too.
+ *
+ * <p>Given to QOSDK as a bean, not through a {@code ConfigurationServiceCustomizer}: behind a
+ * customizer QOSDK's configuration service falls back to JOSDK's defaults for the Kubernetes client
+ * and the resource cloner, and those build a new client (kubeconfig, trust and key stores) for
+ * every reconcile, about 40% of the operator's CPU under load (bench/RESULTS.md). {@code
+ * ArchitectureTest} keeps customizers out.
  */
 @ApplicationScoped
-public class LeaderElection implements ConfigurationServiceCustomizer {
+public class LeaderElection {
   private static final Logger LOG = Logger.getLogger(LeaderElection.class);
 
   private final NimbusConfig config;
@@ -29,11 +33,12 @@ public class LeaderElection implements ConfigurationServiceCustomizer {
     this.config = config;
   }
 
-  @Override
-  public Consumer<ConfigurationServiceOverrider> overrider() {
+  /** The election QOSDK runs, or none (null) when it is turned off. */
+  @Produces
+  LeaderElectionConfiguration configuration() {
     var election = config.leaderElection();
     if (!election.enabled()) {
-      return overrider -> {};
+      return null;
     }
     String identity =
         Optional.ofNullable(System.getenv("HOSTNAME")).orElse("nimbus")
@@ -44,17 +49,15 @@ public class LeaderElection implements ConfigurationServiceCustomizer {
             () -> LOG.infof("Became the leader (%s): running the controllers", identity),
             () -> stoppedLeading(identity),
             leader -> LOG.infof("The leader is now %s", leader));
-    return overrider ->
-        overrider.withLeaderElectionConfiguration(
-            new LeaderElectionConfiguration(
-                election.leaseName(),
-                config.namespace(),
-                election.leaseDuration(),
-                election.renewDeadline(),
-                election.retryPeriod(),
-                identity,
-                callbacks,
-                false));
+    return new LeaderElectionConfiguration(
+        election.leaseName(),
+        config.namespace(),
+        election.leaseDuration(),
+        election.renewDeadline(),
+        election.retryPeriod(),
+        identity,
+        callbacks,
+        false);
   }
 
   /**

@@ -74,6 +74,10 @@ public class ContainerTaskReconciler
   private static final Logger LOG = Logger.getLogger(ContainerTaskReconciler.class);
   static final Duration DELETION_RECHECK = Duration.ofSeconds(2);
   static final Duration STOP_RECHECK = Duration.ofSeconds(1);
+
+  /** Refused writes of a deleted task's stops before the reconcile fails and JOSDK retries it. */
+  private static final int STOP_WRITE_ATTEMPTS = 3;
+
   static final String GROUP_SOURCE = "securitygroups";
 
   private final KubernetesClient client;
@@ -321,19 +325,7 @@ public class ContainerTaskReconciler
    */
   @Override
   public DeleteControl cleanup(ContainerTask task, Context<ContainerTask> context) {
-    if (task.getStatus() != null) {
-      ContainerTaskStatus stopped =
-          TaskStatuses.stoppedByUser(task.getStatus(), Instant.now().toString());
-      if (!Objects.equals(stopped, task.getStatus())) {
-        client.resource(StatusPatch.of(task, stopped, ContainerTask::new)).patchStatus();
-        long byUser =
-            stopped.tasks().stream().filter(t -> "UserInitiated".equals(t.stopCode())).count();
-        events.normal(
-            task,
-            Reason.TaskStopped,
-            byUser + " task(s) stopped with stopCode UserInitiated: the ContainerTask is deleted");
-      }
-    }
+    recordStopsByUser(task);
     // Every stop is stored now (or the run never had a status): each pod may go.
     var pods = context.getSecondaryResources(Pod.class);
     Predicate<String> nodeExists = LostNodes.exists(context);
@@ -345,6 +337,40 @@ public class ContainerTaskReconciler
     }
     releases.releaseDeleted(task);
     return DeleteControl.defaultDelete();
+  }
+
+  /**
+   * Stores the stops of a deleted ContainerTask's tasks onto the version it was computed from. The
+   * cache may not hold the newest version yet (this cleanup's own earlier write, or the last
+   * reconcile's status): a refused write reads the task again and computes the stops anew, so a
+   * deletion never waits on the cache, and a status stored meanwhile (an exit code) is never
+   * overwritten with an older one.
+   */
+  private void recordStopsByUser(ContainerTask task) {
+    ContainerTask observed = task;
+    for (int attempt = 1; observed != null && observed.getStatus() != null; attempt++) {
+      ContainerTaskStatus stopped =
+          TaskStatuses.stoppedByUser(observed.getStatus(), Instant.now().toString());
+      if (Objects.equals(stopped, observed.getStatus())) {
+        return;
+      }
+      try {
+        client.resource(StatusPatch.of(observed, stopped, ContainerTask::new)).patchStatus();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == STOP_WRITE_ATTEMPTS) {
+          throw e;
+        }
+        observed = client.resource(task).get();
+        continue;
+      }
+      long byUser =
+          stopped.tasks().stream().filter(t -> "UserInitiated".equals(t.stopCode())).count();
+      events.normal(
+          task,
+          Reason.TaskStopped,
+          byUser + " task(s) stopped with stopCode UserInitiated: the ContainerTask is deleted");
+      return;
+    }
   }
 
   /** The NetworkPolicy of the task's security groups, or none when it names none. */

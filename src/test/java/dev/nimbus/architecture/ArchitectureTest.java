@@ -23,6 +23,17 @@ class ArchitectureTest {
   }
 
   @Test
+  void noConfigurationServiceCustomizer() {
+    noClasses()
+        .should()
+        .implement("io.quarkiverse.operatorsdk.runtime.api.ConfigurationServiceCustomizer")
+        .because(
+            "behind a customizer QOSDK's configuration service builds a new Kubernetes client for"
+                + " every reconcile (see LeaderElection)")
+        .check(production);
+  }
+
+  @Test
   void allocationModelIsPlainJava() {
     noClasses()
         .that()
