@@ -8,6 +8,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -15,15 +16,19 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Changes ledgers in {@link LedgerStorage}, kept as one shard per node ({@link LedgerShards}), with
@@ -52,17 +57,36 @@ import java.util.function.Function;
  * ({@link #moveLegacy}).
  */
 public final class LedgerCommits {
+  /** Shard writes in flight at once, over all pools. */
+  private static final int PARALLEL_WRITES = 16;
+
   private final LedgerStorage storage;
   private final int casAttempts;
   private final Duration timeout;
   private final Map<String, Group> groups = new ConcurrentHashMap<>();
   private final Map<String, DecodedShard> decodedShards = new ConcurrentHashMap<>();
   private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
+  private final ThreadPoolExecutor writers;
 
   public LedgerCommits(LedgerStorage storage, int casAttempts, Duration timeout) {
     this.storage = storage;
     this.casAttempts = casAttempts;
     this.timeout = timeout;
+    // Blocking API writes, a round's shards at once; idle threads end, so nothing needs closing.
+    AtomicInteger named = new AtomicInteger();
+    this.writers =
+        new ThreadPoolExecutor(
+            PARALLEL_WRITES,
+            PARALLEL_WRITES,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
+            work -> {
+              Thread thread = new Thread(work, "ledger-writer-" + named.incrementAndGet());
+              thread.setDaemon(true);
+              return thread;
+            });
+    this.writers.allowCoreThreadTimeOut(true);
   }
 
   /** The ledger of {@code pool} as stored now. */
@@ -216,18 +240,31 @@ public final class LedgerCommits {
           failed.add(node);
         }
       }
+      // The shards are written at once, each its own compare-and-swap: a round takes as long as
+      // its slowest write, not the sum of them (a batch of 32 admissions on 32 nodes is 32 writes).
+      Ledger decided = ledger;
+      Map<String, CompletableFuture<Boolean>> writes = new LinkedHashMap<>();
       for (String node : nodes) {
-        if (error != null) {
-          failed.add(node);
-          continue;
-        }
+        boolean verify = unseen.contains(node);
+        Supplier<Boolean> write = () -> writeShard(pool, node, read, uids, decided, verify);
+        writes.put(
+            node,
+            nodes.size() == 1 ? inline(write) : CompletableFuture.supplyAsync(write, writers));
+      }
+      for (var write : writes.entrySet()) {
         try {
-          if (!writeShard(pool, node, read, uids, ledger, unseen.contains(node))) {
-            failed.add(node);
+          if (!write.getValue().join()) {
+            failed.add(write.getKey());
           }
-        } catch (RuntimeException e) {
-          error = e;
-          failed.add(node);
+        } catch (CompletionException e) {
+          failed.add(write.getKey());
+          if (e.getCause() instanceof RuntimeException cause) {
+            error = error != null ? error : cause;
+          } else if (e.getCause() instanceof Error fatal) {
+            throw fatal;
+          } else {
+            throw e;
+          }
         }
       }
       List<Pending<?>> retry = new ArrayList<>();
@@ -562,6 +599,14 @@ public final class LedgerCommits {
   private static void fail(List<Pending<?>> batch, Throwable failure) {
     // Changes answered already keep their answer.
     batch.forEach(pending -> pending.future.completeExceptionally(failure));
+  }
+
+  private static CompletableFuture<Boolean> inline(Supplier<Boolean> write) {
+    try {
+      return CompletableFuture.completedFuture(write.get());
+    } catch (RuntimeException | Error e) {
+      return CompletableFuture.failedFuture(e);
+    }
   }
 
   private static long remaining(long deadline) {
