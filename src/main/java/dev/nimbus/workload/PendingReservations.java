@@ -33,6 +33,9 @@ public final class PendingReservations {
             .withName(SOURCE)
             .withNamespaces(Set.of(operatorNamespace))
             .withLabelSelector(Names.LEDGER_NODE_LABEL)
+            // No workload asks for its shards: without this mapper JOSDK would index them by
+            // decoding every shard written a second time (see LostNodes).
+            .withPrimaryToSecondaryMapper(primary -> Set.of())
             .withSecondaryToPrimaryMapper(
                 shard ->
                     pendingIn(shard, kind, id -> context.getPrimaryCache().get(id).orElse(null)))
