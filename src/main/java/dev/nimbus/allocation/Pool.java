@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A snapshot of one pool: its nodes and the reservations held in it. Immutable; {@link #admit} and
@@ -18,6 +19,9 @@ public final class Pool {
   private final String name;
   private final Map<String, Node> nodes;
   private final Map<String, Reservation> reservations;
+  // Reservations changed since the snapshot of `reservations`, by key; empty: released. A pool
+  // changed so shares the rest with the snapshot it was changed from.
+  private final Map<String, Optional<Reservation>> changes;
   // What the reservations hold on each node, summed once: a snapshot never changes, and a pool's
   // status asks it of every node.
   private volatile Map<String, Amounts> allocatedByNode;
@@ -30,6 +34,50 @@ public final class Pool {
     Map<String, Reservation> byKey = new LinkedHashMap<>();
     reservations.forEach(r -> byKey.put(r.key(), r));
     this.reservations = byKey;
+    this.changes = Map.of();
+  }
+
+  private Pool(
+      String name,
+      Map<String, Node> nodes,
+      Map<String, Reservation> reservations,
+      Map<String, Optional<Reservation>> changes,
+      Map<String, Amounts> allocatedByNode) {
+    this.name = name;
+    this.nodes = nodes;
+    this.reservations = reservations;
+    this.changes = changes;
+    this.allocatedByNode = allocatedByNode;
+  }
+
+  /**
+   * This snapshot with {@code changed} reservations held instead of what it holds under their keys
+   * (empty: none), built from what this one summed and corrected by the changes alone: the next
+   * decision of a commit round costs what its round changed, not what the pool holds.
+   */
+  public Pool changed(Map<String, Optional<Reservation>> changed) {
+    if (changed.isEmpty()) {
+      return this;
+    }
+    Map<String, Optional<Reservation>> next = new HashMap<>(changes);
+    next.putAll(changed);
+    Map<String, Amounts> allocated = new HashMap<>(allocatedPerNode());
+    for (var change : changed.entrySet()) {
+      Reservation before = reservation(change.getKey());
+      if (before != null) {
+        add(allocated, before, -1);
+      }
+      change.getValue().ifPresent(after -> add(allocated, after, 1));
+    }
+    return new Pool(name, nodes, reservations, Map.copyOf(next), Map.copyOf(allocated));
+  }
+
+  /** Adds what {@code reservation} holds on each node to {@code perNode}, or takes it off. */
+  private void add(Map<String, Amounts> perNode, Reservation reservation, int sign) {
+    for (Reservation.Placement placement : reservation.placements()) {
+      Amounts held = held(placement);
+      perNode.merge(placement.node(), sign > 0 ? held : Amounts.ZERO.minus(held), Amounts::plus);
+    }
   }
 
   public String name() {
@@ -41,11 +89,18 @@ public final class Pool {
   }
 
   public List<Reservation> reservations() {
-    return List.copyOf(reservations.values());
+    if (changes.isEmpty()) {
+      return List.copyOf(reservations.values());
+    }
+    List<Reservation> all = new ArrayList<>();
+    reservations.values().stream().filter(r -> !changes.containsKey(r.key())).forEach(all::add);
+    changes.values().forEach(r -> r.ifPresent(all::add));
+    return List.copyOf(all);
   }
 
   public Reservation reservation(String key) {
-    return reservations.get(key);
+    Optional<Reservation> changed = changes.get(key);
+    return changed != null ? changed.orElse(null) : reservations.get(key);
   }
 
   /** P: the physical capacity of the pool's nodes. */
@@ -211,9 +266,7 @@ public final class Pool {
   /** The next snapshot, with {@code reservation} held (replacing any under the same key). */
   public Pool hold(Reservation reservation) {
     List<Reservation> next = new ArrayList<>();
-    reservations.values().stream()
-        .filter(r -> !r.key().equals(reservation.key()))
-        .forEach(next::add);
+    reservations().stream().filter(r -> !r.key().equals(reservation.key())).forEach(next::add);
     if (reservation.count() > 0) {
       next.add(reservation);
     }
@@ -222,7 +275,7 @@ public final class Pool {
 
   /** The nodes of the instances that the request's key holds now, if they have its size. */
   private List<String> heldNodes(Request request) {
-    Reservation current = reservations.get(request.key());
+    Reservation current = reservation(request.key());
     if (current == null) {
       return List.of();
     }
@@ -234,15 +287,14 @@ public final class Pool {
 
   /** The next snapshot, without the reservation under {@code key} (if any). */
   public Pool release(String key) {
-    List<Reservation> next =
-        reservations.values().stream().filter(r -> !r.key().equals(key)).toList();
+    List<Reservation> next = reservations().stream().filter(r -> !r.key().equals(key)).toList();
     return new Pool(name, nodes(), next);
   }
 
   private Map<String, Amounts> allocatedPerNode() {
     Map<String, Amounts> known = allocatedByNode;
     if (known == null) {
-      known = Map.copyOf(sumPerNode(null));
+      known = Map.copyOf(sumPerNode());
       allocatedByNode = known;
     }
     return known;
@@ -250,18 +302,19 @@ public final class Pool {
 
   /** What the reservations other than the one under {@code excludedKey} hold on each node. */
   private Map<String, Amounts> allocatedPerNode(String excludedKey) {
-    return reservations.containsKey(excludedKey) ? sumPerNode(excludedKey) : allocatedPerNode();
+    Reservation excluded = reservation(excludedKey);
+    if (excluded == null) {
+      return allocatedPerNode();
+    }
+    Map<String, Amounts> perNode = new HashMap<>(allocatedPerNode());
+    add(perNode, excluded, -1);
+    return perNode;
   }
 
-  private Map<String, Amounts> sumPerNode(String excludedKey) {
+  private Map<String, Amounts> sumPerNode() {
     Map<String, Amounts> perNode = new HashMap<>();
-    for (Reservation reservation : reservations.values()) {
-      if (reservation.key().equals(excludedKey)) {
-        continue;
-      }
-      for (Reservation.Placement placement : reservation.placements()) {
-        perNode.merge(placement.node(), held(placement), Amounts::plus);
-      }
+    for (Reservation reservation : reservations()) {
+      add(perNode, reservation, 1);
     }
     return perNode;
   }

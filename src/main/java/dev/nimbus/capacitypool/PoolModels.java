@@ -55,7 +55,12 @@ public final class PoolModels {
   }
 
   public static List<Node> selectedNodes(CapacityPool pool, Collection<Node> allNodes) {
-    LabelSelector selector = pool.getSpec().nodeSelector();
+    return selectedNodes(pool.getSpec(), allNodes);
+  }
+
+  /** The schedulable nodes among {@code allNodes} that a pool of {@code spec} selects. */
+  static List<Node> selectedNodes(CapacityPoolSpec spec, Collection<Node> allNodes) {
+    LabelSelector selector = spec.nodeSelector();
     return allNodes.stream()
         .filter(n -> n.getSpec() == null || !Boolean.TRUE.equals(n.getSpec().getUnschedulable()))
         .filter(n -> matches(selector, labels(n)))

@@ -564,23 +564,7 @@ public final class LedgerCommits {
 
   /** The UIDs whose entries differ between {@code before} and {@code after}. */
   private static Set<String> changedUids(Ledger before, Ledger after) {
-    if (before == after) {
-      return Set.of();
-    }
-    Set<String> changed = new HashSet<>();
-    // Unchanged entries are the same objects: a change copies the others' references.
-    after
-        .entries()
-        .forEach(
-            (uid, entry) -> {
-              if (before.entries().get(uid) != entry) {
-                changed.add(uid);
-              }
-            });
-    before.entries().keySet().stream()
-        .filter(uid -> !after.entries().containsKey(uid))
-        .forEach(changed::add);
-    return changed;
+    return after.changedSince(before);
   }
 
   private static Set<String> nodesOf(LedgerEntry entry) {

@@ -5,13 +5,14 @@ import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Denials;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Resource;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.capacitypool.Demands;
-import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.capacitypool.NodeModels;
 import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
@@ -21,9 +22,12 @@ import dev.nimbus.validation.WorkloadValidator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -44,6 +48,8 @@ final class AdmissionDecision {
   private final Catalog inventory;
   private final Function<HasMetadata, Optional<CapacityPool>> holdingPool;
   private final double unconfirmedShare;
+  private final NodeModels nodeModels = new NodeModels();
+  private final Map<String, Kept> kept = new ConcurrentHashMap<>();
 
   /**
    * Decides on {@code inventory}; {@code holdingPool} tells which pool holds a workload's
@@ -391,11 +397,16 @@ final class AdmissionDecision {
     String namespace = reserve.workload().getMetadata().getNamespace();
     String uid = reserve.workload().getMetadata().getUid();
     Amounts held = Amounts.ZERO;
-    for (LedgerEntry entry : ledger.entries().values()) {
-      if (namespace.equals(entry.namespace())
-          && !entry.uid().equals(uid)
-          && !inventory.stored(entry.kind(), entry.namespace(), entry.name(), entry.uid())) {
+    for (LedgerEntry entry : kept(reserve.pool(), ledger).unstored(namespace, inventory)) {
+      if (!ledger.changes().containsKey(entry.uid()) && unconfirmed(entry, uid)) {
         held = held.plus(entry.reservation().total());
+      }
+    }
+    for (var change : ledger.changes().values()) {
+      if (change.isPresent()
+          && namespace.equals(change.get().namespace())
+          && unconfirmed(change.get(), uid)) {
+        held = held.plus(change.get().reservation().total());
       }
     }
     if (held.isZero()) {
@@ -460,8 +471,60 @@ final class AdmissionDecision {
         workload.getMetadata().getUid());
   }
 
+  /** Whether {@code entry}, held for another workload than {@code uid}'s, is not stored. */
+  private boolean unconfirmed(LedgerEntry entry, String uid) {
+    return !entry.uid().equals(uid)
+        && !inventory.stored(entry.kind(), entry.namespace(), entry.name(), entry.uid());
+  }
+
+  /**
+   * The model {@code pool} decides on with {@code ledger}: the one kept for the ledger's snapshot,
+   * changed by what the ledger changed since.
+   */
   private Pool model(CapacityPool pool, Ledger ledger) {
-    return PoolModels.deciding(pool, inventory.nodes(), ledger);
+    Map<String, Optional<Reservation>> changes = new HashMap<>();
+    ledger.changes().forEach((uid, entry) -> changes.put(uid, entry.map(LedgerEntry::reservation)));
+    return kept(pool, ledger).model().changed(changes);
+  }
+
+  /** What is kept for {@code pool}'s decisions on {@code ledger}'s snapshot and nodes. */
+  private Kept kept(CapacityPool pool, Ledger ledger) {
+    String name = pool.getMetadata().getName();
+    List<dev.nimbus.allocation.Node> nodes =
+        nodeModels.deciding(pool, inventory.nodes(), ledger.lostNodes());
+    Ledger snapshot = ledger.snapshot();
+    Kept known = kept.get(name);
+    if (known == null || known.snapshot() != snapshot || known.nodes() != nodes) {
+      List<Reservation> held =
+          snapshot.entries().values().stream().map(LedgerEntry::reservation).toList();
+      known = new Kept(snapshot, nodes, new Pool(name, nodes, held), new ConcurrentHashMap<>());
+      kept.put(name, known);
+    }
+    return known;
+  }
+
+  /**
+   * The model of a pool built once for a ledger snapshot and the nodes of that moment, and the
+   * entries of that snapshot whose workloads were not stored when a namespace's were first asked:
+   * the candidates for the unconfirmed share. A workload stored later is seen at once (each
+   * candidate is asked again); one deleted later counts once a new snapshot is read, at the next
+   * commit round that wrote anything. The share bounds what creates that fail hold together, and a
+   * deleted workload's entry is released by its controller.
+   */
+  private record Kept(
+      Ledger snapshot,
+      List<dev.nimbus.allocation.Node> nodes,
+      Pool model,
+      Map<String, List<LedgerEntry>> unstoredByNamespace) {
+    List<LedgerEntry> unstored(String namespace, Catalog inventory) {
+      return unstoredByNamespace.computeIfAbsent(
+          namespace,
+          ns ->
+              snapshot.entries().values().stream()
+                  .filter(e -> ns.equals(e.namespace()))
+                  .filter(e -> !inventory.stored(e.kind(), e.namespace(), e.name(), e.uid()))
+                  .toList());
+    }
   }
 
   /** The answer for {@code reserve} once the pool decided {@code verdict}. */

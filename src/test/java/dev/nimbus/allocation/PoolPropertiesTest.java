@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Random;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -121,6 +124,47 @@ class PoolPropertiesTest {
         assertThat(admitted.reservation().count()).isBetween(step.minCount(), step.maxCount());
         pool = pool.hold(admitted.reservation());
       }
+    }
+  }
+
+  /**
+   * A pool changed from a snapshot (as a commit round decides each change on the ledger the one
+   * before left) decides and sums exactly as a pool built whole from the same reservations, updates
+   * of a held key included, whenever the snapshot was taken.
+   */
+  @Property(tries = 300)
+  void aPoolChangedFromASnapshotDecidesAsOneBuiltWhole(
+      @ForAll("nodes") List<Node> nodes,
+      @ForAll("histories") List<Step> history,
+      @ForAll long seed) {
+    Random random = new Random(seed);
+    Pool whole = new Pool("p", nodes, List.of());
+    Pool snapshot = whole;
+    Map<String, Optional<Reservation>> changes = new HashMap<>();
+    for (Step step : history) {
+      Pool changed = snapshot.changed(Map.copyOf(changes));
+      String key = "w" + step.keyIndex();
+      if (step.admit()) {
+        Verdict verdict = changed.admit(request(step));
+        assertThat(verdict).isEqualTo(whole.admit(request(step)));
+        if (verdict instanceof Verdict.Admitted admitted) {
+          whole = whole.hold(admitted.reservation());
+          changes.put(key, Optional.of(admitted.reservation()).filter(r -> r.count() > 0));
+        }
+      } else {
+        whole = whole.release(key);
+        changes.put(key, Optional.empty());
+      }
+      if (random.nextInt(4) == 0) {
+        snapshot = new Pool("p", nodes, whole.reservations());
+        changes.clear();
+      }
+      Pool now = snapshot.changed(Map.copyOf(changes));
+      assertThat(now.allocated()).isEqualTo(whole.allocated());
+      for (Node node : nodes) {
+        assertThat(now.allocatedOn(node.name())).isEqualTo(whole.allocatedOn(node.name()));
+      }
+      assertThat(now.reservations()).containsExactlyInAnyOrderElementsOf(whole.reservations());
     }
   }
 

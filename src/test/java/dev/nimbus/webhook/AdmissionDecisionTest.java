@@ -149,13 +149,14 @@ class AdmissionDecisionTest {
   /**
    * A namespace's creates not stored yet hold at most their share of the pool (half here, of 16
    * vCPU): past it a create is answered 429 and reserves nothing; stored workloads and other
-   * namespaces do not count against it.
+   * namespaces do not count against it, also when the ledger is read back whole and a create is
+   * stored after it was first counted.
    */
   @Test
   void aNamespacesCreatesNotStoredYetHoldAtMostTheirShareOfThePool() {
+    Set<String> stored = new java.util.HashSet<>(Set.of("uid-stored"));
     Catalog catalog =
-        new FixedCatalog(
-            CATALOG.nodes(), CATALOG.pools(), CATALOG.instanceTypes(), Set.of("uid-stored"));
+        new FixedCatalog(CATALOG.nodes(), CATALOG.pools(), CATALOG.instanceTypes(), stored);
     AdmissionDecision halves =
         new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 0.5);
     Ledger ledger = Ledger.empty("kvm");
@@ -176,6 +177,15 @@ class AdmissionDecisionTest {
             "namespace \"ns\" would hold 10 cpu of pool \"kvm\" for creates not stored yet, past"
                 + " its share of 8 (0.5 of 16)")
         .endsWith("retry the request");
+    // Read back whole, as a commit round reads the shards: the same answer.
+    Ledger read = new Ledger("kvm", ledger.entries());
+    assertThat(halves.reserve(third, read, Instant.EPOCH, "Admitted").result().code())
+        .isEqualTo(429);
+    stored.add("uid-ghost-1");
+    assertThat(halves.reserve(third, read, Instant.EPOCH, "Admitted").result().allowed())
+        .as("ghost-1 stored since: 6 cpu of 8 with ghost-3")
+        .isTrue();
+    stored.remove("uid-ghost-1");
 
     VirtualServer whole = server("whole", "small", 6, 6);
     whole.getMetadata().setNamespace("fresh");
