@@ -7,7 +7,9 @@
 #
 # Usage: bench/servers.sh [SERVERS] [NODES] [REPLICAS]   (default 1000 100 1; with more than one
 # replica the webhook is reached through a proxy in front of them all, as a Service spreads it).
-# BENCH_JAVA_OPTS="-Dbench.operator.NAME=VALUE" gives every replica the property NAME=VALUE.
+# BENCH_JAVA_OPTS="-Dbench.operator.NAME=VALUE" gives every replica the property NAME=VALUE;
+# BENCH_JAVA_OPTS="-Dbench.operator-jvm=-Xmx160m,-XX:+UseSerialGC" its JVM options, separated by
+# commas (default -Xmx256m). The replicas inherit the environment (MALLOC_ARENA_MAX, say).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, $(uname -sr), $(java -version 2>&1 | head -1)"

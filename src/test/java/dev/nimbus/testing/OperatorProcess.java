@@ -83,7 +83,8 @@ public final class OperatorProcess implements AutoCloseable {
     }
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.add("-Xmx256m");
+    // A benchmark may measure other heap and GC settings: -Dbench.operator-jvm=-Xmx160m,-Xss512k
+    command.addAll(List.of(System.getProperty("bench.operator-jvm", "-Xmx256m").split(",")));
     properties.forEach((key, value) -> command.add("-D" + key + "=" + value));
     // The local control plane's API server presents a client certificate to webhooks: the
     // operator accepts no other caller, as a production install should.
