@@ -11,6 +11,7 @@ import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.inventory.Inventory;
+import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
@@ -96,6 +97,8 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     var nodes =
         InformerEventSourceConfiguration.from(Node.class, CapacityPool.class)
             .withSecondaryToPrimaryMapper(node -> allPools(context))
+            // A trigger only: the model reads the nodes of the inventory.
+            .withItemStore(SlimItemStore.namesOnly())
             .build();
     var ledgerMaps =
         InformerEventSourceConfiguration.from(ConfigMap.class, CapacityPool.class)
@@ -103,6 +106,8 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
             .withLabelSelector(Names.POOL_LABEL)
             .withSecondaryToPrimaryMapper(
                 map -> Set.of(new ResourceID(map.getMetadata().getLabels().get(Names.POOL_LABEL))))
+            // A trigger only: the ledger is read through the ledger store.
+            .withItemStore(SlimItemStore.namesOnly())
             .build();
     return List.of(
         new InformerEventSource<>(nodes, context), new InformerEventSource<>(ledgerMaps, context));

@@ -1,6 +1,8 @@
 package dev.nimbus.inventory;
 
+import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.workload.Firewall;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
@@ -17,16 +19,45 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
  * carry up to 64 KiB of them, and Nimbus reads only a pod's node and status); and a NetworkPolicy's
  * spec (the rules of all the groups a workload names, up to 120 peers each), kept as its digest in
  * the annotation where Nimbus writes the digest of the spec it wants, so that a policy is rewritten
- * when its spec differs from the wanted one, whoever changed it.
+ * when its spec differs from the wanted one, whoever changed it; a VirtualMachineInstance's spec
+ * and the status fields Nimbus does not model (a VirtualMachine is kept whole but for its
+ * managedFields: a stop writes it back).
+ *
+ * <p>{@link #namesOnly()} keeps an object's metadata without its annotations, for a source that
+ * only says that something changed or went: a node's deletion, a ledger shard's change.
  */
 public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T> {
+  private final boolean namesOnly;
+
   public SlimItemStore() {
+    this(false);
+  }
+
+  private SlimItemStore(boolean namesOnly) {
     super(Cache::metaNamespaceKeyFunc);
+    this.namesOnly = namesOnly;
+  }
+
+  /**
+   * A store of objects reduced to their name, namespace, UID, version and labels: for a source
+   * whose objects nobody reads, only their coming, change or going.
+   */
+  public static <T extends HasMetadata> SlimItemStore<T> namesOnly() {
+    return new SlimItemStore<>(true);
   }
 
   @Override
   public T put(String key, T object) {
     object.getMetadata().setManagedFields(null);
+    if (namesOnly) {
+      return super.put(key, reduced(object));
+    }
+    if (object instanceof VirtualMachineInstance vmi) {
+      vmi.setSpec(null);
+      if (vmi.getStatus() != null) {
+        vmi.getStatus().additionalProperties().clear();
+      }
+    }
     if (object instanceof Node node && node.getStatus() != null) {
       node.getStatus().setImages(null);
     }
@@ -39,6 +70,21 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
       policy.setSpec(null);
     }
     return super.put(key, object);
+  }
+
+  /** {@code object} with only the metadata {@link #namesOnly()} keeps. */
+  private static <T extends HasMetadata> T reduced(T object) {
+    object.getMetadata().setAnnotations(null);
+    object.getMetadata().setOwnerReferences(null);
+    object.getMetadata().setFinalizers(null);
+    if (object instanceof Node node) {
+      node.setSpec(null);
+      node.setStatus(null);
+    } else if (object instanceof ConfigMap map) {
+      map.setData(null);
+      map.setBinaryData(null);
+    }
+    return object;
   }
 
   private static void dropWhatNimbusNeverReads(Container container) {

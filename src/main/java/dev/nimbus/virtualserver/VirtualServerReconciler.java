@@ -353,6 +353,7 @@ public class VirtualServerReconciler
                 .withName(VM_SOURCE)
                 .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
                 .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
+                .withItemStore(new SlimItemStore<>())
                 .build(),
             dynamic));
     retriever.dynamicallyRegisterEventSource(
@@ -361,6 +362,7 @@ public class VirtualServerReconciler
                 .withName(VMI_SOURCE)
                 .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
                 .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
+                .withItemStore(new SlimItemStore<>())
                 .build(),
             dynamic));
   }

@@ -1,5 +1,6 @@
 package dev.nimbus.workload;
 
+import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.ledger.LedgerShards;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -36,6 +37,7 @@ public final class PendingReservations {
             // No workload asks for its shards: without this mapper JOSDK would index them by
             // decoding every shard written a second time (see LostNodes).
             .withPrimaryToSecondaryMapper(primary -> Set.of())
+            .withItemStore(new SlimItemStore<>())
             .withSecondaryToPrimaryMapper(
                 shard ->
                     pendingIn(shard, kind, id -> context.getPrimaryCache().get(id).orElse(null)))

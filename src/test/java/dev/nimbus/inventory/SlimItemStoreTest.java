@@ -2,14 +2,23 @@ package dev.nimbus.inventory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.kubevirt.VirtualMachineInstanceStatus;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.Fixtures;
 import dev.nimbus.workload.Firewall;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicySpec;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class SlimItemStoreTest {
@@ -78,5 +87,61 @@ class SlimItemStoreTest {
     assertThat(kept.getSpec().getContainers().get(0).getArgs()).isNullOrEmpty();
     assertThat(kept.getSpec().getContainers().get(0).getEnv()).isNullOrEmpty();
     assertThat(kept.getSpec().getContainers().get(0).getPorts()).isNullOrEmpty();
+  }
+
+  @Test
+  void aVirtualMachineInstanceIsKeptWithoutItsSpecManagedFieldsAndTheStatusNimbusDoesNotModel() {
+    VirtualMachineInstance vmi = new VirtualMachineInstance();
+    vmi.setMetadata(
+        new ObjectMetaBuilder()
+            .withName("web-0")
+            .withNamespace("team-a")
+            .addNewManagedField()
+            .withManager("virt-controller")
+            .endManagedField()
+            .build());
+    vmi.getSpec().setAdditionalProperty("domain", Map.of("devices", Map.of("disks", List.of())));
+    VirtualMachineInstanceStatus status = new VirtualMachineInstanceStatus();
+    status.phase = "Running";
+    status.nodeName = "kvm-0";
+    status.setAdditionalProperty("volumeStatus", List.of(Map.of("name", "rootdisk")));
+    vmi.setStatus(status);
+
+    SlimItemStore<VirtualMachineInstance> store = new SlimItemStore<>();
+    store.put("team-a/web-0", vmi);
+
+    VirtualMachineInstance kept = store.get("team-a/web-0");
+    assertThat(kept.getSpec()).isNull();
+    assertThat(kept.getMetadata().getManagedFields()).isNull();
+    assertThat(kept.getStatus().phase).isEqualTo("Running");
+    assertThat(kept.getStatus().nodeName).isEqualTo("kvm-0");
+    assertThat(kept.getStatus().additionalProperties()).isEmpty();
+  }
+
+  @Test
+  void aNamesOnlyStoreKeepsANodesNameAndAShardsLabelsAndNothingElse() {
+    Node node = Fixtures.kvmNode("kvm-0", Map.of("group", "kvm"), "8", "32Gi");
+    SlimItemStore<Node> nodes = SlimItemStore.namesOnly();
+    nodes.put("kvm-0", node);
+    Node kept = nodes.get("kvm-0");
+    assertThat(kept.getMetadata().getName()).isEqualTo("kvm-0");
+    assertThat(kept.getStatus()).isNull();
+    assertThat(kept.getSpec()).isNull();
+    assertThat(kept.getMetadata().getAnnotations()).isNull();
+
+    ConfigMap shard =
+        new ConfigMapBuilder()
+            .withNewMetadata()
+            .withName("nimbus-ledger.kvm.0")
+            .withNamespace("nimbus-system")
+            .addToLabels(Names.POOL_LABEL, "kvm")
+            .endMetadata()
+            .addToData(Names.LEDGER_SHARD_KEY, "{}")
+            .build();
+    SlimItemStore<ConfigMap> shards = SlimItemStore.namesOnly();
+    shards.put("nimbus-system/nimbus-ledger.kvm.0", shard);
+    ConfigMap keptShard = shards.get("nimbus-system/nimbus-ledger.kvm.0");
+    assertThat(keptShard.getMetadata().getLabels()).containsEntry(Names.POOL_LABEL, "kvm");
+    assertThat(keptShard.getData()).isNull();
   }
 }
