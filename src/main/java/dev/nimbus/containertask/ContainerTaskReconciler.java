@@ -66,9 +66,12 @@ import org.jboss.logging.Logger;
  * its task STOPPED, never started again. Pods go with the ContainerTask through their owner
  * reference.
  */
+// The primary cache keeps no managedFields: every replica holds every workload, warm for a
+// failover.
 @ControllerConfiguration(
     name = "containertask",
-    informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
+    informer =
+        @Informer(informerListLimit = PagedLists.INFORMER_PAGE, itemStore = SlimItemStore.class))
 public class ContainerTaskReconciler
     implements NamespacedReconciler<ContainerTask>, Cleaner<ContainerTask> {
   private static final Logger LOG = Logger.getLogger(ContainerTaskReconciler.class);

@@ -63,9 +63,12 @@ import org.jboss.logging.Logger;
  * <p>KubeVirt's types are watched only once the cluster serves them: without KubeVirt the
  * VirtualServer says so in its status, and the reconciler asks again later instead of failing.
  */
+// The primary cache keeps no managedFields: every replica holds every workload, warm for a
+// failover.
 @ControllerConfiguration(
     name = "virtualserver",
-    informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))
+    informer =
+        @Informer(informerListLimit = PagedLists.INFORMER_PAGE, itemStore = SlimItemStore.class))
 public class VirtualServerReconciler
     implements NamespacedReconciler<VirtualServer>, Cleaner<VirtualServer> {
   private static final Logger LOG = Logger.getLogger(VirtualServerReconciler.class);
