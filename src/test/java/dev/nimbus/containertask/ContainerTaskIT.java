@@ -17,6 +17,7 @@ import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -314,9 +315,7 @@ class ContainerTaskIT {
         .anySatisfy(
             c -> assertThat(c.getType() + "=" + c.getReason()).isEqualTo("Ready=TaskFailed"));
     // The sidecar still ran: the task's pod is stopped by Nimbus, as ECS stops the others.
-    awaitTrue(
-        () -> client.pods().inNamespace(namespace.name()).withName("failing-task-0").get() == null,
-        30);
+    awaitStoppedByNimbus(client, namespace.name(), "failing-task-0");
 
     ContainerTask sidecarDown =
         client
@@ -766,7 +765,7 @@ class ContainerTaskIT {
           .extracting(c -> c.name() + "=" + c.exitCode())
           .containsExactly("main=2", "sidecar=null");
       String ns = namespace.name();
-      awaitTrue(() -> client.pods().inNamespace(ns).withName("mixed-task-1").get() == null, 30);
+      awaitStoppedByNimbus(client, ns, "mixed-task-1");
 
       // And task 2's pod is deleted by hand while task 0 runs on.
       client.pods().inNamespace(ns).withName("mixed-task-2").withGracePeriod(1).delete();
@@ -835,6 +834,27 @@ class ContainerTaskIT {
                             c -> c.getType().equals("Complete") && c.getStatus().equals("True")),
             60,
             TimeUnit.SECONDS);
+  }
+
+  /**
+   * Waits for Nimbus to stop a task's pod: deleted (with the pod's grace period, as ECS lets the
+   * other containers stop) and its finalizer dropped; then for the pod to go. The node removes a
+   * pod when its containers have stopped, at the latest when the grace period ends (30 s by
+   * default; the local control plane picks a moment within it), so the second wait is longer.
+   */
+  private static void awaitStoppedByNimbus(KubernetesClient client, String namespace, String pod)
+      throws InterruptedException {
+    var resource = client.pods().inNamespace(namespace).withName(pod);
+    awaitTrue(
+        () -> {
+          Pod seen = resource.get();
+          return seen == null
+              || (seen.getMetadata().getDeletionTimestamp() != null
+                  && !seen.getMetadata().getFinalizers().contains(Names.TASK_POD_FINALIZER));
+        },
+        30,
+        () -> "pod " + pod + " not deleted, or still held by Nimbus: " + resource.get());
+    awaitTrue(() -> resource.get() == null, 60, () -> "pod " + pod + " not removed");
   }
 
   private static ContainerDefinition container(
