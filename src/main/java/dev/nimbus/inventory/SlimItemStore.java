@@ -1,6 +1,9 @@
 package dev.nimbus.inventory;
 
+import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
+import dev.nimbus.kubevirt.VirtualMachineSpec;
 import dev.nimbus.workload.Firewall;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -20,8 +23,8 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
  * spec (the rules of all the groups a workload names, up to 120 peers each), kept as its digest in
  * the annotation where Nimbus writes the digest of the spec it wants, so that a policy is rewritten
  * when its spec differs from the wanted one, whoever changed it; a VirtualMachineInstance's spec
- * and the status fields Nimbus does not model (a VirtualMachine is kept whole but for its
- * managedFields: a stop writes it back).
+ * and the status fields Nimbus does not model; a VirtualMachine's template but for its metadata and
+ * the Secrets it names, and the status fields Nimbus does not model.
  *
  * <p>{@link #namesOnly()} keeps an object's metadata without its annotations, for a source that
  * only says that something changed or went: a node's deletion, a ledger shard's change.
@@ -58,6 +61,9 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
         vmi.getStatus().additionalProperties().clear();
       }
     }
+    if (object instanceof VirtualMachine vm) {
+      slim(vm);
+    }
     if (object instanceof Node node && node.getStatus() != null) {
       node.getStatus().setImages(null);
     }
@@ -85,6 +91,24 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
       map.setBinaryData(null);
     }
     return object;
+  }
+
+  /**
+   * Keeps of a VM its metadata, run strategy, template metadata (the placement and restart Nimbus
+   * asked for) and the Secrets its template names (deleted once it names them no longer): Nimbus
+   * rewrites the template whole, and stops a VM with a patch, so the rest is never read.
+   */
+  private static void slim(VirtualMachine vm) {
+    VirtualMachineSpec.Template template = vm.getSpec() == null ? null : vm.getSpec().template;
+    if (template != null && template.spec != null) {
+      VirtualMachineInstanceSpec kept = new VirtualMachineInstanceSpec();
+      kept.volumes = template.spec.volumes;
+      kept.accessCredentials = template.spec.accessCredentials;
+      template.spec = kept;
+    }
+    if (vm.getStatus() != null) {
+      vm.getStatus().additionalProperties().clear();
+    }
   }
 
   private static void dropWhatNimbusNeverReads(Container container) {

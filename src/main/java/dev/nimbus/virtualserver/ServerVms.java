@@ -15,6 +15,8 @@ import dev.nimbus.workload.OwnedSecrets;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.HashMap;
@@ -221,14 +223,21 @@ public class ServerVms {
           || vm.getMetadata().getDeletionTimestamp() != null) {
         continue;
       }
-      VirtualMachine next = json.clone(vm);
-      next.getSpec().runStrategy = VirtualMachine.RUN_HALTED;
-      // A start rebuilds the VM from the spec, whatever its digest said before.
-      Map<String, String> annotations =
-          new HashMap<>(Objects.requireNonNullElse(next.getMetadata().getAnnotations(), Map.of()));
-      annotations.remove(Names.SPEC_DIGEST_ANNOTATION);
-      next.getMetadata().setAnnotations(annotations);
-      entry.setValue(client.resource(next).update());
+      // A patch, not the VM written back: the cache keeps of a VM only what Nimbus reads. The
+      // resourceVersion makes it refused if the VM changed since it was read, as an update would
+      // be. Dropping the digest makes a start rebuild the VM from the spec, whatever it said.
+      String patch =
+          "{\"metadata\":{\"resourceVersion\":%s,\"annotations\":{%s:null}},\"spec\":{\"runStrategy\":%s}}"
+              .formatted(
+                  json.asJson(vm.getMetadata().getResourceVersion()),
+                  json.asJson(Names.SPEC_DIGEST_ANNOTATION),
+                  json.asJson(VirtualMachine.RUN_HALTED));
+      entry.setValue(
+          client
+              .resources(VirtualMachine.class)
+              .inNamespace(vm.getMetadata().getNamespace())
+              .withName(vm.getMetadata().getName())
+              .patch(PatchContext.of(PatchType.JSON_MERGE), patch));
       halted++;
     }
     if (halted > 0) {

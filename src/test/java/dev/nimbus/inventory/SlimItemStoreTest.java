@@ -2,8 +2,12 @@ package dev.nimbus.inventory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
 import dev.nimbus.kubevirt.VirtualMachineInstanceStatus;
+import dev.nimbus.kubevirt.VirtualMachineSpec;
+import dev.nimbus.kubevirt.VirtualMachineStatus;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.workload.Firewall;
@@ -107,14 +111,64 @@ class SlimItemStoreTest {
     status.setAdditionalProperty("volumeStatus", List.of(Map.of("name", "rootdisk")));
     vmi.setStatus(status);
 
-    SlimItemStore<VirtualMachineInstance> store = new SlimItemStore<>();
-    store.put("team-a/web-0", vmi);
-
-    VirtualMachineInstance kept = store.get("team-a/web-0");
+    VirtualMachineInstance kept = kept(vmi);
     assertThat(kept.getSpec()).isNull();
     assertThat(kept.getMetadata().getManagedFields()).isNull();
     assertThat(kept.getStatus().phase).isEqualTo("Running");
     assertThat(kept.getStatus().nodeName).isEqualTo("kvm-0");
+    assertThat(kept.getStatus().additionalProperties()).isEmpty();
+  }
+
+  @Test
+  void aVirtualMachineIsKeptWithItsRunStrategyItsTemplatesMetadataAndTheSecretsItNamesOnly() {
+    VirtualMachine vm = new VirtualMachine();
+    vm.setMetadata(
+        new ObjectMetaBuilder()
+            .withName("web-0")
+            .withNamespace("team-a")
+            .addToAnnotations(Names.SPEC_DIGEST_ANNOTATION, "d1")
+            .addNewManagedField()
+            .withManager("nimbus")
+            .endManagedField()
+            .build());
+    vm.getSpec().runStrategy = VirtualMachine.RUN_ALWAYS;
+    vm.getSpec().template = new VirtualMachineSpec.Template();
+    vm.getSpec().template.metadata =
+        new ObjectMetaBuilder().addToAnnotations(Names.PLACEMENT_ANNOTATION, "kvm-0/2/4Gi").build();
+    VirtualMachineInstanceSpec template = new VirtualMachineInstanceSpec();
+    template.domain = new VirtualMachineInstanceSpec.Domain();
+    template.domain.setAdditionalProperty("firmware", Map.of("uuid", "6f1c"));
+    template.nodeSelector = Map.of("kubernetes.io/hostname", "kvm-0");
+    var volume = new VirtualMachineInstanceSpec.Volume();
+    volume.name = "cloudinit";
+    volume.cloudInitNoCloud = new VirtualMachineInstanceSpec.CloudInitNoCloud();
+    volume.cloudInitNoCloud.userDataSecretRef = new VirtualMachineInstanceSpec.SecretReference();
+    volume.cloudInitNoCloud.userDataSecretRef.name = "web-user-data";
+    template.volumes = List.of(volume);
+    var credential = new VirtualMachineInstanceSpec.AccessCredential();
+    credential.sshPublicKey = new VirtualMachineInstanceSpec.SshPublicKey();
+    template.accessCredentials = List.of(credential);
+    template.setAdditionalProperty("evictionStrategy", "None");
+    vm.getSpec().template.spec = template;
+    VirtualMachineStatus status = new VirtualMachineStatus();
+    status.printableStatus = "Running";
+    status.setAdditionalProperty("volumeSnapshotStatuses", List.of(Map.of("name", "rootdisk")));
+    vm.setStatus(status);
+
+    VirtualMachine kept = kept(vm);
+    assertThat(kept.getMetadata().getManagedFields()).isNull();
+    assertThat(kept.getMetadata().getAnnotations())
+        .containsEntry(Names.SPEC_DIGEST_ANNOTATION, "d1");
+    assertThat(kept.getSpec().runStrategy).isEqualTo(VirtualMachine.RUN_ALWAYS);
+    assertThat(kept.getSpec().template.metadata.getAnnotations())
+        .containsEntry(Names.PLACEMENT_ANNOTATION, "kvm-0/2/4Gi");
+    VirtualMachineInstanceSpec keptTemplate = kept.getSpec().template.spec;
+    assertThat(keptTemplate.volumes).containsExactly(volume);
+    assertThat(keptTemplate.accessCredentials).containsExactly(credential);
+    assertThat(keptTemplate.domain).isNull();
+    assertThat(keptTemplate.nodeSelector).isNull();
+    assertThat(keptTemplate.additionalProperties()).isEmpty();
+    assertThat(kept.getStatus().printableStatus).isEqualTo("Running");
     assertThat(kept.getStatus().additionalProperties()).isEmpty();
   }
 
@@ -143,5 +197,13 @@ class SlimItemStoreTest {
     ConfigMap keptShard = shards.get("nimbus-system/nimbus-ledger.kvm.0");
     assertThat(keptShard.getMetadata().getLabels()).containsEntry(Names.POOL_LABEL, "kvm");
     assertThat(keptShard.getData()).isNull();
+  }
+
+  /** What a store keeps of {@code object}. */
+  private static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T kept(T object) {
+    SlimItemStore<T> store = new SlimItemStore<>();
+    String key = object.getMetadata().getNamespace() + "/" + object.getMetadata().getName();
+    store.put(key, object);
+    return store.get(key);
   }
 }
