@@ -361,12 +361,14 @@ final class AdmissionDecision {
    */
   LedgerStore.Change<Decision> reserve(
       Reserve reserve, Ledger ledger, Instant at, String allowedReason) {
-    Pool model = model(reserve.pool(), ledger);
+    Kept known = kept(reserve.pool(), ledger);
+    Pool model = model(known, ledger);
     Verdict decided = model.admit(reserve.demand());
     if (decided instanceof Verdict.Admitted admitted) {
       HasMetadata workload = reserve.workload();
       if (!stored(workload)) {
-        Optional<Decision> pastShare = pastUnconfirmedShare(reserve, ledger, model, admitted);
+        Optional<Decision> pastShare =
+            pastUnconfirmedShare(reserve, ledger, known, model, admitted);
         if (pastShare.isPresent()) {
           return LedgerStore.Change.none(pastShare.get());
         }
@@ -393,11 +395,11 @@ final class AdmissionDecision {
    * creates that fail can hold together, never the size of one.
    */
   private Optional<Decision> pastUnconfirmedShare(
-      Reserve reserve, Ledger ledger, Pool model, Verdict.Admitted admitted) {
+      Reserve reserve, Ledger ledger, Kept known, Pool model, Verdict.Admitted admitted) {
     String namespace = reserve.workload().getMetadata().getNamespace();
     String uid = reserve.workload().getMetadata().getUid();
     Amounts held = Amounts.ZERO;
-    for (LedgerEntry entry : kept(reserve.pool(), ledger).unstored(namespace, inventory)) {
+    for (LedgerEntry entry : known.unstored(namespace, inventory)) {
       if (!ledger.changes().containsKey(entry.uid()) && unconfirmed(entry, uid)) {
         held = held.plus(entry.reservation().total());
       }
@@ -478,13 +480,13 @@ final class AdmissionDecision {
   }
 
   /**
-   * The model {@code pool} decides on with {@code ledger}: the one kept for the ledger's snapshot,
-   * changed by what the ledger changed since.
+   * The model a pool decides on with {@code ledger}: the one {@code known} for the ledger's
+   * snapshot, changed by what the ledger changed since.
    */
-  private Pool model(CapacityPool pool, Ledger ledger) {
+  private static Pool model(Kept known, Ledger ledger) {
     Map<String, Optional<Reservation>> changes = new HashMap<>();
     ledger.changes().forEach((uid, entry) -> changes.put(uid, entry.map(LedgerEntry::reservation)));
-    return kept(pool, ledger).model().changed(changes);
+    return known.model().changed(changes);
   }
 
   /** What is kept for {@code pool}'s decisions on {@code ledger}'s snapshot and nodes. */

@@ -10,7 +10,8 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.MatchCondition;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -22,8 +23,10 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemTrustOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.handler.BodyHandler;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import jakarta.interceptor.Interceptor;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
@@ -71,6 +74,11 @@ public class WebhookServer {
   private final KubernetesSerialization json;
   private HttpServer server;
   private CertificateManager.Pems serving;
+  private SharedIndexInformer<ValidatingWebhookConfiguration> configurationWatch;
+  // Held while a local replica writes or deletes its configuration: once it stops, nothing that
+  // was under way writes the configuration again, pointed at a replica that no longer answers.
+  private final Object configurationLock = new Object();
+  private boolean stopping;
 
   public WebhookServer(
       Vertx vertx,
@@ -141,6 +149,11 @@ public class WebhookServer {
             .get(30, TimeUnit.SECONDS);
     // Said once the webhook configuration points here: from then on the API server calls it.
     publishCaBundle(serving);
+    if (config.webhook().url().isPresent()
+        && config.webhook().certificateIssuer()
+            != dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER) {
+      watchConfiguration();
+    }
     LOG.infof(
         "Serving the admission webhook on https://%s:%d%s (%s)",
         config.webhook().host(),
@@ -161,27 +174,97 @@ public class WebhookServer {
                 }));
   }
 
-  void stop(@Observes ShutdownEvent event) {
-    if (server != null) {
-      server.close();
-    }
-    if (config.webhook().url().isPresent()) {
-      // This replica wrote the configuration itself (a local run): take it away with it, or the
-      // API server would refuse every VirtualServer and ContainerTask (failurePolicy Fail).
-      try {
+  /**
+   * A local run of several replicas writes one configuration, pointed at the last replica that
+   * wrote it, and a replica that stops takes it away (see {@link #stop}): the others write it again
+   * as soon as they see it gone, so that admission outlives any one replica but the last.
+   */
+  private void watchConfiguration() {
+    configurationWatch =
         client
             .admissionRegistration()
             .v1()
             .validatingWebhookConfigurations()
             .withName(config.webhook().configurationName())
-            .delete();
-      } catch (KubernetesClientException e) {
-        LOG.warnf(
-            "Could not delete ValidatingWebhookConfiguration %s on shutdown (%s): delete it, or"
-                + " every VirtualServer and ContainerTask change is refused",
-            config.webhook().configurationName(), e.getMessage());
-      }
+            .inform(
+                new ResourceEventHandler<>() {
+                  @Override
+                  public void onAdd(ValidatingWebhookConfiguration added) {}
+
+                  @Override
+                  public void onUpdate(
+                      ValidatingWebhookConfiguration before,
+                      ValidatingWebhookConfiguration after) {}
+
+                  @Override
+                  public void onDelete(ValidatingWebhookConfiguration gone, boolean unknown) {
+                    vertx.executeBlocking(
+                        () -> {
+                          if (!applyLocalConfiguration(caBundle(serving))) {
+                            return null;
+                          }
+                          LOG.infof(
+                              "ValidatingWebhookConfiguration %s was deleted (a replica stopped):"
+                                  + " written again, pointed at %s",
+                              config.webhook().configurationName(), config.webhook().url().get());
+                          return null;
+                        });
+                  }
+                });
+  }
+
+  /**
+   * Before QOSDK stops the operator, which closes the client: the configuration of a local run is
+   * taken away while the client still works, and before this replica stops answering.
+   */
+  void stop(@Observes @Priority(Interceptor.Priority.PLATFORM_BEFORE) ShutdownEvent event) {
+    if (configurationWatch != null) {
+      configurationWatch.close(); // this replica's own deletion below is not to be undone
     }
+    if (config.webhook().url().isPresent()) {
+      takeLocalConfigurationAway();
+    }
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  /**
+   * This replica wrote the configuration itself (a local run): it takes it away as it stops, or the
+   * API server would refuse every VirtualServer and ContainerTask (failurePolicy Fail). Only while
+   * it points here, and as read: another replica that pointed it at itself since serves on, and one
+   * that sees it deleted writes it again.
+   */
+  private void takeLocalConfigurationAway() {
+    var configuration =
+        client
+            .admissionRegistration()
+            .v1()
+            .validatingWebhookConfigurations()
+            .withName(config.webhook().configurationName());
+    try {
+      synchronized (configurationLock) {
+        stopping = true;
+        ValidatingWebhookConfiguration current = configuration.get();
+        if (current != null && pointsHere(current)) {
+          configuration.lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
+        }
+      }
+    } catch (RuntimeException e) {
+      // A 409 (another replica wrote it since) leaves it to that replica.
+      LOG.warnf(
+          "Could not delete ValidatingWebhookConfiguration %s on shutdown (%s): unless another"
+              + " replica serves it, delete it, or every VirtualServer and ContainerTask change is"
+              + " refused",
+          config.webhook().configurationName(), e.getMessage());
+    }
+  }
+
+  private boolean pointsHere(ValidatingWebhookConfiguration configuration) {
+    String url = config.webhook().url().orElseThrow();
+    return configuration.getWebhooks().stream()
+        .anyMatch(
+            w -> w.getClientConfig() != null && (url + PATH).equals(w.getClientConfig().getUrl()));
   }
 
   /**
@@ -224,17 +307,12 @@ public class WebhookServer {
         == dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER) {
       return; // cert-manager's CA injector keeps the caBundle
     }
-    String caBundle =
-        Base64.getEncoder().encodeToString(pems.ca().getBytes(StandardCharsets.US_ASCII));
-    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
+    String caBundle = caBundle(pems);
     if (config.webhook().url().isPresent()) {
-      // Applied at every check: an apply that changes nothing writes nothing.
-      configurations
-          .resource(configuration(config.webhook().url().get(), caBundle))
-          .forceConflicts()
-          .serverSideApply();
+      applyLocalConfiguration(caBundle);
       return;
     }
+    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
     ValidatingWebhookConfiguration installed =
         configurations.withName(config.webhook().configurationName()).get();
     if (installed == null) {
@@ -257,6 +335,30 @@ public class WebhookServer {
     LOG.infof(
         "Updated the caBundle of ValidatingWebhookConfiguration %s",
         config.webhook().configurationName());
+  }
+
+  private static String caBundle(CertificateManager.Pems pems) {
+    return Base64.getEncoder().encodeToString(pems.ca().getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /**
+   * Writes a local run's whole configuration, pointed at this replica; false, writing nothing, once
+   * this replica stops. Applied at every check: an apply that changes nothing writes nothing.
+   */
+  private boolean applyLocalConfiguration(String caBundle) {
+    synchronized (configurationLock) {
+      if (stopping) {
+        return false;
+      }
+      client
+          .admissionRegistration()
+          .v1()
+          .validatingWebhookConfigurations()
+          .resource(configuration(config.webhook().url().get(), caBundle))
+          .forceConflicts()
+          .serverSideApply();
+      return true;
+    }
   }
 
   /**

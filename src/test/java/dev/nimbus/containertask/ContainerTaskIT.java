@@ -24,6 +24,7 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.PodCreations;
 import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
+import dev.nimbus.testing.UncalledWebhook;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -159,19 +160,15 @@ class ContainerTaskIT {
   }
 
   /**
-   * A run stored while the webhook was not called (its configuration deleted) holds no reservation
-   * and never started: its controller admits it as soon as the pool has room, and its tasks run,
-   * instead of waiting for a change of its spec.
+   * A run stored while the webhook was not called (left out of its configuration) holds no
+   * reservation and never started: its controller admits it as soon as the pool has room, and its
+   * tasks run, instead of waiting for a change of its spec.
    */
   @Test
   void aRunStoredWithoutAReservationIsAdmittedWhenThePoolHasRoom(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
-    var saved = configurations.withName(NAMESPACE).get();
-    assertThat(saved).as("the operator's webhook configuration").isNotNull();
-    configurations.withName(NAMESPACE).delete();
     ContainerTask task = seedTask(namespace);
-    try {
+    try (var uncalled = UncalledWebhook.in(client, NAMESPACE, namespace.name())) {
       awaitTrue(
           () -> {
             try {
@@ -182,12 +179,6 @@ class ContainerTaskIT {
             }
           },
           30);
-    } finally {
-      saved.getMetadata().setResourceVersion(null);
-      saved.getMetadata().setUid(null);
-      saved.getMetadata().setCreationTimestamp(null);
-      saved.getMetadata().setManagedFields(null);
-      configurations.resource(saved).create();
     }
 
     awaitRunning(client, task, 3);

@@ -164,7 +164,7 @@ class LedgerCommitsPropertiesTest {
   void aSlowWriteKeepsNoOtherChangeWaitingPastTheTimeout() throws Exception {
     CountDownLatch writing = new CountDownLatch(1);
     LedgerStorage slow =
-        new NoLegacy() {
+        new ShardsOnlyStorage() {
           @Override
           public Map<String, Versioned> shards(String pool) {
             return Map.of();
@@ -213,7 +213,7 @@ class LedgerCommitsPropertiesTest {
   @Example
   void anErrorInTheCommitAnswersEveryChangeOfTheBatch() throws Exception {
     LedgerStorage broken =
-        new NoLegacy() {
+        new ShardsOnlyStorage() {
           @Override
           public Map<String, Versioned> shards(String pool) {
             throw new StackOverflowError("injected");
@@ -275,39 +275,6 @@ class LedgerCommitsPropertiesTest {
         1,
         List.of(new LedgerEntry.Placement(node, cpu, GI, 0, null)),
         1L);
-  }
-
-  /** Storage of a pool that never had a legacy ledger. */
-  private abstract static class NoLegacy implements LedgerStorage {
-    @Override
-    public Set<String> lostShards(String pool) {
-      return Set.of();
-    }
-
-    @Override
-    public Map<String, Versioned> readShards(String pool) {
-      return shards(pool);
-    }
-
-    @Override
-    public boolean mayHaveLegacy(String pool) {
-      return false;
-    }
-
-    @Override
-    public Legacy legacy(String pool) {
-      return null;
-    }
-
-    @Override
-    public boolean retireLegacy(String pool, Legacy current) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void legacyCopied(String pool) {
-      throw new UnsupportedOperationException();
-    }
   }
 
   /**

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -133,7 +132,7 @@ class LedgerCommitsStaleViewTest {
    * Shards in memory with every version kept; a view shows a node one version back for as many
    * reads as {@link #staleReadsOf} says, as a replica's watch can lag behind a write.
    */
-  private static final class ScriptedStorage implements LedgerStorage {
+  private static final class ScriptedStorage extends ShardsOnlyStorage {
     private final Map<String, List<Versioned>> versions = new HashMap<>();
     private final Map<String, Integer> stale = new HashMap<>();
     private final Map<String, Integer> staleOnRead = new HashMap<>();
@@ -182,11 +181,6 @@ class LedgerCommitsStaleViewTest {
     }
 
     @Override
-    public Set<String> lostShards(String pool) {
-      return Set.of();
-    }
-
-    @Override
     public synchronized Map<String, Versioned> readShards(String pool) {
       Map<String, Versioned> latest = new HashMap<>();
       versions.forEach((node, list) -> latest.put(node, list.get(list.size() - 1)));
@@ -210,23 +204,5 @@ class LedgerCommitsStaleViewTest {
       list.add(written);
       return written;
     }
-
-    @Override
-    public boolean mayHaveLegacy(String pool) {
-      return false;
-    }
-
-    @Override
-    public Legacy legacy(String pool) {
-      return null;
-    }
-
-    @Override
-    public boolean retireLegacy(String pool, Legacy current) {
-      return false;
-    }
-
-    @Override
-    public void legacyCopied(String pool) {}
   }
 }

@@ -435,8 +435,11 @@ public final class OperatorProcess implements AutoCloseable {
   }
 
   private void closeProcess() {
+    stop(false);
     if (webhookConfiguration != null) {
-      // Without the operator the webhook would refuse every workload (failurePolicy Fail).
+      // A replica takes its configuration away as it stops, unless it was killed or another
+      // replica pointed the configuration at itself; without a replica the webhook would refuse
+      // every workload (failurePolicy Fail), so the configuration goes in any case.
       LocalCluster.client()
           .admissionRegistration()
           .v1()
@@ -444,6 +447,5 @@ public final class OperatorProcess implements AutoCloseable {
           .withName(webhookConfiguration)
           .delete();
     }
-    stop(false);
   }
 }

@@ -1,5 +1,6 @@
 package dev.nimbus.webhook;
 
+import static dev.nimbus.testing.Await.awaitTrue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nimbus.api.v1alpha1.VirtualServer;
@@ -9,6 +10,7 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.ServiceProxy;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
@@ -23,11 +25,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * API server calls them without pause: every call is answered by the webhook itself, none fails on
  * TLS, because a renewed certificate is signed by the CA the caBundle already holds. A caBundle
  * removed by hand (as a chart upgrade with --force or an Argo CD Replace does) is back within one
- * check interval.
+ * check interval. The replicas of a local run, which write the configuration themselves, keep it
+ * while any of them runs.
  */
 @ExtendWith(LocalCluster.class)
 class CertificateRotationIT {
   private static final String NAMESPACE = "nimbus-rotation";
+  private static final String LOCAL = "nimbus-local-replicas";
   // Renewed when a third is left: about every 30 s.
   private static final Map<String, String> SHORT_LIVED =
       Map.of(
@@ -98,6 +102,56 @@ class CertificateRotationIT {
     } finally {
       replicas.forEach(OperatorProcess::close);
     }
+  }
+
+  /**
+   * A local run's replicas each point the one configuration at themselves as they start. One that
+   * stops leaves a configuration that points at another as it is, and takes away one that points at
+   * itself, which the replicas still running then write again at once; the last takes it away.
+   */
+  @Test
+  void aLocalRunKeepsAdmissionWhileAnyReplicaRunsAndItsLastReplicaTakesItAway(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var configuration =
+        client.admissionRegistration().v1().validatingWebhookConfigurations().withName(LOCAL);
+    int[] ports = {19645, 19646, 19647};
+    List<OperatorProcess> replicas = new ArrayList<>();
+    try {
+      for (int i = 0; i < ports.length; i++) {
+        replicas.add(OperatorProcess.forTests("local-operator-" + i, LOCAL, ports[i], Map.of()));
+      }
+      awaitFirstAnswer(client, namespace);
+      assertThat(url(configuration.get())).as("the last to start").isEqualTo(url(ports[2]));
+      String version = configuration.get().getMetadata().getResourceVersion();
+
+      replicas.get(0).stop(false);
+      assertThat(configuration.get().getMetadata().getResourceVersion())
+          .as("a configuration pointed at another replica is left as it is")
+          .isEqualTo(version);
+
+      replicas.get(2).stop(false);
+      awaitTrue(
+          () -> configuration.get() != null && url(configuration.get()).equals(url(ports[1])),
+          10,
+          () -> "not written again by the replica left: " + configuration.get());
+      awaitTrue(
+          () -> call(client, namespace).contains(ANSWER),
+          10,
+          () -> "not answered by the replica left: " + call(client, namespace));
+
+      replicas.get(1).stop(false);
+      assertThat(configuration.get()).as("taken away by the last replica").isNull();
+    } finally {
+      replicas.forEach(OperatorProcess::close);
+    }
+  }
+
+  private static String url(int port) {
+    return "https://127.0.0.1:" + port + WebhookServer.PATH;
+  }
+
+  private static String url(ValidatingWebhookConfiguration configuration) {
+    return configuration.getWebhooks().get(0).getClientConfig().getUrl();
   }
 
   private static int count(String text, String line) {

@@ -6,7 +6,7 @@ import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.LedgerCommits;
-import dev.nimbus.ledger.LedgerStorage;
+import dev.nimbus.ledger.ShardsOnlyStorage;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.webhook.AdmissionDecision.Decision;
 import dev.nimbus.webhook.AdmissionDecision.Reserve;
@@ -21,7 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -260,23 +259,13 @@ public final class DecisionBenchmark {
   }
 
   /** The shards of the pool in memory, each written over the version it was read at. */
-  private static final class MemoryStorage implements LedgerStorage {
+  private static final class MemoryStorage extends ShardsOnlyStorage {
     private final Map<String, Versioned> shards = new ConcurrentHashMap<>();
     private final AtomicInteger versions = new AtomicInteger();
 
     @Override
     public Map<String, Versioned> shards(String pool) {
       return Map.copyOf(shards);
-    }
-
-    @Override
-    public Set<String> lostShards(String pool) {
-      return Set.of();
-    }
-
-    @Override
-    public Map<String, Versioned> readShards(String pool) {
-      return shards(pool);
     }
 
     @Override
@@ -287,26 +276,6 @@ public final class DecisionBenchmark {
               ? shards.putIfAbsent(node, written) == null
               : shards.replace(node, current, written);
       return swapped ? written : null;
-    }
-
-    @Override
-    public boolean mayHaveLegacy(String pool) {
-      return false;
-    }
-
-    @Override
-    public Legacy legacy(String pool) {
-      return null;
-    }
-
-    @Override
-    public boolean retireLegacy(String pool, Legacy current) {
-      throw new UnsupportedOperationException();
-    }
-
-    @Override
-    public void legacyCopied(String pool) {
-      throw new UnsupportedOperationException();
     }
   }
 }
