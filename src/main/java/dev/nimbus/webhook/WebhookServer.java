@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MatchCondition;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -180,37 +181,73 @@ public class WebhookServer {
    * as soon as they see it gone, so that admission outlives any one replica but the last.
    */
   private void watchConfiguration() {
-    configurationWatch =
-        client
-            .admissionRegistration()
-            .v1()
-            .validatingWebhookConfigurations()
+    if (!mayRead("list") || !mayRead("watch")) {
+      // A local run with an install's rights, which name the configuration for get and patch.
+      LOG.infof(
+          "Not allowed to watch ValidatingWebhookConfiguration %s: if another replica deletes it,"
+              + " it is written again within nimbus.webhook.certificate-check-interval",
+          config.webhook().configurationName());
+      return;
+    }
+    try {
+      configurationWatch = informConfiguration();
+    } catch (RuntimeException e) {
+      // Rights to read the configuration but not to watch it (a local run with an install's
+      // rights): a deleted configuration is then written again at the next check only.
+      LOG.warnf(
+          "Cannot watch ValidatingWebhookConfiguration %s (%s): if another replica deletes it, it"
+              + " is written again within nimbus.webhook.certificate-check-interval",
+          config.webhook().configurationName(), e.getMessage());
+    }
+  }
+
+  /** Whether this replica's credentials may {@code verb} its webhook configuration. */
+  private boolean mayRead(String verb) {
+    var review =
+        new SelfSubjectAccessReviewBuilder()
+            .withNewSpec()
+            .withNewResourceAttributes()
+            .withGroup("admissionregistration.k8s.io")
+            .withResource("validatingwebhookconfigurations")
             .withName(config.webhook().configurationName())
-            .inform(
-                new ResourceEventHandler<>() {
-                  @Override
-                  public void onAdd(ValidatingWebhookConfiguration added) {}
+            .withVerb(verb)
+            .endResourceAttributes()
+            .endSpec()
+            .build();
+    var answer = client.authorization().v1().selfSubjectAccessReview().create(review);
+    return answer.getStatus() != null && Boolean.TRUE.equals(answer.getStatus().getAllowed());
+  }
 
-                  @Override
-                  public void onUpdate(
-                      ValidatingWebhookConfiguration before,
-                      ValidatingWebhookConfiguration after) {}
+  private SharedIndexInformer<ValidatingWebhookConfiguration> informConfiguration() {
+    return client
+        .admissionRegistration()
+        .v1()
+        .validatingWebhookConfigurations()
+        .withName(config.webhook().configurationName())
+        .inform(
+            new ResourceEventHandler<>() {
+              @Override
+              public void onAdd(ValidatingWebhookConfiguration added) {}
 
-                  @Override
-                  public void onDelete(ValidatingWebhookConfiguration gone, boolean unknown) {
-                    vertx.executeBlocking(
-                        () -> {
-                          if (!applyLocalConfiguration(caBundle(serving))) {
-                            return null;
-                          }
-                          LOG.infof(
-                              "ValidatingWebhookConfiguration %s was deleted (a replica stopped):"
-                                  + " written again, pointed at %s",
-                              config.webhook().configurationName(), config.webhook().url().get());
-                          return null;
-                        });
-                  }
-                });
+              @Override
+              public void onUpdate(
+                  ValidatingWebhookConfiguration before, ValidatingWebhookConfiguration after) {}
+
+              @Override
+              public void onDelete(ValidatingWebhookConfiguration gone, boolean unknown) {
+                vertx.executeBlocking(
+                    () -> {
+                      if (!applyLocalConfiguration(caBundle(serving))) {
+                        return null;
+                      }
+                      LOG.infof(
+                          "ValidatingWebhookConfiguration %s was deleted (a replica stopped):"
+                              + " written again, pointed at %s",
+                          config.webhook().configurationName(), config.webhook().url().get());
+                      return null;
+                    });
+              }
+            });
   }
 
   /**
