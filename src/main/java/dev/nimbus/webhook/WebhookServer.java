@@ -150,9 +150,7 @@ public class WebhookServer {
             .get(30, TimeUnit.SECONDS);
     // Said once the webhook configuration points here: from then on the API server calls it.
     publishCaBundle(serving);
-    if (config.webhook().url().isPresent()
-        && config.webhook().certificateIssuer()
-            != dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER) {
+    if (writesLocalConfiguration()) {
       watchConfiguration();
     }
     LOG.infof(
@@ -192,8 +190,8 @@ public class WebhookServer {
     try {
       configurationWatch = informConfiguration();
     } catch (RuntimeException e) {
-      // Rights to read the configuration but not to watch it (a local run with an install's
-      // rights): a deleted configuration is then written again at the next check only.
+      // Allowed, yet the watch did not start (the API server refused or did not answer in time):
+      // a deleted configuration is then written again at the next check only.
       LOG.warnf(
           "Cannot watch ValidatingWebhookConfiguration %s (%s): if another replica deletes it, it"
               + " is written again within nimbus.webhook.certificate-check-interval",
@@ -298,10 +296,27 @@ public class WebhookServer {
   }
 
   private boolean pointsHere(ValidatingWebhookConfiguration configuration) {
-    String url = config.webhook().url().orElseThrow();
+    String url = localWebhookUrl();
     return configuration.getWebhooks().stream()
-        .anyMatch(
-            w -> w.getClientConfig() != null && (url + PATH).equals(w.getClientConfig().getUrl()));
+        .anyMatch(w -> w.getClientConfig() != null && url.equals(w.getClientConfig().getUrl()));
+  }
+
+  /**
+   * A local run ({@code nimbus.webhook.url}) writes its whole configuration itself, unless
+   * cert-manager keeps its caBundle.
+   */
+  private boolean writesLocalConfiguration() {
+    return config.webhook().url().isPresent() && !caBundleKeptByCertManager();
+  }
+
+  private boolean caBundleKeptByCertManager() {
+    return config.webhook().certificateIssuer()
+        == dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER;
+  }
+
+  /** Where a local run's configuration sends the API server: this replica's webhook. */
+  private String localWebhookUrl() {
+    return config.webhook().url().orElseThrow() + PATH;
   }
 
   /**
@@ -340,8 +355,7 @@ public class WebhookServer {
    * the caBundle of the installed one is brought up to date, unless cert-manager keeps it.
    */
   private void publishCaBundle(CertificateManager.Pems pems) {
-    if (config.webhook().certificateIssuer()
-        == dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER) {
+    if (caBundleKeptByCertManager()) {
       return; // cert-manager's CA injector keeps the caBundle
     }
     String caBundle = caBundle(pems);
@@ -391,7 +405,7 @@ public class WebhookServer {
           .admissionRegistration()
           .v1()
           .validatingWebhookConfigurations()
-          .resource(configuration(config.webhook().url().get(), caBundle))
+          .resource(configuration(caBundle))
           .forceConflicts()
           .serverSideApply();
       return true;
@@ -417,7 +431,7 @@ public class WebhookServer {
         .orElse(null);
   }
 
-  private ValidatingWebhookConfiguration configuration(String url, String caBundle) {
+  private ValidatingWebhookConfiguration configuration(String caBundle) {
     return new ValidatingWebhookConfigurationBuilder()
         .withNewMetadata()
         .withName(config.webhook().configurationName())
@@ -447,7 +461,7 @@ public class WebhookServer {
         .withScope("Namespaced")
         .endRule()
         .withNewClientConfig()
-        .withUrl(url + PATH)
+        .withUrl(localWebhookUrl())
         .withCaBundle(caBundle)
         .endClientConfig()
         .endWebhook()
