@@ -1,18 +1,29 @@
 package dev.nimbus.inventory;
 
+import dev.nimbus.api.v1alpha1.ApiGroup;
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.api.v1alpha1.VirtualServerStatus;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
+import dev.nimbus.kubevirt.VirtualMachineInstanceStatus;
 import dev.nimbus.kubevirt.VirtualMachineSpec;
 import dev.nimbus.workload.Firewall;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * An informer's store that keeps only what Nimbus reads of each object, so that a replica's caches
@@ -22,9 +33,16 @@ import io.fabric8.kubernetes.client.informers.cache.Cache;
  * carry up to 64 KiB of them, and Nimbus reads only a pod's node and status); and a NetworkPolicy's
  * spec (the rules of all the groups a workload names, up to 120 peers each), kept as its digest in
  * the annotation where Nimbus writes the digest of the spec it wants, so that a policy is rewritten
- * when its spec differs from the wanted one, whoever changed it; a VirtualMachineInstance's spec
- * and the status fields Nimbus does not model; a VirtualMachine's template but for its metadata and
- * the Secrets it names, and the status fields Nimbus does not model.
+ * when its spec differs from the wanted one, whoever changed it; a VirtualMachineInstance's spec,
+ * the labels and annotations that are not Nimbus' own, and its status but for its phase, node and
+ * addresses; a VirtualMachine's template but for its metadata and the Secrets it names, and the
+ * status fields Nimbus does not model.
+ *
+ * <p>Values that repeat from object to object (namespaces, label values, finalizers, a server's
+ * image, instance type, user data and pool, condition texts, node names) are kept as one String
+ * each ({@link String#intern()}, which forgets a value once no object holds it): as read, each
+ * object holds its own copy, and at ten thousand servers the copies were most of a replica's heap.
+ * What is each object's own (names, UIDs, versions, times) is kept as read.
  *
  * <p>{@link #namesOnly()} keeps an object's metadata without its annotations, for a source that
  * only says that something changed or went: a node's deletion, a ledger shard's change.
@@ -53,16 +71,16 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
   public T put(String key, T object) {
     object.getMetadata().setManagedFields(null);
     if (namesOnly) {
-      return super.put(key, reduced(object));
+      return super.put(key, shared(reduced(object)));
     }
     if (object instanceof VirtualMachineInstance vmi) {
-      vmi.setSpec(null);
-      if (vmi.getStatus() != null) {
-        vmi.getStatus().additionalProperties().clear();
-      }
+      slim(vmi);
     }
     if (object instanceof VirtualMachine vm) {
       slim(vm);
+    }
+    if (object instanceof VirtualServer server) {
+      share(server);
     }
     if (object instanceof Node node && node.getStatus() != null) {
       node.getStatus().setImages(null);
@@ -75,7 +93,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
       policy.getMetadata().setAnnotations(Firewall.observedAnnotations(policy));
       policy.setSpec(null);
     }
-    return super.put(key, object);
+    return super.put(key, shared(object));
   }
 
   /** {@code object} with only the metadata {@link #namesOnly()} keeps. */
@@ -94,6 +112,51 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
   }
 
   /**
+   * Keeps of a VMI what Nimbus reads: its Nimbus labels (which server and instance) and annotations
+   * (the placement and restart it was started with), whether it is being deleted, its phase, its
+   * node and its addresses. virt-controller's own labels, annotations and conditions, rewritten at
+   * every step of a start, were most of a cached VMI.
+   */
+  private static void slim(VirtualMachineInstance vmi) {
+    vmi.setSpec(null);
+    ObjectMeta meta = vmi.getMetadata();
+    meta.setLabels(nimbusOwn(meta.getLabels()));
+    meta.setAnnotations(nimbusOwn(meta.getAnnotations()));
+    meta.setOwnerReferences(null);
+    meta.setFinalizers(null);
+    VirtualMachineInstanceStatus status = vmi.getStatus();
+    if (status != null) {
+      status.dropAdditionalProperties();
+      status.conditions = null;
+      status.phase = shared(status.phase);
+      status.nodeName = shared(status.nodeName);
+      if (status.interfaces != null) {
+        List<VirtualMachineInstanceStatus.InterfaceStatus> addresses = new ArrayList<>();
+        for (var seen : status.interfaces) {
+          var kept = new VirtualMachineInstanceStatus.InterfaceStatus();
+          kept.ipAddress = seen.ipAddress;
+          addresses.add(kept);
+        }
+        status.interfaces = addresses;
+      }
+    }
+  }
+
+  private static Map<String, String> nimbusOwn(Map<String, String> keyed) {
+    if (keyed == null) {
+      return null;
+    }
+    Map<String, String> own = new LinkedHashMap<>();
+    keyed.forEach(
+        (key, value) -> {
+          if (key.startsWith(ApiGroup.GROUP + "/")) {
+            own.put(key, value);
+          }
+        });
+    return own;
+  }
+
+  /**
    * Keeps of a VM its metadata, run strategy, template metadata (the placement and restart Nimbus
    * asked for) and the Secrets its template names (deleted once it names them no longer): Nimbus
    * rewrites the template whole, and stops a VM with a patch, so the rest is never read.
@@ -104,11 +167,125 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
       VirtualMachineInstanceSpec kept = new VirtualMachineInstanceSpec();
       kept.volumes = template.spec.volumes;
       kept.accessCredentials = template.spec.accessCredentials;
+      if (kept.volumes != null) {
+        for (var volume : kept.volumes) {
+          volume.name = shared(volume.name);
+          if (volume.containerDisk != null) {
+            volume.containerDisk.image = shared(volume.containerDisk.image);
+          }
+        }
+      }
       template.spec = kept;
     }
-    if (vm.getStatus() != null) {
-      vm.getStatus().additionalProperties().clear();
+    if (template != null && template.metadata != null) {
+      share(template.metadata);
     }
+    vm.getSpec().runStrategy = shared(vm.getSpec().runStrategy);
+    if (vm.getStatus() != null) {
+      vm.getStatus().dropAdditionalProperties();
+      vm.getStatus().printableStatus = shared(vm.getStatus().printableStatus);
+    }
+  }
+
+  /** A server's values that repeat from server to server, shared. */
+  private static void share(VirtualServer server) {
+    VirtualServerSpec spec = server.getSpec();
+    if (spec != null) {
+      server.setSpec(
+          new VirtualServerSpec(
+              shared(spec.image()),
+              shared(spec.instanceType()),
+              spec.minCount(),
+              spec.maxCount(),
+              shared(spec.keyName()),
+              shared(spec.securityGroups()),
+              shared(spec.userData()),
+              shared(spec.pool()),
+              spec.running(),
+              spec.terminationProtection(),
+              spec.restartedAt()));
+    }
+    VirtualServerStatus status = server.getStatus();
+    if (status != null) {
+      if (status.conditions() != null) {
+        status.conditions().forEach(SlimItemStore::share);
+      }
+      List<VirtualServerStatus.InstanceStatus> instances = null;
+      if (status.instances() != null) {
+        instances = new ArrayList<>(status.instances().size());
+        for (var instance : status.instances()) {
+          instances.add(
+              new VirtualServerStatus.InstanceStatus(
+                  instance.instanceId(),
+                  instance.vmName(),
+                  shared(instance.node()),
+                  instance.privateIp(),
+                  shared(instance.state())));
+        }
+      }
+      server.setStatus(
+          new VirtualServerStatus(
+              status.observedGeneration(),
+              status.conditions(),
+              shared(status.pool()),
+              status.desiredCount(),
+              status.admittedCount(),
+              status.readyCount(),
+              instances));
+    }
+  }
+
+  private static void share(Condition condition) {
+    condition.setType(shared(condition.getType()));
+    condition.setStatus(shared(condition.getStatus()));
+    condition.setReason(shared(condition.getReason()));
+    condition.setMessage(shared(condition.getMessage()));
+  }
+
+  /** {@code object} with the values of its metadata that repeat from object to object shared. */
+  private static <T extends HasMetadata> T shared(T object) {
+    share(object.getMetadata());
+    return object;
+  }
+
+  private static void share(ObjectMeta meta) {
+    meta.setNamespace(shared(meta.getNamespace()));
+    meta.setGenerateName(shared(meta.getGenerateName()));
+    meta.setLabels(sharedValues(meta.getLabels()));
+    meta.setAnnotations(sharedValues(meta.getAnnotations()));
+    meta.setFinalizers(shared(meta.getFinalizers()));
+    if (meta.getOwnerReferences() != null) {
+      for (var owner : meta.getOwnerReferences()) {
+        owner.setApiVersion(shared(owner.getApiVersion()));
+        owner.setKind(shared(owner.getKind()));
+      }
+    }
+  }
+
+  /**
+   * The same map, its values shared (the keys, as names of JSON fields, are shared as read): a
+   * copy, since an object may come with a map that cannot be changed.
+   */
+  private static Map<String, String> sharedValues(Map<String, String> map) {
+    if (map == null || map.isEmpty()) {
+      return map;
+    }
+    Map<String, String> kept = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
+    map.forEach((key, value) -> kept.put(key, shared(value)));
+    return kept;
+  }
+
+  private static List<String> shared(List<String> values) {
+    if (values == null || values.isEmpty()) {
+      return values;
+    }
+    List<String> kept = new ArrayList<>(values.size());
+    values.forEach(value -> kept.add(shared(value)));
+    return kept;
+  }
+
+  private static String shared(String value) {
+    return value == null ? null : value.intern();
   }
 
   private static void dropWhatNimbusNeverReads(Container container) {

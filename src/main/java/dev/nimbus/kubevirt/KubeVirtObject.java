@@ -14,15 +14,27 @@ import java.util.Map;
 @JsonInclude(JsonInclude.Include.NON_NULL)
 @JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.PUBLIC_ONLY)
 public abstract class KubeVirtObject {
-  private final Map<String, Object> additionalProperties = new LinkedHashMap<>();
+  // Made at the first undeclared field: most objects have none, and a replica caches thousands.
+  private Map<String, Object> additionalProperties;
 
+  /** The fields the class does not declare, as read; empty when there were none. */
   @JsonAnyGetter
   public Map<String, Object> additionalProperties() {
-    return additionalProperties;
+    return additionalProperties == null ? Map.of() : additionalProperties;
   }
 
   @JsonAnySetter
   public void setAdditionalProperty(String name, Object value) {
+    if (additionalProperties == null) {
+      additionalProperties = new LinkedHashMap<>();
+    }
     additionalProperties.put(name, value);
+  }
+
+  /**
+   * Forgets the fields the class does not declare: for a copy that is read and never written back.
+   */
+  public void dropAdditionalProperties() {
+    additionalProperties = null;
   }
 }

@@ -2,6 +2,8 @@ package dev.nimbus.inventory;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.kubevirt.KubeVirtCondition;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
@@ -21,6 +23,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicySpec;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -94,12 +97,22 @@ class SlimItemStoreTest {
   }
 
   @Test
-  void aVirtualMachineInstanceIsKeptWithoutItsSpecManagedFieldsAndTheStatusNimbusDoesNotModel() {
+  void aVirtualMachineInstanceIsKeptWithNimbusMetadataItsPhaseNodeAndAddressesOnly() {
     VirtualMachineInstance vmi = new VirtualMachineInstance();
     vmi.setMetadata(
         new ObjectMetaBuilder()
             .withName("web-0")
             .withNamespace("team-a")
+            .addToLabels(Names.VIRTUAL_SERVER_LABEL, "web")
+            .addToLabels(Names.INSTANCE_INDEX_LABEL, "0")
+            .addToLabels("kubevirt.io/nodeName", "kvm-0")
+            .addToAnnotations(Names.PLACEMENT_ANNOTATION, "kvm-0/2/4Gi")
+            .addToAnnotations("kubevirt.io/latest-observed-api-version", "v1")
+            .addNewOwnerReference()
+            .withKind("VirtualMachine")
+            .withName("web-0")
+            .endOwnerReference()
+            .withFinalizers("foregroundDeleteVirtualMachine")
             .addNewManagedField()
             .withManager("virt-controller")
             .endManagedField()
@@ -108,15 +121,94 @@ class SlimItemStoreTest {
     VirtualMachineInstanceStatus status = new VirtualMachineInstanceStatus();
     status.phase = "Running";
     status.nodeName = "kvm-0";
+    var nic = new VirtualMachineInstanceStatus.InterfaceStatus();
+    nic.name = "default";
+    nic.ipAddress = "10.244.0.7";
+    nic.ipAddresses = List.of("10.244.0.7", "fd10:244::7");
+    nic.mac = "02:00:00:00:00:07";
+    status.interfaces = List.of(nic);
+    var ready = new KubeVirtCondition();
+    ready.type = "Ready";
+    ready.status = "True";
+    status.conditions = List.of(ready);
     status.setAdditionalProperty("volumeStatus", List.of(Map.of("name", "rootdisk")));
     vmi.setStatus(status);
 
     VirtualMachineInstance kept = kept(vmi);
     assertThat(kept.getSpec()).isNull();
     assertThat(kept.getMetadata().getManagedFields()).isNull();
+    assertThat(kept.getMetadata().getLabels())
+        .containsOnlyKeys(Names.VIRTUAL_SERVER_LABEL, Names.INSTANCE_INDEX_LABEL);
+    assertThat(kept.getMetadata().getAnnotations()).containsOnlyKeys(Names.PLACEMENT_ANNOTATION);
+    assertThat(kept.getMetadata().getOwnerReferences()).isNullOrEmpty();
+    assertThat(kept.getMetadata().getFinalizers()).isNullOrEmpty();
     assertThat(kept.getStatus().phase).isEqualTo("Running");
     assertThat(kept.getStatus().nodeName).isEqualTo("kvm-0");
+    assertThat(kept.getStatus().interfaces).hasSize(1);
+    var keptNic = kept.getStatus().interfaces.get(0);
+    assertThat(keptNic.ipAddress).isEqualTo("10.244.0.7");
+    assertThat(keptNic.name).isNull();
+    assertThat(keptNic.ipAddresses).isNull();
+    assertThat(keptNic.mac).isNull();
+    assertThat(kept.getStatus().conditions).isNull();
     assertThat(kept.getStatus().additionalProperties()).isEmpty();
+  }
+
+  @Test
+  void valuesThatRepeatAcrossObjectsAreKeptOnceAndTheRestAsRead() {
+    String json =
+        """
+        {"apiVersion": "compute.nimbus.dev/v1alpha1", "kind": "VirtualServer",
+         "metadata": {"name": "web", "namespace": "team-a", "uid": "%s",
+           "labels": {"app": "shop"}, "finalizers": ["virtualservers.compute.nimbus.dev/finalizer"]},
+         "spec": {"image": "quay.io/containerdisks/fedora:40", "instanceType": "t3.micro",
+           "pool": "general", "securityGroups": ["web"]},
+         "status": {"pool": "general",
+           "conditions": [{"type": "Ready", "status": "False", "reason": "InstancesPending",
+             "message": "0 of 1 instance(s) running", "lastTransitionTime": "%s"}],
+           "instances": [{"instanceId": "i-0", "vmName": "web-0", "node": "kvm-0",
+             "state": "pending"}]}}
+        """;
+    var serialization = new KubernetesSerialization();
+    SlimItemStore<VirtualServer> store = new SlimItemStore<>();
+    store.put(
+        "team-a/web",
+        serialization.unmarshal(
+            json.formatted("uid-1", "2026-12-01T00:00:00Z"), VirtualServer.class));
+    VirtualServer first = store.get("team-a/web");
+    store.put(
+        "team-b/web",
+        serialization.unmarshal(
+            json.formatted("uid-2", "2026-12-01T00:00:01Z"), VirtualServer.class));
+    VirtualServer second = store.get("team-b/web");
+
+    assertThat(second.getMetadata().getNamespace()).isSameAs(first.getMetadata().getNamespace());
+    assertThat(second.getMetadata().getLabels().get("app"))
+        .isSameAs(first.getMetadata().getLabels().get("app"));
+    assertThat(second.getMetadata().getFinalizers().get(0))
+        .isSameAs(first.getMetadata().getFinalizers().get(0));
+    assertThat(second.getSpec().image()).isSameAs(first.getSpec().image());
+    assertThat(second.getSpec().instanceType()).isSameAs(first.getSpec().instanceType());
+    assertThat(second.getSpec().securityGroups().get(0))
+        .isSameAs(first.getSpec().securityGroups().get(0));
+    assertThat(second.getStatus().pool()).isSameAs(first.getStatus().pool());
+    var firstReady = first.getStatus().conditions().get(0);
+    var secondReady = second.getStatus().conditions().get(0);
+    assertThat(secondReady.getMessage()).isSameAs(firstReady.getMessage());
+    assertThat(secondReady.getReason()).isSameAs(firstReady.getReason());
+    assertThat(second.getStatus().instances().get(0).node())
+        .isSameAs(first.getStatus().instances().get(0).node());
+    assertThat(second.getStatus().instances().get(0).state())
+        .isSameAs(first.getStatus().instances().get(0).state());
+    // What is the object's own is kept as read.
+    assertThat(second.getMetadata().getUid()).isEqualTo("uid-2");
+    assertThat(secondReady.getLastTransitionTime()).isEqualTo("2026-12-01T00:00:01Z");
+    assertThat(second.getStatus().instances().get(0).instanceId()).isEqualTo("i-0");
+    assertThat(serialization.asJson(second))
+        .isEqualTo(
+            serialization.asJson(
+                serialization.unmarshal(
+                    json.formatted("uid-2", "2026-12-01T00:00:01Z"), VirtualServer.class)));
   }
 
   @Test
