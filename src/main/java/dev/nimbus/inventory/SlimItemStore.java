@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
@@ -35,8 +36,8 @@ import java.util.Map;
  * the annotation where Nimbus writes the digest of the spec it wants, so that a policy is rewritten
  * when its spec differs from the wanted one, whoever changed it; a VirtualMachineInstance's spec,
  * the labels and annotations that are not Nimbus' own, and its status but for its phase, node and
- * addresses; a VirtualMachine's template but for its metadata and the Secrets it names, and the
- * status fields Nimbus does not model.
+ * addresses; a VirtualMachine's template but for its metadata and the Secrets it names, and its
+ * status but for whether it is ready and its printable status.
  *
  * <p>Values that repeat from object to object (namespaces, label values, finalizers, a server's
  * image, instance type, user data and pool, condition texts, node names) are kept as one String
@@ -44,8 +45,10 @@ import java.util.Map;
  * object holds its own copy, and at ten thousand servers the copies were most of a replica's heap.
  * What is each object's own (names, UIDs, versions, times) is kept as read.
  *
- * <p>{@link #namesOnly()} keeps an object's metadata without its annotations, for a source that
- * only says that something changed or went: a node's deletion, a ledger shard's change.
+ * <p>{@link #namesOnly()} keeps a copy of an object's metadata without its annotations, for a
+ * source that only says that something changed or went: a node's deletion, a ledger shard's change.
+ * The object itself goes on whole to the informer's handlers, which may read more of it (which
+ * workloads a shard holds for) and then let it go.
  */
 public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T> {
   private final boolean namesOnly;
@@ -71,7 +74,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
   public T put(String key, T object) {
     object.getMetadata().setManagedFields(null);
     if (namesOnly) {
-      return super.put(key, shared(reduced(object)));
+      return super.put(key, shared(namesOf(object)));
     }
     if (object instanceof VirtualMachineInstance vmi) {
       slim(vmi);
@@ -96,19 +99,48 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     return super.put(key, shared(object));
   }
 
-  /** {@code object} with only the metadata {@link #namesOnly()} keeps. */
-  private static <T extends HasMetadata> T reduced(T object) {
-    object.getMetadata().setAnnotations(null);
-    object.getMetadata().setOwnerReferences(null);
-    object.getMetadata().setFinalizers(null);
-    if (object instanceof Node node) {
+  /**
+   * A names-only store cannot give back what it was given: the informer then hands its handlers the
+   * objects of its first list as they came, instead of reading them back from the store once
+   * listed.
+   */
+  @Override
+  public boolean isFullState() {
+    return !namesOnly;
+  }
+
+  /** A new object of {@code object}'s kind with only the metadata {@link #namesOnly()} keeps. */
+  @SuppressWarnings("unchecked")
+  private static <T extends HasMetadata> T namesOf(T object) {
+    T copy;
+    try {
+      copy = (T) object.getClass().getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException("cannot copy a " + object.getKind(), e);
+    }
+    ObjectMeta meta = object.getMetadata();
+    copy.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(meta.getName())
+            .withNamespace(meta.getNamespace())
+            .withUid(meta.getUid())
+            .withResourceVersion(meta.getResourceVersion())
+            .withGeneration(meta.getGeneration())
+            .withCreationTimestamp(meta.getCreationTimestamp())
+            .withDeletionTimestamp(meta.getDeletionTimestamp())
+            .withLabels(meta.getLabels())
+            .build());
+    copy.getMetadata().setAnnotations(null);
+    copy.getMetadata().setOwnerReferences(null);
+    copy.getMetadata().setFinalizers(null);
+    if (copy instanceof Node node) {
       node.setSpec(null);
       node.setStatus(null);
-    } else if (object instanceof ConfigMap map) {
+    } else if (copy instanceof ConfigMap map) {
       map.setData(null);
       map.setBinaryData(null);
     }
-    return object;
+    return copy;
   }
 
   /**
@@ -183,6 +215,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     vm.getSpec().runStrategy = shared(vm.getSpec().runStrategy);
     if (vm.getStatus() != null) {
       vm.getStatus().dropAdditionalProperties();
+      vm.getStatus().conditions = null;
       vm.getStatus().printableStatus = shared(vm.getStatus().printableStatus);
     }
   }

@@ -427,14 +427,14 @@ public final class LedgerCommits {
         (node, version) -> {
           String key = pool + "/" + node;
           DecodedShard decoded = decodedShards.get(key);
-          if (decoded == null || !decoded.version().equals(version)) {
+          if (decoded == null || !decoded.resourceVersion().equals(version.version())) {
             LedgerShards.Shard shard;
             try {
               shard = LedgerShards.decode(node, version.document());
             } catch (IllegalStateException e) {
               shard = null; // edited into something else: lost until it is rebuilt
             }
-            decoded = new DecodedShard(version, shard);
+            decoded = new DecodedShard(version.version(), shard);
             decodedShards.put(key, decoded);
           }
           if (decoded.shard() == null) {
@@ -494,7 +494,11 @@ public final class LedgerCommits {
         != null;
   }
 
-  private record DecodedShard(LedgerStorage.Versioned version, LedgerShards.Shard shard) {}
+  /**
+   * A shard as decoded at a resourceVersion: a version holds one document, which the storage keeps,
+   * so it is not kept here a second time.
+   */
+  private record DecodedShard(String resourceVersion, LedgerShards.Shard shard) {}
 
   /**
    * {@code ledger} with the entries of a change that was written to some of its shards and not to

@@ -37,7 +37,8 @@ public final class PendingReservations {
             // No workload asks for its shards: without this mapper JOSDK would index them by
             // decoding every shard written a second time (see LostNodes).
             .withPrimaryToSecondaryMapper(primary -> Set.of())
-            .withItemStore(new SlimItemStore<>())
+            // Its handlers read a shard as it comes; nothing reads the cache but for its names.
+            .withItemStore(SlimItemStore.namesOnly())
             .withSecondaryToPrimaryMapper(
                 shard ->
                     pendingIn(shard, kind, id -> context.getPrimaryCache().get(id).orElse(null)))

@@ -244,6 +244,11 @@ class SlimItemStoreTest {
     vm.getSpec().template.spec = template;
     VirtualMachineStatus status = new VirtualMachineStatus();
     status.printableStatus = "Running";
+    status.ready = true;
+    var ready = new KubeVirtCondition();
+    ready.type = "Ready";
+    ready.status = "True";
+    status.conditions = List.of(ready);
     status.setAdditionalProperty("volumeSnapshotStatuses", List.of(Map.of("name", "rootdisk")));
     vm.setStatus(status);
 
@@ -261,11 +266,13 @@ class SlimItemStoreTest {
     assertThat(keptTemplate.nodeSelector).isNull();
     assertThat(keptTemplate.additionalProperties()).isEmpty();
     assertThat(kept.getStatus().printableStatus).isEqualTo("Running");
+    assertThat(kept.getStatus().ready).isTrue();
+    assertThat(kept.getStatus().conditions).isNull();
     assertThat(kept.getStatus().additionalProperties()).isEmpty();
   }
 
   @Test
-  void aNamesOnlyStoreKeepsANodesNameAndAShardsLabelsAndNothingElse() {
+  void aNamesOnlyStoreKeepsANodesNameAndAShardsLabelsAndNothingElseAndLeavesTheObjectWhole() {
     Node node = Fixtures.kvmNode("kvm-0", Map.of("group", "kvm"), "8", "32Gi");
     SlimItemStore<Node> nodes = SlimItemStore.namesOnly();
     nodes.put("kvm-0", node);
@@ -289,6 +296,10 @@ class SlimItemStoreTest {
     ConfigMap keptShard = shards.get("nimbus-system/nimbus-ledger.kvm.0");
     assertThat(keptShard.getMetadata().getLabels()).containsEntry(Names.POOL_LABEL, "kvm");
     assertThat(keptShard.getData()).isNull();
+    // The informer's handlers get the object as it came: a shard's handler reads its data.
+    assertThat(shard.getData()).containsEntry(Names.LEDGER_SHARD_KEY, "{}");
+    assertThat(node.getStatus()).isNotNull();
+    assertThat(shards.isFullState()).isFalse();
   }
 
   /** What a store keeps of {@code object}. */
