@@ -269,6 +269,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
   }
 
   private static void share(Condition condition) {
+    condition.setAdditionalProperties(sharedIfEmpty(condition.getAdditionalProperties()));
     condition.setType(shared(condition.getType()));
     condition.setStatus(shared(condition.getStatus()));
     condition.setReason(shared(condition.getReason()));
@@ -282,6 +283,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
   }
 
   private static void share(ObjectMeta meta) {
+    meta.setAdditionalProperties(sharedIfEmpty(meta.getAdditionalProperties()));
     meta.setNamespace(shared(meta.getNamespace()));
     meta.setGenerateName(shared(meta.getGenerateName()));
     meta.setLabels(sharedValues(meta.getLabels()));
@@ -289,6 +291,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     meta.setFinalizers(shared(meta.getFinalizers()));
     if (meta.getOwnerReferences() != null) {
       for (var owner : meta.getOwnerReferences()) {
+        owner.setAdditionalProperties(sharedIfEmpty(owner.getAdditionalProperties()));
         owner.setApiVersion(shared(owner.getApiVersion()));
         owner.setKind(shared(owner.getKind()));
       }
@@ -306,6 +309,15 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     Map<String, String> kept = new LinkedHashMap<>(map.size() * 4 / 3 + 1);
     map.forEach((key, value) -> kept.put(key, shared(value)));
     return kept;
+  }
+
+  /**
+   * The map of a model object's undeclared fields, which almost all have empty: one empty map for
+   * all of them, equal to the new one each object was read with, and never written to, since
+   * nothing reads a cached object from JSON again.
+   */
+  private static Map<String, Object> sharedIfEmpty(Map<String, Object> undeclared) {
+    return undeclared == null || undeclared.isEmpty() ? Map.of() : undeclared;
   }
 
   private static List<String> shared(List<String> values) {
