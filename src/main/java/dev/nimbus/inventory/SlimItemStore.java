@@ -15,9 +15,13 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeCondition;
+import io.fabric8.kubernetes.api.model.NodeStatus;
+import io.fabric8.kubernetes.api.model.NodeSystemInfo;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
@@ -40,10 +44,11 @@ import java.util.Map;
  * status but for whether it is ready and its printable status.
  *
  * <p>Values that repeat from object to object (namespaces, label values, finalizers, a server's
- * image, instance type, user data and pool, condition texts, node names) are kept as one String
- * each ({@link String#intern()}, which forgets a value once no object holds it): as read, each
- * object holds its own copy, and at ten thousand servers the copies were most of a replica's heap.
- * What is each object's own (names, UIDs, versions, times) is kept as read.
+ * image, instance type, user data and pool, condition texts, node names, the quantities and system
+ * that nodes report) are kept as one String each ({@link String#intern()}, which forgets a value
+ * once no object holds it): as read, each object holds its own copy, and at ten thousand servers
+ * the copies were most of a replica's heap. What is each object's own (names, UIDs, versions,
+ * times) is kept as read.
  *
  * <p>{@link #namesOnly()} keeps a copy of an object's metadata without its annotations, for a
  * source that only says that something changed or went: a node's deletion, a ledger shard's change.
@@ -87,6 +92,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     }
     if (object instanceof Node node && node.getStatus() != null) {
       node.getStatus().setImages(null);
+      share(node.getStatus());
     }
     if (object instanceof Pod pod && pod.getSpec() != null) {
       pod.getSpec().getContainers().forEach(SlimItemStore::dropWhatNimbusNeverReads);
@@ -265,6 +271,45 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
               status.admittedCount(),
               status.readyCount(),
               instances));
+    }
+  }
+
+  /**
+   * What most nodes report alike: their quantities, conditions, addresses' types and system (a
+   * thousand nodes of a few shapes).
+   */
+  private static void share(NodeStatus status) {
+    share(status.getCapacity());
+    share(status.getAllocatable());
+    if (status.getConditions() != null) {
+      for (NodeCondition condition : status.getConditions()) {
+        condition.setType(shared(condition.getType()));
+        condition.setStatus(shared(condition.getStatus()));
+        condition.setReason(shared(condition.getReason()));
+        condition.setMessage(shared(condition.getMessage()));
+      }
+    }
+    if (status.getAddresses() != null) {
+      status.getAddresses().forEach(address -> address.setType(shared(address.getType())));
+    }
+    NodeSystemInfo system = status.getNodeInfo();
+    if (system != null) {
+      system.setArchitecture(shared(system.getArchitecture()));
+      system.setContainerRuntimeVersion(shared(system.getContainerRuntimeVersion()));
+      system.setKernelVersion(shared(system.getKernelVersion()));
+      system.setKubeProxyVersion(shared(system.getKubeProxyVersion()));
+      system.setKubeletVersion(shared(system.getKubeletVersion()));
+      system.setOperatingSystem(shared(system.getOperatingSystem()));
+      system.setOsImage(shared(system.getOsImage()));
+    }
+  }
+
+  private static void share(Map<String, Quantity> quantities) {
+    if (quantities != null) {
+      for (Quantity quantity : quantities.values()) {
+        quantity.setAmount(shared(quantity.getAmount()));
+        quantity.setFormat(shared(quantity.getFormat()));
+      }
     }
   }
 

@@ -70,7 +70,11 @@ public final class LedgerShards {
       Map<Integer, Instance> instances,
       List<String> nodes) {
     public Part {
-      nodes = nodes == null ? List.of() : List.copyOf(nodes);
+      // A pool's shards hold thousands of parts of a few kinds, namespaces and nodes: each such
+      // value is held once, not once per part decoded.
+      kind = kind == null ? null : kind.intern();
+      namespace = namespace == null ? null : namespace.intern();
+      nodes = nodes == null ? List.of() : nodes.stream().map(String::intern).toList();
     }
 
     /** Whether this part holds no more than {@code other} of any resource on its node. */

@@ -20,6 +20,7 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicySpec;
@@ -278,6 +279,22 @@ class SlimItemStoreTest {
     assertThat(kept.getStatus().ready).isTrue();
     assertThat(kept.getStatus().conditions).isNull();
     assertThat(kept.getStatus().additionalProperties()).isEmpty();
+  }
+
+  @Test
+  void nodesOfOneShapeShareTheQuantitiesTheyReport() {
+    var serialization = new KubernetesSerialization();
+    SlimItemStore<Node> nodes = new SlimItemStore<>();
+    for (String name : List.of("kvm-0", "kvm-1")) {
+      // Read from JSON, as an informer does: each node its own copy of every value.
+      Node node = Fixtures.kvmNode(name, Map.of(), "8", "32Gi");
+      nodes.put(name, serialization.unmarshal(serialization.asJson(node), Node.class));
+    }
+    Quantity first = nodes.get("kvm-0").getStatus().getAllocatable().get("memory");
+    Quantity second = nodes.get("kvm-1").getStatus().getAllocatable().get("memory");
+    assertThat(second).isEqualTo(first);
+    assertThat(second.getAmount()).isSameAs(first.getAmount());
+    assertThat(second.getFormat()).isSameAs(first.getFormat());
   }
 
   @Test
