@@ -1,6 +1,7 @@
 package dev.nimbus.inventory;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.kubevirt.KubeVirtCondition;
@@ -326,6 +327,50 @@ class SlimItemStoreTest {
     assertThat(shard.getData()).containsEntry(Names.LEDGER_SHARD_KEY, "{}");
     assertThat(node.getStatus()).isNotNull();
     assertThat(shards.isFullState()).isFalse();
+  }
+
+  @Test
+  void aServersNameAndUidAreKeptOnceForItAndItsVmsAndCachedMapsAreReadOnlyAndAsRead() {
+    var serialization = new KubernetesSerialization();
+    VirtualServer server =
+        serialization.unmarshal(
+            """
+            {"apiVersion": "compute.nimbus.dev/v1alpha1", "kind": "VirtualServer",
+             "metadata": {"name": "web", "namespace": "team-a", "uid": "0b6a-uid"},
+             "spec": {"image": "fedora", "instanceType": "t3.micro", "pool": "general"}}
+            """,
+            VirtualServer.class);
+    VirtualMachine vm =
+        serialization.unmarshal(
+            """
+            {"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine",
+             "metadata": {"name": "web-0", "namespace": "team-a", "uid": "vm-uid",
+               "labels": {"compute.nimbus.dev/virtual-server": "web", "app": "shop",
+                 "compute.nimbus.dev/instance-index": "0"},
+               "annotations": {"compute.nimbus.dev/spec-digest": "d1"},
+               "ownerReferences": [{"apiVersion": "compute.nimbus.dev/v1alpha1",
+                 "kind": "VirtualServer", "name": "web", "uid": "0b6a-uid", "controller": true}]},
+             "spec": {"runStrategy": "Always"}}
+            """,
+            VirtualMachine.class);
+    Map<String, String> labelsAsRead = Map.copyOf(vm.getMetadata().getLabels());
+
+    VirtualServer keptServer = kept(server);
+    VirtualMachine keptVm = kept(vm);
+
+    var owner = keptVm.getMetadata().getOwnerReferences().get(0);
+    assertThat(owner.getName()).isSameAs(keptServer.getMetadata().getName());
+    assertThat(owner.getUid()).isSameAs(keptServer.getMetadata().getUid());
+    assertThat(keptVm.getMetadata().getLabels().get("compute.nimbus.dev/virtual-server"))
+        .isSameAs(keptServer.getMetadata().getName());
+    // Read-only, sized to their entries: nothing writes to a cached object (a write goes to a
+    // copy), and a thousand servers' VMs hold several such maps each.
+    assertThat(keptVm.getMetadata().getLabels()).isEqualTo(labelsAsRead);
+    assertThatThrownBy(() -> keptVm.getMetadata().getLabels().put("app", "other"))
+        .isInstanceOf(UnsupportedOperationException.class);
+    assertThatThrownBy(
+            () -> keptVm.getMetadata().getAnnotations().remove("compute.nimbus.dev/spec-digest"))
+        .isInstanceOf(UnsupportedOperationException.class);
   }
 
   /** What a store keeps of {@code object}. */
