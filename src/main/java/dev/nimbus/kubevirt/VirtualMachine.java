@@ -1,7 +1,5 @@
 package dev.nimbus.kubevirt;
 
-import io.fabric8.kubernetes.api.model.Namespaced;
-import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -12,8 +10,7 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Version(VirtualMachine.VERSION)
 @Kind("VirtualMachine")
 @Plural("virtualmachines")
-public class VirtualMachine extends CustomResource<VirtualMachineSpec, VirtualMachineStatus>
-    implements Namespaced {
+public class VirtualMachine extends KubeVirtResource<VirtualMachineSpec, VirtualMachineStatus> {
   public static final String GROUP = "kubevirt.io";
   public static final String VERSION = "v1";
 
@@ -22,13 +19,7 @@ public class VirtualMachine extends CustomResource<VirtualMachineSpec, VirtualMa
 
   public static final String RUN_HALTED = "Halted";
 
-  @Override
-  protected VirtualMachineSpec initSpec() {
-    return new VirtualMachineSpec();
-  }
-
-  @Override
-  protected VirtualMachineStatus initStatus() {
-    return null;
+  public VirtualMachine() {
+    super(new VirtualMachineSpec());
   }
 }

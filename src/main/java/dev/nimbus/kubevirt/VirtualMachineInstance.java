@@ -1,7 +1,5 @@
 package dev.nimbus.kubevirt;
 
-import io.fabric8.kubernetes.api.model.Namespaced;
-import io.fabric8.kubernetes.client.CustomResource;
 import io.fabric8.kubernetes.model.annotation.Group;
 import io.fabric8.kubernetes.model.annotation.Kind;
 import io.fabric8.kubernetes.model.annotation.Plural;
@@ -13,15 +11,8 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @Kind("VirtualMachineInstance")
 @Plural("virtualmachineinstances")
 public class VirtualMachineInstance
-    extends CustomResource<VirtualMachineInstanceSpec, VirtualMachineInstanceStatus>
-    implements Namespaced {
-  @Override
-  protected VirtualMachineInstanceSpec initSpec() {
-    return new VirtualMachineInstanceSpec();
-  }
-
-  @Override
-  protected VirtualMachineInstanceStatus initStatus() {
-    return null;
+    extends KubeVirtResource<VirtualMachineInstanceSpec, VirtualMachineInstanceStatus> {
+  public VirtualMachineInstance() {
+    super(new VirtualMachineInstanceSpec());
   }
 }

@@ -117,7 +117,6 @@ public final class ServerVm {
     return vm;
   }
 
-  /** The VM's and its launcher pod's labels: owner, index, and one per security group. */
   /**
    * What a VMI is started for: its size and node, and the latest restart asked of its server. A VMI
    * started for other values is restarted ({@link ServerVms#restartChanged}).
@@ -131,6 +130,7 @@ public final class ServerVm {
     return annotations;
   }
 
+  /** The VM's and its launcher pod's labels: owner, index, and one per security group. */
   static Map<String, String> labels(VirtualServer server, int index) {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put(Names.MANAGED_BY, "nimbus");
