@@ -3,6 +3,7 @@ package dev.nimbus.conditions;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -11,7 +12,9 @@ import java.util.Objects;
 /**
  * Builds {@code metav1.Condition} lists that change only when something really changed: a condition
  * keeps its lastTransitionTime while its status stays the same, so a status computed twice from the
- * same observations is equal, and no write follows.
+ * same observations is equal, and no write follows. Times are whole seconds in RFC 3339, the form
+ * of {@code metav1.Time} that the API server writes its own times in (and conditions written in the
+ * same second share one time in a replica's cache).
  */
 public final class Conditions {
   private Conditions() {}
@@ -39,7 +42,7 @@ public final class Conditions {
     String since =
         old != null && Objects.equals(old.getStatus(), statusText)
             ? old.getLastTransitionTime()
-            : Instant.now().toString();
+            : Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     next.add(
         new ConditionBuilder()
             .withType(type)

@@ -47,8 +47,10 @@ import java.util.Map;
  * image, instance type, user data and pool, condition texts, node names, the quantities and system
  * that nodes report) are kept as one String each ({@link String#intern()}, which forgets a value
  * once no object holds it): as read, each object holds its own copy, and at ten thousand servers
- * the copies were most of a replica's heap. What is each object's own (names, UIDs, versions,
- * times) is kept as read.
+ * the copies were most of a replica's heap. Times are shared too (the API server writes them to the
+ * second, and Nimbus its conditions' times: the objects of a burst share a few), and a server's
+ * name and UID, which its VMs' owner references and labels repeat. What is each object's own alone
+ * (most names and UIDs, versions) is kept as read.
  *
  * <p>{@link #namesOnly()} keeps a copy of an object's metadata without its annotations, for a
  * source that only says that something changed or went: a node's deletion, a ledger shard's change.
@@ -324,6 +326,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     condition.setStatus(shared(condition.getStatus()));
     condition.setReason(shared(condition.getReason()));
     condition.setMessage(shared(condition.getMessage()));
+    condition.setLastTransitionTime(shared(condition.getLastTransitionTime()));
   }
 
   /** {@code object} with the values of its metadata that repeat from object to object shared. */
@@ -336,6 +339,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     meta.setAdditionalProperties(sharedIfEmpty(meta.getAdditionalProperties()));
     meta.setNamespace(shared(meta.getNamespace()));
     meta.setGenerateName(shared(meta.getGenerateName()));
+    meta.setCreationTimestamp(shared(meta.getCreationTimestamp()));
     meta.setLabels(sharedValues(meta.getLabels()));
     meta.setAnnotations(sharedValues(meta.getAnnotations()));
     meta.setFinalizers(shared(meta.getFinalizers()));
