@@ -2,6 +2,7 @@ package dev.nimbus.aws;
 
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.naming.Names;
+import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
@@ -45,6 +46,7 @@ public class AccessKeys {
             .secrets()
             .inNamespace(config.namespace())
             .withLabel(Names.ACCESS_KEY_LABEL, "true")
+            .withLimit(PagedLists.INFORMER_PAGE)
             .inform(new Keys(), 0);
   }
 

@@ -99,6 +99,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
             .withSecondaryToPrimaryMapper(node -> allPools(context))
             // A trigger only: the model reads the nodes of the inventory.
             .withItemStore(SlimItemStore.namesOnly())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     var ledgerMaps =
         InformerEventSourceConfiguration.from(ConfigMap.class, CapacityPool.class)
@@ -108,6 +109,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
                 map -> Set.of(new ResourceID(map.getMetadata().getLabels().get(Names.POOL_LABEL))))
             // A trigger only: the ledger is read through the ledger store.
             .withItemStore(SlimItemStore.namesOnly())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .build();
     return List.of(
         new InformerEventSource<>(nodes, context), new InformerEventSource<>(ledgerMaps, context));

@@ -1,6 +1,7 @@
 package dev.nimbus.ledger;
 
 import dev.nimbus.naming.Names;
+import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -65,7 +66,12 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
             .adapt(KubernetesClient.class);
     this.namespace = namespace;
     this.watched =
-        client.configMaps().inNamespace(namespace).withLabel(Names.POOL_LABEL).runnableInformer(0);
+        client
+            .configMaps()
+            .inNamespace(namespace)
+            .withLabel(Names.POOL_LABEL)
+            .withLimit(PagedLists.INFORMER_PAGE)
+            .runnableInformer(0);
     watched.addIndexers(
         Map.of(BY_POOL, map -> List.of(map.getMetadata().getLabels().get(Names.POOL_LABEL))));
     watched.addEventHandler(new Delivered());

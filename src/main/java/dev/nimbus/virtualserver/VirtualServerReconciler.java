@@ -357,6 +357,7 @@ public class VirtualServerReconciler
                 .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
                 .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
                 .withItemStore(new SlimItemStore<>())
+                .withInformerListLimit(PagedLists.INFORMER_PAGE)
                 .build(),
             dynamic));
     retriever.dynamicallyRegisterEventSource(
@@ -366,6 +367,7 @@ public class VirtualServerReconciler
                 .withLabelSelector(Names.VIRTUAL_SERVER_LABEL)
                 .withSecondaryToPrimaryMapper(VirtualServerReconciler::byServerLabel)
                 .withItemStore(new SlimItemStore<>())
+                .withInformerListLimit(PagedLists.INFORMER_PAGE)
                 .build(),
             dynamic));
   }

@@ -45,6 +45,7 @@ public final class LostNodes {
             // Asked whether a node exists, by name: a thousand nodes' status, kept by every
             // workload controller of every replica, filled the heap at 4,000 servers.
             .withItemStore(SlimItemStore.namesOnly())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .withSecondaryToPrimaryMapper(
                 node ->
                     context

@@ -39,6 +39,7 @@ public final class PendingReservations {
             .withPrimaryToSecondaryMapper(primary -> Set.of())
             // Its handlers read a shard as it comes; nothing reads the cache but for its names.
             .withItemStore(SlimItemStore.namesOnly())
+            .withInformerListLimit(PagedLists.INFORMER_PAGE)
             .withSecondaryToPrimaryMapper(
                 shard ->
                     pendingIn(shard, kind, id -> context.getPrimaryCache().get(id).orElse(null)))

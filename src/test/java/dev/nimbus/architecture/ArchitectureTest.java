@@ -3,10 +3,17 @@ package dev.nimbus.architecture;
 import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static org.assertj.core.api.Assertions.assertThat;
 
+import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaCodeUnit;
+import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -97,5 +104,40 @@ class ArchitectureTest {
         .because(
             "the webhook is a thin adapter over a pure decision, which reads only what it is given")
         .check(production);
+  }
+
+  /**
+   * Every informer lists in pages (README, "What a tenant's objects cost the operator"). One that
+   * does not asks the API server for the whole kind in one response, from its watch cache: at 8,000
+   * VirtualMachines, on a loaded API server, a new leader's list outlasted the client's 10 s
+   * request timeout, and JOSDK stops an operator whose informer cannot start. Counted per method:
+   * each source it configures sets its page size, and each fabric8 informer it starts over more
+   * than one named object.
+   */
+  @Test
+  void everyInformerListsInPages() {
+    List<String> unpaged = new ArrayList<>();
+    for (JavaClass type : production) {
+      for (JavaCodeUnit method : type.getCodeUnits()) {
+        var calls = method.getMethodCallsFromSelf();
+        long sources = count(calls, "InformerEventSourceConfiguration", "from");
+        long paged =
+            count(calls, "InformerEventSourceConfiguration$Builder", "withInformerListLimit");
+        long informers = count(calls, "", "inform") + count(calls, "", "runnableInformer");
+        long limited = count(calls, "", "withLimit") + count(calls, "", "withName");
+        if (sources > paged || informers > limited) {
+          unpaged.add(method.getFullName());
+        }
+      }
+    }
+    assertThat(unpaged).isEmpty();
+  }
+
+  /** The calls to {@code name} of a class whose name ends with {@code owner}. */
+  private static long count(Set<JavaMethodCall> calls, String owner, String name) {
+    return calls.stream()
+        .filter(call -> call.getName().equals(name))
+        .filter(call -> call.getTargetOwner().getName().endsWith(owner))
+        .count();
   }
 }
