@@ -1,5 +1,6 @@
 package dev.nimbus.ledger;
 
+import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -71,7 +72,9 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
             .inNamespace(namespace)
             .withLabel(Names.POOL_LABEL)
             .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0);
+            .runnableInformer(0)
+            // Without the shards' managedFields, a few KiB each, written at every decision.
+            .itemStore(new SlimItemStore<>());
     watched.addIndexers(
         Map.of(BY_POOL, map -> List.of(map.getMetadata().getLabels().get(Names.POOL_LABEL))));
     watched.addEventHandler(new Delivered());

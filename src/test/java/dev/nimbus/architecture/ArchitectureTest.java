@@ -133,6 +133,30 @@ class ArchitectureTest {
     assertThat(unpaged).isEmpty();
   }
 
+  /**
+   * Every cache keeps what Nimbus reads ({@code SlimItemStore}: no managedFields, shared values),
+   * or less: a source that configures none keeps every object whole, as the API server sends it.
+   * Counted per method, as above: each source and each fabric8 informer it makes sets its store.
+   */
+  @Test
+  void everyCacheKeepsWhatNimbusReads() {
+    List<String> whole = new ArrayList<>();
+    for (JavaClass type : production) {
+      for (JavaCodeUnit method : type.getCodeUnits()) {
+        var calls = method.getMethodCallsFromSelf();
+        long sources = count(calls, "InformerEventSourceConfiguration", "from");
+        long slimSources =
+            count(calls, "InformerEventSourceConfiguration$Builder", "withItemStore");
+        long informers = count(calls, "", "runnableInformer");
+        long slimInformers = count(calls, "SharedIndexInformer", "itemStore");
+        if (sources > slimSources || informers > slimInformers) {
+          whole.add(method.getFullName());
+        }
+      }
+    }
+    assertThat(whole).isEmpty();
+  }
+
   /** The calls to {@code name} of a class whose name ends with {@code owner}. */
   private static long count(Set<JavaMethodCall> calls, String owner, String name) {
     return calls.stream()
