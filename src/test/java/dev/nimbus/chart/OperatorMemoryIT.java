@@ -330,9 +330,28 @@ class OperatorMemoryIT {
 
   /**
    * The statuses of the namespace's tasks, read a page of 50 at a time: the whole list, 65 MB,
-   * would outlast a request's timeout on a busy API server.
+   * would outlast a request's timeout on a busy API server. Read again from the first page while
+   * the API server is too busy to answer a page: under the load of 1,000 deletions its watch cache
+   * fell thousands of versions behind a continue token, and it refused the page with 504 ("Too
+   * large resource version"); a token may also expire (410) or a page time out.
    */
-  private static List<Object> tasks(KubernetesClient client, String namespace) {
+  private static List<Object> tasks(KubernetesClient client, String namespace)
+      throws InterruptedException {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return listTasks(client, namespace);
+      } catch (KubernetesClientException e) {
+        boolean busy =
+            e.getCode() == 429 || e.getCode() == 504 || e.getCode() == 410 || e.getCode() == 0;
+        if (!busy || attempt == 20) {
+          throw e;
+        }
+        Thread.sleep(1000);
+      }
+    }
+  }
+
+  private static List<Object> listTasks(KubernetesClient client, String namespace) {
     List<Object> statuses = new ArrayList<>();
     String next = null;
     do {
