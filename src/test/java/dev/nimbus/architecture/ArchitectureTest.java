@@ -5,15 +5,14 @@ import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPac
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.tngtech.archunit.core.domain.JavaClass;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaCodeUnit;
 import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -116,21 +115,16 @@ class ArchitectureTest {
    */
   @Test
   void everyInformerListsInPages() {
-    List<String> unpaged = new ArrayList<>();
-    for (JavaClass type : production) {
-      for (JavaCodeUnit method : type.getCodeUnits()) {
-        var calls = method.getMethodCallsFromSelf();
-        long sources = count(calls, "InformerEventSourceConfiguration", "from");
-        long paged =
-            count(calls, "InformerEventSourceConfiguration$Builder", "withInformerListLimit");
-        long informers = count(calls, "", "inform") + count(calls, "", "runnableInformer");
-        long limited = count(calls, "", "withLimit") + count(calls, "", "withName");
-        if (sources > paged || informers > limited) {
-          unpaged.add(method.getFullName());
-        }
-      }
-    }
-    assertThat(unpaged).isEmpty();
+    assertThat(
+            methodsWhere(
+                calls ->
+                    count(calls, SOURCE, "from")
+                            > count(calls, SOURCE_BUILDER, "withInformerListLimit")
+                        || count(calls, CLIENT_DSL, "inform")
+                                + count(calls, CLIENT_DSL, "runnableInformer")
+                            > count(calls, CLIENT_DSL, "withLimit")
+                                + count(calls, CLIENT_DSL, "withName")))
+        .isEmpty();
   }
 
   /**
@@ -140,28 +134,38 @@ class ArchitectureTest {
    */
   @Test
   void everyCacheKeepsWhatNimbusReads() {
-    List<String> whole = new ArrayList<>();
-    for (JavaClass type : production) {
-      for (JavaCodeUnit method : type.getCodeUnits()) {
-        var calls = method.getMethodCallsFromSelf();
-        long sources = count(calls, "InformerEventSourceConfiguration", "from");
-        long slimSources =
-            count(calls, "InformerEventSourceConfiguration$Builder", "withItemStore");
-        long informers = count(calls, "", "runnableInformer");
-        long slimInformers = count(calls, "SharedIndexInformer", "itemStore");
-        if (sources > slimSources || informers > slimInformers) {
-          whole.add(method.getFullName());
-        }
-      }
-    }
-    assertThat(whole).isEmpty();
+    assertThat(
+            methodsWhere(
+                calls ->
+                    count(calls, SOURCE, "from") > count(calls, SOURCE_BUILDER, "withItemStore")
+                        || count(calls, CLIENT_DSL, "runnableInformer")
+                            > count(calls, INFORMER, "itemStore")))
+        .isEmpty();
   }
 
-  /** The calls to {@code name} of a class whose name ends with {@code owner}. */
-  private static long count(Set<JavaMethodCall> calls, String owner, String name) {
+  private static final Predicate<String> SOURCE =
+      owner -> owner.endsWith(".InformerEventSourceConfiguration");
+  private static final Predicate<String> SOURCE_BUILDER =
+      owner -> owner.endsWith(".InformerEventSourceConfiguration$Builder");
+  private static final Predicate<String> CLIENT_DSL =
+      owner -> owner.startsWith("io.fabric8.kubernetes.client.dsl.");
+  private static final Predicate<String> INFORMER =
+      owner -> owner.equals("io.fabric8.kubernetes.client.informers.SharedIndexInformer");
+
+  /** The production methods and constructors whose own calls {@code wrong} holds of. */
+  private static List<String> methodsWhere(Predicate<Set<JavaMethodCall>> wrong) {
+    return production.stream()
+        .flatMap(type -> type.getCodeUnits().stream())
+        .filter(method -> wrong.test(method.getMethodCallsFromSelf()))
+        .map(JavaCodeUnit::getFullName)
+        .toList();
+  }
+
+  /** The calls to {@code name} of a class that {@code owner} accepts. */
+  private static long count(Set<JavaMethodCall> calls, Predicate<String> owner, String name) {
     return calls.stream()
         .filter(call -> call.getName().equals(name))
-        .filter(call -> call.getTargetOwner().getName().endsWith(owner))
+        .filter(call -> owner.test(call.getTargetOwner().getName()))
         .count();
   }
 }
