@@ -30,6 +30,7 @@ import io.javaoperatorsdk.operator.api.reconciler.MaxReconciliationInterval;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.rate.RateLimited;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Instant;
@@ -48,7 +49,9 @@ import org.jboss.logging.Logger;
 /**
  * Keeps a CapacityPool's status and metrics true to its nodes and its ledger, and releases
  * reservations whose objects do not exist (a create that a later admission step refused, or a
- * workload that was deleted). Reconciles when a node or the ledger changes, and at least every
+ * workload that was deleted). Reconciles when a node or the ledger changes, at most once a second
+ * (the changes of that second are reconciled together: a stream of admissions would otherwise
+ * rewrite a status of a few hundred bytes per node several times a second), and at least every
  * resync interval.
  */
 @ControllerConfiguration(
@@ -57,6 +60,7 @@ import org.jboss.logging.Logger;
         @MaxReconciliationInterval(
             interval = CapacityPoolReconciler.RESYNC_SECONDS,
             timeUnit = TimeUnit.SECONDS))
+@RateLimited(maxReconciliations = 1, within = 1, unit = TimeUnit.SECONDS)
 public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   static final long RESYNC_SECONDS = 10;
   static final java.time.Duration FULL_SCAN = java.time.Duration.ofSeconds(60);

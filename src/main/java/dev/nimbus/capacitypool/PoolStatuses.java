@@ -13,8 +13,19 @@ import dev.nimbus.api.v1alpha1.CapacityPoolStatus.NodeResource;
 import dev.nimbus.api.v1alpha1.CapacityPoolStatus.ResourceCapacity;
 import dev.nimbus.conditions.Conditions;
 
-/** Computes a CapacityPool's status from the model; nothing here talks to the cluster. */
+/**
+ * Computes a CapacityPool's status from the model; nothing here talks to the cluster. The status
+ * stays small whatever the pool's size (it is written as the ledger changes, and a few hundred
+ * bytes per node would pass etcd's limit of one object at a few thousand nodes): it lists the first
+ * {@value #LISTED_NODES} nodes by name, and names a few lost shards.
+ */
 public final class PoolStatuses {
+  /** Nodes whose figures the status lists; {@code nodeCount} counts them all. */
+  static final int LISTED_NODES = 100;
+
+  /** Lost shards a condition names; it counts the others. */
+  private static final int NAMED_SHARDS = 10;
+
   private PoolStatuses() {}
 
   /**
@@ -45,10 +56,9 @@ public final class PoolStatuses {
             lostShards.isEmpty() ? "AllShardsHeld" : "ShardsLost",
             lostShards.isEmpty()
                 ? "every node's ledger shard is held"
-                : "the ledger shards of "
-                    + new java.util.TreeSet<>(lostShards)
-                    + " are lost (deleted, or not readable): nothing is placed on those nodes until"
-                    + " they are rebuilt from the stored workloads",
+                : lost(lostShards)
+                    + ": nothing is placed on those nodes until they are rebuilt from the stored"
+                    + " workloads",
             generation);
     Node largest = pool.largestFit();
     Amounts largestFree = largest == null ? Amounts.ZERO : pool.freeOn(largest.name());
@@ -66,7 +76,22 @@ public final class PoolStatuses {
                 format(Resource.CPU, largestFree),
                 format(Resource.MEMORY, largestFree),
                 format(Resource.EPHEMERAL_STORAGE, largestFree)),
-        pool.nodes().stream().map(n -> node(pool, n)).toList());
+        pool.nodes().stream().limit(LISTED_NODES).map(n -> node(pool, n)).toList());
+  }
+
+  /** Which shards are lost: all of them by name when they are few, else a few and a count. */
+  private static String lost(java.util.Set<String> nodes) {
+    var sorted = new java.util.TreeSet<>(nodes);
+    if (sorted.size() <= NAMED_SHARDS) {
+      return "the ledger shards of " + sorted + " are lost (deleted, or not readable)";
+    }
+    return "the ledger shards of "
+        + sorted.size()
+        + " nodes are lost (deleted, or not readable), among them "
+        + sorted.stream().limit(NAMED_SHARDS).toList()
+        + " and "
+        + (sorted.size() - NAMED_SHARDS)
+        + " more";
   }
 
   private static ResourceCapacity total(Pool pool, Resource resource) {

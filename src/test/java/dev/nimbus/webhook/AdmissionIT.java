@@ -27,6 +27,9 @@ import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Duration;
@@ -921,6 +924,24 @@ class AdmissionIT {
                 }
               }));
     }
+    // Every status write of the pool while the creates stream in, and until it shows them all.
+    List<Long> poolWrites = java.util.Collections.synchronizedList(new ArrayList<>());
+    Watch poolWatch =
+        client
+            .resources(CapacityPool.class)
+            .withName(POOL)
+            .watch(
+                new Watcher<>() {
+                  @Override
+                  public void eventReceived(Action action, CapacityPool resource) {
+                    if (action == Action.MODIFIED) {
+                      poolWrites.add(System.nanoTime());
+                    }
+                  }
+
+                  @Override
+                  public void onClose(WatcherException cause) {}
+                });
     long began = System.nanoTime();
     start.countDown();
     List<Integer> codes = new ArrayList<>();
@@ -959,6 +980,22 @@ class AdmissionIT {
     }
     // 100 − 98 × 1.006: what is left on the two nodes is less than one instance each.
     awaitFreeCpuGauge(1.412);
+    client
+        .resources(CapacityPool.class)
+        .withName(POOL)
+        .waitUntilCondition(p -> "1.412".equals(p.getStatus().cpu().free()), 30, TimeUnit.SECONDS);
+    poolWatch.close();
+    List<Long> writes = List.copyOf(poolWrites);
+    System.out.printf(
+        "[AdmissionIT] the pool's status was written %d times, at ms %s%n",
+        writes.size(), writes.stream().map(t -> (t - began) / 1_000_000).toList());
+    // The pool's status follows its ledger at most once a second, however fast admissions change
+    // it: a large pool's status is costly to write, for the API server and every watcher.
+    for (int i = 2; i < writes.size(); i++) {
+      assertThat(writes.get(i) - writes.get(i - 2))
+          .as("time in ns between a status write and the write two after it")
+          .isGreaterThan(Duration.ofSeconds(1).toNanos());
+    }
   }
 
   @Test

@@ -23,7 +23,10 @@ public record CapacityPoolStatus(
                 + " the most free CPU, then memory. Total free room spread over many nodes can"
                 + " be larger, but no single instance larger than this is admitted.")
         LargestFit largestFit,
-    @JsonPropertyDescription("The same figures per node, sorted by node name.")
+    @JsonPropertyDescription(
+            "The same figures per node, sorted by node name, for the first 100 nodes by name"
+                + " (nodeCount counts them all): a status written as the ledger changes stays"
+                + " small in a pool of thousands of nodes.")
         List<NodeCapacity> nodes) {
 
   /** Capacity figures of one resource. */
