@@ -38,6 +38,14 @@ public final class Denials {
               format(resource, rejected.virtual()),
               format(resource, rejected.physical()),
               ratio(rejected.physical(), rejected.virtual()));
+      case NO_POD_SLOT ->
+          String.format(
+              "pool \"%s\": the nodes with room for an instance have no free pod slot: their"
+                  + " kubelets allow %d pods in all, one per instance, and the pool's instances"
+                  + " hold them%s",
+              pool,
+              rejected.physical(),
+              rejected.fitting() > 0 ? "; only " + rejected.fitting() + " instance(s) fit" : "");
       case NO_ELIGIBLE_NODE ->
           String.format(
               "pool \"%s\": no node of the pool can host this workload (none matches its"

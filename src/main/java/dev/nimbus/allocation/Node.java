@@ -5,11 +5,19 @@ import java.util.Map;
 
 /**
  * One node of a pool as the model sees it: its physical capacity {@code P_i} (allocatable minus
- * what the pool reserves, never below zero), its ratio {@code R_i} per resource, and the labels
- * that decide which workloads may land on it.
+ * what the pool reserves, never below zero), its ratio {@code R_i} per resource, the labels that
+ * decide which workloads may land on it, and its pod slots: every instance is one pod (a VM's
+ * launcher, a task's pod), and a node runs at most its kubelet's {@code maxPods}, whatever room its
+ * ratios leave.
  */
 public record Node(
-    String name, Amounts physical, Map<Resource, Ratio> ratios, Map<String, String> labels) {
+    String name,
+    Amounts physical,
+    Map<Resource, Ratio> ratios,
+    Map<String, String> labels,
+    long podSlots) {
+  /** The pod slots of a node that states none. */
+  public static final long UNLIMITED_PODS = Long.MAX_VALUE;
 
   public Node {
     ratios = Map.copyOf(ratios);
@@ -19,6 +27,15 @@ public record Node(
         throw new IllegalArgumentException("node " + name + " has no ratio for " + resource);
       }
     }
+    if (podSlots < 0) {
+      throw new IllegalArgumentException("node " + name + " has " + podSlots + " pod slots");
+    }
+  }
+
+  /** A node whose pod slots are not stated. */
+  public Node(
+      String name, Amounts physical, Map<Resource, Ratio> ratios, Map<String, String> labels) {
+    this(name, physical, ratios, labels, UNLIMITED_PODS);
   }
 
   /** A node with the same ratio for every resource and no labels; handy in tests. */

@@ -22,9 +22,9 @@ public final class Pool {
   // Reservations changed since the snapshot of `reservations`, by key; empty: released. A pool
   // changed so shares the rest with the snapshot it was changed from.
   private final Map<String, Optional<Reservation>> changes;
-  // What the reservations hold on each node, summed once: a snapshot never changes, and a pool's
-  // status asks it of every node.
-  private volatile Map<String, Amounts> allocatedByNode;
+  // What the reservations hold on each node and how many instances they place there, summed once:
+  // a snapshot never changes, and a pool's status asks it of every node.
+  private volatile PerNode perNode;
 
   public Pool(String name, List<Node> nodes, List<Reservation> reservations) {
     this.name = name;
@@ -42,12 +42,23 @@ public final class Pool {
       Map<String, Node> nodes,
       Map<String, Reservation> reservations,
       Map<String, Optional<Reservation>> changes,
-      Map<String, Amounts> allocatedByNode) {
+      PerNode perNode) {
     this.name = name;
     this.nodes = nodes;
     this.reservations = reservations;
     this.changes = changes;
-    this.allocatedByNode = allocatedByNode;
+    this.perNode = perNode;
+  }
+
+  /** What reservations hold on each node, and the instances they place on it. */
+  private record PerNode(Map<String, Amounts> allocated, Map<String, Long> instances) {
+    PerNode copy() {
+      return new PerNode(new HashMap<>(allocated), new HashMap<>(instances));
+    }
+
+    PerNode frozen() {
+      return new PerNode(Map.copyOf(allocated), Map.copyOf(instances));
+    }
   }
 
   /**
@@ -61,22 +72,26 @@ public final class Pool {
     }
     Map<String, Optional<Reservation>> next = new HashMap<>(changes);
     next.putAll(changed);
-    Map<String, Amounts> allocated = new HashMap<>(allocatedPerNode());
+    PerNode sums = perNode().copy();
     for (var change : changed.entrySet()) {
       Reservation before = reservation(change.getKey());
       if (before != null) {
-        add(allocated, before, -1);
+        add(sums, before, -1);
       }
-      change.getValue().ifPresent(after -> add(allocated, after, 1));
+      change.getValue().ifPresent(after -> add(sums, after, 1));
     }
-    return new Pool(name, nodes, reservations, Map.copyOf(next), Map.copyOf(allocated));
+    return new Pool(name, nodes, reservations, Map.copyOf(next), sums.frozen());
   }
 
-  /** Adds what {@code reservation} holds on each node to {@code perNode}, or takes it off. */
-  private void add(Map<String, Amounts> perNode, Reservation reservation, int sign) {
+  /**
+   * Adds what {@code reservation} holds and places on each node to {@code sums}, or takes it off.
+   */
+  private void add(PerNode sums, Reservation reservation, int sign) {
     for (Reservation.Placement placement : reservation.placements()) {
       Amounts held = held(placement);
-      perNode.merge(placement.node(), sign > 0 ? held : Amounts.ZERO.minus(held), Amounts::plus);
+      sums.allocated()
+          .merge(placement.node(), sign > 0 ? held : Amounts.ZERO.minus(held), Amounts::plus);
+      sums.instances().merge(placement.node(), (long) sign, Long::sum);
     }
   }
 
@@ -158,7 +173,9 @@ public final class Pool {
    */
   public Verdict admit(Request request) {
     // Grows as instances are placed below.
-    Map<String, Amounts> allocated = new HashMap<>(allocatedPerNode(request.key()));
+    PerNode others = perNode(request.key());
+    Map<String, Amounts> allocated = new HashMap<>(others.allocated());
+    Map<String, Long> instances = new HashMap<>(others.instances());
     List<Node> eligible =
         nodes.values().stream().filter(n -> request.eligible().test(n.labels())).toList();
     List<String> held = heldNodes(request);
@@ -173,13 +190,14 @@ public final class Pool {
           placements.size() < held.size() ? nodes.get(held.get(placements.size())) : null;
       if (previous != null
           && eligible.contains(previous)
-          && fits(request.heldOn(previous), free(previous, allocated), poolFree)) {
+          && fits(request.heldOn(previous), free(previous, allocated), poolFree)
+          && hasPodSlot(previous, instances)) {
         best = previous;
       }
       for (Node node : best != null ? List.<Node>of() : eligible) {
         Amounts room = free(node, allocated);
         Amounts holds = request.heldOn(node);
-        if (fits(holds, room, poolFree)) {
+        if (fits(holds, room, poolFree) && hasPodSlot(node, instances)) {
           long left = room.get(Resource.CPU) - holds.get(Resource.CPU);
           if (left < bestLeft) {
             best = node;
@@ -195,22 +213,38 @@ public final class Pool {
           new Reservation.Placement(
               best.name(), request.perInstance(), request.overheadOn().apply(best)));
       allocated.merge(best.name(), holds, Amounts::plus);
+      instances.merge(best.name(), 1L, Long::sum);
       poolFree = poolFree.minus(holds);
     }
     if (placements.size() >= request.minCount()) {
       return new Verdict.Admitted(new Reservation(request.key(), placements));
     }
-    return rejection(request, eligible, placements.size());
+    return rejection(request, eligible, placements.size(), allocated, instances, poolFree);
   }
 
   private static boolean fits(Amounts holds, Amounts nodeFree, Amounts poolFree) {
     return holds.fitsIn(nodeFree) && holds.fitsIn(poolFree);
   }
 
-  private Verdict.Rejected rejection(Request request, List<Node> eligible, int fitting) {
+  private static boolean hasPodSlot(Node node, Map<String, Long> instances) {
+    return instances.getOrDefault(node.name(), 0L) < node.podSlots();
+  }
+
+  /**
+   * Why fewer than minCount instances fit, with the pool's figures before the request; {@code
+   * placedAllocated}, {@code placedInstances} and {@code placedPoolFree} are the pool with the
+   * instances that did fit, where the next one found no node.
+   */
+  private Verdict.Rejected rejection(
+      Request request,
+      List<Node> eligible,
+      int fitting,
+      Map<String, Amounts> placedAllocated,
+      Map<String, Long> placedInstances,
+      Amounts placedPoolFree) {
     Amounts physical = eligible.stream().map(Node::physical).reduce(Amounts.ZERO, Amounts::plus);
     Amounts virtual = eligible.stream().map(Node::virtual).reduce(Amounts.ZERO, Amounts::plus);
-    Map<String, Amounts> allocated = allocatedPerNode(request.key());
+    Map<String, Amounts> allocated = perNode(request.key()).allocated();
     Amounts eligibleFree =
         eligible.stream().map(n -> free(n, allocated)).reduce(Amounts.ZERO, Amounts::plus);
     // Where nodes left while their workloads run on, the pool-wide room is the smaller one.
@@ -237,6 +271,18 @@ public final class Pool {
           physical.get(short_),
           virtual.get(short_),
           fitting);
+    }
+    // Room for the next instance on nodes whose pod slots are all taken: name the slots that
+    // decided it.
+    List<Node> roomWithoutSlot =
+        eligible.stream()
+            .filter(n -> fits(request.heldOn(n), free(n, placedAllocated), placedPoolFree))
+            .filter(n -> !hasPodSlot(n, placedInstances))
+            .toList();
+    if (!roomWithoutSlot.isEmpty()) {
+      long slots = roomWithoutSlot.stream().mapToLong(Node::podSlots).sum();
+      return new Verdict.Rejected(
+          Verdict.Reason.NO_POD_SLOT, Resource.CPU, 1, 0, 0, slots, slots, fitting);
     }
     // Enough room in total: it is spread too thin. Name the resource that no node has enough of;
     // where each resource fits somewhere but never all on one node, CPU.
@@ -292,31 +338,31 @@ public final class Pool {
   }
 
   private Map<String, Amounts> allocatedPerNode() {
-    Map<String, Amounts> known = allocatedByNode;
+    return perNode().allocated();
+  }
+
+  private PerNode perNode() {
+    PerNode known = perNode;
     if (known == null) {
-      known = Map.copyOf(sumPerNode());
-      allocatedByNode = known;
+      PerNode sums = new PerNode(new HashMap<>(), new HashMap<>());
+      for (Reservation reservation : reservations()) {
+        add(sums, reservation, 1);
+      }
+      known = sums.frozen();
+      perNode = known;
     }
     return known;
   }
 
-  /** What the reservations other than the one under {@code excludedKey} hold on each node. */
-  private Map<String, Amounts> allocatedPerNode(String excludedKey) {
+  /** What the reservations other than the one under {@code excludedKey} hold and place per node. */
+  private PerNode perNode(String excludedKey) {
     Reservation excluded = reservation(excludedKey);
     if (excluded == null) {
-      return allocatedPerNode();
+      return perNode();
     }
-    Map<String, Amounts> perNode = new HashMap<>(allocatedPerNode());
-    add(perNode, excluded, -1);
-    return perNode;
-  }
-
-  private Map<String, Amounts> sumPerNode() {
-    Map<String, Amounts> perNode = new HashMap<>();
-    for (Reservation reservation : reservations()) {
-      add(perNode, reservation, 1);
-    }
-    return perNode;
+    PerNode sums = perNode().copy();
+    add(sums, excluded, -1);
+    return sums;
   }
 
   /**

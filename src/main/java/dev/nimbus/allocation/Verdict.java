@@ -34,6 +34,11 @@ public sealed interface Verdict permits Verdict.Admitted, Verdict.Rejected {
      */
     NO_NODE_FITS,
     /** No node of the pool is eligible (none exposes KVM, none is in the named zones). */
-    NO_ELIGIBLE_NODE
+    NO_ELIGIBLE_NODE,
+    /**
+     * The nodes with room for the next instance have no free pod slot ({@code physical}: the pods
+     * their kubelets allow in all): every instance is one pod.
+     */
+    NO_POD_SLOT
   }
 }

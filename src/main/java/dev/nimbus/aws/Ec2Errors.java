@@ -12,7 +12,7 @@ import java.util.Set;
 final class Ec2Errors {
   /** The webhook's reasons for a pool without room (AdmissionDecision). */
   private static final Set<String> NO_ROOM =
-      Set.of("InsufficientCapacity", "NoNodeFits", "NoEligibleNode");
+      Set.of("InsufficientCapacity", "NoNodeFits", "NoEligibleNode", "NoPodSlot");
 
   /** The webhook's reasons for "try again shortly". */
   private static final Set<String> RETRY = Set.of("Contention", "UnconfirmedShare");

@@ -99,8 +99,13 @@ public final class PoolModels {
             node,
             Resource.EPHEMERAL_STORAGE,
             poolRatios == null ? null : poolRatios.ephemeralStorage()));
+    // Every instance is one pod, and a node runs no more pods than its kubelet allows. Unstated
+    // (a node that never reported), no limit: the scheduler would not place on it either way.
+    Quantity pods = allocatable.get("pods");
+    long podSlots =
+        pods == null ? dev.nimbus.allocation.Node.UNLIMITED_PODS : Math.max(0, bytes(pods));
     return new dev.nimbus.allocation.Node(
-        node.getMetadata().getName(), physical, ratios, labels(node));
+        node.getMetadata().getName(), physical, ratios, labels(node), podSlots);
   }
 
   /** The node's override annotation if it holds a ratio above 0, else the pool's, else 1. */

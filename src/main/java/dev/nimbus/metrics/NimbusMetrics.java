@@ -27,7 +27,7 @@ public class NimbusMetrics {
    * whatever else a review names (a label taken from a request as it is would let any client that
    * reaches the webhook grow the registry without bound). result: allowed, denied. reason:
    * Admitted, Unchanged, DryRun, Invalid, BadRequest, InsufficientCapacity, NoNodeFits,
-   * NoEligibleNode, TerminationProtection, Contention, Error.
+   * NoEligibleNode, NoPodSlot, TerminationProtection, Contention, Error.
    */
   public void admission(String requestedKind, String result, String reason, Duration latency) {
     String kind =
@@ -38,7 +38,7 @@ public class NimbusMetrics {
         .description(
             "Admission decisions. kind: VirtualServer|ContainerTask|Other; result: allowed|denied;"
                 + " reason: Admitted|Unchanged|DryRun|Invalid|BadRequest|InsufficientCapacity|"
-                + "NoNodeFits|NoEligibleNode|TerminationProtection|Contention|Error")
+                + "NoNodeFits|NoEligibleNode|NoPodSlot|TerminationProtection|Contention|Error")
         .tags("kind", kind, "result", result, "reason", reason)
         .register(registry)
         .increment();

@@ -540,6 +540,7 @@ final class AdmissionDecision {
             case INSUFFICIENT_CAPACITY -> "InsufficientCapacity";
             case NO_NODE_FITS -> "NoNodeFits";
             case NO_ELIGIBLE_NODE -> "NoEligibleNode";
+            case NO_POD_SLOT -> "NoPodSlot";
           };
       return Decision.deny(reason, 403, Denials.describe(pool, rejected));
     }

@@ -187,10 +187,16 @@ class PoolPropertiesTest {
           .as("allocated %s", resource)
           .isLessThanOrEqualTo(pool.virtual().get(resource));
     }
+    Map<String, Long> instances = new HashMap<>();
+    pool.reservations()
+        .forEach(r -> r.placements().forEach(p -> instances.merge(p.node(), 1L, Long::sum)));
     for (Node node : pool.nodes()) {
       assertThat(pool.allocatedOn(node.name()).fitsIn(node.virtual()))
           .as("allocation on %s within P × R", node.name())
           .isTrue();
+      assertThat(instances.getOrDefault(node.name(), 0L))
+          .as("instances on %s within its pod slots", node.name())
+          .isLessThanOrEqualTo(node.podSlots());
     }
   }
 
@@ -202,9 +208,10 @@ class PoolPropertiesTest {
                 Arbitraries.longs().between(1, 64).map(cores -> cores * 1000),
                 Arbitraries.longs().between(1, 256).map(gi -> gi * GI),
                 ratios,
-                ratios)
+                ratios,
+                Arbitraries.longs().between(1, 12))
             .as(
-                (cpu, memory, cpuRatio, memoryRatio) ->
+                (cpu, memory, cpuRatio, memoryRatio, podSlots) ->
                     new Node(
                         "n",
                         Amounts.of(cpu, memory, 100 * GI),
@@ -212,7 +219,8 @@ class PoolPropertiesTest {
                             Resource.CPU, cpuRatio,
                             Resource.MEMORY, memoryRatio,
                             Resource.EPHEMERAL_STORAGE, Ratio.ONE),
-                        java.util.Map.of()));
+                        java.util.Map.of(),
+                        podSlots));
     return node.list()
         .ofMinSize(1)
         .ofMaxSize(8)
@@ -221,7 +229,8 @@ class PoolPropertiesTest {
               List<Node> named = new ArrayList<>();
               for (int i = 0; i < list.size(); i++) {
                 Node n = list.get(i);
-                named.add(new Node("node-" + i, n.physical(), n.ratios(), n.labels()));
+                named.add(
+                    new Node("node-" + i, n.physical(), n.ratios(), n.labels(), n.podSlots()));
               }
               return named;
             });

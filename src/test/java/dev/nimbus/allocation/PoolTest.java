@@ -43,6 +43,38 @@ class PoolTest {
   }
 
   @Test
+  void aNodeHostsNoMoreInstancesThanItsKubeletHasPodSlots() {
+    // Room for 64 one-vCPU instances on each node, but pods for 3: every instance is one pod.
+    Pool pool =
+        new Pool(
+            "kvm",
+            List.of(
+                withPodSlots(
+                    Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)), 3),
+                withPodSlots(
+                    Node.uniform("kvm-1", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)), 3)),
+            List.of());
+
+    Verdict verdict = pool.admit(Request.anywhere("web", Amounts.of(1_000, GI, 0), 1, 10));
+
+    Reservation reservation = ((Verdict.Admitted) verdict).reservation();
+    assertThat(reservation.placements())
+        .extracting(Reservation.Placement::node)
+        .containsExactlyInAnyOrder("kvm-0", "kvm-0", "kvm-0", "kvm-1", "kvm-1", "kvm-1");
+    Verdict more =
+        pool.hold(reservation).admit(Request.anywhere("more", Amounts.of(1_000, GI, 0), 1, 1));
+    assertThat(Denials.describe("kvm", (Verdict.Rejected) more))
+        .isEqualTo(
+            "pool \"kvm\": the nodes with room for an instance have no free pod slot: their"
+                + " kubelets allow 6 pods in all, one per instance, and the pool's instances hold"
+                + " them");
+  }
+
+  private static Node withPodSlots(Node node, long podSlots) {
+    return new Node(node.name(), node.physical(), node.ratios(), node.labels(), podSlots);
+  }
+
+  @Test
   void deniesWhenFewerThanMinCountFit() {
     Pool pool = kvmPool();
     pool =

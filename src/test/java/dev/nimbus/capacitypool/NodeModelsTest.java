@@ -72,4 +72,21 @@ class NodeModelsTest {
         new NodeBuilder(resized).editMetadata().addToLabels("group", "other").endMetadata().build();
     assertThat(models.deciding(POOL, List.of(relabelled), Set.of())).isEmpty();
   }
+
+  @Test
+  void aNodesPodSlotsAreItsAllocatablePodsAndUnlimitedWhereItStatesNone() {
+    Node node = Fixtures.kvmNode("kvm-0", Map.of("group", "kvm"), "8", "32Gi");
+    Node small =
+        new NodeBuilder(node)
+            .editStatus()
+            .addToAllocatable("pods", new Quantity("3"))
+            .endStatus()
+            .build();
+    Node unstated =
+        new NodeBuilder(node).editStatus().removeFromAllocatable("pods").endStatus().build();
+
+    assertThat(PoolModels.node(POOL.getSpec(), small).podSlots()).isEqualTo(3);
+    assertThat(PoolModels.node(POOL.getSpec(), unstated).podSlots())
+        .isEqualTo(dev.nimbus.allocation.Node.UNLIMITED_PODS);
+  }
 }

@@ -230,8 +230,7 @@ class OperatorMemoryIT {
               Fixtures.plainNode(
                   NODE_PREFIX + "-" + i,
                   Map.of("nimbus-memory-it/pool", POOL, "topology.kubernetes.io/zone", "zone-" + i),
-                  // 256 tasks at most by CPU: within a node's 500 pods, which admission does not
-                  // count.
+                  // 256 tasks at most by CPU: within a node's 500 pod slots.
                   "64",
                   "256Gi"))
           .serverSideApply();

@@ -585,6 +585,39 @@ class AdmissionIT {
     awaitDryRunRefusedWith(client, probe, "pool \"" + pool + "\"");
   }
 
+  /**
+   * Every instance is one pod: a node whose kubelet allows two pods hosts two instances, whatever
+   * room its CPU leaves, and the denial says so.
+   */
+  @Test
+  @Order(4)
+  void aNodeHostsNoMoreInstancesThanItsKubeletAllowsPods(
+      KubernetesClient client, TestNamespace namespace) throws InterruptedException {
+    Node small =
+        new io.fabric8.kubernetes.api.model.NodeBuilder(
+                Fixtures.kvmNode("it-pods-0", Map.of("nimbus-it/pool", "pods"), "8", "32Gi"))
+            .editStatus()
+            .addToCapacity("pods", new io.fabric8.kubernetes.api.model.Quantity("2"))
+            .addToAllocatable("pods", new io.fabric8.kubernetes.api.model.Quantity("2"))
+            .endStatus()
+            .build();
+    client.nodes().resource(small).serverSideApply();
+    client.resource(Fixtures.serverPool("it-pods", "nimbus-it/pool", "pods")).serverSideApply();
+    try {
+      VirtualServer three = inPool(server(namespace, "three", "it.one", 3), "it-pods");
+      awaitDryRunRefusedWith(
+          client,
+          three,
+          "pool \"it-pods\": the nodes with room for an instance have no free pod slot: their"
+              + " kubelets allow 2 pods in all");
+      VirtualServer two = inPool(server(namespace, "two", "it.one", 2), "it-pods");
+      client.resource(two).dryRun().create();
+    } finally {
+      client.resources(CapacityPool.class).withName("it-pods").delete();
+      client.nodes().withName("it-pods-0").delete();
+    }
+  }
+
   @Test
   @Order(4)
   void terminationProtectionRefusesADeleteUntilLifted(
