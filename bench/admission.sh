@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures creates per second and p50/p99 create latency of VirtualServers through the API
 # server, with the Nimbus admission webhook off and on, at 1, 8 and 32 concurrent clients, in one
-# run on the local control plane (started if it is not up). Prints a Markdown table.
+# run on the local control plane (started if it is not up), and the API server's CPU per create
+# (for Nimbus, until every server of the row has its first status). Prints a Markdown table.
 #
 # Usage: bench/admission.sh [CREATES_PER_RUN] [nimbus]   (default 300; "nimbus": only its rows)
 # BENCH_JAVA_OPTS="-Dbench.operator.NAME=VALUE" gives the operator the property NAME=VALUE.
