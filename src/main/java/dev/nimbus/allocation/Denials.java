@@ -4,8 +4,9 @@ import java.math.BigDecimal;
 import java.math.RoundingMode;
 
 /**
- * Turns a {@link Verdict.Rejected} into the sentence a user reads, with the numbers that explain
- * it: {@code pool "kvm": cpu asked 8, free 6 of 256 (64 physical × 4)}.
+ * Turns a {@link Verdict.Rejected} or a {@link Verdict.OutOfPodSlots} into the sentence a user
+ * reads, with the numbers that explain it: {@code pool "kvm": cpu asked 8, free 6 of 256 (64
+ * physical × 4)}.
  */
 public final class Denials {
   private Denials() {}
@@ -38,20 +39,21 @@ public final class Denials {
               format(resource, rejected.virtual()),
               format(resource, rejected.physical()),
               ratio(rejected.physical(), rejected.virtual()));
-      case NO_POD_SLOT ->
-          String.format(
-              "pool \"%s\": the nodes with room for an instance have no free pod slot: their"
-                  + " kubelets allow %d pods in all, one per instance, and the pool's instances"
-                  + " hold them%s",
-              pool,
-              rejected.physical(),
-              rejected.fitting() > 0 ? "; only " + rejected.fitting() + " instance(s) fit" : "");
       case NO_ELIGIBLE_NODE ->
           String.format(
               "pool \"%s\": no node of the pool can host this workload (none matches its"
                   + " placement: KVM for virtual servers, the named subnets for tasks)",
               pool);
     };
+  }
+
+  public static String describe(String pool, Verdict.OutOfPodSlots outOfSlots) {
+    return String.format(
+        "pool \"%s\": the nodes with room for an instance have no free pod slot: their kubelets"
+            + " allow %d pods in all, one per instance, and the pool's instances hold them%s",
+        pool,
+        outOfSlots.podSlots(),
+        outOfSlots.fitting() > 0 ? "; only " + outOfSlots.fitting() + " instance(s) fit" : "");
   }
 
   /** An amount in the units people read: cores for CPU, Ki/Mi/Gi/Ti for bytes. */

@@ -1,6 +1,5 @@
 package dev.nimbus.allocation;
 
-import java.util.EnumMap;
 import java.util.Map;
 
 /**
@@ -30,21 +29,6 @@ public record Node(
     if (podSlots < 0) {
       throw new IllegalArgumentException("node " + name + " has " + podSlots + " pod slots");
     }
-  }
-
-  /** A node whose pod slots are not stated. */
-  public Node(
-      String name, Amounts physical, Map<Resource, Ratio> ratios, Map<String, String> labels) {
-    this(name, physical, ratios, labels, UNLIMITED_PODS);
-  }
-
-  /** A node with the same ratio for every resource and no labels; handy in tests. */
-  public static Node uniform(String name, Amounts physical, Ratio ratio) {
-    Map<Resource, Ratio> ratios = new EnumMap<>(Resource.class);
-    for (Resource resource : Resource.values()) {
-      ratios.put(resource, ratio);
-    }
-    return new Node(name, physical, ratios, Map.of());
   }
 
   public Ratio ratio(Resource resource) {

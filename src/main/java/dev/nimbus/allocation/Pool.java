@@ -173,9 +173,9 @@ public final class Pool {
    */
   public Verdict admit(Request request) {
     // Grows as instances are placed below.
-    PerNode others = perNode(request.key());
-    Map<String, Amounts> allocated = new HashMap<>(others.allocated());
-    Map<String, Long> instances = new HashMap<>(others.instances());
+    PerNode placed = othersThan(request.key());
+    Map<String, Amounts> allocated = placed.allocated();
+    Map<String, Long> instances = placed.instances();
     List<Node> eligible =
         nodes.values().stream().filter(n -> request.eligible().test(n.labels())).toList();
     List<String> held = heldNodes(request);
@@ -235,7 +235,7 @@ public final class Pool {
    * placedAllocated}, {@code placedInstances} and {@code placedPoolFree} are the pool with the
    * instances that did fit, where the next one found no node.
    */
-  private Verdict.Rejected rejection(
+  private Verdict rejection(
       Request request,
       List<Node> eligible,
       int fitting,
@@ -244,7 +244,7 @@ public final class Pool {
       Amounts placedPoolFree) {
     Amounts physical = eligible.stream().map(Node::physical).reduce(Amounts.ZERO, Amounts::plus);
     Amounts virtual = eligible.stream().map(Node::virtual).reduce(Amounts.ZERO, Amounts::plus);
-    Map<String, Amounts> allocated = perNode(request.key()).allocated();
+    Map<String, Amounts> allocated = othersThan(request.key()).allocated();
     Amounts eligibleFree =
         eligible.stream().map(n -> free(n, allocated)).reduce(Amounts.ZERO, Amounts::plus);
     // Where nodes left while their workloads run on, the pool-wide room is the smaller one.
@@ -281,8 +281,7 @@ public final class Pool {
             .toList();
     if (!roomWithoutSlot.isEmpty()) {
       long slots = roomWithoutSlot.stream().mapToLong(Node::podSlots).sum();
-      return new Verdict.Rejected(
-          Verdict.Reason.NO_POD_SLOT, Resource.CPU, 1, 0, 0, slots, slots, fitting);
+      return new Verdict.OutOfPodSlots(slots, fitting);
     }
     // Enough room in total: it is spread too thin. Name the resource that no node has enough of;
     // where each resource fits somewhere but never all on one node, CPU.
@@ -331,12 +330,6 @@ public final class Pool {
         .toList();
   }
 
-  /** The next snapshot, without the reservation under {@code key} (if any). */
-  public Pool release(String key) {
-    List<Reservation> next = reservations().stream().filter(r -> !r.key().equals(key)).toList();
-    return new Pool(name, nodes(), next);
-  }
-
   private Map<String, Amounts> allocatedPerNode() {
     return perNode().allocated();
   }
@@ -354,14 +347,16 @@ public final class Pool {
     return known;
   }
 
-  /** What the reservations other than the one under {@code excludedKey} hold and place per node. */
-  private PerNode perNode(String excludedKey) {
-    Reservation excluded = reservation(excludedKey);
-    if (excluded == null) {
-      return perNode();
-    }
+  /**
+   * What the reservations other than the one under {@code excludedKey} hold and place per node, in
+   * maps of its own that the caller may change.
+   */
+  private PerNode othersThan(String excludedKey) {
     PerNode sums = perNode().copy();
-    add(sums, excluded, -1);
+    Reservation excluded = reservation(excludedKey);
+    if (excluded != null) {
+      add(sums, excluded, -1);
+    }
     return sums;
   }
 

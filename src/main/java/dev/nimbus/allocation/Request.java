@@ -39,11 +39,6 @@ public record Request(
     this(key, perInstance, minCount, maxCount, eligible, node -> Amounts.ZERO);
   }
 
-  /** Any node of the pool will do. */
-  public static Request anywhere(String key, Amounts perInstance, int minCount, int maxCount) {
-    return new Request(key, perInstance, minCount, maxCount, labels -> true);
-  }
-
   /** What one instance holds of {@code node}'s virtual capacity: its demand and its overhead. */
   public Amounts heldOn(Node node) {
     return perInstance.plus(node.virtualOf(overheadOn.apply(node)));

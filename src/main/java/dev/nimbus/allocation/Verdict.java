@@ -1,7 +1,10 @@
 package dev.nimbus.allocation;
 
-/** The answer to a {@link Request}: admitted with a reservation, or rejected with the numbers. */
-public sealed interface Verdict permits Verdict.Admitted, Verdict.Rejected {
+/**
+ * The answer to a {@link Request}: admitted with a reservation, or refused with the numbers that
+ * decided it: short of a resource, or of pod slots.
+ */
+public sealed interface Verdict permits Verdict.Admitted, Verdict.Rejected, Verdict.OutOfPodSlots {
 
   /** Room was found for {@code reservation.count()} instances, between minCount and maxCount. */
   record Admitted(Reservation reservation) implements Verdict {}
@@ -24,7 +27,14 @@ public sealed interface Verdict permits Verdict.Admitted, Verdict.Rejected {
       int fitting)
       implements Verdict {}
 
-  /** Why a request was rejected. */
+  /**
+   * Fewer than minCount instances fit because the nodes with room for the next one have no free pod
+   * slot (every instance is one pod): {@code podSlots} are the pods those nodes' kubelets allow in
+   * all, and {@code fitting} how many instances would have fitted.
+   */
+  record OutOfPodSlots(long podSlots, int fitting) implements Verdict {}
+
+  /** Why a request was rejected for want of a resource. */
   enum Reason {
     /** The pool as a whole has less free than asked. */
     INSUFFICIENT_CAPACITY,
@@ -34,11 +44,6 @@ public sealed interface Verdict permits Verdict.Admitted, Verdict.Rejected {
      */
     NO_NODE_FITS,
     /** No node of the pool is eligible (none exposes KVM, none is in the named zones). */
-    NO_ELIGIBLE_NODE,
-    /**
-     * The nodes with room for the next instance have no free pod slot ({@code physical}: the pods
-     * their kubelets allow in all): every instance is one pod.
-     */
-    NO_POD_SLOT
+    NO_ELIGIBLE_NODE
   }
 }

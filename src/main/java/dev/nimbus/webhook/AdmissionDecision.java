@@ -540,9 +540,11 @@ final class AdmissionDecision {
             case INSUFFICIENT_CAPACITY -> "InsufficientCapacity";
             case NO_NODE_FITS -> "NoNodeFits";
             case NO_ELIGIBLE_NODE -> "NoEligibleNode";
-            case NO_POD_SLOT -> "NoPodSlot";
           };
       return Decision.deny(reason, 403, Denials.describe(pool, rejected));
+    }
+    if (verdict instanceof Verdict.OutOfPodSlots outOfSlots) {
+      return Decision.deny("NoPodSlot", 403, Denials.describe(pool, outOfSlots));
     }
     int admitted = ((Verdict.Admitted) verdict).reservation().count();
     int wanted = desired == null ? 1 : desired;

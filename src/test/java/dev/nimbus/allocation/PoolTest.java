@@ -2,6 +2,7 @@ package dev.nimbus.allocation;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.nimbus.testing.ModelFixtures;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,9 +15,9 @@ class PoolTest {
     return new Pool(
         "kvm",
         List.of(
-            Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)),
-            Node.uniform("kvm-1", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)),
-            Node.uniform("kvm-2", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000))),
+            ModelFixtures.node("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)),
+            ModelFixtures.node("kvm-1", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)),
+            ModelFixtures.node("kvm-2", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000))),
         List.of());
   }
 
@@ -32,7 +33,8 @@ class PoolTest {
   @Test
   void admitsAsManyAsFitUpToMaxCount() {
     // 64-core instances: one per node.
-    Verdict verdict = kvmPool().admit(Request.anywhere("web", Amounts.of(64_000, GI, 0), 2, 5));
+    Verdict verdict =
+        kvmPool().admit(ModelFixtures.anywhere("web", Amounts.of(64_000, GI, 0), 2, 5));
 
     assertThat(verdict).isInstanceOf(Verdict.Admitted.class);
     Reservation reservation = ((Verdict.Admitted) verdict).reservation();
@@ -49,29 +51,24 @@ class PoolTest {
         new Pool(
             "kvm",
             List.of(
-                withPodSlots(
-                    Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)), 3),
-                withPodSlots(
-                    Node.uniform("kvm-1", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000)), 3)),
+                ModelFixtures.node("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000), 3),
+                ModelFixtures.node("kvm-1", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000), 3)),
             List.of());
 
-    Verdict verdict = pool.admit(Request.anywhere("web", Amounts.of(1_000, GI, 0), 1, 10));
+    Verdict verdict = pool.admit(ModelFixtures.anywhere("web", Amounts.of(1_000, GI, 0), 1, 10));
 
     Reservation reservation = ((Verdict.Admitted) verdict).reservation();
     assertThat(reservation.placements())
         .extracting(Reservation.Placement::node)
         .containsExactlyInAnyOrder("kvm-0", "kvm-0", "kvm-0", "kvm-1", "kvm-1", "kvm-1");
     Verdict more =
-        pool.hold(reservation).admit(Request.anywhere("more", Amounts.of(1_000, GI, 0), 1, 1));
-    assertThat(Denials.describe("kvm", (Verdict.Rejected) more))
+        pool.hold(reservation)
+            .admit(ModelFixtures.anywhere("more", Amounts.of(1_000, GI, 0), 1, 1));
+    assertThat(Denials.describe("kvm", (Verdict.OutOfPodSlots) more))
         .isEqualTo(
             "pool \"kvm\": the nodes with room for an instance have no free pod slot: their"
                 + " kubelets allow 6 pods in all, one per instance, and the pool's instances hold"
                 + " them");
-  }
-
-  private static Node withPodSlots(Node node, long podSlots) {
-    return new Node(node.name(), node.physical(), node.ratios(), node.labels(), podSlots);
   }
 
   @Test
@@ -79,10 +76,11 @@ class PoolTest {
     Pool pool = kvmPool();
     pool =
         pool.hold(
-            ((Verdict.Admitted) pool.admit(Request.anywhere("a", Amounts.of(64_000, GI, 0), 2, 2)))
+            ((Verdict.Admitted)
+                    pool.admit(ModelFixtures.anywhere("a", Amounts.of(64_000, GI, 0), 2, 2)))
                 .reservation());
 
-    Verdict verdict = pool.admit(Request.anywhere("b", Amounts.of(64_000, GI, 0), 2, 5));
+    Verdict verdict = pool.admit(ModelFixtures.anywhere("b", Amounts.of(64_000, GI, 0), 2, 5));
 
     assertThat(verdict).isInstanceOf(Verdict.Rejected.class);
     assertThat(Denials.describe("kvm", (Verdict.Rejected) verdict))
@@ -93,7 +91,8 @@ class PoolTest {
   @Test
   void roomSpreadOverNodesDoesNotHostOneLargeInstance() {
     // 3 × 64 virtual cores free, but a 100-core instance fits on no single node.
-    Verdict verdict = kvmPool().admit(Request.anywhere("big", Amounts.of(100_000, GI, 0), 1, 1));
+    Verdict verdict =
+        kvmPool().admit(ModelFixtures.anywhere("big", Amounts.of(100_000, GI, 0), 1, 1));
 
     assertThat(verdict).isInstanceOf(Verdict.Rejected.class);
     Verdict.Rejected rejected = (Verdict.Rejected) verdict;
@@ -116,7 +115,7 @@ class PoolTest {
                   List.of(new Reservation.Placement(node, Amounts.of(60_000, GI, 0)))));
     }
 
-    Verdict verdict = pool.admit(Request.anywhere("ten", Amounts.of(10_000, GI, 0), 1, 1));
+    Verdict verdict = pool.admit(ModelFixtures.anywhere("ten", Amounts.of(10_000, GI, 0), 1, 1));
 
     assertThat(Denials.describe("kvm", (Verdict.Rejected) verdict))
         .isEqualTo(
@@ -128,12 +127,13 @@ class PoolTest {
   void anUpdateReplacesTheReservationItHolds() {
     Pool pool = kvmPool();
     Reservation first =
-        ((Verdict.Admitted) pool.admit(Request.anywhere("web", Amounts.of(64_000, GI, 0), 3, 3)))
+        ((Verdict.Admitted)
+                pool.admit(ModelFixtures.anywhere("web", Amounts.of(64_000, GI, 0), 3, 3)))
             .reservation();
     pool = pool.hold(first);
 
     // The pool is full, yet the same workload may resize within what it holds.
-    Verdict resized = pool.admit(Request.anywhere("web", Amounts.of(32_000, GI, 0), 6, 6));
+    Verdict resized = pool.admit(ModelFixtures.anywhere("web", Amounts.of(32_000, GI, 0), 6, 6));
 
     assertThat(resized).isInstanceOf(Verdict.Admitted.class);
     assertThat(((Verdict.Admitted) resized).reservation().count()).isEqualTo(6);
@@ -143,15 +143,16 @@ class PoolTest {
   void scalingKeepsRunningInstancesOnTheirNodes() {
     Pool pool = kvmPool();
     Amounts size = Amounts.of(8_000, GI, 0);
-    pool = pool.hold(admitted(pool, Request.anywhere("web", size, 2, 2)));
+    pool = pool.hold(admitted(pool, ModelFixtures.anywhere("web", size, 2, 2)));
     assertThat(nodesOf(pool.reservation("web"))).containsExactly("kvm-0", "kvm-0");
     // Another workload leaves kvm-1 the tightest fit, where best fit alone would move "web".
-    pool = pool.hold(admitted(pool, Request.anywhere("db", Amounts.of(50_000, GI, 0), 1, 1)));
+    pool = pool.hold(admitted(pool, ModelFixtures.anywhere("db", Amounts.of(50_000, GI, 0), 1, 1)));
     assertThat(nodesOf(pool.reservation("db"))).containsExactly("kvm-1");
 
-    Reservation up = admitted(pool, Request.anywhere("web", size, 3, 3));
-    Reservation down = admitted(pool.hold(up), Request.anywhere("web", size, 1, 1));
-    Reservation resized = admitted(pool, Request.anywhere("web", Amounts.of(4_000, GI, 0), 2, 2));
+    Reservation up = admitted(pool, ModelFixtures.anywhere("web", size, 3, 3));
+    Reservation down = admitted(pool.hold(up), ModelFixtures.anywhere("web", size, 1, 1));
+    Reservation resized =
+        admitted(pool, ModelFixtures.anywhere("web", Amounts.of(4_000, GI, 0), 2, 2));
 
     assertThat(nodesOf(up)).containsExactly("kvm-0", "kvm-0", "kvm-1");
     assertThat(nodesOf(down)).containsExactly("kvm-0");
@@ -172,7 +173,7 @@ class PoolTest {
 
   @Test
   void requestsOnANodeAreTheDemandDividedByItsRatio() {
-    Node node = Node.uniform("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000));
+    Node node = ModelFixtures.node("kvm-0", Amounts.of(16_000, 64 * GI, 0), new Ratio(4000));
 
     assertThat(node.requestsFor(Amounts.of(2000, 4 * GI, 0))).isEqualTo(Amounts.of(500, GI, 0));
     assertThat(new Ratio(1500).divide(1000)).as("rounded up").isEqualTo(667);

@@ -10,6 +10,7 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolStatus;
 import dev.nimbus.api.v1alpha1.CapacityPoolStatus.NodeCapacity;
 import dev.nimbus.testing.Fixtures;
+import dev.nimbus.testing.ModelFixtures;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -67,7 +68,7 @@ class PoolStatusesTest {
     return IntStream.range(0, count)
         .mapToObj(
             i ->
-                Node.uniform(
+                ModelFixtures.node(
                     "kvm-worker-" + i, Amounts.of(16_000, 64L << 30, 100L << 30), Ratio.ONE))
         .toList();
   }

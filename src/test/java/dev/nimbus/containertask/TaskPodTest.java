@@ -13,6 +13,7 @@ import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.NetworkConfiguration;
 import dev.nimbus.api.v1alpha1.PlatformVersion;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.testing.ModelFixtures;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Test;
 /** The pod of a task, built without a cluster. */
 class TaskPodTest {
   private static final Node NODE =
-      Node.uniform("plain-0", Amounts.of(8000, 32L << 30, 100L << 30), new Ratio(2000));
+      ModelFixtures.node("plain-0", Amounts.of(8000, 32L << 30, 100L << 30), new Ratio(2000));
 
   @Test
   void aSeedShapedTaskBecomesARestrictedRunOncePodOnItsNode() {

@@ -10,6 +10,7 @@ import dev.nimbus.allocation.Ratio;
 import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.ledger.LedgerStore.Change;
+import dev.nimbus.testing.ModelFixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -89,7 +90,7 @@ class LedgerCommitsPropertiesTest {
                     } else {
                       String uid = "w-" + thread + "-" + i;
                       Request demand =
-                          Request.anywhere(
+                          ModelFixtures.anywhere(
                               uid,
                               Amounts.of(
                                   1 + random.nextInt(8_000), (1 + random.nextInt(16)) * GI / 2, 0),
@@ -145,7 +146,7 @@ class LedgerCommitsPropertiesTest {
     Ledger ledger = Ledger.empty("p");
     for (int i = 0; i < 6; i++) {
       Request demand =
-          Request.anywhere(
+          ModelFixtures.anywhere(
               "legacy-" + i,
               Amounts.of(1 + random.nextInt(8_000), (1 + random.nextInt(16)) * GI / 2, 0),
               1,
@@ -471,7 +472,7 @@ class LedgerCommitsPropertiesTest {
                 Arbitraries.longs().between(1, 32).map(cores -> cores * 1000),
                 Arbitraries.longs().between(1, 64).map(gi -> gi * GI),
                 Arbitraries.of(1000L, 2000L, 4000L).map(Ratio::new))
-            .as((cpu, memory, ratio) -> Node.uniform("n", Amounts.of(cpu, memory, 0), ratio));
+            .as((cpu, memory, ratio) -> ModelFixtures.node("n", Amounts.of(cpu, memory, 0), ratio));
     return node.list()
         .ofMinSize(1)
         .ofMaxSize(5)
@@ -480,7 +481,8 @@ class LedgerCommitsPropertiesTest {
               List<Node> named = new ArrayList<>();
               for (int i = 0; i < list.size(); i++) {
                 Node n = list.get(i);
-                named.add(new Node("node-" + i, n.physical(), n.ratios(), n.labels()));
+                named.add(
+                    new Node("node-" + i, n.physical(), n.ratios(), n.labels(), n.podSlots()));
               }
               return named;
             });

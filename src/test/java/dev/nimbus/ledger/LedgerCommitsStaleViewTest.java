@@ -6,10 +6,9 @@ import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Ratio;
-import dev.nimbus.allocation.Request;
-import dev.nimbus.allocation.Resource;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.ledger.LedgerStore.Change;
+import dev.nimbus.testing.ModelFixtures;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -102,7 +101,7 @@ class LedgerCommitsStaleViewTest {
     List<Node> nodes = NODES.stream().filter(n -> only == null || n.name().equals(only)).toList();
     Verdict verdict =
         new Pool("p", nodes, ledger.reservations())
-            .admit(Request.anywhere(uid, Amounts.of(1_000, GI, 0), count, count));
+            .admit(ModelFixtures.anywhere(uid, Amounts.of(1_000, GI, 0), count, count));
     if (!(verdict instanceof Verdict.Admitted admitted)) {
       return Change.none(false);
     }
@@ -115,17 +114,7 @@ class LedgerCommitsStaleViewTest {
 
   /** A node that holds {@code instances} instances of 1 CPU and 1Gi. */
   private static Node node(String name, int instances) {
-    return new Node(
-        name,
-        Amounts.of(1_000L * instances, GI * instances, 0),
-        Map.of(
-            Resource.CPU,
-            Ratio.ONE,
-            Resource.MEMORY,
-            Ratio.ONE,
-            Resource.EPHEMERAL_STORAGE,
-            Ratio.ONE),
-        Map.of());
+    return ModelFixtures.node(name, Amounts.of(1_000L * instances, GI * instances, 0), Ratio.ONE);
   }
 
   /**

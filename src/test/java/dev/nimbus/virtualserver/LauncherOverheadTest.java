@@ -10,6 +10,7 @@ import dev.nimbus.allocation.Request;
 import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Resource;
 import dev.nimbus.allocation.Verdict;
+import dev.nimbus.testing.ModelFixtures;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -45,7 +46,7 @@ class LauncherOverheadTest {
    */
   @Test
   void admissionCountsOverheadAtTheNodesRatio() {
-    Node node = Node.uniform("kvm-0", Amounts.of(8_000, 64 * GI, 1_000 * GI), Ratio.of(4));
+    Node node = ModelFixtures.node("kvm-0", Amounts.of(8_000, 64 * GI, 1_000 * GI), Ratio.of(4));
     Pool pool = new Pool("p", List.of(node), List.of());
     Amounts demand = Amounts.of(2_000, 4 * GI, 0);
     Request request =

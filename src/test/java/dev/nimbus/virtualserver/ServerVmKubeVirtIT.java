@@ -38,7 +38,8 @@ class ServerVmKubeVirtIT {
               Resource.CPU, new Ratio(4000),
               Resource.MEMORY, new Ratio(1500),
               Resource.EPHEMERAL_STORAGE, Ratio.ONE),
-          Map.of());
+          Map.of(),
+          Node.UNLIMITED_PODS);
 
   @Test
   void everyCombinationOfOptionsAndSampleTypeIsAVmKubeVirtAccepts() throws Exception {

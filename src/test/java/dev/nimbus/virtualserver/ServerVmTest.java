@@ -27,7 +27,8 @@ class ServerVmTest {
               dev.nimbus.allocation.Resource.CPU, new Ratio(4000),
               dev.nimbus.allocation.Resource.MEMORY, new Ratio(1500),
               dev.nimbus.allocation.Resource.EPHEMERAL_STORAGE, Ratio.ONE),
-          java.util.Map.of());
+          java.util.Map.of(),
+          Node.UNLIMITED_PODS);
 
   /** What admission reserved for one t3.micro (2 vCPU, 1Gi) instance on kvm-1. */
   private static final LedgerEntry.Placement T3_MICRO =
