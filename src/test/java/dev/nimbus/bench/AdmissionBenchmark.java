@@ -40,7 +40,11 @@ public final class AdmissionBenchmark {
 
   private AdmissionBenchmark() {}
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    BenchMain.runThenExit(AdmissionBenchmark::run, args);
+  }
+
+  private static void run(String[] args) throws Exception {
     int creates = args.length > 0 ? Integer.parseInt(args[0]) : 300;
     boolean onlyNimbus = args.length > 1 && args[1].equals("nimbus");
     KubernetesClient client = LocalCluster.client();
@@ -52,12 +56,12 @@ public final class AdmissionBenchmark {
             + "|---|---|---|---|---|---|---|---|%n");
     if (!onlyNimbus) {
       for (int clients : CLIENTS) {
-        run(client, "off", clients, creates, Optional.empty());
+        row(client, "off", clients, creates, Optional.empty());
       }
       for (int clients : CLIENTS) {
         try (NoOpWebhook noOp = new NoOpWebhook(client, namespace("no-op", clients))) {
           Thread.sleep(3000); // the API server picks up the new webhook configuration
-          run(client, "no-op", clients, creates, Optional.empty());
+          row(client, "no-op", clients, creates, Optional.empty());
         }
       }
     }
@@ -68,7 +72,7 @@ public final class AdmissionBenchmark {
                 "nimbus-bench", 19543, "https://127.0.0.1:19543", "nimbus-bench"))) {
       Thread.sleep(3000); // the API server picks up the new webhook configuration
       for (int clients : CLIENTS) {
-        run(client, "nimbus", clients, creates, Optional.of(operator));
+        row(client, "nimbus", clients, creates, Optional.of(operator));
       }
     } finally {
       client
@@ -82,7 +86,6 @@ public final class AdmissionBenchmark {
         client.nodes().withName("bench-" + i).delete();
       }
     }
-    System.exit(0);
   }
 
   /**
@@ -90,7 +93,7 @@ public final class AdmissionBenchmark {
    * calling the webhooks of the row (TLS, the operator's queues and its answer) and the operator's
    * mean time deciding (its admission latency, from reading the request to its answer).
    */
-  private static void run(
+  private static void row(
       KubernetesClient client,
       String webhook,
       int clients,

@@ -46,13 +46,8 @@ public final class AwsBenchmark {
 
   private AwsBenchmark() {}
 
-  public static void main(String[] args) throws Exception {
-    try {
-      run(args);
-    } finally {
-      System.out.flush();
-      System.exit(0);
-    }
+  public static void main(String[] args) {
+    BenchMain.runThenExit(AwsBenchmark::run, args);
   }
 
   private static void run(String[] args) throws Exception {

@@ -41,13 +41,8 @@ public final class ServerBenchmark {
 
   private ServerBenchmark() {}
 
-  public static void main(String[] args) throws Exception {
-    try {
-      run(args);
-    } finally {
-      System.out.flush();
-      System.exit(0);
-    }
+  public static void main(String[] args) {
+    BenchMain.runThenExit(ServerBenchmark::run, args);
   }
 
   private static void run(String[] args) throws Exception {

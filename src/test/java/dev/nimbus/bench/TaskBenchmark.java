@@ -34,13 +34,8 @@ public final class TaskBenchmark {
 
   private TaskBenchmark() {}
 
-  public static void main(String[] args) throws Exception {
-    try {
-      run(args);
-    } finally {
-      System.out.flush();
-      System.exit(0);
-    }
+  public static void main(String[] args) {
+    BenchMain.runThenExit(TaskBenchmark::run, args);
   }
 
   private static void run(String[] args) throws Exception {
