@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -381,6 +382,39 @@ public final class OperatorProcess implements AutoCloseable {
       // A missing jstack leaves the log as it is; the failure that asked is reported anyway.
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * How many objects of the class named {@code className} the replica's heap holds alive, from a
+   * class histogram ({@code jcmd GC.class_histogram}, which collects garbage first).
+   */
+  public long liveInstances(String className) {
+    try {
+      Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
+      Process histogram =
+          new ProcessBuilder(jcmd.toString(), Long.toString(process.pid()), "GC.class_histogram")
+              .redirectErrorStream(true)
+              .start();
+      String output = new String(histogram.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!histogram.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)
+          || histogram.exitValue() != 0) {
+        throw new IllegalStateException(
+            "jcmd GC.class_histogram failed for " + name + ": " + output);
+      }
+      // Lines read "  12:   345   6789  name (module)".
+      return output
+          .lines()
+          .map(String::trim)
+          .map(line -> line.split("\\s+"))
+          .filter(columns -> columns.length >= 4 && columns[3].equals(className))
+          .mapToLong(columns -> Long.parseLong(columns[1]))
+          .sum();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run jcmd for " + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
   }
 
