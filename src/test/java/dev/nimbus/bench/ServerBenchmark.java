@@ -100,7 +100,10 @@ public final class ServerBenchmark {
         Thread.sleep(1000);
         ready = countReady(watched.getStore().list());
         for (int r = 0; r < replicas; r++) {
-          peakSampled[r] = Math.max(peakSampled[r], operators.get(r).residentKiB()[0]);
+          // A replica that lost its lease has exited, as it should; the others go on.
+          if (operators.get(r).isRunning()) {
+            peakSampled[r] = Math.max(peakSampled[r], operators.get(r).residentKiB()[0]);
+          }
         }
         if (System.nanoTime() - lastProgress > 30e9) {
           lastProgress = System.nanoTime();
@@ -142,6 +145,13 @@ public final class ServerBenchmark {
           "ledger: %d instance(s) held for %d stored server(s) of one instance%s%n",
           held, servers, held == servers ? "" : " -- NOT EQUAL");
       for (int r = 0; r < replicas; r++) {
+        if (!operators.get(r).isRunning()) {
+          System.out.printf(
+              "operator replica %d exited during the run (code %d; a lost lease exits):"
+                  + " highest sampled resident memory %d MiB%n",
+              r, operators.get(r).exitCode(), peakSampled[r] / 1024);
+          continue;
+        }
         long[] memory = operators.get(r).residentKiB();
         System.out.printf(
             "operator replica %d resident memory: peak %d MiB (VmHWM), highest sampled %d MiB,"

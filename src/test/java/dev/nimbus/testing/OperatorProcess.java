@@ -457,6 +457,11 @@ public final class OperatorProcess implements AutoCloseable {
     return process.exitValue();
   }
 
+  /** Whether the process still runs (a replica that lost its lease exits). */
+  public boolean isRunning() {
+    return process.isAlive();
+  }
+
   @Override
   public void close() {
     try {
