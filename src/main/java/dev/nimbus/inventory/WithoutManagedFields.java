@@ -8,9 +8,8 @@ import jakarta.inject.Singleton;
 
 /**
  * The operator's Kubernetes client reads every object without its managedFields: Nimbus never reads
- * them, and they are often the larger part of a small object (a VirtualServer written by a user,
- * the webhook's reader and two field managers of the operator holds 15 KB with them, 1.7 KB
- * without).
+ * them, and they are often the larger part of a small object (a VirtualServer that its creator and
+ * two field managers of the operator wrote holds 15 KB with them, 1.7 KB without).
  *
  * <p>{@link SlimItemStore} drops them from what the informers keep, but not every object the client
  * reads goes through a store: the operator framework keeps the object that each status write
