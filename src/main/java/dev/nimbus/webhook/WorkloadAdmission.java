@@ -64,8 +64,7 @@ public class WorkloadAdmission {
       decision = Decision.deny("Contention", 429, e.getMessage());
     } catch (RuntimeException e) {
       LOG.errorf(e, "Admission of %s %s/%s failed", kind, request.namespace(), request.name());
-      decision =
-          Decision.deny("Error", 500, "Nimbus could not decide this request: " + e.getMessage());
+      decision = failed(e);
     }
     metrics.admission(
         kind,
@@ -73,6 +72,10 @@ public class WorkloadAdmission {
         decision.reason(),
         Duration.ofNanos(System.nanoTime() - start));
     return response(request.uid(), decision);
+  }
+
+  static Decision failed(RuntimeException e) {
+    return Decision.deny("Error", 500, "Nimbus could not decide this request: " + e.getMessage());
   }
 
   /** Decides the room {@code reserve} asks in its pool's ledger, and writes it unless a dry run. */
