@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.StatusCauseBuilder;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
@@ -74,8 +75,45 @@ public class WorkloadAdmission {
     return response(request.uid(), decision);
   }
 
+  /**
+   * The answer to a request whose decision failed; it always says what to do. A failure of the API
+   * server that passes on its own (no answer within the client's timeout, 429, a 5xx) is answered
+   * 429, which tells the caller to retry: the request was not admitted, and a reservation whose
+   * write was stored after all holds its room only until its object is known never to be stored.
+   * Anything else is answered 500 with its cause.
+   */
   static Decision failed(RuntimeException e) {
-    return Decision.deny("Error", 500, "Nimbus could not decide this request: " + e.getMessage());
+    if (apiServerError(e).filter(WorkloadAdmission::passesOnItsOwn).isPresent()) {
+      return Decision.deny(
+          "Unavailable",
+          429,
+          "the API server did not take this request's ledger write ("
+              + e.getMessage()
+              + "); the request was not admitted: retry the request");
+    }
+    return Decision.deny(
+        "Error",
+        500,
+        "Nimbus could not decide this request: "
+            + e.getMessage()
+            + "; retry it, and if it fails again, the operator's log says why");
+  }
+
+  private static java.util.Optional<KubernetesClientException> apiServerError(Throwable e) {
+    for (Throwable cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof KubernetesClientException apiError) {
+        return java.util.Optional.of(apiError);
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
+  /**
+   * No answer at all (the client reports no code: its timeout passed, a connection was lost), too
+   * many requests, or a 5xx.
+   */
+  private static boolean passesOnItsOwn(KubernetesClientException e) {
+    return e.getCode() <= 0 || e.getCode() == 429 || e.getCode() >= 500;
   }
 
   /** Decides the room {@code reserve} asks in its pool's ledger, and writes it unless a dry run. */

@@ -27,7 +27,7 @@ class WorkloadAdmissionTest {
     assertThat(decision.code()).isEqualTo(429);
     assertThat(decision.message())
         .contains("The timeout period of 4000ms has been exceeded")
-        .contains("nothing was promised")
+        .contains("the request was not admitted")
         .endsWith("retry the request");
   }
 
