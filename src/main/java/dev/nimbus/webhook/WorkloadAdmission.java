@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import org.jboss.logging.Logger;
 
 /**
@@ -87,7 +88,7 @@ public class WorkloadAdmission {
       return Decision.deny(
           "Unavailable",
           429,
-          "the API server did not take this request's ledger write ("
+          "the API server could not serve what this decision reads or writes ("
               + e.getMessage()
               + "); the request was not admitted: retry the request");
     }
@@ -99,13 +100,13 @@ public class WorkloadAdmission {
             + "; retry it, and if it fails again, the operator's log says why");
   }
 
-  private static java.util.Optional<KubernetesClientException> apiServerError(Throwable e) {
+  private static Optional<KubernetesClientException> apiServerError(Throwable e) {
     for (Throwable cause = e; cause != null; cause = cause.getCause()) {
       if (cause instanceof KubernetesClientException apiError) {
-        return java.util.Optional.of(apiError);
+        return Optional.of(apiError);
       }
     }
-    return java.util.Optional.empty();
+    return Optional.empty();
   }
 
   /**
