@@ -9,10 +9,10 @@ import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.RetriedCreate;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -23,6 +23,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.utils.Serialization;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -242,10 +243,17 @@ class OperatorMemoryIT {
         .serverSideApply();
   }
 
-  /** Creates COUNT objects from 8 threads, retrying what the webhook asks to retry (429). */
+  /**
+   * Creates COUNT objects from 8 threads, again while the API server asks to retry (429) or times
+   * out under this load (a slow webhook call, a request past the client's timeout); any other
+   * refusal, a 500 above all, fails the test.
+   */
   private static void createAll(KubernetesClient client, IntFunction<GenericKubernetesResource> of)
       throws Exception {
-    forEach(i -> createRetrying(client, of.apply(i)));
+    RetriedCreate create =
+        new RetriedCreate(
+            code -> code == 0 || code == 429 || code == 504, 12, Duration.ofMillis(500));
+    forEach(i -> create.send(client, of.apply(i)));
   }
 
   /** Runs {@code action} for 0 to COUNT - 1 from 8 threads. */
@@ -262,34 +270,6 @@ class OperatorMemoryIT {
       }
     } finally {
       threads.shutdownNow();
-    }
-  }
-
-  /**
-   * Creates {@code object}, again while the API server asks to retry (429) or times out under this
-   * load (a slow webhook call, a request past the client's timeout); a create that an earlier
-   * attempt made after all is found taken (409) and counts as done.
-   */
-  private static void createRetrying(KubernetesClient client, HasMetadata object) {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        client.resource(object).create();
-        return;
-      } catch (KubernetesClientException e) {
-        if (e.getCode() == 409 && attempt > 0) {
-          return;
-        }
-        boolean busy = e.getCode() == 429 || e.getCode() == 504 || e.getCode() == 0;
-        if (!busy || attempt == 20) {
-          throw e;
-        }
-        try {
-          Thread.sleep(500);
-        } catch (InterruptedException interrupted) {
-          Thread.currentThread().interrupt();
-          throw e;
-        }
-      }
     }
   }
 
