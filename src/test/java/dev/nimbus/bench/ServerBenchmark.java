@@ -3,6 +3,7 @@ package dev.nimbus.bench;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.testing.ApiServerRequests;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -16,8 +17,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One-instance VirtualServers (1,000 unless told) across KWOK nodes (100 unless told), run by one
@@ -36,8 +35,6 @@ public final class ServerBenchmark {
   private static final String YARDSTICK_NAMESPACE = "bench-yardstick";
   private static final int CLIENTS = BenchClients.THREADS;
   private static final int FIRST_WEBHOOK_PORT = 19544;
-  private static final Pattern SERIES =
-      Pattern.compile("^apiserver_request_total\\{([^}]*)\\} (\\S+)$");
 
   private ServerBenchmark() {}
 
@@ -237,22 +234,13 @@ public final class ServerBenchmark {
    */
   private static Map<String, Double> operatorWrites(KubernetesClient client) {
     Map<String, Double> writes = new HashMap<>();
-    for (String line : client.raw("/metrics").split("\n")) {
-      Matcher matcher = SERIES.matcher(line);
-      if (!matcher.matches()) {
-        continue;
-      }
-      Map<String, String> labels = new HashMap<>();
-      for (String pair : matcher.group(1).split(",")) {
-        int eq = pair.indexOf('=');
-        labels.put(pair.substring(0, eq), pair.substring(eq + 2, pair.length() - 1));
-      }
-      String verb = labels.get("verb");
+    for (ApiServerRequests.Series series : ApiServerRequests.read(client).series()) {
+      String verb = series.label("verb");
       if (!List.of("POST", "PUT", "PATCH", "APPLY", "DELETE").contains(verb)) {
         continue;
       }
-      String resource = labels.get("resource");
-      String subresource = labels.getOrDefault("subresource", "");
+      String resource = series.label("resource");
+      String subresource = series.label("subresource");
       // virt-controller writes each VirtualMachine too (a PATCH adding its finalizer, an update
       // adding its observed-API-version annotations), and the counters do not say who wrote: of
       // the VMs' writes, only the operator creates them in this run (it updates a VM only when its
@@ -265,7 +253,7 @@ public final class ServerBenchmark {
               || resource.equals("networkpolicies");
       if (operators) {
         String key = resource + (subresource.isEmpty() ? "" : "/" + subresource) + " " + verb;
-        writes.merge(key, Double.parseDouble(matcher.group(2)), Double::sum);
+        writes.merge(key, series.count(), Double::sum);
       }
     }
     return writes;

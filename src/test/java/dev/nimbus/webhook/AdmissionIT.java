@@ -14,6 +14,7 @@ import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.ApiServerRequests;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -678,10 +679,21 @@ class AdmissionIT {
     awaitDryRunRefusedWith(client, probe, message);
   }
 
+  /**
+   * A reservation whose create a later webhook refused is released once the grace ends, and one
+   * whose object is stored is kept. The sweep tells them apart by the workloads the replica watches
+   * and reads back only what it would release: it never lists every workload of the cluster, as
+   * such lists grow with the cluster, and on a loaded API server each one outlasted the client's
+   * timeout and was sent again, which kept the API server from serving anything else.
+   */
   @Test
   @Order(5)
   void aReservationWhoseCreateALaterWebhookRefusedIsReleasedWithinOneResync(
       KubernetesClient client, TestNamespace namespace) throws Exception {
+    double listsBefore = ApiServerRequests.read(client).count(AdmissionIT::aListOfAllWorkloads);
+    VirtualServer kept = server(namespace, "kept", "it.one", 1);
+    awaitAdmitted(client, kept);
+    String keptUid = client.resource(kept).get().getMetadata().getUid();
     try (TestWebhook refuser =
         new TestWebhook(
             client, namespace.name(), "compute.nimbus.dev", "v1alpha1", "virtualservers")) {
@@ -714,6 +726,16 @@ class AdmissionIT {
           "[AdmissionIT] orphaned reservation released %d ms after the refusal%n",
           (System.nanoTime() - refused) / 1_000_000);
     }
+    assertThat(ledger(client).entries()).as("the stored server's reservation").containsKey(keptUid);
+    assertThat(ApiServerRequests.read(client).count(AdmissionIT::aListOfAllWorkloads))
+        .as("lists of every VirtualServer or ContainerTask of the cluster")
+        .isEqualTo(listsBefore);
+  }
+
+  private static boolean aListOfAllWorkloads(ApiServerRequests.Series series) {
+    return series.label("verb").equals("LIST")
+        && series.label("scope").equals("cluster")
+        && List.of("virtualservers", "containertasks").contains(series.label("resource"));
   }
 
   /**
