@@ -690,6 +690,12 @@ class AdmissionIT {
   @Order(5)
   void aReservationWhoseCreateALaterWebhookRefusedIsReleasedWithinOneResync(
       KubernetesClient client, TestNamespace namespace) throws Exception {
+    // Every replica lists the workloads once, as its informers start.
+    for (OperatorProcess replica : replicas) {
+      for (String controller : List.of("virtualserver", "containertask")) {
+        replica.awaitLogLine("'" + controller + "' controller started", Duration.ofSeconds(60));
+      }
+    }
     double listsBefore = ApiServerRequests.read(client).count(AdmissionIT::aListOfAllWorkloads);
     VirtualServer kept = server(namespace, "kept", "it.one", 1);
     awaitAdmitted(client, kept);
