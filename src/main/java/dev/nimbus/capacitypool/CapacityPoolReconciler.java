@@ -20,6 +20,7 @@ import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -63,7 +64,6 @@ import org.jboss.logging.Logger;
 @RateLimited(maxReconciliations = 1, within = 1, unit = TimeUnit.SECONDS)
 public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   static final long RESYNC_SECONDS = 10;
-  static final java.time.Duration FULL_SCAN = java.time.Duration.ofSeconds(60);
   private static final Logger LOG = Logger.getLogger(CapacityPoolReconciler.class);
 
   private final KubernetesClient client;
@@ -71,8 +71,6 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   private final NimbusConfig config;
   private final NimbusMetrics metrics;
   private final Inventory inventory;
-  private volatile Set<String> seenWorkloads = Set.of();
-  private volatile Instant lastFullScan = Instant.EPOCH;
   private final Map<String, Sightings<String>> unaccountedByPool = new ConcurrentHashMap<>();
   private final Map<String, Sightings<String>> lostByPool = new ConcurrentHashMap<>();
   private final EventRecorder events;
@@ -207,47 +205,46 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
    * object yet, and must keep it. The grace is counted on this replica's monotonic clock from the
    * first time it saw the entry, never from the time the admitting replica wrote in it, so clocks
    * that disagree can only make it longer. Returns the ledger and when to look again.
+   *
+   * <p>An entry is accounted for by the workloads this replica watches (their names and UIDs), so a
+   * sweep costs no request while every reservation has its object. What it would release it reads
+   * back first, one object each: a watch that lags (a relist on a loaded API server) must never
+   * cost a running workload its room. It never lists every workload of the cluster: such a list
+   * grows with the cluster, and on a loaded API server it outlasts the client's timeout and is sent
+   * again, which keeps the API server from serving anything else.
    */
   private Swept releaseOrphans(String pool) {
     Ledger ledger = ledgers.recent(pool);
     Sightings<String> unaccounted = unaccountedByPool.computeIfAbsent(pool, p -> new Sightings<>());
     unaccounted.retainOnly(ledger.entries().keySet());
-    if (ledger.entries().isEmpty()) {
-      return new Swept(ledger, Optional.empty());
-    }
-    // Finding orphans lists every workload of the cluster, so it is done only when an entry
-    // past its grace period belongs to no workload seen by the last listing (a create that never
-    // landed), and at least every FULL_SCAN as the backstop for a finalizer removed by hand.
-    // Deleted workloads release their reservations themselves, through their finalizers.
-    Instant now = Instant.now();
     java.time.Duration grace = config.ledger().orphanGracePeriod();
-    Set<String> past = new HashSet<>();
+    List<LedgerEntry> past = new ArrayList<>();
     java.time.Duration soonest = null;
     for (LedgerEntry entry : ledger.entries().values()) {
       String uid = entry.uid();
       // An entry of a namespace this install does not serve (written before the install was made
       // namespaced) is kept: its workload may well run, where this install cannot look.
-      if (seenWorkloads.contains(uid) || !watched.includes(entry.namespace())) {
+      if (!watched.includes(entry.namespace())
+          || inventory.stored(entry.kind(), entry.namespace(), entry.name(), uid)) {
         unaccounted.forget(uid);
         continue;
       }
       java.time.Duration seen = unaccounted.seenFor(uid);
       if (seen.compareTo(grace) >= 0) {
-        past.add(uid);
+        past.add(entry);
       } else if (soonest == null || grace.minus(seen).compareTo(soonest) < 0) {
         soonest = grace.minus(seen);
       }
     }
     Optional<java.time.Duration> recheck = Optional.ofNullable(soonest);
-    if (past.isEmpty() && lastFullScan.plus(FULL_SCAN).isAfter(now)) {
-      return new Swept(ledger, recheck);
+    Set<String> orphans = new HashSet<>();
+    for (LedgerEntry entry : past) {
+      if (storedNow(entry)) {
+        unaccounted.forget(entry.uid());
+      } else {
+        orphans.add(entry.uid());
+      }
     }
-    Set<String> existing = existingWorkloadUids();
-    seenWorkloads = existing;
-    lastFullScan = now;
-    Set<String> orphans = new HashSet<>(past);
-    orphans.removeAll(existing);
-    existing.forEach(unaccounted::forget);
     if (orphans.isEmpty()) {
       return new Swept(ledger, recheck);
     }
@@ -271,14 +268,13 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   /** The ledger after a sweep for orphans, and when an unaccounted entry's grace ends. */
   private record Swept(Ledger ledger, Optional<java.time.Duration> recheck) {}
 
-  private Set<String> existingWorkloadUids() {
-    // Read a page at a time, keeping only the UIDs: the scan holds no copy of every workload.
-    return Stream.concat(
-            PagedLists.all(client, watched, VirtualServer.class, w -> w.getMetadata().getUid())
-                .stream(),
-            PagedLists.all(client, watched, ContainerTask.class, w -> w.getMetadata().getUid())
-                .stream())
-        .collect(Collectors.toSet());
+  /** Whether the entry's object is stored, as the API server answers now. */
+  private boolean storedNow(LedgerEntry entry) {
+    Class<? extends HasMetadata> type =
+        "ContainerTask".equals(entry.kind()) ? ContainerTask.class : VirtualServer.class;
+    HasMetadata stored =
+        client.resources(type).inNamespace(entry.namespace()).withName(entry.name()).get();
+    return stored != null && entry.uid().equals(stored.getMetadata().getUid());
   }
 
   private void publishMetrics(String pool, Pool model) {
