@@ -21,6 +21,7 @@ import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.workload.AdmittedPool;
+import dev.nimbus.workload.Links;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
 import dev.nimbus.workload.PagedLists;
@@ -256,6 +257,7 @@ public class ContainerTaskReconciler
     Predicate<String> nodeExists = LostNodes.exists(context);
     var securityGroups = applySecurityGroups(task, context);
     Map<Integer, Pod> pods = podsByIndex(context);
+    readPodsTheCacheLacks(task, pods);
     boolean waiting =
         startTasksNeverStarted(
             task, definition.get(), pool.get(), placementNodes, pods, nodeExists);
@@ -511,6 +513,38 @@ public class ContainerTaskReconciler
       byIndex.put(Integer.parseInt(index), pod);
     }
     return byIndex;
+  }
+
+  /**
+   * Reads from the API server the pods that the stored status has seen and the cache does not hold.
+   * The cache lags behind the pods this controller creates (on a loaded API server, by seconds: the
+   * status write that follows a create brings the next reconcile first) and behind everything
+   * during a relist; a pod only missing from the cache must never read as one removed, which stops
+   * its task for good.
+   */
+  private void readPodsTheCacheLacks(ContainerTask task, Map<Integer, Pod> pods) {
+    if (task.getStatus() == null || task.getStatus().tasks() == null) {
+      return;
+    }
+    var told = task.getStatus().tasks();
+    for (int index = 0; index < told.size(); index++) {
+      var seen = told.get(index);
+      if (pods.containsKey(index)
+          || seen.createdAt() == null
+          || seen.podName() == null
+          || TaskStatuses.STOPPED.equals(seen.lastStatus())) {
+        continue;
+      }
+      Pod stored =
+          client
+              .pods()
+              .inNamespace(task.getMetadata().getNamespace())
+              .withName(seen.podName())
+              .get();
+      if (stored != null && Links.isControlledBy(stored, task)) {
+        pods.put(index, stored);
+      }
+    }
   }
 
   /**
