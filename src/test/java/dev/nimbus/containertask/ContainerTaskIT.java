@@ -24,6 +24,7 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.PodCreations;
 import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
+import dev.nimbus.testing.TestWebhook;
 import dev.nimbus.testing.UncalledWebhook;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
@@ -386,6 +387,45 @@ class ContainerTaskIT {
                 && client.network().networkPolicies().inNamespace(ns).list().getItems().isEmpty()
                 && !ledger(client).containsKey(uid),
         60);
+  }
+
+  /**
+   * The API server refuses the deletion's writes for longer than a few retries (an overloaded API
+   * server times them out the same way): once it accepts them again, the deletion completes without
+   * any further event, as nothing else would ever bring its task back to the controller.
+   */
+  @Test
+  void aDeletionWhoseWritesAreRefusedForAMinuteCompletesOnceTheyAreAccepted(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(namespace, "refused", 1, List.of(container("main", true, null, null)));
+    createWhenReferencesKnown(client, task);
+    String uid = awaitRunning(client, task, 1).getMetadata().getUid();
+    try (TestWebhook refusal =
+        new TestWebhook(
+            client,
+            namespace.name(),
+            "compute.nimbus.dev",
+            "v1alpha1",
+            "containertasks/status",
+            "UPDATE")) {
+      client
+          .resource(task)
+          .edit(
+              t -> {
+                t.getMetadata().setLabels(Map.of("deny", "true"));
+                return t;
+              });
+      client.resource(task).delete();
+      // Longer than JOSDK's default retries of a failed reconcile (5, about 26 s in all).
+      awaitTrue(() -> refusal.calls() > 0, 30);
+      Thread.sleep(60_000);
+      assertThat(client.resource(task).get())
+          .as("the task while its stops are refused")
+          .isNotNull();
+    }
+    awaitTrue(() -> client.resource(task).get() == null, 90);
+    awaitTrue(() -> !ledger(client).containsKey(uid), 30);
   }
 
   @Test
