@@ -8,6 +8,7 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.Retries;
 import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.inventory.Inventory;
@@ -34,6 +35,7 @@ import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.rate.RateLimited;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -55,6 +57,7 @@ import org.jboss.logging.Logger;
  * rewrite a status of a few hundred bytes per node several times a second), and at least every
  * resync interval.
  */
+@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 @ControllerConfiguration(
     name = "capacitypool",
     maxReconciliationInterval =

@@ -4,14 +4,17 @@ import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupStatus;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NamespacedReconciler;
+import dev.nimbus.config.Retries;
 import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.workload.PagedLists;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 
 /** SecurityGroups: Ready, with their rules counted. */
+@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 @ControllerConfiguration(
     name = "securitygroup",
     informer = @Informer(informerListLimit = PagedLists.INFORMER_PAGE))

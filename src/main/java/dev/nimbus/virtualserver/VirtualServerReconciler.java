@@ -8,6 +8,7 @@ import dev.nimbus.capacitypool.Demands;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NamespacedReconciler;
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.config.Retries;
 import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
@@ -42,6 +43,7 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -65,6 +67,7 @@ import org.jboss.logging.Logger;
  */
 // The primary cache keeps no managedFields: every replica holds every workload, warm for a
 // failover.
+@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 @ControllerConfiguration(
     name = "virtualserver",
     informer =

@@ -2,14 +2,19 @@ package dev.nimbus.architecture;
 
 import static com.tngtech.archunit.base.DescribedPredicate.not;
 import static com.tngtech.archunit.core.domain.JavaClass.Predicates.resideInAPackage;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.tngtech.archunit.base.DescribedPredicate;
+import com.tngtech.archunit.core.domain.JavaAnnotation;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.domain.JavaCodeUnit;
 import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import dev.nimbus.config.Retries;
+import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Predicate;
@@ -36,6 +41,25 @@ class ArchitectureTest {
         .because(
             "behind a customizer QOSDK's configuration service builds a new Kubernetes client for"
                 + " every reconcile (see LeaderElection)")
+        .check(production);
+  }
+
+  @Test
+  void everyControllerRetriesAFailedReconcileWithoutEnd() {
+    classes()
+        .that()
+        .areAnnotatedWith("io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration")
+        .should()
+        .beAnnotatedWith(
+            DescribedPredicate.describe(
+                "@GradualRetry(maxAttempts = Retries.FOREVER)",
+                (JavaAnnotation<?> annotation) ->
+                    annotation.getRawType().isEquivalentTo(GradualRetry.class)
+                        && Integer.valueOf(Retries.FOREVER)
+                            .equals(annotation.get("maxAttempts").orElse(null))))
+        .because(
+            "a workload whose reconcile failed more than JOSDK's default 5 times waits for an event"
+                + " that may never come (see Retries)")
         .check(production);
   }
 
