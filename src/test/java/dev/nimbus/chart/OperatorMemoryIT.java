@@ -13,6 +13,8 @@ import dev.nimbus.testing.RetriedCreate;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.ListOptions;
+import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
@@ -20,14 +22,17 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -122,22 +127,29 @@ class OperatorMemoryIT {
                 "NIMBUS_WEBHOOK_URL", "https://127.0.0.1:" + PORT,
                 "NIMBUS_WEBHOOK_EXTRA_HOSTS", "127.0.0.1",
                 "QUARKUS_HTTP_PORT", "0"))) {
-      try {
-        long start = System.nanoTime();
-        createAll(client, i -> maximalGroup(namespace.name(), i));
-        createAll(client, i -> maximalTask(namespace.name(), i));
-        long created = System.nanoTime();
-        awaitEveryTaskReady(client, namespace.name());
+      try (WatchedTasks tasks = new WatchedTasks(client, namespace.name())) {
+        long deleting;
+        try {
+          long start = System.nanoTime();
+          createAll(client, i -> maximalGroup(namespace.name(), i));
+          createAll(client, i -> maximalTask(namespace.name(), i));
+          long created = System.nanoTime();
+          awaitEveryTaskReady(tasks);
+          System.out.printf(
+              "%d maximal groups and tasks created in %d s, all tasks Ready %d s later%n",
+              COUNT,
+              TimeUnit.NANOSECONDS.toSeconds(created - start),
+              TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - created));
+          image.assertFitsItsMemoryLimit(operator);
+        } finally {
+          deleting = System.nanoTime();
+          deleteAll(client, namespace.name());
+        }
+        awaitTasksAndPodsGone(client, namespace.name(), tasks);
         System.out.printf(
-            "%d maximal groups and tasks created in %d s, all tasks Ready %d s later%n",
-            COUNT,
-            TimeUnit.NANOSECONDS.toSeconds(created - start),
-            TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - created));
-        image.assertFitsItsMemoryLimit(operator);
-      } finally {
-        deleteAll(client, namespace.name());
+            "every task and pod gone %d s after the first delete%n",
+            TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - deleting));
       }
-      awaitTasksAndPodsGone(client, namespace.name());
     }
   }
 
@@ -274,96 +286,124 @@ class OperatorMemoryIT {
   }
 
   /**
-   * Waits until every task is Ready, and finds none stopped: nothing here stops a task, and on an
-   * API server this loaded the operator's cache of pods lags behind the pods it creates, which must
-   * never read as a pod removed.
+   * Waits until every task is Ready, and finds none stopped before its deletion: nothing here stops
+   * a task, and on an API server this loaded the operator's cache of pods lags behind the pods it
+   * creates, which must never read as a pod removed.
    */
-  private static void awaitEveryTaskReady(KubernetesClient client, String namespace)
-      throws InterruptedException {
-    // On a 2-core machine the API server is the bound here (it took 8.4 minutes in one run), and
-    // each look reads all 1,000 tasks, 65 MB of JSON: look seldom, so as not to slow it further.
+  private static void awaitEveryTaskReady(WatchedTasks tasks) throws InterruptedException {
+    // On a 2-core machine the API server and KWOK are the bound here (12 minutes in one run).
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
-    long ready = 0;
-    while (System.nanoTime() < deadline) {
-      List<Object> statuses = tasks(client, namespace);
-      assertThat(statuses.stream().filter(OperatorMemoryIT::stoppedAny).count())
-          .as("ContainerTasks with a task stopped")
-          .isZero();
-      ready = statuses.stream().filter(ChartIT::isReady).count();
-      if (ready == COUNT) {
-        return;
-      }
-      Thread.sleep(10_000);
+    while (System.nanoTime() < deadline && tasks.ready() < COUNT) {
+      assertThat(tasks.stoppedBeforeDeletion()).as("ContainerTasks with a task stopped").isEmpty();
+      Thread.sleep(2000);
     }
-    assertThat(ready).as("ContainerTasks Ready").isEqualTo(COUNT);
+    assertThat(tasks.stoppedBeforeDeletion()).as("ContainerTasks with a task stopped").isEmpty();
+    assertThat(tasks.ready()).as("ContainerTasks Ready").isEqualTo(COUNT);
   }
 
-  private static boolean stoppedAny(Object status) {
-    return status instanceof Map<?, ?> map
-        && map.get("stoppedCount") instanceof Number stopped
-        && stopped.intValue() > 0;
-  }
-
-  private static void awaitTasksAndPodsGone(KubernetesClient client, String namespace)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
-    while (System.nanoTime() < deadline && !tasks(client, namespace).isEmpty()) {
-      Thread.sleep(10_000);
+  private static void awaitTasksAndPodsGone(
+      KubernetesClient client, String namespace, WatchedTasks tasks) throws InterruptedException {
+    // KWOK ends the 1,000 pods at about 1.5 a second on a 2-core machine (12 minutes in one run,
+    // the deletes included), and each task waits for its pod.
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
+    while (System.nanoTime() < deadline
+        && (tasks.stored() > 0 || !firstTask(client, namespace).isEmpty())) {
+      Thread.sleep(2000);
     }
-    assertThat(tasks(client, namespace)).as("ContainerTasks left").isEmpty();
+    assertThat(tasks.left()).as("ContainerTasks left").isEmpty();
+    assertThat(firstTask(client, namespace)).as("ContainerTasks left").isEmpty();
     // And their pods, which the garbage collector and KWOK remove after them: a later test must
     // not share the cluster with 1,000 deletions in flight.
     while (System.nanoTime() < deadline
-        && !client
-            .pods()
-            .inNamespace(namespace)
-            .list(new io.fabric8.kubernetes.api.model.ListOptionsBuilder().withLimit(1L).build())
-            .getItems()
-            .isEmpty()) {
+        && !client.pods().inNamespace(namespace).list(FIRST_ONLY).getItems().isEmpty()) {
       Thread.sleep(2000);
     }
   }
 
-  /**
-   * The statuses of the namespace's tasks, read a page of 50 at a time: the whole list, 65 MB,
-   * would outlast a request's timeout on a busy API server. Read again from the first page while
-   * the API server is too busy to answer a page: under the load of 1,000 deletions its watch cache
-   * fell thousands of versions behind a continue token, and it refused the page with 504 ("Too
-   * large resource version"); a token may also expire (410) or a page time out.
-   */
-  private static List<Object> tasks(KubernetesClient client, String namespace)
-      throws InterruptedException {
-    for (int attempt = 0; ; attempt++) {
-      try {
-        return listTasks(client, namespace);
-      } catch (KubernetesClientException e) {
-        boolean busy =
-            e.getCode() == 429 || e.getCode() == 504 || e.getCode() == 410 || e.getCode() == 0;
-        if (!busy || attempt == 20) {
-          throw e;
-        }
-        Thread.sleep(1000);
-      }
-    }
+  private static final ListOptions FIRST_ONLY = new ListOptionsBuilder().withLimit(1L).build();
+
+  /** One task of the namespace, if any is left: the API server's word, in one small page. */
+  private static List<GenericKubernetesResource> firstTask(
+      KubernetesClient client, String namespace) {
+    return client
+        .genericKubernetesResources(TASKS)
+        .inNamespace(namespace)
+        .list(FIRST_ONLY)
+        .getItems();
   }
 
-  private static List<Object> listTasks(KubernetesClient client, String namespace) {
-    List<Object> statuses = new ArrayList<>();
-    String next = null;
-    do {
-      var page =
+  /**
+   * The namespace's tasks as one watch sees them, every version once: the test reads the 1,000
+   * maximal tasks (65 MB) from its cache instead of listing them again and again from an API server
+   * that is the bound of this test. A relist after a lost watch reads pages of 50.
+   */
+  private static final class WatchedTasks
+      implements ResourceEventHandler<GenericKubernetesResource>, AutoCloseable {
+    private final SharedIndexInformer<GenericKubernetesResource> informer;
+    private final Set<String> stoppedBeforeDeletion = ConcurrentHashMap.newKeySet();
+
+    WatchedTasks(KubernetesClient client, String namespace) {
+      informer =
           client
               .genericKubernetesResources(TASKS)
               .inNamespace(namespace)
-              .list(
-                  new io.fabric8.kubernetes.api.model.ListOptionsBuilder()
-                      .withLimit(50L)
-                      .withContinue(next)
-                      .build());
-      page.getItems().forEach(task -> statuses.add(task.getAdditionalProperties().get("status")));
-      next = page.getMetadata().getContinue();
-    } while (next != null && !next.isEmpty());
-    return statuses;
+              .withLimit(50L)
+              .inform(this);
+    }
+
+    @Override
+    public void onAdd(GenericKubernetesResource task) {
+      look(task);
+    }
+
+    @Override
+    public void onUpdate(GenericKubernetesResource before, GenericKubernetesResource task) {
+      look(task);
+    }
+
+    @Override
+    public void onDelete(GenericKubernetesResource task, boolean finalStateUnknown) {}
+
+    private void look(GenericKubernetesResource task) {
+      if (task.getMetadata().getDeletionTimestamp() == null && stoppedAny(status(task))) {
+        stoppedBeforeDeletion.add(task.getMetadata().getName());
+      }
+    }
+
+    Set<String> stoppedBeforeDeletion() {
+      return Set.copyOf(stoppedBeforeDeletion);
+    }
+
+    long ready() {
+      return informer.getStore().list().stream()
+          .map(WatchedTasks::status)
+          .filter(ChartIT::isReady)
+          .count();
+    }
+
+    int stored() {
+      return informer.getStore().list().size();
+    }
+
+    /** The tasks still stored, each with its status, for a failure's message. */
+    List<Object> left() {
+      return informer.getStore().list().stream().map(WatchedTasks::status).toList();
+    }
+
+    private static Object status(GenericKubernetesResource task) {
+      return task.getAdditionalProperties().get("status");
+    }
+
+    private static boolean stoppedAny(Object status) {
+      return status instanceof Map<?, ?> map
+          && map.get("stoppedCount") instanceof Number stopped
+          && stopped.intValue() > 0;
+    }
+
+    @Override
+    public void close() {
+      informer.close();
+    }
   }
 
   private static String groupName(int i) {
