@@ -69,9 +69,9 @@ import org.jboss.logging.Logger;
  * its task STOPPED, never started again. Pods go with the ContainerTask through their owner
  * reference.
  */
+@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 // The primary cache keeps no managedFields: every replica holds every workload, warm for a
 // failover.
-@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 @ControllerConfiguration(
     name = "containertask",
     informer =

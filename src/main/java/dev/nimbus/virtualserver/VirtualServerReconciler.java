@@ -65,9 +65,9 @@ import org.jboss.logging.Logger;
  * <p>KubeVirt's types are watched only once the cluster serves them: without KubeVirt the
  * VirtualServer says so in its status, and the reconciler asks again later instead of failing.
  */
+@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 // The primary cache keeps no managedFields: every replica holds every workload, warm for a
 // failover.
-@GradualRetry(maxAttempts = Retries.FOREVER, maxInterval = Retries.MAX_INTERVAL_MILLIS)
 @ControllerConfiguration(
     name = "virtualserver",
     informer =
