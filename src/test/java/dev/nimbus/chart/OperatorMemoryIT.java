@@ -307,7 +307,7 @@ class OperatorMemoryIT {
     // the deletes included), and each task waits for its pod.
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(15);
     while (System.nanoTime() < deadline
-        && (tasks.stored() > 0 || !firstTask(client, namespace).isEmpty())) {
+        && (!tasks.left().isEmpty() || !firstTask(client, namespace).isEmpty())) {
       Thread.sleep(2000);
     }
     assertThat(tasks.left()).as("ContainerTasks left").isEmpty();
@@ -379,10 +379,6 @@ class OperatorMemoryIT {
           .map(WatchedTasks::status)
           .filter(ChartIT::isReady)
           .count();
-    }
-
-    int stored() {
-      return informer.getStore().list().size();
     }
 
     /** The tasks still stored, each with its status, for a failure's message. */
