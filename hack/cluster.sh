@@ -376,7 +376,7 @@ RBAC
 populate() {
   local kwok_kubeconfig=$1 nodes=$2 kubevirt=$3 kubevirt_kubeconfig=${4:-}
   mapfile -t stages < <(kwok_stage_configs)
-  start kwok --kubeconfig "$kwok_kubeconfig" "${stages[@]}" \
+  start kwok --kubeconfig "$kwok_kubeconfig" --config="$HACK/cluster/kwok.yaml" "${stages[@]}" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr 10.244.0.0/16 --node-ip 10.1.0.1 --node-lease-duration-seconds 40
 
