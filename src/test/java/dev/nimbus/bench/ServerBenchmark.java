@@ -144,7 +144,7 @@ public final class ServerBenchmark {
       for (int r = 0; r < replicas; r++) {
         if (!operators.get(r).isRunning()) {
           System.out.printf(
-              "operator replica %d exited during the run (code %d; a lost lease exits):"
+              "operator replica %d exited during the run (code %d; its log says why):"
                   + " highest sampled resident memory %d MiB%n",
               r, operators.get(r).exitCode(), peakSampled[r] / 1024);
           continue;
