@@ -4,6 +4,7 @@ import dev.nimbus.api.v1alpha1.ApiGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
+import dev.nimbus.kubevirt.KubeVirtCondition;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
@@ -154,8 +155,8 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
   /**
    * Keeps of a VMI what Nimbus reads: its Nimbus labels (which server and instance) and annotations
    * (the placement and restart it was started with), whether it is being deleted, its phase, its
-   * node and its addresses. virt-controller's own labels, annotations and conditions, rewritten at
-   * every step of a start, were most of a cached VMI.
+   * node, its addresses and whether it is Ready. virt-controller's own labels, annotations and
+   * conditions, rewritten at every step of a start, were most of a cached VMI.
    */
   private static void slim(VirtualMachineInstance vmi) {
     vmi.setSpec(null);
@@ -167,7 +168,7 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
     VirtualMachineInstanceStatus status = vmi.getStatus();
     if (status != null) {
       status.dropAdditionalProperties();
-      status.conditions = null;
+      status.conditions = readiness(status.conditions);
       status.phase = shared(status.phase);
       status.nodeName = shared(status.nodeName);
       if (status.interfaces != null) {
@@ -180,6 +181,22 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
         status.interfaces = addresses;
       }
     }
+  }
+
+  /** The Ready condition alone, as its type and status. */
+  private static List<KubeVirtCondition> readiness(List<KubeVirtCondition> conditions) {
+    if (conditions == null) {
+      return null;
+    }
+    for (KubeVirtCondition seen : conditions) {
+      if ("Ready".equals(seen.type)) {
+        KubeVirtCondition kept = new KubeVirtCondition();
+        kept.type = "Ready";
+        kept.status = shared(seen.status);
+        return List.of(kept);
+      }
+    }
+    return null;
   }
 
   private static Map<String, String> nimbusOwn(Map<String, String> keyed) {

@@ -230,12 +230,23 @@ public final class ServerStatuses {
     if (VirtualMachine.RUN_HALTED.equals(vm.getSpec().runStrategy)) {
       return vmi == null ? STOPPED : STOPPING;
     }
-    boolean vmiRunning =
-        vmi != null
-            && vmi.getMetadata().getDeletionTimestamp() == null
-            && vmi.getStatus() != null
-            && "Running".equals(vmi.getStatus().phase);
-    boolean vmReady = vm.getStatus() != null && Boolean.TRUE.equals(vm.getStatus().ready);
-    return vmiRunning && vmReady ? RUNNING : PENDING;
+    return ready(vmi) ? RUNNING : PENDING;
+  }
+
+  /**
+   * Whether the VMI runs and its Ready condition is True. The VM's {@code status.ready} says the
+   * same, but virt-controller's VM controller copies it there later (three workers by default: with
+   * 2,000 servers starting, minutes later), so it is read at its source.
+   */
+  private static boolean ready(VirtualMachineInstance vmi) {
+    if (vmi == null
+        || vmi.getMetadata().getDeletionTimestamp() != null
+        || vmi.getStatus() == null
+        || !"Running".equals(vmi.getStatus().phase)
+        || vmi.getStatus().conditions == null) {
+      return false;
+    }
+    return vmi.getStatus().conditions.stream()
+        .anyMatch(c -> "Ready".equals(c.type) && "True".equals(c.status));
   }
 }

@@ -99,7 +99,7 @@ class SlimItemStoreTest {
   }
 
   @Test
-  void aVirtualMachineInstanceIsKeptWithNimbusMetadataItsPhaseNodeAndAddressesOnly() {
+  void aVirtualMachineInstanceIsKeptWithNimbusMetadataItsPhaseNodeAddressesAndReadinessOnly() {
     VirtualMachineInstance vmi = new VirtualMachineInstance();
     vmi.setMetadata(
         new ObjectMetaBuilder()
@@ -132,7 +132,13 @@ class SlimItemStoreTest {
     var ready = new KubeVirtCondition();
     ready.type = "Ready";
     ready.status = "True";
-    status.conditions = List.of(ready);
+    ready.reason = "";
+    ready.lastTransitionTime = "2026-12-03T00:13:35Z";
+    var migratable = new KubeVirtCondition();
+    migratable.type = "LiveMigratable";
+    migratable.status = "False";
+    migratable.message = "cannot migrate VMI with a container disk";
+    status.conditions = List.of(migratable, ready);
     status.setAdditionalProperty("volumeStatus", List.of(Map.of("name", "rootdisk")));
     vmi.setStatus(status);
 
@@ -152,7 +158,9 @@ class SlimItemStoreTest {
     assertThat(keptNic.name).isNull();
     assertThat(keptNic.ipAddresses).isNull();
     assertThat(keptNic.mac).isNull();
-    assertThat(kept.getStatus().conditions).isNull();
+    assertThat(kept.getStatus().conditions)
+        .extracting(c -> c.type + "=" + c.status + " " + c.reason + " " + c.lastTransitionTime)
+        .containsExactly("Ready=True null null");
     assertThat(kept.getStatus().additionalProperties()).isEmpty();
   }
 
@@ -263,7 +271,13 @@ class SlimItemStoreTest {
     var ready = new KubeVirtCondition();
     ready.type = "Ready";
     ready.status = "True";
-    status.conditions = List.of(ready);
+    ready.reason = "";
+    ready.lastTransitionTime = "2026-12-03T00:13:35Z";
+    var migratable = new KubeVirtCondition();
+    migratable.type = "LiveMigratable";
+    migratable.status = "False";
+    migratable.message = "cannot migrate VMI with a container disk";
+    status.conditions = List.of(migratable, ready);
     status.setAdditionalProperty("volumeSnapshotStatuses", List.of(Map.of("name", "rootdisk")));
     vm.setStatus(status);
 

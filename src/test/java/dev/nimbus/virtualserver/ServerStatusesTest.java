@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
+import dev.nimbus.kubevirt.KubeVirtCondition;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.kubevirt.VirtualMachineInstanceStatus;
@@ -54,6 +55,35 @@ class ServerStatusesTest {
             null);
     assertThat(conditions(ServerStatuses.of(server, allRunning)))
         .contains("Ready=True/InstancesRunning");
+  }
+
+  /**
+   * An instance runs once its VMI runs and is Ready. The VM's {@code status.ready} is
+   * virt-controller's copy of that condition, written later by its VM controller (three workers by
+   * default): with 2,000 servers starting, it trailed the VMIs by three to four minutes.
+   */
+  @Test
+  void anInstanceFollowsItsVmiReadinessNotTheVmsLaterCopyOfIt() {
+    VirtualServer server = server(true);
+    var observed =
+        new ServerStatuses.Observed(
+            "kvm",
+            null,
+            true,
+            entry(2),
+            Map.of(0, vm("Always", false), 1, vm("Always", true)),
+            Map.of(
+                0, vmi("Running", "kvm-1", "10.0.0.7", true),
+                1, vmi("Running", "kvm-0", "10.0.0.8", false)),
+            null,
+            null);
+
+    VirtualServerStatus status = ServerStatuses.of(server, observed);
+
+    assertThat(status.instances())
+        .extracting(i -> i.vmName() + " " + i.state())
+        .containsExactly("web-0 running", "web-1 pending");
+    assertThat(status.readyCount()).isEqualTo(1);
   }
 
   @Test
@@ -147,7 +177,12 @@ class ServerStatusesTest {
     return vm;
   }
 
+  /** A VMI whose Ready condition is True when it runs, as virt-controller sets it then. */
   private static VirtualMachineInstance vmi(String phase, String node, String ip) {
+    return vmi(phase, node, ip, "Running".equals(phase));
+  }
+
+  private static VirtualMachineInstance vmi(String phase, String node, String ip, boolean ready) {
     VirtualMachineInstance vmi = new VirtualMachineInstance();
     vmi.setMetadata(new ObjectMetaBuilder().withName("vmi").build());
     VirtualMachineInstanceStatus status = new VirtualMachineInstanceStatus();
@@ -157,6 +192,10 @@ class ServerStatusesTest {
         new VirtualMachineInstanceStatus.InterfaceStatus();
     nic.ipAddress = ip;
     status.interfaces = List.of(nic);
+    KubeVirtCondition readiness = new KubeVirtCondition();
+    readiness.type = "Ready";
+    readiness.status = ready ? "True" : "False";
+    status.conditions = List.of(readiness);
     vmi.setStatus(status);
     return vmi;
   }
