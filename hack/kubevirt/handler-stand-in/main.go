@@ -46,9 +46,9 @@ import (
 )
 
 // One process stands in for the virt-handler of every node, so it takes at least one
-// virt-handler's budget: KubeVirt's default rate for virt-handler's client (client-go's own
-// default, 5 requests a second, moved 2,000 VMIs to Running at about 3 a second)
-// and enough workers to spend it while the API server answers in tens of milliseconds.
+// virt-handler's budget: KubeVirt's default rate for virt-handler's client (not client-go's own
+// default of 5 requests a second for all nodes at once) and enough workers to spend it while the
+// API server answers in tens of milliseconds.
 const workers = 16
 
 type standIn struct {
