@@ -129,16 +129,7 @@ class SlimItemStoreTest {
     nic.ipAddresses = List.of("10.244.0.7", "fd10:244::7");
     nic.mac = "02:00:00:00:00:07";
     status.interfaces = List.of(nic);
-    var ready = new KubeVirtCondition();
-    ready.type = "Ready";
-    ready.status = "True";
-    ready.reason = "";
-    ready.lastTransitionTime = "2026-12-03T00:13:35Z";
-    var migratable = new KubeVirtCondition();
-    migratable.type = "LiveMigratable";
-    migratable.status = "False";
-    migratable.message = "cannot migrate VMI with a container disk";
-    status.conditions = List.of(migratable, ready);
+    status.conditions = readyAndNotMigratable();
     status.setAdditionalProperty("volumeStatus", List.of(Map.of("name", "rootdisk")));
     vmi.setStatus(status);
 
@@ -268,16 +259,7 @@ class SlimItemStoreTest {
     VirtualMachineStatus status = new VirtualMachineStatus();
     status.printableStatus = "Running";
     status.ready = true;
-    var ready = new KubeVirtCondition();
-    ready.type = "Ready";
-    ready.status = "True";
-    ready.reason = "";
-    ready.lastTransitionTime = "2026-12-03T00:13:35Z";
-    var migratable = new KubeVirtCondition();
-    migratable.type = "LiveMigratable";
-    migratable.status = "False";
-    migratable.message = "cannot migrate VMI with a container disk";
-    status.conditions = List.of(migratable, ready);
+    status.conditions = readyAndNotMigratable();
     status.setAdditionalProperty("volumeSnapshotStatuses", List.of(Map.of("name", "rootdisk")));
     vm.setStatus(status);
 
@@ -397,5 +379,19 @@ class SlimItemStoreTest {
     String key = object.getMetadata().getNamespace() + "/" + object.getMetadata().getName();
     store.put(key, object);
     return store.get(key);
+  }
+
+  /** Conditions as virt-controller writes them on a running VMI and its VM. */
+  private static List<KubeVirtCondition> readyAndNotMigratable() {
+    var ready = new KubeVirtCondition();
+    ready.type = "Ready";
+    ready.status = "True";
+    ready.reason = "";
+    ready.lastTransitionTime = "2026-12-03T00:13:35Z";
+    var migratable = new KubeVirtCondition();
+    migratable.type = "LiveMigratable";
+    migratable.status = "False";
+    migratable.message = "cannot migrate VMI with a container disk";
+    return List.of(migratable, ready);
   }
 }

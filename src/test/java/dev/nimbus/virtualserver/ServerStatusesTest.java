@@ -22,15 +22,9 @@ class ServerStatusesTest {
   void instancesFollowTheirVmsAndTheServerIsReadyWhenAllRun() {
     VirtualServer server = server(true);
     var observed =
-        new ServerStatuses.Observed(
-            "kvm",
-            null,
-            true,
-            entry(2),
+        twoInstances(
             Map.of(0, vm("Always", true), 1, vm("Always", false)),
-            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7")),
-            null,
-            null);
+            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7")));
 
     VirtualServerStatus status = ServerStatuses.of(server, observed);
 
@@ -44,15 +38,9 @@ class ServerStatusesTest {
         .contains("Ready=False/InstancesPending", "Admitted=True/Admitted");
 
     var allRunning =
-        new ServerStatuses.Observed(
-            "kvm",
-            null,
-            true,
-            entry(2),
+        twoInstances(
             Map.of(0, vm("Always", true), 1, vm("Always", true)),
-            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7"), 1, vmi("Running", "kvm-0", "10.0.0.8")),
-            null,
-            null);
+            Map.of(0, vmi("Running", "kvm-1", "10.0.0.7"), 1, vmi("Running", "kvm-0", "10.0.0.8")));
     assertThat(conditions(ServerStatuses.of(server, allRunning)))
         .contains("Ready=True/InstancesRunning");
   }
@@ -66,17 +54,11 @@ class ServerStatusesTest {
   void anInstanceFollowsItsVmiReadinessNotTheVmsLaterCopyOfIt() {
     VirtualServer server = server(true);
     var observed =
-        new ServerStatuses.Observed(
-            "kvm",
-            null,
-            true,
-            entry(2),
+        twoInstances(
             Map.of(0, vm("Always", false), 1, vm("Always", true)),
             Map.of(
                 0, vmi("Running", "kvm-1", "10.0.0.7", true),
-                1, vmi("Running", "kvm-0", "10.0.0.8", false)),
-            null,
-            null);
+                1, vmi("Running", "kvm-0", "10.0.0.8", false)));
 
     VirtualServerStatus status = ServerStatuses.of(server, observed);
 
@@ -198,5 +180,11 @@ class ServerStatusesTest {
     status.conditions = List.of(readiness);
     vmi.setStatus(status);
     return vmi;
+  }
+
+  /** What was observed of a server admitted with two instances in pool kvm, with KubeVirt. */
+  private static ServerStatuses.Observed twoInstances(
+      Map<Integer, VirtualMachine> vms, Map<Integer, VirtualMachineInstance> vmis) {
+    return new ServerStatuses.Observed("kvm", null, true, entry(2), vms, vmis, null, null);
   }
 }
