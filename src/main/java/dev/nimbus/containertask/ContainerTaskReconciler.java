@@ -329,15 +329,18 @@ public class ContainerTaskReconciler
   /**
    * Stops the tasks that the ContainerTask is deleted with (stopCode UserInitiated, recorded in its
    * status while it still exists), lets their pods go and waits until they are gone, and returns
-   * the capacity.
+   * the capacity. A pod counts as gone only once the API server no longer has it: the cache may not
+   * hold it yet (or any more, if its label was removed), and capacity returned while it is stored
+   * would be promised twice.
    */
   @Override
   public DeleteControl cleanup(ContainerTask task, Context<ContainerTask> context) {
     recordStopsByUser(task);
     // Every stop is stored now (or the run never had a status): each pod may go.
-    var pods = context.getSecondaryResources(Pod.class);
+    Map<Integer, Pod> pods = podsByIndex(context);
+    readEveryPodTheCacheLacks(task, pods);
     Predicate<String> nodeExists = LostNodes.exists(context);
-    for (Pod pod : pods) {
+    for (Pod pod : pods.values()) {
       letGo(pod, nodeExists);
     }
     if (!pods.isEmpty()) {
@@ -526,6 +529,19 @@ public class ContainerTaskReconciler
    * its task for good.
    */
   private void readPodsTheCacheLacks(ContainerTask task, Map<Integer, Pod> pods) {
+    readBack(task, pods, seen -> !TaskStatuses.STOPPED.equals(seen.lastStatus()));
+  }
+
+  /**
+   * Reads from the API server every pod that the stored status has seen and the cache does not
+   * hold, those of stopped tasks too: a deletion waits for each of them.
+   */
+  private void readEveryPodTheCacheLacks(ContainerTask task, Map<Integer, Pod> pods) {
+    readBack(task, pods, seen -> true);
+  }
+
+  private void readBack(
+      ContainerTask task, Map<Integer, Pod> pods, Predicate<ContainerTaskStatus.Task> wanted) {
     if (task.getStatus() == null || task.getStatus().tasks() == null) {
       return;
     }
@@ -535,7 +551,7 @@ public class ContainerTaskReconciler
       if (pods.containsKey(index)
           || seen.createdAt() == null
           || seen.podName() == null
-          || TaskStatuses.STOPPED.equals(seen.lastStatus())) {
+          || !wanted.test(seen)) {
         continue;
       }
       Pod stored =

@@ -390,6 +390,42 @@ class ContainerTaskIT {
   }
 
   /**
+   * A deleted task gives its capacity back only once its pods are gone, including a pod the
+   * operator's cache does not hold: on a loaded API server a pod created moments before, here one
+   * whose task label a tenant removed (the cache, which selects by that label, drops it). Returning
+   * the capacity while the pod is stored would promise it twice.
+   */
+  @Test
+  void aDeletedTaskHoldsItsCapacityUntilAPodTheCacheDoesNotHoldIsGone(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(namespace, "unlabelled", 1, List.of(container("main", true, null, null)));
+    createWhenReferencesKnown(client, task);
+    String uid = awaitRunning(client, task, 1).getMetadata().getUid();
+    var pod = client.pods().inNamespace(namespace.name()).withName("unlabelled-task-0");
+    // kubectl label pod unlabelled-task-0 compute.nimbus.dev/containertask-
+    pod.edit(
+        p -> {
+          p.getMetadata().getLabels().remove(TASK_LABEL);
+          return p;
+        });
+
+    client.resource(task).delete();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (pod.get() != null) {
+      assertThat(ledger(client))
+          .as("the pool's ledger while the deleted task's pod is stored")
+          .containsKey(uid);
+      assertThat(System.nanoTime())
+          .as("the deleted task's pod is let go within 60 s")
+          .isLessThan(deadline);
+      Thread.sleep(200);
+    }
+    awaitTrue(() -> client.resource(task).get() == null, 30);
+    awaitTrue(() -> !ledger(client).containsKey(uid), 30);
+  }
+
+  /**
    * The API server refuses the deletion's writes for longer than a few retries (an overloaded API
    * server times them out the same way): once it accepts them again, the deletion completes without
    * any further event, as nothing else would ever bring its task back to the controller.
