@@ -11,6 +11,7 @@ import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
+import dev.nimbus.workload.Links;
 import dev.nimbus.workload.OwnedSecrets;
 import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -181,6 +182,28 @@ public class ServerVms {
     for (var vm : List.copyOf(vms.entrySet())) {
       if (vm.getKey() >= count) {
         terminate(server, vm.getKey(), vm.getValue(), "scaled down to " + count);
+      }
+    }
+  }
+
+  /**
+   * Adds to the VMs by index those of the server's first {@code count} instances that the API
+   * server stores and the cache lacks, one read each.
+   */
+  public void readBackVmsTheCacheLacks(
+      VirtualServer server, int count, Map<Integer, VirtualMachine> vms) {
+    for (int index = 0; index < count; index++) {
+      if (vms.containsKey(index)) {
+        continue;
+      }
+      VirtualMachine stored =
+          client
+              .resources(VirtualMachine.class)
+              .inNamespace(server.getMetadata().getNamespace())
+              .withName(Names.serverVm(server.getMetadata().getName(), index))
+              .get();
+      if (stored != null && Links.isControlledBy(stored, server)) {
+        vms.put(index, stored);
       }
     }
   }

@@ -314,8 +314,13 @@ public class VirtualServerReconciler
   public DeleteControl cleanup(VirtualServer server, Context<VirtualServer> context) {
     if (kubeVirt.available()) {
       watchKubeVirt(context);
-      var vms = context.getSecondaryResources(VirtualMachine.class);
-      serverVms.terminateAll(server, byIndex(vms));
+      Map<Integer, VirtualMachine> vms =
+          byIndex(context.getSecondaryResources(VirtualMachine.class));
+      // A VM counts as gone only once the API server no longer has it: the cache may not hold it
+      // yet (or any more, if its label was removed), and capacity returned while it is stored would
+      // be promised twice. KubeVirt keeps a deleted VM until its VMI is gone.
+      serverVms.readBackVmsTheCacheLacks(server, instancesHeld(server), vms);
+      serverVms.terminateAll(server, vms);
       if (!vms.isEmpty()
           || !context.getSecondaryResources(VirtualMachineInstance.class).isEmpty()) {
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
@@ -323,6 +328,17 @@ public class VirtualServerReconciler
     }
     releases.releaseDeleted(server);
     return DeleteControl.defaultDelete();
+  }
+
+  /** How many instances the server holds capacity for: the VMs a deletion must see gone. */
+  private int instancesHeld(VirtualServer server) {
+    int held =
+        admittedPool(server)
+            .map(pool -> ledgers.entry(pool.getMetadata().getName(), uid(server)))
+            .map(LedgerEntry::count)
+            .orElse(0);
+    Integer told = server.getStatus() == null ? null : server.getStatus().admittedCount();
+    return told == null ? held : Math.max(held, told);
   }
 
   private Optional<CapacityPool> admittedPool(VirtualServer server) {

@@ -695,6 +695,53 @@ class VirtualServerIT {
   }
 
   /**
+   * A deleted server gives its capacity back only once its VM and VMI are gone, including ones the
+   * operator's cache does not hold: on a loaded API server a VM created moments before, here a VM
+   * and VMI whose server label a tenant removed (the caches, which select by that label, drop
+   * them). Returning the capacity while they are stored would promise it twice; waiting for a VMI
+   * whose VM nobody deletes would never end.
+   */
+  @Test
+  void aDeletedServerHoldsItsCapacityUntilAVmTheCacheDoesNotHoldIsGone(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer server = server(namespace, "unlabelled", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, server);
+    String uid = awaitReady(client, server, 1).getMetadata().getUid();
+    var vm =
+        client
+            .resources(VirtualMachine.class)
+            .inNamespace(namespace.name())
+            .withName("unlabelled-0");
+    var vmi =
+        client
+            .resources(VirtualMachineInstance.class)
+            .inNamespace(namespace.name())
+            .withName("unlabelled-0");
+    // kubectl label vm,vmi unlabelled-0 compute.nimbus.dev/virtualserver-
+    for (var object : List.of(vm, vmi)) {
+      object.edit(
+          o -> {
+            o.getMetadata().getLabels().remove(Names.VIRTUAL_SERVER_LABEL);
+            return o;
+          });
+    }
+
+    client.resource(server).delete();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (vm.get() != null || vmi.get() != null) {
+      assertThat(ledger(client).entries())
+          .as("the pool's ledger while the deleted server's VM or VMI is stored")
+          .containsKey(uid);
+      assertThat(System.nanoTime())
+          .as("the deleted server's VM and VMI are gone within 120 s")
+          .isLessThan(deadline);
+      Thread.sleep(200);
+    }
+    awaitTrue(() -> client.resource(server).get() == null, 30);
+    awaitTrue(() -> !ledger(client).entries().containsKey(uid), 30);
+  }
+
+  /**
    * Every combination of options (user data, key pair, security groups, stopped) with every sample
    * InstanceType, created through real virt-api and run by real virt-controller: each VM is
    * accepted (a refusal would fail its create and leave its server without a VM), each running
