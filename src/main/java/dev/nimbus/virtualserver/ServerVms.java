@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The VirtualMachines of a VirtualServer and the Secrets they read, brought to what its reservation
@@ -187,12 +188,12 @@ public class ServerVms {
   }
 
   /**
-   * Adds to the VMs by index those of the server's first {@code count} instances that the API
-   * server stores and the cache lacks, one read each.
+   * Adds to the VMs by index those of the given instances that the API server stores and the cache
+   * lacks, one read each.
    */
   public void readBackVmsTheCacheLacks(
-      VirtualServer server, int count, Map<Integer, VirtualMachine> vms) {
-    for (int index = 0; index < count; index++) {
+      VirtualServer server, Set<Integer> instances, Map<Integer, VirtualMachine> vms) {
+    for (int index : instances) {
       if (vms.containsKey(index)) {
         continue;
       }
@@ -206,6 +207,25 @@ public class ServerVms {
         vms.put(index, stored);
       }
     }
+  }
+
+  /**
+   * Deletes the VMIs of a server being deleted that have no VM (one deleted with {@code
+   * --cascade=orphan}): KubeVirt deletes a VMI with its VM, and nothing at all deletes one left
+   * without.
+   */
+  public void deleteVmisWithoutVm(
+      Map<Integer, VirtualMachineInstance> vmis, Map<Integer, VirtualMachine> vms) {
+    vmis.forEach(
+        (index, vmi) -> {
+          if (!vms.containsKey(index) && vmi.getMetadata().getDeletionTimestamp() == null) {
+            client
+                .resources(VirtualMachineInstance.class)
+                .inNamespace(vmi.getMetadata().getNamespace())
+                .withName(vmi.getMetadata().getName())
+                .delete();
+          }
+        });
   }
 
   /**

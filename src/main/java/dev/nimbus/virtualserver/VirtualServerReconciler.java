@@ -52,6 +52,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.IntStream;
 import org.jboss.logging.Logger;
 
 /**
@@ -316,13 +318,17 @@ public class VirtualServerReconciler
       watchKubeVirt(context);
       Map<Integer, VirtualMachine> vms =
           byIndex(context.getSecondaryResources(VirtualMachine.class));
+      Map<Integer, VirtualMachineInstance> vmis =
+          byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
       // A VM counts as gone only once the API server no longer has it: the cache may not hold it
       // yet (or any more, if its label was removed), and capacity returned while it is stored would
       // be promised twice. KubeVirt keeps a deleted VM until its VMI is gone.
-      serverVms.readBackVmsTheCacheLacks(server, instancesHeld(server), vms);
+      Set<Integer> instances = new TreeSet<>(vmis.keySet());
+      IntStream.range(0, instancesHeld(server)).forEach(instances::add);
+      serverVms.readBackVmsTheCacheLacks(server, instances, vms);
       serverVms.terminateAll(server, vms);
-      if (!vms.isEmpty()
-          || !context.getSecondaryResources(VirtualMachineInstance.class).isEmpty()) {
+      serverVms.deleteVmisWithoutVm(vmis, vms);
+      if (!vms.isEmpty() || !vmis.isEmpty()) {
         return DeleteControl.noFinalizerRemoval().rescheduleAfter(DELETION_RECHECK);
       }
     }

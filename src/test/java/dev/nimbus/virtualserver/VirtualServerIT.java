@@ -30,6 +30,7 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
+import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -738,6 +739,37 @@ class VirtualServerIT {
       Thread.sleep(200);
     }
     awaitTrue(() -> client.resource(server).get() == null, 30);
+    awaitTrue(() -> !ledger(client).entries().containsKey(uid), 30);
+  }
+
+  /**
+   * A server whose VM was deleted without its VMI (kubectl delete --cascade=orphan) is still
+   * deleted in full: its VMI, which nothing else would ever delete, goes too, and then its
+   * capacity.
+   */
+  @Test
+  void aDeletedServerWhoseVmWasOrphanDeletedTakesItsVmiWithIt(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer server = server(namespace, "orphaned", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, server);
+    String uid = awaitReady(client, server, 1).getMetadata().getUid();
+    var vmi =
+        client
+            .resources(VirtualMachineInstance.class)
+            .inNamespace(namespace.name())
+            .withName("orphaned-0");
+
+    // kubectl delete vm orphaned-0 --cascade=orphan; kubectl delete vsrv orphaned
+    client
+        .resources(VirtualMachine.class)
+        .inNamespace(namespace.name())
+        .withName("orphaned-0")
+        .withPropagationPolicy(DeletionPropagation.ORPHAN)
+        .delete();
+    client.resource(server).delete();
+
+    awaitTrue(() -> client.resource(server).get() == null, 60);
+    assertThat(vmi.get()).as("the VMI once its server is gone").isNull();
     awaitTrue(() -> !ledger(client).entries().containsKey(uid), 30);
   }
 
