@@ -259,7 +259,7 @@ public class ContainerTaskReconciler
     int placed = entry != null ? entry.count() : previouslyPlaced(task);
     Predicate<String> nodeExists = LostNodes.exists(context);
     var securityGroups = applySecurityGroups(task, context);
-    Map<Integer, Pod> pods = podsByIndex(context);
+    Map<Integer, Pod> pods = podsByIndex(task, context);
     readPodsTheCacheLacks(task, pods);
     boolean waiting =
         startTasksNeverStarted(
@@ -337,7 +337,7 @@ public class ContainerTaskReconciler
   public DeleteControl cleanup(ContainerTask task, Context<ContainerTask> context) {
     recordStopsByUser(task);
     // Every stop is stored now (or the run never had a status): each pod may go.
-    Map<Integer, Pod> pods = podsByIndex(context);
+    Map<Integer, Pod> pods = podsByIndex(task, context);
     readEveryPodTheCacheLacks(task, pods);
     Predicate<String> nodeExists = LostNodes.exists(context);
     for (Pod pod : pods.values()) {
@@ -512,11 +512,12 @@ public class ContainerTaskReconciler
     }
   }
 
-  private static Map<Integer, Pod> podsByIndex(Context<ContainerTask> context) {
+  /** The task's pods in the cache, by the index their names give. */
+  private static Map<Integer, Pod> podsByIndex(ContainerTask task, Context<ContainerTask> context) {
     Map<Integer, Pod> byIndex = new HashMap<>();
     for (Pod pod : context.getSecondaryResources(Pod.class)) {
-      String index = pod.getMetadata().getLabels().get(Names.TASK_INDEX_LABEL);
-      byIndex.put(Integer.parseInt(index), pod);
+      Names.taskPodIndex(task.getMetadata().getName(), pod.getMetadata().getName())
+          .ifPresent(index -> byIndex.put(index, pod));
     }
     return byIndex;
   }

@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.OptionalInt;
 
 /**
  * Every name that Nimbus derives: of the objects it owns, of its labels and annotations. Nothing
@@ -149,6 +150,15 @@ public final class Names {
     return server + "-" + index;
   }
 
+  /**
+   * The index of instance VM (or VMI) {@code name} of VirtualServer {@code server}, read from its
+   * name, which no one can change (its index label anyone who may edit it can); empty for a name
+   * {@link #serverVm} does not give.
+   */
+  public static OptionalInt serverVmIndex(String server, String name) {
+    return indexAfter(server + "-", name);
+  }
+
   /** The Secret that holds a VirtualServer's cloud-init user data. */
   public static String userDataSecret(String server) {
     return server + "-userdata";
@@ -248,6 +258,27 @@ public final class Names {
   /** The pod of task {@code index} of a ContainerTask. */
   public static String taskPod(String task, int index) {
     return task + "-task-" + index;
+  }
+
+  /**
+   * The index of pod {@code name} of ContainerTask {@code task}, read from its name, as {@link
+   * #serverVmIndex} is; empty for a name {@link #taskPod} does not give.
+   */
+  public static OptionalInt taskPodIndex(String task, String name) {
+    return indexAfter(task + "-task-", name);
+  }
+
+  private static OptionalInt indexAfter(String prefix, String name) {
+    if (!name.startsWith(prefix)) {
+      return OptionalInt.empty();
+    }
+    String digits = name.substring(prefix.length());
+    boolean canonical =
+        !digits.isEmpty()
+            && digits.length() <= 9
+            && digits.chars().allMatch(c -> c >= '0' && c <= '9')
+            && (digits.length() == 1 || digits.charAt(0) != '0');
+    return canonical ? OptionalInt.of(Integer.parseInt(digits)) : OptionalInt.empty();
   }
 
   /**

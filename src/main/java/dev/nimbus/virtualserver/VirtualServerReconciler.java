@@ -211,8 +211,8 @@ public class VirtualServerReconciler
     Optional<Duration> recheck = Optional.empty();
     if (withKubeVirt) {
       watchKubeVirt(context);
-      vms = byIndex(context.getSecondaryResources(VirtualMachine.class));
-      vmis = byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
+      vms = byIndex(server, context.getSecondaryResources(VirtualMachine.class));
+      vmis = byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class));
       if (pool.isPresent()) {
         boolean readmissionWaits = false;
         if (entry == null
@@ -317,9 +317,9 @@ public class VirtualServerReconciler
     if (kubeVirt.available()) {
       watchKubeVirt(context);
       Map<Integer, VirtualMachine> vms =
-          byIndex(context.getSecondaryResources(VirtualMachine.class));
+          byIndex(server, context.getSecondaryResources(VirtualMachine.class));
       Map<Integer, VirtualMachineInstance> vmis =
-          byIndex(context.getSecondaryResources(VirtualMachineInstance.class));
+          byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class));
       // A VM counts as gone only once the API server no longer has it: the cache may not hold it
       // yet (or any more, if its label was removed), and capacity returned while it is stored would
       // be promised twice. KubeVirt keeps a deleted VM until its VMI is gone.
@@ -456,13 +456,13 @@ public class VirtualServerReconciler
             .anyMatch(c -> c.getType().equals(type) && "True".equals(c.getStatus()));
   }
 
-  private static <T extends HasMetadata> Map<Integer, T> byIndex(Set<T> objects) {
+  /** The server's VMs or VMIs in the cache, by the index their names give. */
+  private static <T extends HasMetadata> Map<Integer, T> byIndex(
+      VirtualServer server, Set<T> objects) {
     Map<Integer, T> byIndex = new HashMap<>();
     for (T object : objects) {
-      String index = object.getMetadata().getLabels().get(Names.INSTANCE_INDEX_LABEL);
-      if (index != null) {
-        byIndex.put(Integer.parseInt(index), object);
-      }
+      Names.serverVmIndex(server.getMetadata().getName(), object.getMetadata().getName())
+          .ifPresent(index -> byIndex.put(index, object));
     }
     return byIndex;
   }

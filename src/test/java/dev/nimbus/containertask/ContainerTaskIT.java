@@ -61,6 +61,7 @@ class ContainerTaskIT {
   private static final String POOL = "it-tasks";
   private static final String NAMESPACE = "nimbus-ctask-it";
   private static final String TASK_LABEL = "compute.nimbus.dev/containertask";
+  private static final String INDEX_LABEL = "compute.nimbus.dev/task-index";
   private static OperatorProcess operator;
 
   @BeforeAll
@@ -422,6 +423,36 @@ class ContainerTaskIT {
       Thread.sleep(200);
     }
     awaitTrue(() -> client.resource(task).get() == null, 30);
+    awaitTrue(() -> !ledger(client).containsKey(uid), 30);
+  }
+
+  /**
+   * A pod's index label is a tenant's to edit; its name is not. A pod whose index label was garbled
+   * still belongs to its task by its name: the task runs on and its deletion completes.
+   */
+  @Test
+  void aPodWhoseIndexLabelWasGarbledStillBelongsToItsTask(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task =
+        task(namespace, "garbled", 1, List.of(container("main", true, null, null)));
+    createWhenReferencesKnown(client, task);
+    String uid = awaitRunning(client, task, 1).getMetadata().getUid();
+    // kubectl label pod garbled-task-0 compute.nimbus.dev/task-index=first --overwrite
+    client
+        .pods()
+        .inNamespace(namespace.name())
+        .withName("garbled-task-0")
+        .edit(
+            p -> {
+              p.getMetadata().getLabels().put(INDEX_LABEL, "first");
+              return p;
+            });
+
+    client.resource(task).delete();
+    awaitTrue(() -> client.resource(task).get() == null, 60);
+    assertThat(client.pods().inNamespace(namespace.name()).withName("garbled-task-0").get())
+        .as("the pod once its task is gone")
+        .isNull();
     awaitTrue(() -> !ledger(client).containsKey(uid), 30);
   }
 

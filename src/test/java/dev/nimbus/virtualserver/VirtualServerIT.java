@@ -743,6 +743,31 @@ class VirtualServerIT {
   }
 
   /**
+   * A VM's index label is a tenant's to edit; its name is not. A VM whose index label was garbled
+   * still belongs to its server by its name: its deletion completes.
+   */
+  @Test
+  void aVmWhoseIndexLabelWasGarbledStillBelongsToItsServer(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer server = server(namespace, "garbled", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, server);
+    String uid = awaitReady(client, server, 1).getMetadata().getUid();
+    var vm =
+        client.resources(VirtualMachine.class).inNamespace(namespace.name()).withName("garbled-0");
+    // kubectl label vm garbled-0 compute.nimbus.dev/instance-index=first --overwrite
+    vm.edit(
+        v -> {
+          v.getMetadata().getLabels().put(Names.INSTANCE_INDEX_LABEL, "first");
+          return v;
+        });
+
+    client.resource(server).delete();
+    awaitTrue(() -> client.resource(server).get() == null, 60);
+    assertThat(vm.get()).as("the VM once its server is gone").isNull();
+    awaitTrue(() -> !ledger(client).entries().containsKey(uid), 30);
+  }
+
+  /**
    * A server whose VM was deleted without its VMI (kubectl delete --cascade=orphan) is still
    * deleted in full: its VMI, which nothing else would ever delete, goes too, and then its
    * capacity.
