@@ -428,7 +428,7 @@ class ContainerTaskIT {
 
   /**
    * A pod's index label is a tenant's to edit; its name is not. A pod whose index label was garbled
-   * still belongs to its task by its name: the task runs on and its deletion completes.
+   * still belongs to its task by its name: its deletion completes.
    */
   @Test
   void aPodWhoseIndexLabelWasGarbledStillBelongsToItsTask(
