@@ -1,6 +1,7 @@
 package dev.nimbus.containertask;
 
 import static dev.nimbus.testing.Await.awaitTrue;
+import static dev.nimbus.testing.Await.awaitTrueHolding;
 import static dev.nimbus.testing.Await.createWhenReferencesKnown;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -23,6 +24,7 @@ import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.PodCreations;
 import dev.nimbus.testing.StoredLedgers;
+import dev.nimbus.testing.TenantEdits;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import dev.nimbus.testing.UncalledWebhook;
@@ -404,24 +406,17 @@ class ContainerTaskIT {
     createWhenReferencesKnown(client, task);
     String uid = awaitRunning(client, task, 1).getMetadata().getUid();
     var pod = client.pods().inNamespace(namespace.name()).withName("unlabelled-task-0");
-    // kubectl label pod unlabelled-task-0 compute.nimbus.dev/containertask-
-    pod.edit(
-        p -> {
-          p.getMetadata().getLabels().remove(TASK_LABEL);
-          return p;
-        });
+    TenantEdits.unlabel(pod, TASK_LABEL);
 
     client.resource(task).delete();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (pod.get() != null) {
-      assertThat(ledger(client))
-          .as("the pool's ledger while the deleted task's pod is stored")
-          .containsKey(uid);
-      assertThat(System.nanoTime())
-          .as("the deleted task's pod is let go within 60 s")
-          .isLessThan(deadline);
-      Thread.sleep(200);
-    }
+    awaitTrueHolding(
+        () -> pod.get() == null,
+        () ->
+            assertThat(ledger(client))
+                .as("the pool's ledger while the deleted task's pod is stored")
+                .containsKey(uid),
+        60,
+        () -> "the deleted task's pod is not let go");
     awaitTrue(() -> client.resource(task).get() == null, 30);
     awaitTrue(() -> !ledger(client).containsKey(uid), 30);
   }
@@ -437,16 +432,10 @@ class ContainerTaskIT {
         task(namespace, "garbled", 1, List.of(container("main", true, null, null)));
     createWhenReferencesKnown(client, task);
     String uid = awaitRunning(client, task, 1).getMetadata().getUid();
-    // kubectl label pod garbled-task-0 compute.nimbus.dev/task-index=first --overwrite
-    client
-        .pods()
-        .inNamespace(namespace.name())
-        .withName("garbled-task-0")
-        .edit(
-            p -> {
-              p.getMetadata().getLabels().put(INDEX_LABEL, "first");
-              return p;
-            });
+    TenantEdits.label(
+        client.pods().inNamespace(namespace.name()).withName("garbled-task-0"),
+        INDEX_LABEL,
+        "first");
 
     client.resource(task).delete();
     awaitTrue(() -> client.resource(task).get() == null, 60);

@@ -31,6 +31,26 @@ public final class Await {
   }
 
   /**
+   * Waits until {@code condition} holds, checking {@code invariant} (which throws when it breaks)
+   * every time the condition does not hold yet; fails after {@code seconds}, saying what {@code
+   * why} says.
+   */
+  public static void awaitTrueHolding(
+      BooleanSupplier condition, Runnable invariant, long seconds, Supplier<String> why)
+      throws InterruptedException {
+    awaitTrue(
+        () -> {
+          if (condition.getAsBoolean()) {
+            return true;
+          }
+          invariant.run();
+          return false;
+        },
+        seconds,
+        why);
+  }
+
+  /**
    * Creates {@code object}, again while the webhook refuses it for a reference that its caches have
    * not seen yet (a group or key created just before).
    */

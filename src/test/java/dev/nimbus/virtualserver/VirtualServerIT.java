@@ -1,6 +1,7 @@
 package dev.nimbus.virtualserver;
 
 import static dev.nimbus.testing.Await.awaitTrue;
+import static dev.nimbus.testing.Await.awaitTrueHolding;
 import static dev.nimbus.testing.Await.createWhenReferencesKnown;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -28,6 +29,7 @@ import dev.nimbus.testing.LauncherPods;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.StoredLedgers;
+import dev.nimbus.testing.TenantEdits;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
@@ -718,26 +720,18 @@ class VirtualServerIT {
             .resources(VirtualMachineInstance.class)
             .inNamespace(namespace.name())
             .withName("unlabelled-0");
-    // kubectl label vm,vmi unlabelled-0 compute.nimbus.dev/virtualserver-
-    for (var object : List.of(vm, vmi)) {
-      object.edit(
-          o -> {
-            o.getMetadata().getLabels().remove(Names.VIRTUAL_SERVER_LABEL);
-            return o;
-          });
-    }
+    TenantEdits.unlabel(vm, Names.VIRTUAL_SERVER_LABEL);
+    TenantEdits.unlabel(vmi, Names.VIRTUAL_SERVER_LABEL);
 
     client.resource(server).delete();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (vm.get() != null || vmi.get() != null) {
-      assertThat(ledger(client).entries())
-          .as("the pool's ledger while the deleted server's VM or VMI is stored")
-          .containsKey(uid);
-      assertThat(System.nanoTime())
-          .as("the deleted server's VM and VMI are gone within 120 s")
-          .isLessThan(deadline);
-      Thread.sleep(200);
-    }
+    awaitTrueHolding(
+        () -> vm.get() == null && vmi.get() == null,
+        () ->
+            assertThat(ledger(client).entries())
+                .as("the pool's ledger while the deleted server's VM or VMI is stored")
+                .containsKey(uid),
+        120,
+        () -> "the deleted server's VM and VMI are not gone");
     awaitTrue(() -> client.resource(server).get() == null, 30);
     awaitTrue(() -> !ledger(client).entries().containsKey(uid), 30);
   }
@@ -754,12 +748,7 @@ class VirtualServerIT {
     String uid = awaitReady(client, server, 1).getMetadata().getUid();
     var vm =
         client.resources(VirtualMachine.class).inNamespace(namespace.name()).withName("garbled-0");
-    // kubectl label vm garbled-0 compute.nimbus.dev/instance-index=first --overwrite
-    vm.edit(
-        v -> {
-          v.getMetadata().getLabels().put(Names.INSTANCE_INDEX_LABEL, "first");
-          return v;
-        });
+    TenantEdits.label(vm, Names.INSTANCE_INDEX_LABEL, "first");
 
     client.resource(server).delete();
     awaitTrue(() -> client.resource(server).get() == null, 60);
