@@ -423,7 +423,8 @@ class ContainerTaskIT {
 
   /**
    * A pod's index label is a tenant's to edit; its name is not. A pod whose index label was garbled
-   * still belongs to its task by its name: its deletion completes.
+   * still belongs to its task by its name: the task is still reconciled, and its deletion
+   * completes.
    */
   @Test
   void aPodWhoseIndexLabelWasGarbledStillBelongsToItsTask(
@@ -436,6 +437,14 @@ class ContainerTaskIT {
         client.pods().inNamespace(namespace.name()).withName("garbled-task-0"),
         INDEX_LABEL,
         "first");
+    // The task is still reconciled: its pod's deletion stops it, as any pod's does.
+    client
+        .pods()
+        .inNamespace(namespace.name())
+        .withName("garbled-task-0")
+        .withGracePeriod(1)
+        .delete();
+    assertThat(awaitStopped(client, task, 0).stopCode()).isEqualTo("UserInitiated");
 
     client.resource(task).delete();
     awaitTrue(() -> client.resource(task).get() == null, 60);

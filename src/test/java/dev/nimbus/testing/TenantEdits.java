@@ -2,26 +2,34 @@ package dev.nimbus.testing;
 
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.util.Collections;
+import java.util.Map;
 
-/** What a tenant who may edit the objects Nimbus owns in their namespace does to them. */
+/**
+ * What a tenant who may edit the objects Nimbus owns in their namespace does to them, as kubectl
+ * does it: a merge patch without a resourceVersion, which a concurrent status write by a controller
+ * (virt-controller's, say) cannot make fail.
+ */
 public final class TenantEdits {
   private TenantEdits() {}
 
   /** {@code kubectl label <object> key=value --overwrite}. */
   public static <T extends HasMetadata> void label(Resource<T> object, String key, String value) {
-    object.edit(
-        edited -> {
-          edited.getMetadata().getLabels().put(key, value);
-          return edited;
-        });
+    patchLabel(object, key, value);
   }
 
   /** {@code kubectl label <object> key-}. */
   public static <T extends HasMetadata> void unlabel(Resource<T> object, String key) {
-    object.edit(
-        edited -> {
-          edited.getMetadata().getLabels().remove(key);
-          return edited;
-        });
+    patchLabel(object, key, null);
+  }
+
+  private static <T extends HasMetadata> void patchLabel(
+      Resource<T> object, String key, String value) {
+    Map<String, Object> patch =
+        Map.of("metadata", Map.of("labels", Collections.singletonMap(key, value)));
+    object.patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
   }
 }
