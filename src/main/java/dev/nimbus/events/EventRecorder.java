@@ -47,6 +47,11 @@ public class EventRecorder {
      * was set back to what the server says.
      */
     InstanceStateRestored,
+    /**
+     * A VM's template (its size, node, disks or labels) was changed outside its VirtualServer and
+     * was set back to what the server's reservation holds.
+     */
+    InstanceSpecRestored,
     /** The cluster lacks KubeVirt, so VirtualServers cannot run. */
     KubeVirtUnavailable,
     /** The pool holds no reservation for a workload that should run. */

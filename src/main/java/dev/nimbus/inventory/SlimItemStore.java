@@ -10,6 +10,8 @@ import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.kubevirt.VirtualMachineInstanceSpec;
 import dev.nimbus.kubevirt.VirtualMachineInstanceStatus;
 import dev.nimbus.kubevirt.VirtualMachineSpec;
+import dev.nimbus.naming.Names;
+import dev.nimbus.virtualserver.ServerVm;
 import dev.nimbus.workload.Firewall;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
@@ -27,6 +29,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.informers.cache.BasicItemStore;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,8 +44,8 @@ import java.util.Map;
  * the annotation where Nimbus writes the digest of the spec it wants, so that a policy is rewritten
  * when its spec differs from the wanted one, whoever changed it; a VirtualMachineInstance's spec,
  * the labels and annotations that are not Nimbus' own, and its status but for its phase, node and
- * addresses; a VirtualMachine's template but for its metadata and the Secrets it names, and its
- * status but for whether it is ready and its printable status.
+ * addresses; a VirtualMachine's template but for its metadata and the Secrets it names (kept as its
+ * digest besides), and its status but for whether it is ready and its printable status.
  *
  * <p>Values that repeat from object to object (namespaces, label values, finalizers, a server's
  * image, instance type, user data and pool, condition texts, node names, the quantities and system
@@ -215,11 +218,22 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
 
   /**
    * Keeps of a VM its metadata, run strategy, template metadata (the placement and restart Nimbus
-   * asked for) and the Secrets its template names (deleted once it names them no longer): Nimbus
-   * rewrites the template whole, and stops a VM with a patch, so the rest is never read.
+   * asked for) and the Secrets its template names (deleted once it names them no longer), and the
+   * digest of its whole template as the annotation {@link
+   * Names#OBSERVED_TEMPLATE_DIGEST_ANNOTATION}: Nimbus rewrites the template whole when it differs
+   * from the wanted one, and stops a VM with a patch, so the rest is never read.
    */
   private static void slim(VirtualMachine vm) {
     VirtualMachineSpec.Template template = vm.getSpec() == null ? null : vm.getSpec().template;
+    if (template != null) {
+      Map<String, String> annotations =
+          new HashMap<>(
+              vm.getMetadata().getAnnotations() == null
+                  ? Map.of()
+                  : vm.getMetadata().getAnnotations());
+      annotations.put(Names.OBSERVED_TEMPLATE_DIGEST_ANNOTATION, ServerVm.templateDigest(template));
+      vm.getMetadata().setAnnotations(annotations);
+    }
     if (template != null && template.spec != null) {
       VirtualMachineInstanceSpec kept = new VirtualMachineInstanceSpec();
       kept.volumes = template.spec.volumes;

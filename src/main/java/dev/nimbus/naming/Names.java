@@ -89,6 +89,14 @@ public final class Names {
   public static final String SPEC_DIGEST_ANNOTATION = ApiGroup.GROUP + "/spec-digest";
 
   /**
+   * Kept on a VM in the controllers' caches only, never written: the digest of the template the VM
+   * has ({@code ServerVm.templateDigest}), which the caches keep instead of the template itself, so
+   * that a template someone else changed is told from the one Nimbus wrote.
+   */
+  public static final String OBSERVED_TEMPLATE_DIGEST_ANNOTATION =
+      ApiGroup.GROUP + "/observed-template-digest";
+
+  /**
    * On a VM's template, and so on its VMI: the instance type and node the VMI was started for. A
    * VMI whose value differs from its VM's runs an old size or placement and is restarted.
    */

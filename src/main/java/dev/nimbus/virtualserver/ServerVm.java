@@ -1,5 +1,10 @@
 package dev.nimbus.virtualserver;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Resource;
@@ -50,6 +55,20 @@ public final class ServerVm {
   static final String EMPTY_CLOUD_CONFIG = "#cloud-config\n";
 
   static final String NETWORK = "default";
+
+  /** Writes maps with their keys in order, so that equal trees write equal JSON. */
+  private static final ObjectMapper CANONICAL =
+      JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
+
+  /**
+   * What KubeVirt's admission adds to every VM's template (virt-api's VM mutator, v1.7: the
+   * firmware's UUID and serial at create, the architecture and the machine type at every write).
+   */
+  private static final List<List<String>> KUBEVIRT_DEFAULTS =
+      List.of(
+          List.of("spec", "architecture"),
+          List.of("spec", "domain", "firmware"),
+          List.of("spec", "domain", "machine"));
 
   private ServerVm() {}
 
@@ -196,5 +215,62 @@ public final class ServerVm {
       return bytes / (1024 * mi) + "Gi";
     }
     return bytes % mi == 0 ? bytes / mi + "Mi" : Long.toString(bytes);
+  }
+
+  /**
+   * A digest of a VM's template, as Nimbus compares the template a VM has with the one it wants:
+   * without what KubeVirt's admission adds to every VM, and with its quantities as numbers (the
+   * mutator writes the template back with Kubernetes' canonical quantities, 1Gi for 1024Mi). Equal
+   * for the template Nimbus wrote and the one the API server stores of it; different once anyone
+   * changed a field Nimbus sets, or added one.
+   */
+  public static String templateDigest(VirtualMachineSpec.Template template) {
+    Map<String, Object> tree = CANONICAL.convertValue(template, new TypeReference<>() {});
+    for (List<String> path : KUBEVIRT_DEFAULTS) {
+      Map<String, Object> parent = object(tree, path.subList(0, path.size() - 1));
+      if (parent != null) {
+        parent.remove(path.get(path.size() - 1));
+      }
+    }
+    Map<String, Object> domain = object(tree, List.of("spec", "domain"));
+    if (domain != null) {
+      quantityAsNumber(object(domain, List.of("memory")), "guest");
+      for (String kind : List.of("requests", "limits")) {
+        Map<String, Object> amounts = object(domain, List.of("resources", kind));
+        if (amounts != null) {
+          List.copyOf(amounts.keySet()).forEach(name -> quantityAsNumber(amounts, name));
+        }
+      }
+    }
+    try {
+      return Names.digest(CANONICAL.writeValueAsString(tree));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("cannot write a VM template as JSON", e);
+    }
+  }
+
+  /** The JSON object at {@code path} under {@code tree}, or null where there is none. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> object(Map<String, Object> tree, List<String> path) {
+    Map<String, Object> node = tree;
+    for (String key : path) {
+      if (node == null || !(node.get(key) instanceof Map<?, ?> child)) {
+        return null;
+      }
+      node = (Map<String, Object>) child;
+    }
+    return node;
+  }
+
+  private static void quantityAsNumber(Map<String, Object> object, String key) {
+    if (object != null && object.get(key) instanceof String amount) {
+      try {
+        object.put(
+            key,
+            Quantity.getAmountInBytes(new Quantity(amount)).stripTrailingZeros().toPlainString());
+      } catch (IllegalArgumentException | ArithmeticException e) {
+        // not a quantity: compared as written
+      }
+    }
   }
 }

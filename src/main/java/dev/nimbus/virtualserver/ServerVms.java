@@ -118,10 +118,16 @@ public class ServerVms {
               publicKey);
       desired.getMetadata().setAnnotations(Map.of(Names.SPEC_DIGEST_ANNOTATION, digest));
       VirtualMachine existing = vms.get(index);
+      boolean writtenAsDesired =
+          existing != null && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION));
       boolean runsAsDesired =
           existing != null
               && Objects.equals(existing.getSpec().runStrategy, desired.getSpec().runStrategy);
-      if (runsAsDesired && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
+      boolean templateAsWritten =
+          existing != null
+              && ServerVm.templateDigest(desired.getSpec().template)
+                  .equals(observedTemplateDigest(existing));
+      if (writtenAsDesired && runsAsDesired && templateAsWritten) {
         continue;
       }
       if (!secretsApplied) {
@@ -144,9 +150,12 @@ public class ServerVms {
                 + " on node "
                 + node.get().getMetadata().getName());
       } else {
-        if (!runsAsDesired && digest.equals(annotation(existing, Names.SPEC_DIGEST_ANNOTATION))) {
-          // Only the run strategy changed, by someone else (virtctl stop or start): the
-          // VirtualServer says whether its instances run.
+        if (!writtenAsDesired) {
+          started |= VirtualMachine.RUN_HALTED.equals(existing.getSpec().runStrategy);
+        }
+        if (writtenAsDesired && !runsAsDesired) {
+          // The run strategy changed, by someone else (virtctl stop or start): the VirtualServer
+          // says whether its instances run.
           events.warning(
               server,
               Reason.InstanceStateRestored,
@@ -157,8 +166,19 @@ public class ServerVms {
                   + " outside its VirtualServer; set back to "
                   + desired.getSpec().runStrategy
                   + " (stop or start the server with spec.running)");
-        } else {
-          started |= VirtualMachine.RUN_HALTED.equals(existing.getSpec().runStrategy);
+        }
+        if (writtenAsDesired && !templateAsWritten) {
+          // The template changed, by someone else: an instance runs with the size, on the node
+          // and with the labels of its reservation, or a tenant could take capacity it was never
+          // admitted for.
+          events.warning(
+              server,
+              Reason.InstanceSpecRestored,
+              "VirtualMachine "
+                  + existing.getMetadata().getName()
+                  + "'s template was changed outside its VirtualServer; set back to what its"
+                  + " reservation holds (resize with spec.instanceType, restart with"
+                  + " spec.restartedAt)");
         }
         VirtualMachine next = json.clone(existing);
         next.getSpec().runStrategy = desired.getSpec().runStrategy;
@@ -168,6 +188,7 @@ public class ServerVms {
             new HashMap<>(
                 Objects.requireNonNullElse(next.getMetadata().getAnnotations(), Map.of()));
         annotations.put(Names.SPEC_DIGEST_ANNOTATION, digest);
+        annotations.remove(Names.OBSERVED_TEMPLATE_DIGEST_ANNOTATION);
         next.getMetadata().setAnnotations(annotations);
         vms.put(index, client.resource(next).update());
       }
@@ -360,6 +381,15 @@ public class ServerVms {
       client.secrets().inNamespace(namespace).withName(Names.sshKeySecret(name)).delete();
     }
     return Optional.empty();
+  }
+
+  /**
+   * The digest of the template {@code vm} has: as the cache keeps it, or of the template itself on
+   * a VM read whole.
+   */
+  private static String observedTemplateDigest(VirtualMachine vm) {
+    String kept = annotation(vm, Names.OBSERVED_TEMPLATE_DIGEST_ANNOTATION);
+    return kept != null ? kept : ServerVm.templateDigest(vm.getSpec().template);
   }
 
   private static String annotation(HasMetadata object, String key) {

@@ -26,10 +26,15 @@ public final class TenantEdits {
     patchLabel(object, key, null);
   }
 
+  /** {@code kubectl patch <object> --type merge -p <patch>}. */
+  public static <T extends HasMetadata> void patch(Resource<T> object, String mergePatch) {
+    object.patch(PatchContext.of(PatchType.JSON_MERGE), mergePatch);
+  }
+
   private static <T extends HasMetadata> void patchLabel(
       Resource<T> object, String key, String value) {
     Map<String, Object> patch =
         Map.of("metadata", Map.of("labels", Collections.singletonMap(key, value)));
-    object.patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(patch));
+    patch(object, Serialization.asJson(patch));
   }
 }

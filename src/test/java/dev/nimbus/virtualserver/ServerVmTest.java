@@ -2,6 +2,8 @@ package dev.nimbus.virtualserver;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Ratio;
@@ -72,6 +74,84 @@ class ServerVmTest {
         .containsExactly("kvm-1");
     String json = new KubernetesSerialization().asJson(vm);
     assertThat(json).as("user data never inline").doesNotContain("apache2");
+  }
+
+  /**
+   * The template KubeVirt stores of the one Nimbus wrote has the same digest: read back as JSON,
+   * with the firmware, machine type and architecture virt-api adds, and its quantities written in
+   * Kubernetes' canonical form.
+   */
+  @Test
+  void aTemplateAsKubeVirtStoresItHasTheDigestOfTheOneNimbusWrote() {
+    VirtualMachine vm = ServerVm.desired(server(true), 2, T3_MICRO, NODE);
+    String written = ServerVm.templateDigest(vm.getSpec().template);
+
+    assertThat(ServerVm.templateDigest(asStored(vm, "{}").getSpec().template)).isEqualTo(written);
+    assertThat(
+            ServerVm.templateDigest(
+                asStored(
+                        vm,
+                        """
+                        {"architecture": "amd64", "domain": {"machine": {"type": "q35"},
+                          "firmware": {"uuid": "0343ee33", "serial": "9756e566"},
+                          "memory": {"guest": "1024Mi"}}}""")
+                    .getSpec()
+                    .template))
+        .isEqualTo(written);
+  }
+
+  /** Any change to a field Nimbus sets, or a field added, changes the digest. */
+  @Test
+  void aTemplateSomeoneElseChangedHasAnotherDigest() {
+    VirtualMachine vm = ServerVm.desired(server(true), 2, T3_MICRO, NODE);
+    String written = ServerVm.templateDigest(vm.getSpec().template);
+
+    for (String edit :
+        List.of(
+            "{\"domain\": {\"cpu\": {\"cores\": 16}}}",
+            "{\"domain\": {\"resources\": {\"requests\": {\"cpu\": \"8\"}}}}",
+            "{\"domain\": {\"resources\": {\"limits\": {\"memory\": \"64Gi\"}}}}",
+            "{\"domain\": {\"memory\": {\"guest\": \"2Gi\"}}}",
+            "{\"affinity\": null}",
+            "{\"nodeName\": \"kvm-2\"}",
+            "{\"hostname\": \"elsewhere\"}")) {
+      assertThat(ServerVm.templateDigest(asStored(vm, edit).getSpec().template))
+          .as(edit)
+          .isNotEqualTo(written);
+    }
+    VirtualMachine unlabelled = asStored(vm, "{}");
+    unlabelled.getSpec().template.metadata.getLabels().remove("secgroup.compute.nimbus.dev/web");
+    assertThat(ServerVm.templateDigest(unlabelled.getSpec().template)).isNotEqualTo(written);
+  }
+
+  /**
+   * {@code vm} as the API server would give it back, with {@code templateSpecPatch} merged into its
+   * template's spec (RFC 7386: null removes a field).
+   */
+  private static VirtualMachine asStored(VirtualMachine vm, String templateSpecPatch) {
+    var json = new KubernetesSerialization();
+    var tree = (ObjectNode) json.convertValue(vm, JsonNode.class);
+    merge(
+        (ObjectNode) tree.get("spec").get("template").get("spec"),
+        json.unmarshal(templateSpecPatch, JsonNode.class));
+    return json.unmarshal(json.asJson(tree), VirtualMachine.class);
+  }
+
+  private static void merge(ObjectNode target, JsonNode patch) {
+    patch
+        .fields()
+        .forEachRemaining(
+            field -> {
+              if (field.getValue().isNull()) {
+                target.remove(field.getKey());
+              } else if (field.getValue().isObject()
+                  && target.get(field.getKey()) != null
+                  && target.get(field.getKey()).isObject()) {
+                merge((ObjectNode) target.get(field.getKey()), field.getValue());
+              } else {
+                target.set(field.getKey(), field.getValue());
+              }
+            });
   }
 
   @Test

@@ -45,6 +45,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterAll;
@@ -535,6 +536,68 @@ class VirtualServerIT {
     awaitReady(client, server, 1);
   }
 
+  /**
+   * A tenant who may edit VMs cannot resize an instance or move it off the node its capacity was
+   * reserved on: Nimbus sets the VM's template back (its size, its node, the labels the firewall
+   * selects by), with a Warning Event. A VM at rest is never rewritten for what KubeVirt itself
+   * adds to it on admission (firmware ids, machine type, architecture).
+   */
+  @Test
+  void aTenantsEditOfAVmsTemplateIsSetBack(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    client.resource(webGroup(namespace)).create();
+    VirtualServer server =
+        server(
+            namespace,
+            "edited",
+            new VirtualServerSpec(
+                "quay.io/containerdisks/fedora:40",
+                SMALL,
+                1,
+                1,
+                null,
+                List.of("web"),
+                null,
+                POOL,
+                true,
+                false));
+    createWhenReferencesKnown(client, server);
+    awaitReady(client, server, 1);
+    var vm =
+        client.resources(VirtualMachine.class).inNamespace(namespace.name()).withName("edited-0");
+    VirtualMachine written = vm.get();
+    assertThat(written.getMetadata().getGeneration())
+        .as("the generation of a VM Nimbus created and KubeVirt defaulted, once Ready")
+        .isEqualTo(1L);
+
+    TenantEdits.patch(
+        vm,
+        """
+        {"spec": {"template": {
+          "metadata": {"labels": {"%s": null}},
+          "spec": {"affinity": null, "domain": {"cpu": {"cores": 16},
+            "resources": {"requests": {"cpu": "8", "memory": "64Gi"}}}}}}}"""
+            .formatted(Names.securityGroupLabel("web")));
+    awaitTrue(() -> reasons(client, namespace).contains("InstanceSpecRestored"), 60);
+    awaitTrue(() -> templateAsWritten(vm.get(), written), 30);
+    long restored = vm.get().getMetadata().getGeneration();
+    TimeUnit.SECONDS.sleep(5);
+    assertThat(vm.get().getMetadata().getGeneration())
+        .as("the VM's generation 5 s after it was set back (rewritten again and again if greater)")
+        .isEqualTo(restored);
+    awaitReady(client, server, 1);
+  }
+
+  /** Whether the parts of the template a tenant edited are again as Nimbus wrote them. */
+  private static boolean templateAsWritten(VirtualMachine vm, VirtualMachine written) {
+    var now = vm.getSpec().template;
+    var then = written.getSpec().template;
+    return now.metadata.getLabels().equals(then.metadata.getLabels())
+        && Objects.equals(now.spec.affinity, then.spec.affinity)
+        && Objects.equals(now.spec.domain.cpu.cores, then.spec.domain.cpu.cores)
+        && Objects.equals(now.spec.domain.resources.requests, then.spec.domain.resources.requests);
+  }
+
   private static boolean vmiRunning(KubernetesClient client, TestNamespace namespace, String name) {
     VirtualMachineInstance vmi =
         client
@@ -790,9 +853,10 @@ class VirtualServerIT {
   /**
    * Every combination of options (user data, key pair, security groups, stopped) with every sample
    * InstanceType, created through real virt-api and run by real virt-controller: each VM is
-   * accepted (a refusal would fail its create and leave its server without a VM), each running
-   * server is Ready with its instance running, each stopped one keeps a halted VM and is Suspended.
-   * The pool is four nodes of its own, large enough for all of them at once.
+   * accepted (a refusal would fail its create and leave its server without a VM) and never
+   * rewritten for what virt-api adds to it, each running server is Ready with its instance running,
+   * each stopped one keeps a halted VM and is Suspended. The pool is four nodes of its own, large
+   * enough for all of them at once.
    */
   @Test
   void everyCombinationOfOptionsAndSampleTypeRunsOnKubeVirt(
@@ -852,6 +916,9 @@ class VirtualServerIT {
         List<VirtualMachine> vms = vms(client, namespace, server.getKey());
         if (server.getValue()) {
           assertThat(vms).as("the VM of %s", server.getKey()).hasSize(1);
+          assertThat(vms.get(0).getMetadata().getGeneration())
+              .as("the generation of %s's VM (rewritten for what KubeVirt added if more)", server)
+              .isEqualTo(1L);
           VirtualMachineInstance vmi =
               client
                   .resources(VirtualMachineInstance.class)
