@@ -30,11 +30,17 @@ public class VirtualMachineInstanceSpec extends KubeVirtObject {
     public Integer cores;
     public Integer sockets;
     public Integer threads;
+
+    /** The most sockets the running guest may be given (hot-plugged) without a restart. */
+    public Integer maxSockets;
   }
 
   /** Guest memory, such as 1Gi. */
   public static class Memory extends KubeVirtObject {
     public Quantity guest;
+
+    /** The most memory the running guest may be given (hot-plugged) without a restart. */
+    public Quantity maxGuest;
   }
 
   /** What the virt-launcher pod requests and is limited to. */
