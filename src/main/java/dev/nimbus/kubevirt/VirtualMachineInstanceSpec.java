@@ -23,6 +23,12 @@ public class VirtualMachineInstanceSpec extends KubeVirtObject {
     public Memory memory;
     public Resources resources;
     public Devices devices;
+
+    /**
+     * The guest's firmware ids ({@code uuid}, {@code serial}), which virt-api gives a VM at its
+     * create and never again: the guest's identity, kept when its VM is rewritten.
+     */
+    public Map<String, Object> firmware;
   }
 
   /** Guest CPU topology. */

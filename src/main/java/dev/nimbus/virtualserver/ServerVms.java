@@ -180,9 +180,17 @@ public class ServerVms {
                   + " reservation holds (resize with spec.instanceType, restart with"
                   + " spec.restartedAt)");
         }
-        VirtualMachine next = json.clone(existing);
+        // Read whole: the cache keeps of a VM only what Nimbus compares, and a rewrite keeps the
+        // firmware ids KubeVirt gave the guest at create.
+        VirtualMachine next = client.resource(existing).get();
+        if (next == null) {
+          vms.remove(index); // deleted since the cache saw it; its deletion brings a reconcile
+          continue;
+        }
+        Map<String, Object> firmware = firmware(next);
         next.getSpec().runStrategy = desired.getSpec().runStrategy;
         next.getSpec().template = desired.getSpec().template;
+        next.getSpec().template.spec.domain.firmware = firmware;
         next.getMetadata().setLabels(desired.getMetadata().getLabels());
         Map<String, String> annotations =
             new HashMap<>(
@@ -390,6 +398,13 @@ public class ServerVms {
   private static String observedTemplateDigest(VirtualMachine vm) {
     String kept = annotation(vm, Names.OBSERVED_TEMPLATE_DIGEST_ANNOTATION);
     return kept != null ? kept : ServerVm.templateDigest(vm.getSpec().template);
+  }
+
+  private static Map<String, Object> firmware(VirtualMachine vm) {
+    var template = vm.getSpec() == null ? null : vm.getSpec().template;
+    return template == null || template.spec == null || template.spec.domain == null
+        ? null
+        : template.spec.domain.firmware;
   }
 
   private static String annotation(HasMetadata object, String key) {

@@ -580,6 +580,11 @@ class VirtualServerIT {
             .formatted(Names.securityGroupLabel("web")));
     awaitTrue(() -> reasons(client, namespace).contains("InstanceSpecRestored"), 60);
     awaitTrue(() -> templateAsWritten(vm.get(), written), 30);
+    assertThat(vm.get().getSpec().template.spec.domain.firmware)
+        .as(
+            "the firmware ids KubeVirt gave the VM at create (the guest's identity) after a rewrite")
+        .isNotNull()
+        .isEqualTo(written.getSpec().template.spec.domain.firmware);
     long restored = vm.get().getMetadata().getGeneration();
     TimeUnit.SECONDS.sleep(5);
     assertThat(vm.get().getMetadata().getGeneration())
