@@ -261,7 +261,7 @@ public class ContainerTaskReconciler
     var securityGroups = applySecurityGroups(task, context);
     Map<Integer, Pod> pods = podsByIndex(task, context);
     readPodsTheCacheLacks(task, pods);
-    boolean waiting =
+    Starts starts =
         startTasksNeverStarted(
             task, definition.get(), pool.get(), placementNodes, pods, nodeExists);
     letStoppedTasksGo(task, pods, nodeExists);
@@ -284,9 +284,13 @@ public class ContainerTaskReconciler
       releases.release(task, poolName, "every task has stopped");
     }
     Optional<Duration> recheck =
-        waiting
+        starts.waitForNode()
             ? Optional.of(STOP_RECHECK)
-            : readmissionWaits ? Optional.of(Readmission.RECHECK) : nextCheck(status, pods);
+            : readmissionWaits
+                ? Optional.of(Readmission.RECHECK)
+                : starts.nameTaken()
+                    ? Optional.of(Writes.NAME_TAKEN_RECHECK) // freeing a name brings no event
+                    : nextCheck(status, pods);
     // A run the API started is looked at again when its retention ends, as the status now says.
     Optional<Duration> due =
         StoppedRunRetention.remaining(
@@ -513,11 +517,17 @@ public class ContainerTaskReconciler
   }
 
   /** The task's pods in the cache, by the index their names give. */
+  /**
+   * The task's pods by index: those it controls. A pod that carries its labels and is not its (a
+   * tenant's own) is never taken for one of its tasks, stopped or deleted.
+   */
   private static Map<Integer, Pod> podsByIndex(ContainerTask task, Context<ContainerTask> context) {
     Map<Integer, Pod> byIndex = new HashMap<>();
     for (Pod pod : context.getSecondaryResources(Pod.class)) {
-      Names.taskPodIndex(task.getMetadata().getName(), pod.getMetadata().getName())
-          .ifPresent(index -> byIndex.put(index, pod));
+      if (Links.isControlledBy(pod, task)) {
+        Names.taskPodIndex(task.getMetadata().getName(), pod.getMetadata().getName())
+            .ifPresent(index -> byIndex.put(index, pod));
+      }
     }
     return byIndex;
   }
@@ -568,11 +578,16 @@ public class ContainerTaskReconciler
   }
 
   /**
-   * Creates the pod of every placed task that has never had one: one the stored status neither
-   * tells STOPPED nor has seen a pod of. A task whose pod is gone is never started again. Returns
-   * whether a task still waits for the pool's view of its node.
+   * Whether a task still waits for the pool's view of its node, and whether a task's pod name is
+   * held by a pod that is not the task's (never adopted: the task waits until the name is free).
    */
-  private boolean startTasksNeverStarted(
+  private record Starts(boolean waitForNode, boolean nameTaken) {}
+
+  /**
+   * Creates the pod of every placed task that has never had one: one the stored status neither
+   * tells STOPPED nor has seen a pod of. A task whose pod is gone is never started again.
+   */
+  private Starts startTasksNeverStarted(
       ContainerTask task,
       TaskDefinition definition,
       CapacityPool pool,
@@ -584,6 +599,7 @@ public class ContainerTaskReconciler
             ? List.<ContainerTaskStatus.Task>of()
             : task.getStatus().tasks();
     boolean waiting = false;
+    boolean nameTaken = false;
     for (int index = 0; index < placementNodes.size(); index++) {
       boolean seen =
           index < told.size()
@@ -598,8 +614,22 @@ public class ContainerTaskReconciler
         continue;
       }
       var modelNode = PoolModels.node(pool.getSpec(), node.get());
-      Pod created =
-          Writes.createOrAdopt(client, TaskPod.desired(task, definition, pool, index, modelNode));
+      Pod desired = TaskPod.desired(task, definition, pool, index, modelNode);
+      Optional<Pod> adopted = Writes.createOrAdopt(client, desired);
+      if (adopted.isEmpty()) {
+        nameTaken = true;
+        events.warning(
+            task,
+            Reason.NameTaken,
+            "Pod "
+                + desired.getMetadata().getName()
+                + " exists and is not this task's: Nimbus never adopts, changes or deletes it;"
+                + " task "
+                + index
+                + " waits until it is renamed or deleted");
+        continue;
+      }
+      Pod created = adopted.get();
       LOG.infof(
           "Created Pod %s/%s for task %d of ContainerTask %s on node %s",
           created.getMetadata().getNamespace(),
@@ -609,7 +639,7 @@ public class ContainerTaskReconciler
           node.get().getMetadata().getName());
       pods.put(index, created);
     }
-    return waiting;
+    return new Starts(waiting, nameTaken);
   }
 
   /**

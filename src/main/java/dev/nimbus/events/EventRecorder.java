@@ -52,6 +52,11 @@ public class EventRecorder {
      * was set back to what the server's reservation holds.
      */
     InstanceSpecRestored,
+    /**
+     * An object that Nimbus would create for a workload (a VM, a task's pod) exists and is not the
+     * workload's: it is never adopted, changed or deleted, and what would be created waits.
+     */
+    NameTaken,
     /** The cluster lacks KubeVirt, so VirtualServers cannot run. */
     KubeVirtUnavailable,
     /** The pool holds no reservation for a workload that should run. */

@@ -64,27 +64,29 @@ public class ServerVms {
     Map<Integer, VirtualMachine> vms = new LinkedHashMap<>(current);
     if (Boolean.FALSE.equals(server.getSpec().running())) {
       halt(server, vms);
-      return new Applied(vms, null);
+      return new Applied(vms, null, false);
     }
     if (entry == null) {
-      return new Applied(vms, null);
+      return new Applied(vms, null, false);
     }
-    String secretNameTaken = canBuild ? buildVms(server, pool, entry, vms) : null;
+    Applied built = canBuild ? buildVms(server, pool, entry, vms) : new Applied(vms, null, false);
     terminateBeyond(server, entry.count(), vms);
-    return new Applied(vms, secretNameTaken);
+    return built;
   }
 
   /**
-   * The VMs by index after {@link #apply}, and the name of a Secret held by another owner ("" once
-   * Nimbus wrote its Secrets; null when no VM needed them).
+   * The VMs by index after {@link #apply}; the name of a Secret held by another owner ("" once
+   * Nimbus wrote its Secrets; null when no VM needed them); whether an instance's VM name is held
+   * by a VM that is not the server's (the instance waits: look again later).
    */
-  public record Applied(Map<Integer, VirtualMachine> vms, String secretNameTaken) {}
+  public record Applied(
+      Map<Integer, VirtualMachine> vms, String secretNameTaken, boolean vmNameTaken) {}
 
   /**
    * Creates or rewrites the VM of each admitted instance whose spec or inputs changed, once its
-   * Secrets are written. Returns what became of the Secrets, or null when no VM needed them.
+   * Secrets are written.
    */
-  private String buildVms(
+  private Applied buildVms(
       VirtualServer server,
       CapacityPool pool,
       LedgerEntry entry,
@@ -97,6 +99,7 @@ public class ServerVms {
                 .map(k -> k.getSpec().publicKey())
                 .orElse(null);
     String secretNameTaken = null;
+    boolean nameTaken = false;
     boolean secretsApplied = false;
     boolean started = false;
     for (int index = 0; index < entry.count(); index++) {
@@ -138,7 +141,21 @@ public class ServerVms {
         break; // no VM reads a Secret that Nimbus did not write
       }
       if (existing == null) {
-        VirtualMachine created = Writes.createOrAdopt(client, desired);
+        Optional<VirtualMachine> adopted = Writes.createOrAdopt(client, desired);
+        if (adopted.isEmpty()) {
+          nameTaken = true;
+          events.warning(
+              server,
+              Reason.NameTaken,
+              "VirtualMachine "
+                  + desired.getMetadata().getName()
+                  + " exists and is not this server's: Nimbus never adopts, changes or deletes it;"
+                  + " instance "
+                  + Names.instanceId(uid(server), index)
+                  + " waits until it is renamed or deleted");
+          continue;
+        }
+        VirtualMachine created = adopted.get();
         vms.put(index, created);
         events.normal(
             server,
@@ -204,7 +221,7 @@ public class ServerVms {
     if (started) {
       events.normal(server, Reason.InstancesStarted, "started " + entry.count() + " instance(s)");
     }
-    return secretNameTaken;
+    return new Applied(vms, secretNameTaken, nameTaken);
   }
 
   /** Deletes the VMs of instances past {@code count}: a scale down ends the highest indices. */
@@ -240,14 +257,16 @@ public class ServerVms {
 
   /**
    * Deletes the VMIs of a server being deleted that have no VM (one deleted with {@code
-   * --cascade=orphan}): KubeVirt deletes a VMI with its VM, and nothing at all deletes one left
-   * without.
+   * --cascade=orphan}, which leaves its VMI without an owner): KubeVirt deletes a VMI with its VM,
+   * and nothing at all deletes one left without.
    */
   public void deleteVmisWithoutVm(
       Map<Integer, VirtualMachineInstance> vmis, Map<Integer, VirtualMachine> vms) {
     vmis.forEach(
         (index, vmi) -> {
-          if (!vms.containsKey(index) && vmi.getMetadata().getDeletionTimestamp() == null) {
+          if (!vms.containsKey(index)
+              && Links.controller(vmi).isEmpty()
+              && vmi.getMetadata().getDeletionTimestamp() == null) {
             client
                 .resources(VirtualMachineInstance.class)
                 .inNamespace(vmi.getMetadata().getNamespace())

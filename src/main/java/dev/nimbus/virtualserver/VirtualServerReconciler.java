@@ -22,6 +22,7 @@ import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
 import dev.nimbus.validation.WorkloadValidator;
 import dev.nimbus.workload.AdmittedPool;
+import dev.nimbus.workload.Links;
 import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
 import dev.nimbus.workload.PagedLists;
@@ -29,6 +30,7 @@ import dev.nimbus.workload.PendingReservations;
 import dev.nimbus.workload.Readmission;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
+import dev.nimbus.workload.Writes;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -211,7 +213,7 @@ public class VirtualServerReconciler
     Optional<Duration> recheck = Optional.empty();
     if (withKubeVirt) {
       watchKubeVirt(context);
-      vms = byIndex(server, context.getSecondaryResources(VirtualMachine.class));
+      vms = ownVms(server, context);
       vmis = byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class));
       if (pool.isPresent()) {
         boolean readmissionWaits = false;
@@ -235,6 +237,9 @@ public class VirtualServerReconciler
           var applied = serverVms.apply(server, pool.get(), entry, vms, invalid == null);
           vms = applied.vms();
           secretNameTaken = applied.secretNameTaken();
+          if (applied.vmNameTaken() && recheck.isEmpty()) {
+            recheck = Optional.of(Writes.NAME_TAKEN_RECHECK); // freeing a name brings no event
+          }
           serverVms.restartChanged(server, vms, vmis);
         }
       }
@@ -316,8 +321,7 @@ public class VirtualServerReconciler
   public DeleteControl cleanup(VirtualServer server, Context<VirtualServer> context) {
     if (kubeVirt.available()) {
       watchKubeVirt(context);
-      Map<Integer, VirtualMachine> vms =
-          byIndex(server, context.getSecondaryResources(VirtualMachine.class));
+      Map<Integer, VirtualMachine> vms = ownVms(server, context);
       Map<Integer, VirtualMachineInstance> vmis =
           byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class));
       // A VM counts as gone only once the API server no longer has it: the cache may not hold it
@@ -457,6 +461,18 @@ public class VirtualServerReconciler
   }
 
   /** The server's VMs or VMIs in the cache, by the index their names give. */
+  /**
+   * The server's VMs by instance index: those it controls. A VM that carries its labels and is not
+   * its (a tenant's own) is never rewritten, halted or deleted.
+   */
+  private static Map<Integer, VirtualMachine> ownVms(
+      VirtualServer server, Context<VirtualServer> context) {
+    Map<Integer, VirtualMachine> vms =
+        byIndex(server, context.getSecondaryResources(VirtualMachine.class));
+    vms.values().removeIf(vm -> !Links.isControlledBy(vm, server));
+    return vms;
+  }
+
   private static <T extends HasMetadata> Map<Integer, T> byIndex(
       VirtualServer server, Set<T> objects) {
     Map<Integer, T> byIndex = new HashMap<>();

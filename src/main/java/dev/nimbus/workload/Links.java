@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import java.util.Optional;
 
 /**
  * How the objects Nimbus creates for a workload hang together: owned by the workload (so they go
@@ -24,6 +25,16 @@ public final class Links {
         .withController(true)
         .withBlockOwnerDeletion(true)
         .build();
+  }
+
+  /** The UID of {@code object}'s controller, if it has one. */
+  public static Optional<String> controller(HasMetadata object) {
+    return object.getMetadata().getOwnerReferences() == null
+        ? Optional.empty()
+        : object.getMetadata().getOwnerReferences().stream()
+            .filter(ref -> Boolean.TRUE.equals(ref.getController()))
+            .map(ref -> ref.getUid())
+            .findFirst();
   }
 
   /**

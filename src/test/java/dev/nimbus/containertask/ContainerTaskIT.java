@@ -28,12 +28,14 @@ import dev.nimbus.testing.TenantEdits;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import dev.nimbus.testing.UncalledWebhook;
+import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.api.model.policy.v1.EvictionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -452,6 +454,52 @@ class ContainerTaskIT {
         .as("the pod once its task is gone")
         .isNull();
     awaitTrue(() -> !ledger(client).containsKey(uid), 30);
+  }
+
+  /**
+   * A pod that holds a task's pod name and is not the task's (a tenant's own, made before the task,
+   * here even with the task's labels) is never adopted, stopped or deleted: the task waits, with a
+   * Warning Event that names the pod, and runs once the name is free.
+   */
+  @Test
+  void aPodOfTheSameNameThatIsNotTheTasksIsNeverTakenOver(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var pod = client.pods().inNamespace(namespace.name()).withName("taken-task-0");
+    String ownUid =
+        client
+            .resource(
+                new PodBuilder()
+                    .withNewMetadata()
+                    .withName("taken-task-0")
+                    .withNamespace(namespace.name())
+                    .withLabels(Map.of(TASK_LABEL, "taken", INDEX_LABEL, "0"))
+                    .endMetadata()
+                    .withNewSpec()
+                    .addNewContainer()
+                    .withName("main")
+                    .withImage("busybox")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .create()
+            .getMetadata()
+            .getUid();
+
+    ContainerTask task = task(namespace, "taken", 1, List.of(container("main", true, null, null)));
+    createWhenReferencesKnown(client, task);
+    awaitTrue(
+        () ->
+            client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
+                .anyMatch(e -> "NameTaken".equals(e.getReason())),
+        60);
+    Pod untouched = pod.get();
+    assertThat(untouched.getMetadata().getUid()).isEqualTo(ownUid);
+    assertThat(untouched.getMetadata().getOwnerReferences()).isEmpty();
+    assertThat(untouched.getMetadata().getDeletionTimestamp()).isNull();
+
+    pod.withGracePeriod(0).delete();
+    ContainerTask running = awaitRunning(client, task, 1);
+    assertThat(Links.isControlledBy(pod.get(), running)).isTrue();
   }
 
   /**

@@ -32,6 +32,7 @@ import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TenantEdits;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
+import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.DeletionPropagation;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
@@ -623,6 +624,55 @@ class VirtualServerIT {
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("maxGuest");
     assertThat(vm.get().getMetadata().getGeneration()).isEqualTo(1L);
+  }
+
+  /**
+   * A VirtualMachine that holds an instance's name and is not the server's (a tenant's own, made
+   * before the server, here even with the server's labels) is never adopted, rewritten or deleted:
+   * the instance waits, with a Warning Event that names the VM, and runs once the name is free.
+   */
+  @Test
+  void aVmOfTheSameNameThatIsNotTheServersIsNeverTakenOver(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualMachine own = new VirtualMachine();
+    own.setMetadata(
+        new ObjectMetaBuilder()
+            .withName("taken-0")
+            .withNamespace(namespace.name())
+            .withLabels(
+                Map.of(Names.VIRTUAL_SERVER_LABEL, "taken", Names.INSTANCE_INDEX_LABEL, "0"))
+            .build());
+    own.setSpec(
+        client
+            .getKubernetesSerialization()
+            .unmarshal(
+                """
+                {"runStrategy": "Halted", "template": {"spec": {
+                  "domain": {"cpu": {"cores": 1}, "memory": {"guest": "512Mi"},
+                    "devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]}},
+                  "volumes": [{"name": "root",
+                    "containerDisk": {"image": "quay.io/containerdisks/fedora:40"}}]}}}""",
+                dev.nimbus.kubevirt.VirtualMachineSpec.class));
+    var vm =
+        client.resources(VirtualMachine.class).inNamespace(namespace.name()).withName("taken-0");
+    String ownUid = client.resource(own).create().getMetadata().getUid();
+
+    VirtualServer server = server(namespace, "taken", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, server);
+    awaitTrue(() -> reasons(client, namespace).contains("NameTaken"), 60);
+    VirtualMachine untouched = vm.get();
+    assertThat(untouched.getMetadata().getUid()).isEqualTo(ownUid);
+    assertThat(untouched.getMetadata().getGeneration())
+        .as("the tenant's VM's generation")
+        .isEqualTo(1L);
+    assertThat(untouched.getMetadata().getOwnerReferences()).isEmpty();
+    assertThat(untouched.getSpec().runStrategy).isEqualTo("Halted");
+    assertThat(conditionStatus(client.resource(server).get(), "Ready")).isEqualTo("False");
+
+    vm.delete();
+    awaitTrue(() -> vm.get() == null || !vm.get().getMetadata().getUid().equals(ownUid), 30);
+    awaitReady(client, server, 1);
+    assertThat(Links.isControlledBy(vm.get(), client.resource(server).get())).isTrue();
   }
 
   /** Whether the parts of the template a tenant edited are again as Nimbus wrote them. */
