@@ -516,10 +516,10 @@ public class ContainerTaskReconciler
     }
   }
 
-  /** The task's pods in the cache, by the index their names give. */
   /**
-   * The task's pods by index: those it controls. A pod that carries its labels and is not its (a
-   * tenant's own) is never taken for one of its tasks, stopped or deleted.
+   * The task's pods in the cache, by the index their names give: those it controls. A pod that
+   * carries its labels and is not its (a tenant's own) is never taken for one of its tasks, stopped
+   * or deleted.
    */
   private static Map<Integer, Pod> podsByIndex(ContainerTask task, Context<ContainerTask> context) {
     Map<Integer, Pod> byIndex = new HashMap<>();

@@ -460,10 +460,9 @@ public class VirtualServerReconciler
             .anyMatch(c -> c.getType().equals(type) && "True".equals(c.getStatus()));
   }
 
-  /** The server's VMs or VMIs in the cache, by the index their names give. */
   /**
-   * The server's VMs by instance index: those it controls. A VM that carries its labels and is not
-   * its (a tenant's own) is never rewritten, halted or deleted.
+   * The server's VMs in the cache by instance index: those it controls. A VM that carries its
+   * labels and is not its (a tenant's own) is never rewritten, halted or deleted.
    */
   private static Map<Integer, VirtualMachine> ownVms(
       VirtualServer server, Context<VirtualServer> context) {
@@ -473,6 +472,7 @@ public class VirtualServerReconciler
     return vms;
   }
 
+  /** The server's VMs or VMIs in the cache, by the index their names give. */
   private static <T extends HasMetadata> Map<Integer, T> byIndex(
       VirtualServer server, Set<T> objects) {
     Map<Integer, T> byIndex = new HashMap<>();
