@@ -44,9 +44,6 @@ public class VirtualMachineInstanceSpec extends KubeVirtObject {
   /** Guest memory, such as 1Gi. */
   public static class Memory extends KubeVirtObject {
     public Quantity guest;
-
-    /** The most memory the running guest may be given (hot-plugged) without a restart. */
-    public Quantity maxGuest;
   }
 
   /** What the virt-launcher pod requests and is limited to. */

@@ -56,17 +56,6 @@ public final class ServerVm {
 
   static final String NETWORK = "default";
 
-  /**
-   * KubeVirt hot-plugs memory into guests of at least this much (v1.7, {@code liveupdate/memory}),
-   * and refuses a VM whose {@code maxGuest} is set for one smaller.
-   */
-  private static final long MIN_HOTPLUG_MEMORY = 1L << 30;
-
-  /**
-   * ... in blocks of this size, and refuses a {@code maxGuest} set for memory not aligned to it.
-   */
-  private static final long HOTPLUG_MEMORY_ALIGNMENT = 2L << 20;
-
   /** Writes maps with their keys in order, so that equal trees write equal JSON. */
   private static final ObjectMapper CANONICAL =
       JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
@@ -96,14 +85,11 @@ public final class ServerVm {
     domain.cpu.cores = (int) (placement.cpu() / 1000);
     domain.memory = new Memory();
     domain.memory.guest = new Quantity(memory(placement.memory()));
-    // No room to hot-plug what was never admitted: KubeVirt's default rollout (LiveUpdate) gives
-    // a running guest up to four times its sockets and memory when the VM is raised, unless the
-    // VM sets the maximum. Below 1Gi, or unaligned, KubeVirt has no memory hot-plug to bound.
+    // No room to hot-plug vCPUs that were never admitted: KubeVirt's default rollout (LiveUpdate)
+    // gives a running guest up to four times its sockets when the VM is raised, unless the VM sets
+    // the maximum. Its memory maximum is not set: virt-api refuses one on any architecture but
+    // x86_64, which a VM names only once virt-api's mutator has set the cluster's default.
     domain.cpu.maxSockets = 1;
-    if (placement.memory() >= MIN_HOTPLUG_MEMORY
-        && placement.memory() % HOTPLUG_MEMORY_ALIGNMENT == 0) {
-      domain.memory.maxGuest = domain.memory.guest;
-    }
     domain.resources = new Resources();
     domain.resources.requests =
         Map.of(

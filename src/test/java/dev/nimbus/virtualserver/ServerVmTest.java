@@ -52,9 +52,6 @@ class ServerVmTest {
     assertThat(spec.domain.cpu.cores).isEqualTo(2);
     assertThat(spec.domain.memory.guest).isEqualTo(new Quantity("1Gi"));
     assertThat(spec.domain.cpu.maxSockets).as("no vCPU sockets to hot-plug").isEqualTo(1);
-    assertThat(spec.domain.memory.maxGuest)
-        .as("no memory to hot-plug")
-        .isEqualTo(new Quantity("1Gi"));
     // 2 vCPU at ratio 4 is 500m on the node; 1Gi at ratio 1.5 is 2/3 of it, rounded up.
     assertThat(spec.domain.resources.requests)
         .containsEntry("cpu", new Quantity("500m"))
