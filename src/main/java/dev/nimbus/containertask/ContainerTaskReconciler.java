@@ -618,15 +618,7 @@ public class ContainerTaskReconciler
       Optional<Pod> adopted = Writes.createOrAdopt(client, desired);
       if (adopted.isEmpty()) {
         nameTaken = true;
-        events.warning(
-            task,
-            Reason.NameTaken,
-            "Pod "
-                + desired.getMetadata().getName()
-                + " exists and is not this task's: Nimbus never adopts, changes or deletes it;"
-                + " task "
-                + index
-                + " waits until it is renamed or deleted");
+        events.warning(task, Reason.NameTaken, Writes.nameTaken(desired, "task " + index));
         continue;
       }
       Pod created = adopted.get();

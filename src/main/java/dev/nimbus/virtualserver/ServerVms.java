@@ -113,9 +113,12 @@ public class ServerVms {
               index,
               entry.placements().get(index),
               PoolModels.node(pool.getSpec(), node.get()));
+      // The template is written out once, for both digests.
+      String templateDigest = ServerVm.templateDigest(desired.getSpec().template);
       String digest =
           Names.digest(
-              json.asJson(desired.getSpec()),
+              templateDigest,
+              desired.getSpec().runStrategy,
               json.asJson(desired.getMetadata().getLabels()),
               server.getSpec().userData(),
               publicKey);
@@ -127,9 +130,7 @@ public class ServerVms {
           existing != null
               && Objects.equals(existing.getSpec().runStrategy, desired.getSpec().runStrategy);
       boolean templateAsWritten =
-          existing != null
-              && ServerVm.templateDigest(desired.getSpec().template)
-                  .equals(observedTemplateDigest(existing));
+          existing != null && templateDigest.equals(observedTemplateDigest(existing));
       if (writtenAsDesired && runsAsDesired && templateAsWritten) {
         continue;
       }
@@ -147,12 +148,7 @@ public class ServerVms {
           events.warning(
               server,
               Reason.NameTaken,
-              "VirtualMachine "
-                  + desired.getMetadata().getName()
-                  + " exists and is not this server's: Nimbus never adopts, changes or deletes it;"
-                  + " instance "
-                  + Names.instanceId(uid(server), index)
-                  + " waits until it is renamed or deleted");
+              Writes.nameTaken(desired, "instance " + Names.instanceId(uid(server), index)));
           continue;
         }
         VirtualMachine created = adopted.get();

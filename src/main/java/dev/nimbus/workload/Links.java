@@ -42,12 +42,7 @@ public final class Links {
    * workload, whatever its name and labels say.
    */
   public static boolean isControlledBy(HasMetadata object, HasMetadata owner) {
-    return object.getMetadata().getOwnerReferences() != null
-        && object.getMetadata().getOwnerReferences().stream()
-            .anyMatch(
-                ref ->
-                    Boolean.TRUE.equals(ref.getController())
-                        && ref.getUid().equals(owner.getMetadata().getUid()));
+    return controller(object).filter(owner.getMetadata().getUid()::equals).isPresent();
   }
 
   /** Required node affinity for exactly the node named {@code node}. */

@@ -35,6 +35,19 @@ public final class Writes {
     }
   }
 
+  /**
+   * The Warning that says {@code waiting} (an instance, a task) waits because {@code desired}'s
+   * name is held by an object that is not its workload's.
+   */
+  public static String nameTaken(HasMetadata desired, String waiting) {
+    return desired.getKind()
+        + " "
+        + desired.getMetadata().getName()
+        + " exists and is not its workload's: Nimbus never adopts, changes or deletes it; "
+        + waiting
+        + " waits until it is renamed or deleted";
+  }
+
   private static boolean sameController(HasMetadata stored, HasMetadata desired) {
     return Links.controller(desired).isPresent()
         && Links.controller(desired).equals(Links.controller(stored));
