@@ -17,9 +17,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /**
  * The ledgers as ConfigMaps in the operator's namespace: one shard per pool and node, {@code
@@ -47,6 +49,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   private final Map<String, Optional<ConfigMap>> newer = new ConcurrentHashMap<>();
   // By pool: the nodes whose shard was deleted, until it is created again.
   private final Map<String, java.util.Set<String>> lost = new ConcurrentHashMap<>();
+  private final List<Consumer<ConfigMap>> deliveredListeners = new CopyOnWriteArrayList<>();
 
   /**
    * The ledgers in {@code namespace}, each call to the API server bounded by half of {@code
@@ -113,6 +116,16 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
           }
         });
     return byNode(byName.values());
+  }
+
+  /**
+   * Calls {@code listener} with each shard the watch delivers, created or changed, once {@link
+   * #shards} shows it: whatever the listener wakes reads that version of the shard or a newer one.
+   * Returns what stops the calls.
+   */
+  public Runnable onShardDelivered(Consumer<ConfigMap> listener) {
+    deliveredListeners.add(listener);
+    return () -> deliveredListeners.remove(listener);
   }
 
   @Override
@@ -294,12 +307,20 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
     public void onAdd(ConfigMap map) {
       delivered(map);
       found(map);
+      tellListeners(map);
     }
 
     @Override
     public void onUpdate(ConfigMap old, ConfigMap map) {
       delivered(map);
       found(map);
+      tellListeners(map);
+    }
+
+    private void tellListeners(ConfigMap map) {
+      if (isShard(map)) {
+        deliveredListeners.forEach(listener -> listener.accept(map));
+      }
     }
 
     @Override

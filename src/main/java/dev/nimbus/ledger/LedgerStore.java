@@ -1,6 +1,7 @@
 package dev.nimbus.ledger;
 
 import dev.nimbus.config.NimbusConfig;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -114,6 +115,15 @@ public class LedgerStore {
    */
   public boolean rebuild(String pool, String node, java.util.Collection<LedgerEntry> entries) {
     return commits.rebuild(pool, node, entries);
+  }
+
+  /**
+   * Calls {@code listener} with each shard of any pool as the watch delivers it, once {@link
+   * #recent} and {@link #entry} know it; see {@link ConfigMapLedgerStorage#onShardDelivered}.
+   * Returns what stops the calls.
+   */
+  public Runnable onShardDelivered(java.util.function.Consumer<ConfigMap> listener) {
+    return storage.onShardDelivered(listener);
   }
 
   void stop(@Observes ShutdownEvent event) {

@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.IntStream;
+import org.jboss.logging.Logger;
 
 /**
  * Keeps a VirtualServer's reservation true to its stored spec, so that what runs follows what was
@@ -55,6 +56,7 @@ import java.util.stream.IntStream;
  */
 @ApplicationScoped
 public class ServerReservations {
+  private static final Logger LOG = Logger.getLogger(ServerReservations.class);
   static final Duration TRIM_RECHECK = Duration.ofSeconds(2);
   static final Duration RECOVERY_RECHECK = Duration.ofSeconds(30);
 
@@ -125,8 +127,12 @@ public class ServerReservations {
       if (seen.compareTo(grace) < 0) {
         return new Reconciled(entry, true, Optional.of(grace.minus(seen).plus(TRIM_RECHECK)));
       }
-      newerThanStored.forget(newer);
-      LedgerEntry back = reconcileBack(server, pool, entry, stored);
+      LedgerEntry back = reconcileBack(server, pool, entry, stored, seen);
+      // The sighting is kept while this reservation still stands: a write that failed or lost a
+      // race is tried again at the next look, not after a grace counted afresh.
+      if (back == null || !Objects.equals(back.generation(), entry.generation())) {
+        newerThanStored.forget(newer);
+      }
       // Reconciled when the result stands for the stored generation; else look again.
       return back == null || Objects.equals(back.generation(), stored)
           ? Reconciled.as(back)
@@ -241,7 +247,7 @@ public class ServerReservations {
    * placed again (a refused resize); none when the stored spec is stopped or no longer fits.
    */
   private LedgerEntry reconcileBack(
-      VirtualServer server, CapacityPool pool, LedgerEntry entry, long stored) {
+      VirtualServer server, CapacityPool pool, LedgerEntry entry, long stored, Duration seen) {
     var type = inventory.instanceType(server.getSpec().instanceType());
     LedgerEntry written =
         write(
@@ -270,9 +276,10 @@ public class ServerReservations {
                       stored)
                   : entry.trimmedTo(0);
             });
-    events.warning(
-        server,
-        Reason.ReservationReconciled,
+    if (written != null && !Objects.equals(written.generation(), stored)) {
+      return written; // another write came first; the caller looks again
+    }
+    String message =
         "pool "
             + pool.getMetadata().getName()
             + " held "
@@ -284,7 +291,14 @@ public class ServerReservations {
             + stored
             + "): "
             + (written == null ? 0 : written.count())
-            + " instance(s)");
+            + " instance(s)";
+    LOG.infof(
+        "VirtualServer %s/%s: %s, %d ms after this replica first saw it",
+        server.getMetadata().getNamespace(),
+        server.getMetadata().getName(),
+        message,
+        seen.toMillis());
+    events.warning(server, Reason.ReservationReconciled, message);
     return written;
   }
 

@@ -159,7 +159,7 @@ public class VirtualServerReconciler
     return List.of(
         new InformerEventSource<>(policies, context),
         new InformerEventSource<>(groups, context),
-        PendingReservations.source(VirtualServer.class, context, config.namespace()),
+        new PendingReservations<>(VirtualServer.class, ledgers, context),
         // A node that goes moves the instances on it; only its deletion matters here.
         LostNodes.source(
             VirtualServer.class,

@@ -1,14 +1,15 @@
 package dev.nimbus.workload;
 
-import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.ledger.LedgerShards;
+import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.naming.Names;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
+import io.javaoperatorsdk.operator.api.reconciler.IndexedResourceCache;
+import io.javaoperatorsdk.operator.processing.event.Event;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
-import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -20,31 +21,59 @@ import java.util.stream.Collectors;
  * for and that may never be stored (another webhook or a quota refused it after Nimbus admitted
  * it): no change of the workload itself follows, so without this only an unrelated event would
  * bring the reservation back to what is stored once the grace has passed.
+ *
+ * <p>The shards come from the ledger's own watch ({@link LedgerStore#onShardDelivered}), not from a
+ * watch of this source's: a second watch could deliver a shard before the ledger's did, and the
+ * reconcile it woke would read the ledger without the newer reservation, find nothing to wait for
+ * and ask for no second look.
  */
-public final class PendingReservations {
+public final class PendingReservations<P extends HasMetadata>
+    extends AbstractEventSource<ConfigMap, P> {
   static final String SOURCE = "ledger-shards";
 
-  private PendingReservations() {}
+  private final String kind;
+  private final LedgerStore ledgers;
+  private final IndexedResourceCache<P> stored;
+  private Runnable subscription;
 
-  public static <P extends HasMetadata> InformerEventSource<ConfigMap, P> source(
-      Class<P> workload, EventSourceContext<P> context, String operatorNamespace) {
-    String kind = HasMetadata.getKind(workload);
-    var shards =
-        InformerEventSourceConfiguration.from(ConfigMap.class, workload)
-            .withName(SOURCE)
-            .withNamespaces(Set.of(operatorNamespace))
-            .withLabelSelector(Names.LEDGER_NODE_LABEL)
-            // No workload asks for its shards: without this mapper JOSDK would index them by
-            // decoding every shard written a second time (see LostNodes).
-            .withPrimaryToSecondaryMapper(primary -> Set.of())
-            // Its handlers read a shard as it comes; nothing reads the cache but for its names.
-            .withItemStore(SlimItemStore.namesOnly())
-            .withInformerListLimit(PagedLists.INFORMER_PAGE)
-            .withSecondaryToPrimaryMapper(
-                shard ->
-                    pendingIn(shard, kind, id -> context.getPrimaryCache().get(id).orElse(null)))
-            .build();
-    return new InformerEventSource<>(shards, context);
+  public PendingReservations(
+      Class<P> workload, LedgerStore ledgers, EventSourceContext<P> context) {
+    super(ConfigMap.class, SOURCE);
+    this.kind = HasMetadata.getKind(workload);
+    this.ledgers = ledgers;
+    this.stored = context.getPrimaryCache();
+  }
+
+  @Override
+  public synchronized void start() {
+    if (subscription == null) {
+      subscription = ledgers.onShardDelivered(this::delivered);
+    }
+    super.start();
+  }
+
+  @Override
+  public synchronized void stop() {
+    if (subscription != null) {
+      subscription.run();
+      subscription = null;
+    }
+    super.stop();
+  }
+
+  /** No workload asks for its shards: the ledger answers what it holds. */
+  @Override
+  public Set<ConfigMap> getSecondaryResources(P primary) {
+    return Set.of();
+  }
+
+  private void delivered(ConfigMap shard) {
+    if (!isRunning()) {
+      return;
+    }
+    for (ResourceID id : pendingIn(shard, kind, i -> stored.get(i).orElse(null))) {
+      getEventHandler().handleEvent(new Event(id));
+    }
   }
 
   /** The workloads of {@code kind} that {@code shard} holds for a generation not stored yet. */

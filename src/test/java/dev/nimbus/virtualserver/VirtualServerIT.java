@@ -364,8 +364,9 @@ class VirtualServerIT {
         assertThatThrownBy(() -> patchSpec(namespace, "held", change))
             .as("the other webhook refuses %s", change)
             .hasMessageContaining(TestWebhook.MESSAGE);
+        long refused = System.nanoTime();
         // Past the grace in which an admitted update may still be stored (5 s here), and more.
-        long until = System.nanoTime() + 12_000_000_000L;
+        long until = refused + 12_000_000_000L;
         while (System.nanoTime() < until) {
           assertThat(vms(client, namespace, "held"))
               .as("what runs follows the stored spec after %s was refused", change)
@@ -373,7 +374,11 @@ class VirtualServerIT {
               .allSatisfy(vm -> assertThat(vm.getSpec().runStrategy).isEqualTo("Always"));
           Thread.sleep(500);
         }
-        assertThat(ledger(client).entry(uid).count()).as("the ledger holds 2 again").isEqualTo(2);
+        // The grace and a recheck after it (7 s), with room for a loaded machine's reconcile queue.
+        awaitTrue(() -> ledger(client).entry(uid).count() == 2, 20);
+        System.out.printf(
+            "[VirtualServerIT] after %s was refused: the ledger held 2 again within %d ms%n",
+            change, (System.nanoTime() - refused) / 1_000_000);
       }
       assertThat(reasons(client, namespace)).contains("ReservationReconciled");
     }
