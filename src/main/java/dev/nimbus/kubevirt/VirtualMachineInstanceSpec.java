@@ -17,6 +17,12 @@ public class VirtualMachineInstanceSpec extends KubeVirtObject {
   public List<AccessCredential> accessCredentials;
   public Long terminationGracePeriodSeconds;
 
+  /**
+   * The guest's CPU architecture, as a node's {@code kubernetes.io/arch} label names it ({@code
+   * amd64}, {@code arm64}, {@code s390x}); virt-api sets the cluster's default when absent.
+   */
+  public String architecture;
+
   /** The virtual hardware. */
   public static class Domain extends KubeVirtObject {
     public Cpu cpu;
@@ -44,6 +50,9 @@ public class VirtualMachineInstanceSpec extends KubeVirtObject {
   /** Guest memory, such as 1Gi. */
   public static class Memory extends KubeVirtObject {
     public Quantity guest;
+
+    /** The most memory the running guest may be given (hot-plugged) without a restart. */
+    public Quantity maxGuest;
   }
 
   /** What the virt-launcher pod requests and is limited to. */

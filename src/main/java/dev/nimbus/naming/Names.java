@@ -46,6 +46,9 @@ public final class Names {
   /** Nodes that may host a VirtualServer carry this label with the value "true". */
   public static final String KVM_NODE_LABEL = "kubevirt.io/schedulable";
 
+  /** A node's CPU architecture, as the kubelet labels it: the architecture of the VMs on it. */
+  public static final String ARCHITECTURE_LABEL = "kubernetes.io/arch";
+
   /** The zone of a node; a ContainerTask's subnets name zones. */
   public static final String ZONE_LABEL = "topology.kubernetes.io/zone";
 

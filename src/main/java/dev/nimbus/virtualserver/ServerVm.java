@@ -56,6 +56,14 @@ public final class ServerVm {
 
   static final String NETWORK = "default";
 
+  /** x86_64 as nodes and KubeVirt name it. */
+  static final String X86_64 = "amd64";
+
+  /** The least guest memory KubeVirt hot-plugs into, and the block it hot-plugs in. */
+  static final long MEMORY_HOTPLUG_MINIMUM = 1L << 30;
+
+  static final long MEMORY_HOTPLUG_BLOCK = 2L << 20;
+
   /** Writes maps with their keys in order, so that equal trees write equal JSON. */
   private static final ObjectMapper CANONICAL =
       JsonMapper.builder().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS).build();
@@ -85,11 +93,18 @@ public final class ServerVm {
     domain.cpu.cores = (int) (placement.cpu() / 1000);
     domain.memory = new Memory();
     domain.memory.guest = new Quantity(memory(placement.memory()));
-    // No room to hot-plug vCPUs that were never admitted: KubeVirt's default rollout (LiveUpdate)
-    // gives a running guest up to four times its sockets when the VM is raised, unless the VM sets
-    // the maximum. Its memory maximum is not set: virt-api refuses one on any architecture but
-    // x86_64, which a VM names only once virt-api's mutator has set the cluster's default.
+    // No room to hot-plug vCPUs or memory that were never admitted: KubeVirt's default rollout
+    // (LiveUpdate) gives a running guest up to four times its sockets and memory when the VM is
+    // raised, unless the VM sets the maximum.
     domain.cpu.maxSockets = 1;
+    // Memory is hot-plugged on x86_64 only, and virt-api judges a maximum against the architecture
+    // the VM names: a VM on an x86_64 node names it. Any other is left to virt-api's default, as
+    // naming one other than the control plane's takes KubeVirt's MultiArchitecture gate.
+    String architecture =
+        X86_64.equals(node.labels().get(Names.ARCHITECTURE_LABEL)) ? X86_64 : null;
+    if (memoryHotPluggable(architecture, placement.memory())) {
+      domain.memory.maxGuest = domain.memory.guest;
+    }
     domain.resources = new Resources();
     domain.resources.requests =
         Map.of(
@@ -116,6 +131,7 @@ public final class ServerVm {
       template.accessCredentials = List.of(sshKey(name));
     }
     template.nodeSelector = Map.of(Names.KVM_NODE_LABEL, "true");
+    template.architecture = architecture;
     template.affinity = Links.pinnedTo(node.name());
 
     VirtualMachineSpec.Template vmTemplate = new VirtualMachineSpec.Template();
@@ -211,6 +227,18 @@ public final class ServerVm {
     credential.sshPublicKey.source.secret.secretName = Names.sshKeySecret(server);
     credential.sshPublicKey.propagationMethod = Map.of("noCloud", Map.of());
     return credential;
+  }
+
+  /**
+   * Whether KubeVirt would give a guest of {@code bytes} on {@code architecture} room to hot-plug
+   * memory, and so whether virt-api accepts a maximum for it: on x86_64 only, from 1Gi, in 2Mi
+   * blocks (v1.7's {@code pkg/liveupdate/memory}). Elsewhere there is no room to close, and a
+   * maximum would be refused.
+   */
+  static boolean memoryHotPluggable(String architecture, long bytes) {
+    return X86_64.equals(architecture)
+        && bytes >= MEMORY_HOTPLUG_MINIMUM
+        && bytes % MEMORY_HOTPLUG_BLOCK == 0;
   }
 
   /** Bytes as the quantity an InstanceType would write: whole Gi or Mi where they are whole. */

@@ -156,6 +156,40 @@ class ServerVmTest {
   }
 
   @Test
+  void onAnX86NodeAVmNamesItsArchitectureAndLeavesNoMemoryToHotPlug() {
+    var x86 = on(NODE, "amd64");
+    var spec = ServerVm.desired(server(true), 2, T3_MICRO, x86).getSpec().template.spec;
+    assertThat(spec.architecture).isEqualTo("amd64");
+    assertThat(spec.domain.memory.maxGuest).isEqualTo(spec.domain.memory.guest);
+
+    // Below 1Gi, or off KubeVirt's 2Mi blocks, KubeVirt hot-plugs none and refuses a maximum.
+    for (long bytes : new long[] {512L << 20, (1L << 30) + (1L << 20)}) {
+      var small = new LedgerEntry.Placement("kvm-1", 1000, bytes, 0, null);
+      var memory = ServerVm.desired(server(true), 0, small, x86).getSpec().template.spec;
+      assertThat(memory.architecture).isEqualTo("amd64");
+      assertThat(memory.domain.memory.maxGuest).as("%d bytes", bytes).isNull();
+    }
+  }
+
+  @Test
+  void elsewhereTheArchitectureIsKubeVirtsDefaultAndNoMaximumIsSet() {
+    for (Node node : List.of(NODE, on(NODE, "arm64"), on(NODE, "s390x"))) {
+      var spec = ServerVm.desired(server(true), 2, T3_MICRO, node).getSpec().template.spec;
+      assertThat(spec.architecture).as("%s", node.labels()).isNull();
+      assertThat(spec.domain.memory.maxGuest).as("%s", node.labels()).isNull();
+    }
+  }
+
+  private static Node on(Node node, String architecture) {
+    return new Node(
+        node.name(),
+        node.physical(),
+        node.ratios(),
+        java.util.Map.of(Names.ARCHITECTURE_LABEL, architecture),
+        node.podSlots());
+  }
+
+  @Test
   void aStoppedServerHaltsItsVms() {
     assertThat(ServerVm.desired(server(false), 0, T3_MICRO, NODE).getSpec().runStrategy)
         .isEqualTo("Halted");

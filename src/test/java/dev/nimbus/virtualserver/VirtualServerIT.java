@@ -625,6 +625,34 @@ class VirtualServerIT {
   }
 
   /**
+   * The same for memory: on x86_64, KubeVirt's default rollout starts a VMI of 1Gi or more with
+   * room to hot-plug four times its guest memory, and a raise of the VM's would be plugged in
+   * before Nimbus sets it back. A server's VM on an x86_64 node names its architecture and leaves
+   * no room, so virt-api refuses the raise outright.
+   */
+  @Test
+  void aVmLeavesNoRoomToHotPlugMemory(KubernetesClient client, TestNamespace namespace)
+      throws Exception {
+    VirtualServer server = server(namespace, "hotmem", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, server);
+    awaitReady(client, server, 1);
+    var vm =
+        client.resources(VirtualMachine.class).inNamespace(namespace.name()).withName("hotmem-0");
+    assertThat(vm.get().getSpec().template.spec.architecture)
+        .as("the architecture of the node it is pinned to")
+        .isEqualTo("amd64");
+
+    assertThatThrownBy(
+            () ->
+                TenantEdits.patch(
+                    vm,
+                    "{\"spec\": {\"template\": {\"spec\": {\"domain\": {\"memory\": {\"guest\": \"8Gi\"}}}}}}"))
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("maxGuest");
+    assertThat(vm.get().getMetadata().getGeneration()).isEqualTo(1L);
+  }
+
+  /**
    * A VirtualMachine that holds an instance's name and is not the server's (a tenant's own, made
    * before the server, here even with the server's labels) is never adopted, rewritten or deleted:
    * the instance waits, with a Warning Event that names the VM, and runs once the name is free.
