@@ -239,8 +239,10 @@ public class ContainerTaskReconciler
     boolean readmissionWaits = false;
     if (entry == null
         && previouslyPlaced(task) == 0
-        && context.getSecondaryResources(Pod.class).isEmpty()) {
-      // Stored, never started, and holding no reservation: see Readmission.
+        && context.getSecondaryResources(Pod.class).stream()
+            .noneMatch(pod -> Links.isControlledBy(pod, task))) {
+      // Stored, never started, and holding no reservation: see Readmission. A pod with the task's
+      // labels that it does not control (a tenant's) is not one of its tasks.
       entry =
           readmission
               .reserve(

@@ -13,6 +13,7 @@ import dev.nimbus.kubevirt.VirtualMachineSpec;
 import dev.nimbus.naming.Names;
 import dev.nimbus.virtualserver.ServerVm;
 import dev.nimbus.workload.Firewall;
+import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
@@ -23,6 +24,7 @@ import io.fabric8.kubernetes.api.model.NodeStatus;
 import io.fabric8.kubernetes.api.model.NodeSystemInfo;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -157,16 +159,17 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
 
   /**
    * Keeps of a VMI what Nimbus reads: its Nimbus labels (which server and instance) and annotations
-   * (the placement and restart it was started with), whether it is being deleted, its phase, its
-   * node, its addresses and whether it is Ready. virt-controller's own labels, annotations and
-   * conditions, rewritten at every step of a start, were most of a cached VMI.
+   * (the placement and restart it was started with), the UID of its controller (whose VM it is),
+   * whether it is being deleted, its phase, its node, its addresses and whether it is Ready.
+   * virt-controller's own labels, annotations and conditions, rewritten at every step of a start,
+   * were most of a cached VMI.
    */
   private static void slim(VirtualMachineInstance vmi) {
     vmi.setSpec(null);
     ObjectMeta meta = vmi.getMetadata();
     meta.setLabels(nimbusOwn(meta.getLabels()));
     meta.setAnnotations(nimbusOwn(meta.getAnnotations()));
-    meta.setOwnerReferences(null);
+    meta.setOwnerReferences(Links.controller(vmi).map(SlimItemStore::controllerOnly).orElse(null));
     meta.setFinalizers(null);
     VirtualMachineInstanceStatus status = vmi.getStatus();
     if (status != null) {
@@ -184,6 +187,15 @@ public final class SlimItemStore<T extends HasMetadata> extends BasicItemStore<T
         status.interfaces = addresses;
       }
     }
+  }
+
+  /** An owner reference that says no more than which object is the controller. */
+  private static List<OwnerReference> controllerOnly(String uid) {
+    OwnerReference controller = new OwnerReference();
+    controller.setUid(uid);
+    controller.setController(true);
+    controller.setAdditionalProperties(sharedIfEmpty(controller.getAdditionalProperties()));
+    return List.of(controller);
   }
 
   /** The Ready condition alone, as its type and status. */

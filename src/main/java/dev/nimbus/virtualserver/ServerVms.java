@@ -231,10 +231,12 @@ public class ServerVms {
 
   /**
    * Adds to the VMs by index those of the given instances that the API server stores and the cache
-   * lacks, one read each.
+   * lacks, one read each; returns, by index, the VMs so read that hold an instance's name and are
+   * not the server's.
    */
-  public void readBackVmsTheCacheLacks(
+  public Map<Integer, VirtualMachine> readBackVmsTheCacheLacks(
       VirtualServer server, Set<Integer> instances, Map<Integer, VirtualMachine> vms) {
+    Map<Integer, VirtualMachine> others = new HashMap<>();
     for (int index : instances) {
       if (vms.containsKey(index)) {
         continue;
@@ -245,10 +247,11 @@ public class ServerVms {
               .inNamespace(server.getMetadata().getNamespace())
               .withName(Names.serverVm(server.getMetadata().getName(), index))
               .get();
-      if (stored != null && Links.isControlledBy(stored, server)) {
-        vms.put(index, stored);
+      if (stored != null) {
+        (Links.isControlledBy(stored, server) ? vms : others).put(index, stored);
       }
     }
+    return others;
   }
 
   /**

@@ -214,7 +214,10 @@ public class VirtualServerReconciler
     if (withKubeVirt) {
       watchKubeVirt(context);
       vms = ownVms(server, context);
-      vmis = byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class));
+      vmis =
+          withoutVmisOf(
+              otherVms(server, context),
+              byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class)));
       if (pool.isPresent()) {
         boolean readmissionWaits = false;
         if (entry == null
@@ -322,6 +325,7 @@ public class VirtualServerReconciler
     if (kubeVirt.available()) {
       watchKubeVirt(context);
       Map<Integer, VirtualMachine> vms = ownVms(server, context);
+      Map<Integer, VirtualMachine> others = otherVms(server, context);
       Map<Integer, VirtualMachineInstance> vmis =
           byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class));
       // A VM counts as gone only once the API server no longer has it: the cache may not hold it
@@ -329,7 +333,8 @@ public class VirtualServerReconciler
       // be promised twice. KubeVirt keeps a deleted VM until its VMI is gone.
       Set<Integer> instances = new TreeSet<>(vmis.keySet());
       IntStream.range(0, instancesHeld(server)).forEach(instances::add);
-      serverVms.readBackVmsTheCacheLacks(server, instances, vms);
+      others.putAll(serverVms.readBackVmsTheCacheLacks(server, instances, vms));
+      vmis = withoutVmisOf(others, vmis);
       serverVms.terminateAll(server, vms);
       serverVms.deleteVmisWithoutVm(vmis, vms);
       if (!vms.isEmpty() || !vmis.isEmpty()) {
@@ -470,6 +475,39 @@ public class VirtualServerReconciler
         byIndex(server, context.getSecondaryResources(VirtualMachine.class));
     vms.values().removeIf(vm -> !Links.isControlledBy(vm, server));
     return vms;
+  }
+
+  /**
+   * The VMs in the cache by instance index that carry the server's labels and an instance's name
+   * and are not its own: a tenant's.
+   */
+  private static Map<Integer, VirtualMachine> otherVms(
+      VirtualServer server, Context<VirtualServer> context) {
+    Map<Integer, VirtualMachine> vms =
+        byIndex(server, context.getSecondaryResources(VirtualMachine.class));
+    vms.values().removeIf(vm -> Links.isControlledBy(vm, server));
+    return vms;
+  }
+
+  /**
+   * The VMIs without those that {@code others}, VMs that are not the server's, control. A tenant's
+   * VM may give its VMI the server's labels and an instance's name: that VMI is never an instance
+   * of the server, neither in its status nor as one a scale down or a deletion waits for. A VMI
+   * without a VM (one deleted with {@code --cascade=orphan}) or whose VM is not known to be
+   * another's still counts: it may hold a node the server's reservation stands for.
+   */
+  private static Map<Integer, VirtualMachineInstance> withoutVmisOf(
+      Map<Integer, VirtualMachine> others, Map<Integer, VirtualMachineInstance> vmis) {
+    vmis.entrySet()
+        .removeIf(
+            vmi -> {
+              VirtualMachine other = others.get(vmi.getKey());
+              return other != null
+                  && Links.controller(vmi.getValue())
+                      .filter(other.getMetadata().getUid()::equals)
+                      .isPresent();
+            });
+    return vmis;
   }
 
   /** The server's VMs or VMIs in the cache, by the index their names give. */

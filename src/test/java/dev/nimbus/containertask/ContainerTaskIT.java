@@ -168,12 +168,34 @@ class ContainerTaskIT {
   /**
    * A run stored while the webhook was not called (left out of its configuration) holds no
    * reservation and never started: its controller admits it as soon as the pool has room, and its
-   * tasks run, instead of waiting for a change of its spec.
+   * tasks run, instead of waiting for a change of its spec. A tenant's pod that carries the task's
+   * labels is not one of its tasks: the run still counts as never started, and the pod is left as
+   * it is.
    */
   @Test
   void aRunStoredWithoutAReservationIsAdmittedWhenThePoolHasRoom(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     ContainerTask task = seedTask(namespace);
+    var tenantPod = client.pods().inNamespace(namespace.name()).withName("tenants-own");
+    String tenantPodUid =
+        client
+            .resource(
+                new PodBuilder()
+                    .withNewMetadata()
+                    .withName("tenants-own")
+                    .withNamespace(namespace.name())
+                    .withLabels(Map.of(TASK_LABEL, task.getMetadata().getName(), INDEX_LABEL, "7"))
+                    .endMetadata()
+                    .withNewSpec()
+                    .addNewContainer()
+                    .withName("main")
+                    .withImage("busybox")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .create()
+            .getMetadata()
+            .getUid();
     try (var uncalled = UncalledWebhook.in(client, NAMESPACE, namespace.name())) {
       awaitTrue(
           () -> {
@@ -193,6 +215,8 @@ class ContainerTaskIT {
             client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
                 .map(e -> e.getReason()))
         .contains("Readmitted");
+    assertThat(tenantPod.get().getMetadata().getUid()).isEqualTo(tenantPodUid);
+    assertThat(tenantPod.get().getMetadata().getDeletionTimestamp()).isNull();
   }
 
   @Test

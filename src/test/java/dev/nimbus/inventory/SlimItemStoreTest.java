@@ -14,6 +14,7 @@ import dev.nimbus.kubevirt.VirtualMachineStatus;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.workload.Firewall;
+import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.IntOrString;
@@ -111,8 +112,12 @@ class SlimItemStoreTest {
             .addToAnnotations(Names.PLACEMENT_ANNOTATION, "kvm-0/2/4Gi")
             .addToAnnotations("kubevirt.io/latest-observed-api-version", "v1")
             .addNewOwnerReference()
+            .withApiVersion("kubevirt.io/v1")
             .withKind("VirtualMachine")
             .withName("web-0")
+            .withUid("5f1c0a3e-vm")
+            .withController(true)
+            .withBlockOwnerDeletion(true)
             .endOwnerReference()
             .withFinalizers("foregroundDeleteVirtualMachine")
             .addNewManagedField()
@@ -139,7 +144,7 @@ class SlimItemStoreTest {
     assertThat(kept.getMetadata().getLabels())
         .containsOnlyKeys(Names.VIRTUAL_SERVER_LABEL, Names.INSTANCE_INDEX_LABEL);
     assertThat(kept.getMetadata().getAnnotations()).containsOnlyKeys(Names.PLACEMENT_ANNOTATION);
-    assertThat(kept.getMetadata().getOwnerReferences()).isNullOrEmpty();
+    assertThat(Links.controller(kept)).as("whose VM it is").hasValue("5f1c0a3e-vm");
     assertThat(kept.getMetadata().getFinalizers()).isNullOrEmpty();
     assertThat(kept.getStatus().phase).isEqualTo("Running");
     assertThat(kept.getStatus().nodeName).isEqualTo("kvm-0");

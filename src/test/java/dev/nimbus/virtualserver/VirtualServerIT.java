@@ -605,7 +605,8 @@ class VirtualServerIT {
    * size unless the VM says otherwise): in the moment before Nimbus sets the edit back, a tenant
    * could take what was never admitted. A server's VM leaves no room (on an x86_64 node it names
    * its architecture, which virt-api judges a memory maximum against), so virt-api refuses such an
-   * edit outright.
+   * edit outright. A VM without these maxima (written by a version before them) gets them back
+   * while it runs, without a restart.
    */
   @Test
   void aVmLeavesNoRoomToHotPlugVcpusOrMemory(KubernetesClient client, TestNamespace namespace)
@@ -631,6 +632,35 @@ class VirtualServerIT {
         .isInstanceOf(KubernetesClientException.class)
         .hasMessageContaining("maxGuest");
     assertThat(vm.get().getMetadata().getGeneration()).isEqualTo(1L);
+
+    // A VM without the maxima, as a version before them wrote it (or a tenant's edit made it): the
+    // running VM's template is set back, which virt-api accepts, and its VMI is not restarted.
+    String vmiUid = vmiUid(client, namespace, "hotplug-0");
+    TenantEdits.patch(
+        vm,
+        """
+        {"spec": {"template": {"spec": {"domain": {
+          "cpu": {"maxSockets": null}, "memory": {"maxGuest": null}}}}}}""");
+    awaitTrue(
+        () -> {
+          var domain = vm.get().getSpec().template.spec.domain;
+          return domain.cpu.maxSockets != null && domain.memory.maxGuest != null;
+        },
+        30,
+        () ->
+            "the maxima set back: "
+                + client
+                    .getKubernetesSerialization()
+                    .asJson(vm.get().getSpec().template.spec.domain));
+    assertThat(vmiUid(client, namespace, "hotplug-0")).as("the running VMI").isEqualTo(vmiUid);
+    assertThatThrownBy(
+            () ->
+                TenantEdits.patch(
+                    vm,
+                    "{\"spec\": {\"template\": {\"spec\": {\"domain\": {\"memory\": {\"guest\": \"8Gi\"}}}}}}"))
+        .isInstanceOf(KubernetesClientException.class)
+        .hasMessageContaining("maxGuest");
+    awaitReady(client, server, 1);
   }
 
   /**
@@ -641,25 +671,7 @@ class VirtualServerIT {
   @Test
   void aVmOfTheSameNameThatIsNotTheServersIsNeverTakenOver(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    VirtualMachine own = new VirtualMachine();
-    own.setMetadata(
-        new ObjectMetaBuilder()
-            .withName("taken-0")
-            .withNamespace(namespace.name())
-            .withLabels(
-                Map.of(Names.VIRTUAL_SERVER_LABEL, "taken", Names.INSTANCE_INDEX_LABEL, "0"))
-            .build());
-    own.setSpec(
-        client
-            .getKubernetesSerialization()
-            .unmarshal(
-                """
-                {"runStrategy": "Halted", "template": {"spec": {
-                  "domain": {"cpu": {"cores": 1}, "memory": {"guest": "512Mi"},
-                    "devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]}},
-                  "volumes": [{"name": "root",
-                    "containerDisk": {"image": "quay.io/containerdisks/fedora:40"}}]}}}""",
-                dev.nimbus.kubevirt.VirtualMachineSpec.class));
+    VirtualMachine own = tenantVm(client, namespace, "taken", 0, "Halted");
     var vm =
         client.resources(VirtualMachine.class).inNamespace(namespace.name()).withName("taken-0");
     String ownUid = client.resource(own).create().getMetadata().getUid();
@@ -680,6 +692,88 @@ class VirtualServerIT {
     awaitTrue(() -> vm.get() == null || !vm.get().getMetadata().getUid().equals(ownUid), 30);
     awaitReady(client, server, 1);
     assertThat(Links.isControlledBy(vm.get(), client.resource(server).get())).isTrue();
+  }
+
+  /**
+   * A tenant's running VM that carries a server's labels, on the VM and its VMI, under a name past
+   * the server's count is the tenant's: its VMI is never counted as an instance of the server. A
+   * scale down does not wait for it, the server's deletion neither waits for it nor touches it.
+   */
+  @Test
+  void aTenantsRunningVmWithAServersLabelsIsNeverCountedAsItsInstance(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer server = server(namespace, "claimed", spec(SMALL, 1, 2));
+    createWhenReferencesKnown(client, server);
+    String uid = awaitReady(client, server, 2).getMetadata().getUid();
+    String vmUid =
+        client
+            .resource(tenantVm(client, namespace, "claimed", 5, "Always"))
+            .create()
+            .getMetadata()
+            .getUid();
+    var vmi =
+        client
+            .resources(VirtualMachineInstance.class)
+            .inNamespace(namespace.name())
+            .withName("claimed-5");
+    awaitTrue(() -> vmi.get() != null, 60);
+    String vmiUid = vmi.get().getMetadata().getUid();
+
+    change(client, server, spec -> Fixtures.withCounts(spec, 1, 1));
+    awaitTrue(
+        () -> ledger(client).entry(uid).count() == 1,
+        60,
+        () -> "reservation trimmed to 1: " + ledger(client).entry(uid));
+
+    client.resource(server).delete();
+    awaitTrue(() -> client.resource(server).get() == null, 60);
+    awaitTrue(() -> !ledger(client).entries().containsKey(uid), 30);
+    VirtualMachine vm =
+        client
+            .resources(VirtualMachine.class)
+            .inNamespace(namespace.name())
+            .withName("claimed-5")
+            .get();
+    assertThat(vm.getMetadata().getUid()).as("the tenant's VM").isEqualTo(vmUid);
+    assertThat(vm.getMetadata().getDeletionTimestamp()).as("the tenant's VM's deletion").isNull();
+    assertThat(vmi.get().getMetadata().getUid()).as("the tenant's VMI").isEqualTo(vmiUid);
+    assertThat(vmi.get().getMetadata().getDeletionTimestamp())
+        .as("the tenant's VMI's deletion")
+        .isNull();
+  }
+
+  /**
+   * A tenant's own VM named as instance {@code index} of {@code server} and labelled, with its
+   * template, as that instance; not yet created.
+   */
+  private static VirtualMachine tenantVm(
+      KubernetesClient client,
+      TestNamespace namespace,
+      String server,
+      int index,
+      String runStrategy) {
+    VirtualMachine vm = new VirtualMachine();
+    Map<String, String> labels =
+        Map.of(Names.VIRTUAL_SERVER_LABEL, server, Names.INSTANCE_INDEX_LABEL, "" + index);
+    vm.setMetadata(
+        new ObjectMetaBuilder()
+            .withName(server + "-" + index)
+            .withNamespace(namespace.name())
+            .withLabels(labels)
+            .build());
+    vm.setSpec(
+        client
+            .getKubernetesSerialization()
+            .unmarshal(
+                """
+                {"runStrategy": "%s", "template": {"metadata": {"labels": %s}, "spec": {
+                  "domain": {"cpu": {"cores": 1}, "memory": {"guest": "512Mi"},
+                    "devices": {"disks": [{"name": "root", "disk": {"bus": "virtio"}}]}},
+                  "volumes": [{"name": "root",
+                    "containerDisk": {"image": "quay.io/containerdisks/fedora:40"}}]}}}"""
+                    .formatted(runStrategy, client.getKubernetesSerialization().asJson(labels)),
+                dev.nimbus.kubevirt.VirtualMachineSpec.class));
+    return vm;
   }
 
   /** Whether the parts of the template a tenant edited are again as Nimbus wrote them. */
