@@ -178,24 +178,7 @@ class ContainerTaskIT {
     ContainerTask task = seedTask(namespace);
     var tenantPod = client.pods().inNamespace(namespace.name()).withName("tenants-own");
     String tenantPodUid =
-        client
-            .resource(
-                new PodBuilder()
-                    .withNewMetadata()
-                    .withName("tenants-own")
-                    .withNamespace(namespace.name())
-                    .withLabels(Map.of(TASK_LABEL, task.getMetadata().getName(), INDEX_LABEL, "7"))
-                    .endMetadata()
-                    .withNewSpec()
-                    .addNewContainer()
-                    .withName("main")
-                    .withImage("busybox")
-                    .endContainer()
-                    .endSpec()
-                    .build())
-            .create()
-            .getMetadata()
-            .getUid();
+        tenantPod(client, namespace, "tenants-own", task.getMetadata().getName(), 7);
     try (var uncalled = UncalledWebhook.in(client, NAMESPACE, namespace.name())) {
       awaitTrue(
           () -> {
@@ -489,25 +472,7 @@ class ContainerTaskIT {
   void aPodOfTheSameNameThatIsNotTheTasksIsNeverTakenOver(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     var pod = client.pods().inNamespace(namespace.name()).withName("taken-task-0");
-    String ownUid =
-        client
-            .resource(
-                new PodBuilder()
-                    .withNewMetadata()
-                    .withName("taken-task-0")
-                    .withNamespace(namespace.name())
-                    .withLabels(Map.of(TASK_LABEL, "taken", INDEX_LABEL, "0"))
-                    .endMetadata()
-                    .withNewSpec()
-                    .addNewContainer()
-                    .withName("main")
-                    .withImage("busybox")
-                    .endContainer()
-                    .endSpec()
-                    .build())
-            .create()
-            .getMetadata()
-            .getUid();
+    String ownUid = tenantPod(client, namespace, "taken-task-0", "taken", 0);
 
     ContainerTask task = task(namespace, "taken", 1, List.of(container("main", true, null, null)));
     createWhenReferencesKnown(client, task);
@@ -1083,6 +1048,32 @@ class ContainerTaskIT {
 
   private static Map<String, ?> ledger(KubernetesClient client, String pool) {
     return StoredLedgers.read(client, NAMESPACE, pool).entries();
+  }
+
+  /**
+   * Creates a tenant's own pod named {@code name} that carries the labels of task {@code index} of
+   * {@code task}; returns its UID.
+   */
+  private static String tenantPod(
+      KubernetesClient client, TestNamespace namespace, String name, String task, int index) {
+    return client
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(namespace.name())
+                .withLabels(Map.of(TASK_LABEL, task, INDEX_LABEL, "" + index))
+                .endMetadata()
+                .withNewSpec()
+                .addNewContainer()
+                .withName("main")
+                .withImage("busybox")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create()
+        .getMetadata()
+        .getUid();
   }
 
   private static ContainerTask seedTask(TestNamespace namespace) {
