@@ -736,6 +736,7 @@ class VirtualServerIT {
             .get();
     assertThat(vm.getMetadata().getUid()).as("the tenant's VM").isEqualTo(vmUid);
     assertThat(vm.getMetadata().getDeletionTimestamp()).as("the tenant's VM's deletion").isNull();
+    assertThat(vmi.get()).as("the tenant's VMI once the server is gone").isNotNull();
     assertThat(vmi.get().getMetadata().getUid()).as("the tenant's VMI").isEqualTo(vmiUid);
     assertThat(vmi.get().getMetadata().getDeletionTimestamp())
         .as("the tenant's VMI's deletion")
