@@ -22,7 +22,7 @@ files = [
     ("02-rbac.yaml", {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
                       "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}),
     ("03-operator.yaml", {"Service", "Deployment", "PodDisruptionBudget"}),
-    ("04-webhook.yaml", {"ValidatingWebhookConfiguration"}),
+    ("04-webhook.yaml", {"ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"}),
     ("05-defaults.yaml", {"InstanceType", "CapacityPool"}),
 ]
 docs = {name: [] for name, _ in files}

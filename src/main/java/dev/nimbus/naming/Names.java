@@ -55,6 +55,18 @@ public final class Names {
   /** The name of the validating webhook for VirtualServers and ContainerTasks. */
   public static final String WEBHOOK_NAME = "workloads.compute.nimbus.dev";
 
+  /** The name of the mutating webhook that gives created workloads their finalizer. */
+  public static final String FINALIZER_WEBHOOK_NAME = "finalizers.compute.nimbus.dev";
+
+  /**
+   * Holds a VirtualServer until its instances are gone and its reservation released. The name is
+   * the one the Java Operator SDK derives, which servers stored by earlier versions carry.
+   */
+  public static final String SERVER_FINALIZER = "virtualservers." + ApiGroup.GROUP + "/finalizer";
+
+  /** Holds a ContainerTask until its pods are gone and its reservation released (as above). */
+  public static final String TASK_FINALIZER = "containertasks." + ApiGroup.GROUP + "/finalizer";
+
   /** Labels a task's pod with the ContainerTask it belongs to. */
   public static final String CONTAINER_TASK_LABEL = ApiGroup.GROUP + "/containertask";
 

@@ -74,6 +74,7 @@ import org.jboss.logging.Logger;
 // failover.
 @ControllerConfiguration(
     name = "virtualserver",
+    finalizerName = Names.SERVER_FINALIZER,
     informer =
         @Informer(informerListLimit = PagedLists.INFORMER_PAGE, itemStore = SlimItemStore.class))
 public class VirtualServerReconciler

@@ -4,13 +4,21 @@ import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.config.WatchedNamespaces;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelector;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MatchCondition;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.WebhookClientConfig;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -32,6 +40,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -44,6 +53,7 @@ import org.jboss.logging.Logger;
 public class WebhookServer {
   private static final Logger LOG = Logger.getLogger(WebhookServer.class);
   static final String PATH = "/validate-workloads";
+  static final String FINALIZERS_PATH = "/mutate-workloads";
 
   /**
    * When the API server calls the webhook at all: for writes that can change demand or delete a
@@ -104,28 +114,8 @@ public class WebhookServer {
     inventory.start();
     serving = certificates.ensure();
     Router router = Router.router(vertx);
-    // Bodies above the limit are refused with 413 before they are read whole.
-    router.post(PATH).handler(BodyHandler.create().setBodyLimit(AdmissionReviews.MAX_BODY_BYTES));
-    router
-        .post(PATH)
-        .blockingHandler(
-            context -> {
-              var parsed = AdmissionReviews.parse(context.body().asString());
-              if (parsed instanceof AdmissionReviews.Malformed malformed) {
-                context
-                    .response()
-                    .setStatusCode(400)
-                    .putHeader("Content-Type", "text/plain; charset=utf-8")
-                    .end(malformed.message());
-                return;
-              }
-              var request = ((AdmissionReviews.Review) parsed).request();
-              context
-                  .response()
-                  .putHeader("Content-Type", "application/json")
-                  .end(Buffer.buffer(AdmissionReviews.answer(json, admission.review(request))));
-            },
-            false);
+    serve(router, PATH, admission::review);
+    serve(router, FINALIZERS_PATH, WorkloadFinalizers::review);
     server =
         vertx
             .createHttpServer(
@@ -171,6 +161,33 @@ public class WebhookServer {
                   refreshCertificate();
                   return null;
                 }));
+  }
+
+  /** Answers the reviews posted to {@code path}; a malformed body gets a 400 that says why. */
+  private void serve(
+      Router router, String path, Function<AdmissionReviews.Request, AdmissionResponse> answer) {
+    // Bodies above the limit are refused with 413 before they are read whole.
+    router.post(path).handler(BodyHandler.create().setBodyLimit(AdmissionReviews.MAX_BODY_BYTES));
+    router
+        .post(path)
+        .blockingHandler(
+            context -> {
+              var parsed = AdmissionReviews.parse(context.body().asString());
+              if (parsed instanceof AdmissionReviews.Malformed malformed) {
+                context
+                    .response()
+                    .setStatusCode(400)
+                    .putHeader("Content-Type", "text/plain; charset=utf-8")
+                    .end(malformed.message());
+                return;
+              }
+              var request = ((AdmissionReviews.Review) parsed).request();
+              context
+                  .response()
+                  .putHeader("Content-Type", "application/json")
+                  .end(Buffer.buffer(AdmissionReviews.answer(json, answer.apply(request))));
+            },
+            false);
   }
 
   /**
@@ -271,17 +288,28 @@ public class WebhookServer {
    * that sees it deleted writes it again.
    */
   private void takeLocalConfigurationAway() {
+    var admissionRegistration = client.admissionRegistration().v1();
     var configuration =
-        client
-            .admissionRegistration()
-            .v1()
+        admissionRegistration
             .validatingWebhookConfigurations()
+            .withName(config.webhook().configurationName());
+    var finalizers =
+        admissionRegistration
+            .mutatingWebhookConfigurations()
             .withName(config.webhook().configurationName());
     try {
       synchronized (configurationLock) {
         stopping = true;
+        MutatingWebhookConfiguration currentFinalizers = finalizers.get();
+        if (currentFinalizers != null
+            && pointsHere(currentFinalizers.getWebhooks(), MutatingWebhook::getClientConfig)) {
+          finalizers
+              .lockResourceVersion(currentFinalizers.getMetadata().getResourceVersion())
+              .delete();
+        }
         ValidatingWebhookConfiguration current = configuration.get();
-        if (current != null && pointsHere(current)) {
+        if (current != null
+            && pointsHere(current.getWebhooks(), ValidatingWebhook::getClientConfig)) {
           configuration.lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
         }
       }
@@ -295,10 +323,16 @@ public class WebhookServer {
     }
   }
 
-  private boolean pointsHere(ValidatingWebhookConfiguration configuration) {
-    String url = localWebhookUrl();
-    return configuration.getWebhooks().stream()
-        .anyMatch(w -> w.getClientConfig() != null && url.equals(w.getClientConfig().getUrl()));
+  /** Whether one of {@code webhooks} calls this replica (at either path). */
+  private <W> boolean pointsHere(List<W> webhooks, Function<W, WebhookClientConfig> clientConfig) {
+    String base = config.webhook().url().orElseThrow();
+    return webhooks.stream()
+        .map(clientConfig)
+        .anyMatch(
+            c ->
+                c != null
+                    && (localWebhookUrl().equals(c.getUrl())
+                        || (base + FINALIZERS_PATH).equals(c.getUrl())));
   }
 
   /**
@@ -363,29 +397,48 @@ public class WebhookServer {
       applyLocalConfiguration(caBundle);
       return;
     }
-    var configurations = client.admissionRegistration().v1().validatingWebhookConfigurations();
-    ValidatingWebhookConfiguration installed =
-        configurations.withName(config.webhook().configurationName()).get();
+    var admissionRegistration = client.admissionRegistration().v1();
+    String name = config.webhook().configurationName();
+    // The finalizers' first: the validating webhook must be trusted as soon as either is.
+    publishCaBundle(
+        admissionRegistration.mutatingWebhookConfigurations().withName(name),
+        MutatingWebhookConfiguration::getWebhooks,
+        MutatingWebhook::getClientConfig,
+        caBundle,
+        "MutatingWebhookConfiguration",
+        "the controllers add finalizers themselves");
+    publishCaBundle(
+        admissionRegistration.validatingWebhookConfigurations().withName(name),
+        ValidatingWebhookConfiguration::getWebhooks,
+        ValidatingWebhook::getClientConfig,
+        caBundle,
+        "ValidatingWebhookConfiguration",
+        "the API server does not call this webhook yet");
+  }
+
+  /** Sets {@code caBundle} in every webhook of an installed configuration that lacks it. */
+  private <C extends HasMetadata, W> void publishCaBundle(
+      Resource<C> configuration,
+      Function<C, List<W>> webhooks,
+      Function<W, WebhookClientConfig> clientConfig,
+      String caBundle,
+      String kind,
+      String whileMissing) {
+    C installed = configuration.get();
     if (installed == null) {
-      LOG.warnf(
-          "ValidatingWebhookConfiguration %s not found: the API server does not call this webhook yet",
-          config.webhook().configurationName());
+      LOG.warnf("%s %s not found: %s", kind, config.webhook().configurationName(), whileMissing);
       return;
     }
-    if (installed.getWebhooks().stream()
-        .allMatch(w -> caBundle.equals(w.getClientConfig().getCaBundle()))) {
+    if (webhooks.apply(installed).stream()
+        .allMatch(w -> caBundle.equals(clientConfig.apply(w).getCaBundle()))) {
       return;
     }
-    configurations
-        .withName(config.webhook().configurationName())
-        .edit(
-            vwc -> {
-              vwc.getWebhooks().forEach(w -> w.getClientConfig().setCaBundle(caBundle));
-              return vwc;
-            });
-    LOG.infof(
-        "Updated the caBundle of ValidatingWebhookConfiguration %s",
-        config.webhook().configurationName());
+    configuration.edit(
+        c -> {
+          webhooks.apply(c).forEach(w -> clientConfig.apply(w).setCaBundle(caBundle));
+          return c;
+        });
+    LOG.infof("Updated the caBundle of %s %s", kind, config.webhook().configurationName());
   }
 
   private static String caBundle(CertificateManager.Pems pems) {
@@ -401,9 +454,13 @@ public class WebhookServer {
       if (stopping) {
         return false;
       }
-      client
-          .admissionRegistration()
-          .v1()
+      var admissionRegistration = client.admissionRegistration().v1();
+      admissionRegistration
+          .mutatingWebhookConfigurations()
+          .resource(finalizersConfiguration(caBundle))
+          .forceConflicts()
+          .serverSideApply();
+      admissionRegistration
           .validatingWebhookConfigurations()
           .resource(configuration(caBundle))
           .forceConflicts()
@@ -429,6 +486,41 @@ public class WebhookServer {
                     .endMatchExpression()
                     .build())
         .orElse(null);
+  }
+
+  /**
+   * The webhook that gives created workloads their finalizer, as the chart's
+   * finalizer-webhook.yaml: a create it does not answer is stored without the finalizer
+   * (failurePolicy Ignore), which the controller then adds.
+   */
+  private MutatingWebhookConfiguration finalizersConfiguration(String caBundle) {
+    return new MutatingWebhookConfigurationBuilder()
+        .withNewMetadata()
+        .withName(config.webhook().configurationName())
+        .addToLabels(Names.MANAGED_BY, "nimbus")
+        .endMetadata()
+        .addNewWebhook()
+        .withName(Names.FINALIZER_WEBHOOK_NAME)
+        .withAdmissionReviewVersions("v1")
+        .withSideEffects("None")
+        .withFailurePolicy("Ignore")
+        .withReinvocationPolicy("Never")
+        .withTimeoutSeconds(10)
+        .withMatchPolicy("Equivalent")
+        .withNamespaceSelector(namespaceSelector())
+        .addNewRule()
+        .withApiGroups("compute.nimbus.dev")
+        .withApiVersions("v1alpha1")
+        .withResources("virtualservers", "containertasks")
+        .withOperations("CREATE")
+        .withScope("Namespaced")
+        .endRule()
+        .withNewClientConfig()
+        .withUrl(config.webhook().url().orElseThrow() + FINALIZERS_PATH)
+        .withCaBundle(caBundle)
+        .endClientConfig()
+        .endWebhook()
+        .build();
   }
 
   private ValidatingWebhookConfiguration configuration(String caBundle) {

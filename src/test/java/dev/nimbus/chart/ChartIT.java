@@ -296,8 +296,12 @@ class ChartIT {
             listeningOn(20043))) {
       VirtualServer server = server(namespace, "chart-vm", false);
       ContainerTask task = task(namespace, "chart-task");
-      createWhenAdmitted(client, server);
-      createWhenAdmitted(client, task);
+      // The chart's mutating webhook, trusted through the caBundle the operator keeps, gives each
+      // its finalizer at the create.
+      assertThat(createWhenAdmitted(client, server).getMetadata().getFinalizers())
+          .containsExactly(Names.SERVER_FINALIZER);
+      assertThat(createWhenAdmitted(client, task).getMetadata().getFinalizers())
+          .containsExactly(Names.TASK_FINALIZER);
       awaitReady(client, server);
       awaitReady(client, task);
 
@@ -313,8 +317,9 @@ class ChartIT {
       client.resource(task).waitUntilCondition(t -> t == null, 60, TimeUnit.SECONDS);
     }
 
-    // The upgrade brings back the chart's webhook, as the chart renders it.
+    // The upgrade brings back the chart's webhooks, as the chart renders them.
     kubectl("delete", "validatingwebhookconfiguration", RELEASE);
+    kubectl("delete", "mutatingwebhookconfiguration", RELEASE);
 
     // An upgrade carries a changed CRD to the cluster.
     Path changed = Files.createTempDirectory("nimbus-chart-upgrade");
@@ -346,6 +351,15 @@ class ChartIT {
                 .withName(RELEASE)
                 .get())
         .as("no webhook is left to refuse requests")
+        .isNull();
+    assertThat(
+            client
+                .admissionRegistration()
+                .v1()
+                .mutatingWebhookConfigurations()
+                .withName(RELEASE)
+                .get())
+        .as("no webhook is left to change requests")
         .isNull();
     assertThat(
             client
@@ -468,17 +482,21 @@ class ChartIT {
    * the release's webhook at {@code port}, as an admin would; the operator then keeps its caBundle.
    */
   private static void pointTheWebhookAt(int port) throws Exception {
-    kubectl(
-        "patch",
-        "validatingwebhookconfiguration",
-        RELEASE,
-        "--type=json",
-        "-p",
-        "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
-            + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
-            + "\"value\":\"https://127.0.0.1:"
-            + port
-            + "/validate-workloads\"}]");
+    for (String kind : List.of("validating", "mutating")) {
+      kubectl(
+          "patch",
+          kind + "webhookconfiguration",
+          RELEASE,
+          "--type=json",
+          "-p",
+          "[{\"op\":\"remove\",\"path\":\"/webhooks/0/clientConfig/service\"},"
+              + "{\"op\":\"add\",\"path\":\"/webhooks/0/clientConfig/url\","
+              + "\"value\":\"https://127.0.0.1:"
+              + port
+              + "/"
+              + (kind.equals("validating") ? "validate" : "mutate")
+              + "-workloads\"}]");
+    }
   }
 
   /** Where the operator listens: the address {@link #pointTheWebhookAt} gave the API server. */
@@ -806,14 +824,13 @@ class ChartIT {
     throw new AssertionError(write + " never reached the webhook that is down: " + refusals);
   }
 
-  private static void createWhenAdmitted(KubernetesClient client, HasMetadata object)
+  private static <T extends HasMetadata> T createWhenAdmitted(KubernetesClient client, T object)
       throws InterruptedException {
     // The webhook may not know the just created InstanceType and pool yet.
     long deadline = System.nanoTime() + 60_000_000_000L;
     while (true) {
       try {
-        client.resource(object).create();
-        return;
+        return client.resource(object).create();
       } catch (KubernetesClientException e) {
         if (System.nanoTime() > deadline) {
           throw e;

@@ -103,7 +103,10 @@ class ContainerTaskIT {
     web.setSpec(new SecurityGroupSpec("web", List.of(), null));
     client.resource(web).create();
     ContainerTask task = seedTask(namespace, "20s");
-    createWhenReferencesKnown(client, task);
+    ContainerTask created = createWhenReferencesKnown(client, task);
+    assertThat(created.getMetadata().getFinalizers())
+        .as("the finalizers the API server stored at the create (the webhook gives it)")
+        .containsExactly(Names.TASK_FINALIZER);
 
     ContainerTask running = awaitRunning(client, task, 3);
 
@@ -190,10 +193,16 @@ class ContainerTaskIT {
             }
           },
           30);
+      assertThat(client.resource(task).get().getMetadata().getFinalizers())
+          .as("finalizers given at the create by a webhook that was not called")
+          .isNullOrEmpty();
     }
 
     awaitRunning(client, task, 3);
     assertThat(ledger(client)).containsKey(client.resource(task).get().getMetadata().getUid());
+    assertThat(client.resource(task).get().getMetadata().getFinalizers())
+        .as("the finalizer the controller adds where the webhook did not")
+        .containsExactly(Names.TASK_FINALIZER);
     assertThat(
             client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
                 .map(e -> e.getReason()))

@@ -54,12 +54,11 @@ public final class Await {
    * Creates {@code object}, again while the webhook refuses it for a reference that its caches have
    * not seen yet (a group or key created just before).
    */
-  public static void createWhenReferencesKnown(KubernetesClient client, HasMetadata object)
-      throws InterruptedException {
+  public static <T extends HasMetadata> T createWhenReferencesKnown(
+      KubernetesClient client, T object) throws InterruptedException {
     for (int attempt = 0; ; attempt++) {
       try {
-        client.resource(object).create();
-        return;
+        return client.resource(object).create();
       } catch (KubernetesClientException e) {
         if (attempt > 50 || !e.getMessage().contains("does not exist")) {
           throw e;

@@ -126,6 +126,35 @@ class AdmissionIT {
         .isNull();
   }
 
+  /**
+   * The webhook gives a created server Nimbus' finalizer, so that the API server stores it with the
+   * object instead of taking one more write from the controller for every create.
+   */
+  @Test
+  @Order(1)
+  void aCreatedServerIsStoredWithItsFinalizer(KubernetesClient client, TestNamespace namespace) {
+    VirtualServer dryRun =
+        client.resource(server(namespace, "finalized", "it.one", 1)).dryRun().create();
+    assertThat(dryRun.getMetadata().getFinalizers()).containsExactly(Names.SERVER_FINALIZER);
+
+    VirtualServer withOwn = server(namespace, "finalized", "it.one", 1);
+    withOwn.getMetadata().setFinalizers(List.of("example.com/kept"));
+    VirtualServer created = client.resource(withOwn).create();
+
+    assertThat(created.getMetadata().getFinalizers())
+        .as("the finalizers the API server stored at the create")
+        .containsExactly("example.com/kept", Names.SERVER_FINALIZER);
+    client
+        .resource(created)
+        .edit(
+            s -> {
+              s.getMetadata().setFinalizers(List.of(Names.SERVER_FINALIZER));
+              return s;
+            });
+    client.resource(created).delete();
+    client.resource(created).waitUntilCondition(s -> s == null, 30, TimeUnit.SECONDS);
+  }
+
   @Test
   @Order(1)
   void aPoolCreatedAfterItsNodesCountsThem(KubernetesClient client) {
@@ -891,6 +920,9 @@ class AdmissionIT {
           30,
           () -> "a create that the webhook is no longer asked about");
       assertThat(ledger(client).entries()).as("nothing was reserved by admission").isEmpty();
+      assertThat(client.resource(unadmitted).get().getMetadata().getFinalizers())
+          .as("finalizers given at the create by a webhook that was not called")
+          .isNullOrEmpty();
     }
 
     awaitTrue(
@@ -898,7 +930,8 @@ class AdmissionIT {
           VirtualServer stored = client.resource(unadmitted).get();
           return stored.getStatus() != null
               && Integer.valueOf(3).equals(stored.getStatus().admittedCount())
-              && ledger(client).entry(stored.getMetadata().getUid()) != null;
+              && ledger(client).entry(stored.getMetadata().getUid()) != null
+              && stored.getMetadata().getFinalizers().contains(Names.SERVER_FINALIZER);
         },
         60,
         () ->

@@ -114,6 +114,8 @@ class CertificateRotationIT {
       KubernetesClient client, TestNamespace namespace) throws Exception {
     var configuration =
         client.admissionRegistration().v1().validatingWebhookConfigurations().withName(LOCAL);
+    var finalizers =
+        client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(LOCAL);
     int[] ports = {19645, 19646, 19647};
     List<OperatorProcess> replicas = new ArrayList<>();
     try {
@@ -122,6 +124,9 @@ class CertificateRotationIT {
       }
       awaitFirstAnswer(client, namespace);
       assertThat(url(configuration.get())).as("the last to start").isEqualTo(url(ports[2]));
+      assertThat(finalizers.get().getWebhooks().get(0).getClientConfig().getUrl())
+          .as("the finalizers' webhook of the last to start")
+          .isEqualTo("https://127.0.0.1:" + ports[2] + WebhookServer.FINALIZERS_PATH);
       String version = configuration.get().getMetadata().getResourceVersion();
 
       replicas.get(0).stop(false);
@@ -141,6 +146,9 @@ class CertificateRotationIT {
 
       replicas.get(1).stop(false);
       assertThat(configuration.get()).as("taken away by the last replica").isNull();
+      assertThat(finalizers.get())
+          .as("the finalizers' configuration, taken away by the last replica")
+          .isNull();
     } finally {
       replicas.forEach(OperatorProcess::close);
     }

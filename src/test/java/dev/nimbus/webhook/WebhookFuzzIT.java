@@ -22,6 +22,7 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -161,9 +162,12 @@ class WebhookFuzzIT {
     }
     long[] before = threadsAndHeap();
 
+    // One body in five goes to the finalizers' endpoint, which shares the parsing and never denies.
     List<Future<String>> outcomes = new ArrayList<>();
-    for (String body : bodies) {
-      outcomes.add(clients.submit(() -> judge(body)));
+    for (int i = 0; i < bodies.size(); i++) {
+      String body = bodies.get(i);
+      String path = i % 5 == 0 ? WebhookServer.FINALIZERS_PATH : WebhookServer.PATH;
+      outcomes.add(clients.submit(() -> judge(path, body)));
     }
     Map<String, Integer> seen = new TreeMap<>();
     List<String> wrong = new ArrayList<>();
@@ -180,7 +184,14 @@ class WebhookFuzzIT {
     assertThat(wrong).as("answers that do not fit the body's shape").isEmpty();
     assertThat(seen.keySet())
         .as("every kind of answer was exercised")
-        .contains("400 malformed", "413 too large", "200 allowed", "200 denied 400");
+        .contains(
+            "400 malformed",
+            "413 too large",
+            "200 allowed",
+            "200 denied 400",
+            "finalizers 400 malformed",
+            "finalizers 200 allowed",
+            "finalizers 200 patched");
 
     long[] after = threadsAndHeap();
     System.out.printf(
@@ -190,17 +201,21 @@ class WebhookFuzzIT {
     assertThat(after[1]).as("heap used after GC").isLessThan(before[1] + (32L << 20));
   }
 
-  /** Posts {@code body} and says whether the answer fits its shape ("WRONG ..." when not). */
-  private static String judge(String body) throws Exception {
-    HttpResponse<String> response = post(body);
+  /**
+   * Posts {@code body} to {@code path} and says whether the answer fits its shape ("WRONG ..." when
+   * not).
+   */
+  private static String judge(String path, String body) throws Exception {
+    HttpResponse<String> response = post(http, path, body);
     int code = response.statusCode();
     String shape = shape(body);
     String text = response.body();
+    String endpoint = path.equals(WebhookServer.PATH) ? "" : "finalizers ";
     switch (shape) {
       case "too large":
-        return code == 413 ? "413 too large" : wrong(body, response);
+        return code == 413 ? endpoint + "413 too large" : wrong(body, response);
       case "malformed":
-        return code == 400 && !text.isBlank() ? "400 malformed" : wrong(body, response);
+        return code == 400 && !text.isBlank() ? endpoint + "400 malformed" : wrong(body, response);
       default:
         if (code != 200) {
           return wrong(body, response);
@@ -208,6 +223,18 @@ class WebhookFuzzIT {
         JsonNode answer = JSON.readTree(text).path("response");
         if (!answer.path("uid").asText().equals(shape)) {
           return wrong(body, response);
+        }
+        if (!endpoint.isEmpty()) {
+          if (!answer.path("allowed").asBoolean()) {
+            return wrong(body, response);
+          }
+          if (answer.path("patch").isMissingNode() || answer.path("patch").isNull()) {
+            return "finalizers 200 allowed";
+          }
+          JsonNode patch = JSON.readTree(Base64.getDecoder().decode(answer.path("patch").asText()));
+          return patch.isArray() && "JSONPatch".equals(answer.path("patchType").asText())
+              ? "finalizers 200 patched"
+              : wrong(body, response);
         }
         if (answer.path("allowed").asBoolean()) {
           return "200 allowed";
@@ -274,12 +301,17 @@ class WebhookFuzzIT {
   }
 
   private static HttpResponse<String> post(String body) throws Exception {
-    return post(http, body);
+    return post(http, WebhookServer.PATH, body);
   }
 
   private static HttpResponse<String> post(HttpClient http, String body) throws Exception {
+    return post(http, WebhookServer.PATH, body);
+  }
+
+  private static HttpResponse<String> post(HttpClient http, String path, String body)
+      throws Exception {
     return http.send(
-        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + PORT + "/validate-workloads"))
+        HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + PORT + path))
             .header("Content-Type", "application/json")
             .timeout(Duration.ofSeconds(20))
             .POST(HttpRequest.BodyPublishers.ofString(body))
