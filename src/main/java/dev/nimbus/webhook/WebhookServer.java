@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhoo
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.WebhookClientConfig;
 import io.fabric8.kubernetes.api.model.authorization.v1.SelfSubjectAccessReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -300,18 +301,24 @@ public class WebhookServer {
     try {
       synchronized (configurationLock) {
         stopping = true;
-        MutatingWebhookConfiguration currentFinalizers = finalizers.get();
-        if (currentFinalizers != null
-            && pointsHere(currentFinalizers.getWebhooks(), MutatingWebhook::getClientConfig)) {
-          finalizers
-              .lockResourceVersion(currentFinalizers.getMetadata().getResourceVersion())
-              .delete();
-        }
         ValidatingWebhookConfiguration current = configuration.get();
         if (current != null
             && pointsHere(current.getWebhooks(), ValidatingWebhook::getClientConfig)) {
           configuration.lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
         }
+        // Left behind, it would only cost every create a refused connection (failurePolicy
+        // Ignore).
+        finalizersMayFail(
+            () -> {
+              MutatingWebhookConfiguration currentFinalizers = finalizers.get();
+              if (currentFinalizers != null
+                  && pointsHere(
+                      currentFinalizers.getWebhooks(), MutatingWebhook::getClientConfig)) {
+                finalizers
+                    .lockResourceVersion(currentFinalizers.getMetadata().getResourceVersion())
+                    .delete();
+              }
+            });
       }
     } catch (RuntimeException e) {
       // A 409 (another replica wrote it since) leaves it to that replica.
@@ -399,14 +406,6 @@ public class WebhookServer {
     }
     var admissionRegistration = client.admissionRegistration().v1();
     String name = config.webhook().configurationName();
-    // The finalizers' first: the validating webhook must be trusted as soon as either is.
-    publishCaBundle(
-        admissionRegistration.mutatingWebhookConfigurations().withName(name),
-        MutatingWebhookConfiguration::getWebhooks,
-        MutatingWebhook::getClientConfig,
-        caBundle,
-        "MutatingWebhookConfiguration",
-        "the controllers add finalizers themselves");
     publishCaBundle(
         admissionRegistration.validatingWebhookConfigurations().withName(name),
         ValidatingWebhookConfiguration::getWebhooks,
@@ -414,6 +413,31 @@ public class WebhookServer {
         caBundle,
         "ValidatingWebhookConfiguration",
         "the API server does not call this webhook yet");
+    finalizersMayFail(
+        () ->
+            publishCaBundle(
+                admissionRegistration.mutatingWebhookConfigurations().withName(name),
+                MutatingWebhookConfiguration::getWebhooks,
+                MutatingWebhook::getClientConfig,
+                caBundle,
+                "MutatingWebhookConfiguration",
+                "the controllers add finalizers themselves"));
+  }
+
+  /**
+   * Writes the finalizers' webhook configuration, which admission does not depend on: a failure
+   * (such as the rights of an install from before it existed) is logged, and the controllers add
+   * the finalizers themselves meanwhile.
+   */
+  private static void finalizersMayFail(Runnable write) {
+    try {
+      write.run();
+    } catch (KubernetesClientException e) {
+      LOG.warnf(
+          "Could not keep the finalizers' MutatingWebhookConfiguration (%s): the controllers add"
+              + " finalizers themselves, one more write per create; the chart's RBAC allows it",
+          e.getMessage());
+    }
   }
 
   /** Sets {@code caBundle} in every webhook of an installed configuration that lacks it. */
@@ -456,15 +480,17 @@ public class WebhookServer {
       }
       var admissionRegistration = client.admissionRegistration().v1();
       admissionRegistration
-          .mutatingWebhookConfigurations()
-          .resource(finalizersConfiguration(caBundle))
-          .forceConflicts()
-          .serverSideApply();
-      admissionRegistration
           .validatingWebhookConfigurations()
           .resource(configuration(caBundle))
           .forceConflicts()
           .serverSideApply();
+      finalizersMayFail(
+          () ->
+              admissionRegistration
+                  .mutatingWebhookConfigurations()
+                  .resource(finalizersConfiguration(caBundle))
+                  .forceConflicts()
+                  .serverSideApply());
       return true;
     }
   }
