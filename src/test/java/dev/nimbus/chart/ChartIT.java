@@ -317,9 +317,38 @@ class ChartIT {
       client.resource(task).waitUntilCondition(t -> t == null, 60, TimeUnit.SECONDS);
     }
 
-    // The upgrade brings back the chart's webhooks, as the chart renders them.
-    kubectl("delete", "validatingwebhookconfiguration", RELEASE);
+    // An install whose RBAC and webhooks predate the finalizers' webhook, its image upgraded alone:
+    // the operator cannot write that configuration, and still admits; the controller adds the
+    // finalizer with a write of its own.
     kubectl("delete", "mutatingwebhookconfiguration", RELEASE);
+    client
+        .rbac()
+        .clusterRoles()
+        .withName(RELEASE)
+        .edit(
+            role -> {
+              role.getRules()
+                  .forEach(rule -> rule.getResources().remove("mutatingwebhookconfigurations"));
+              return role;
+            });
+    try (OperatorProcess operator =
+        image.start(
+            "it-chart-operator-old-rbac", serviceAccountToken(client), listeningOn(20043))) {
+      VirtualServer server = server(namespace, "chart-vm-old-rbac", false);
+      assertThat(createWhenAdmitted(client, server).getMetadata().getFinalizers())
+          .as("finalizers given at the create without the finalizers' webhook")
+          .isNullOrEmpty();
+      awaitReady(client, server);
+      assertThat(client.resource(server).get().getMetadata().getFinalizers())
+          .containsExactly(Names.SERVER_FINALIZER);
+      assertThat(operator.logText())
+          .contains("Could not keep the finalizers' MutatingWebhookConfiguration");
+      client.resource(server).delete();
+      client.resource(server).waitUntilCondition(s -> s == null, 60, TimeUnit.SECONDS);
+    }
+
+    // The upgrade brings back the chart's webhooks and RBAC, as the chart renders them.
+    kubectl("delete", "validatingwebhookconfiguration", RELEASE);
 
     // An upgrade carries a changed CRD to the cluster.
     Path changed = Files.createTempDirectory("nimbus-chart-upgrade");
