@@ -46,9 +46,11 @@ import org.jboss.logging.Logger;
 
 /**
  * Serves the admission webhook over HTTPS on its own port, with the certificate that {@link
- * CertificateManager} keeps, and keeps the webhook configuration's caBundle pointing at that
- * certificate's CA. Every replica serves; the endpoint only decodes, asks {@link WorkloadAdmission}
- * and encodes.
+ * CertificateManager} keeps, and keeps the webhook configurations' caBundle pointing at that
+ * certificate's CA. Every replica serves two endpoints, each of which only decodes, asks and
+ * encodes: {@link #PATH}, the validating webhook, asks {@link WorkloadAdmission}; {@link
+ * #FINALIZERS_PATH}, the mutating webhook that admission does not depend on, asks {@link
+ * WorkloadFinalizers}.
  */
 @ApplicationScoped
 public class WebhookServer {
