@@ -305,7 +305,7 @@ public class WebhookServer {
         stopping = true;
         ValidatingWebhookConfiguration current = configuration.get();
         if (current != null
-            && pointsHere(current.getWebhooks(), ValidatingWebhook::getClientConfig)) {
+            && pointsHere(current.getWebhooks(), ValidatingWebhook::getClientConfig, PATH)) {
           configuration.lockResourceVersion(current.getMetadata().getResourceVersion()).delete();
         }
         // Left behind, it would only cost every create a refused connection (failurePolicy
@@ -315,7 +315,9 @@ public class WebhookServer {
               MutatingWebhookConfiguration currentFinalizers = finalizers.get();
               if (currentFinalizers != null
                   && pointsHere(
-                      currentFinalizers.getWebhooks(), MutatingWebhook::getClientConfig)) {
+                      currentFinalizers.getWebhooks(),
+                      MutatingWebhook::getClientConfig,
+                      FINALIZERS_PATH)) {
                 finalizers
                     .lockResourceVersion(currentFinalizers.getMetadata().getResourceVersion())
                     .delete();
@@ -332,16 +334,11 @@ public class WebhookServer {
     }
   }
 
-  /** Whether one of {@code webhooks} calls this replica (at either path). */
-  private <W> boolean pointsHere(List<W> webhooks, Function<W, WebhookClientConfig> clientConfig) {
-    String base = config.webhook().url().orElseThrow();
-    return webhooks.stream()
-        .map(clientConfig)
-        .anyMatch(
-            c ->
-                c != null
-                    && (localWebhookUrl().equals(c.getUrl())
-                        || (base + FINALIZERS_PATH).equals(c.getUrl())));
+  /** Whether one of {@code webhooks} calls this replica at {@code path}. */
+  private <W> boolean pointsHere(
+      List<W> webhooks, Function<W, WebhookClientConfig> clientConfig, String path) {
+    String url = localWebhookUrl(path);
+    return webhooks.stream().map(clientConfig).anyMatch(c -> c != null && url.equals(c.getUrl()));
   }
 
   /**
@@ -358,8 +355,8 @@ public class WebhookServer {
   }
 
   /** Where a local run's configuration sends the API server: this replica's webhook. */
-  private String localWebhookUrl() {
-    return config.webhook().url().orElseThrow() + PATH;
+  private String localWebhookUrl(String path) {
+    return config.webhook().url().orElseThrow() + path;
   }
 
   /**
@@ -544,7 +541,7 @@ public class WebhookServer {
         .withScope("Namespaced")
         .endRule()
         .withNewClientConfig()
-        .withUrl(config.webhook().url().orElseThrow() + FINALIZERS_PATH)
+        .withUrl(localWebhookUrl(FINALIZERS_PATH))
         .withCaBundle(caBundle)
         .endClientConfig()
         .endWebhook()
@@ -581,7 +578,7 @@ public class WebhookServer {
         .withScope("Namespaced")
         .endRule()
         .withNewClientConfig()
-        .withUrl(localWebhookUrl())
+        .withUrl(localWebhookUrl(PATH))
         .withCaBundle(caBundle)
         .endClientConfig()
         .endWebhook()
