@@ -75,8 +75,6 @@ public class WebhookServer {
               "deletes-a-protected-server"));
 
   static final int IDLE_TIMEOUT_SECONDS = 60;
-  // Set by the API server on every namespace (Kubernetes 1.22 and later).
-  private static final String NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
 
   private final Vertx vertx;
   private final KubernetesClient client;
@@ -505,7 +503,7 @@ public class WebhookServer {
             names ->
                 new LabelSelectorBuilder()
                     .addNewMatchExpression()
-                    .withKey(NAMESPACE_NAME_LABEL)
+                    .withKey(Names.NAMESPACE_NAME_LABEL)
                     .withOperator("In")
                     .withValues(names.stream().sorted().toList())
                     .endMatchExpression()

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,6 +24,9 @@ import java.util.Map;
 public final class OperatorProcess implements AutoCloseable {
   /** Where a started replica is probed until the API server calls its webhook. */
   public static final String PROBE_NAMESPACE = "nimbus-it-probe";
+
+  // How often a replica is started before its start counts as failed.
+  private static final int STARTS = 3;
 
   private final String name;
   private final Process process;
@@ -97,28 +101,49 @@ public final class OperatorProcess implements AutoCloseable {
     command.add(jar.toString());
     Path log = root.resolve("target/" + name + ".log");
     try {
-      ProcessBuilder builder =
-          new ProcessBuilder(command)
-              .redirectErrorStream(true)
-              .redirectOutput(log.toFile())
-              .directory(root.toFile());
-      builder.environment().put("KUBECONFIG", kubeconfig.toString());
-      Process process = builder.start();
-      OperatorProcess started = new OperatorProcess(name, process, log);
-      try {
-        started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));
-        if (properties.containsKey("nimbus.webhook.url")) {
-          awaitWebhookCalled();
+      Files.deleteIfExists(log);
+      for (int attempt = 1; ; attempt++) {
+        ProcessBuilder builder =
+            new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .directory(root.toFile());
+        builder.environment().put("KUBECONFIG", kubeconfig.toString());
+        Process process = builder.start();
+        OperatorProcess started = new OperatorProcess(name, process, log);
+        try {
+          started.awaitLogLine("Serving the admission webhook", Duration.ofSeconds(60));
+          if (properties.containsKey("nimbus.webhook.url")) {
+            awaitWebhookCalled();
+          }
+          return started;
+        } catch (RuntimeException e) {
+          // Never returned, so never closed by its caller: it must not live on and hold its port.
+          process.destroyForcibly();
+          process.waitFor();
+          if (attempt >= STARTS || !started.exitedOnInformerStart()) {
+            throw e;
+          }
+          // A replica whose informers cannot list at its start exits, and its pod's kubelet
+          // starts it again (the operator framework's default): here the fixture is the kubelet.
+          Files.writeString(
+              log, "\n--- started again by the test fixture ---\n", StandardOpenOption.APPEND);
         }
-      } catch (RuntimeException e) {
-        // Never returned, so never closed by its caller: it must not live on and hold its port.
-        process.destroyForcibly();
-        throw e;
       }
-      return started;
     } catch (IOException e) {
       throw new IllegalStateException("cannot start " + name, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while starting " + name, e);
     }
+  }
+
+  /**
+   * Whether the replica exited because an informer's first list failed (the API server closed the
+   * connection, say, a moment after it started): a kubelet would start such a replica again.
+   */
+  private boolean exitedOnInformerStart() {
+    return !process.isAlive() && logText().contains("Informer startup error");
   }
 
   /**

@@ -5,12 +5,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.naming.Names;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.ServiceProxy;
 import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.LabelSelector;
+import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
@@ -26,12 +32,14 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * TLS, because a renewed certificate is signed by the CA the caBundle already holds. A caBundle
  * removed by hand (as a chart upgrade with --force or an Argo CD Replace does) is back within one
  * check interval. The replicas of a local run, which write the configuration themselves, keep it
- * while any of them runs.
+ * while any of them runs. An installed replica keeps the caBundle of both configurations the
+ * release owns.
  */
 @ExtendWith(LocalCluster.class)
 class CertificateRotationIT {
   private static final String NAMESPACE = "nimbus-rotation";
   private static final String LOCAL = "nimbus-local-replicas";
+  private static final String INSTALLED = "nimbus-installed-replica";
   // Renewed when a third is left: about every 30 s.
   private static final Map<String, String> SHORT_LIVED =
       Map.of(
@@ -152,6 +160,179 @@ class CertificateRotationIT {
     } finally {
       replicas.forEach(OperatorProcess::close);
     }
+  }
+
+  /**
+   * An installed replica (no {@code nimbus.webhook.url}: the release owns the configurations) keeps
+   * the caBundle of both configurations the chart installs, the validating one and the finalizers'
+   * mutating one, and brings back a caBundle wiped from either; stopping, it leaves both.
+   */
+  @Test
+  void anInstalledReplicaKeepsTheCaBundleOfBothConfigurations(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var admissionRegistration = client.admissionRegistration().v1();
+    var validating = admissionRegistration.validatingWebhookConfigurations().withName(INSTALLED);
+    var mutating = admissionRegistration.mutatingWebhookConfigurations().withName(INSTALLED);
+    int port = 19648;
+    client
+        .namespaces()
+        .resource(
+            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withNewMetadata()
+                .withName(INSTALLED)
+                .endMetadata()
+                .build())
+        .serverSideApply();
+    client.secrets().inNamespace(INSTALLED).withName("nimbus-webhook-tls").delete();
+    validating.delete();
+    mutating.delete();
+    validating.create(installedValidating(namespace, port));
+    mutating.create(installedMutating(namespace, port));
+    OperatorProcess replica = null;
+    try {
+      replica =
+          OperatorProcess.start(
+              "installed-operator",
+              Map.of(
+                  "quarkus.http.port", "0",
+                  "nimbus.namespace", INSTALLED,
+                  "nimbus.webhook.host", "127.0.0.1",
+                  "nimbus.webhook.port", Integer.toString(port),
+                  "nimbus.webhook.extra-hosts", "127.0.0.1",
+                  "nimbus.webhook.configuration-name", INSTALLED,
+                  "nimbus.webhook.certificate-check-interval", "PT2S",
+                  "nimbus.leader-election.enabled", "false"));
+      awaitFirstAnswer(client, namespace);
+      String caBundle = validatingCaBundle(validating.get());
+      assertThat(mutatingCaBundle(mutating.get()))
+          .as("the finalizers' configuration trusts the same CA")
+          .isEqualTo(caBundle);
+      assertFinalizersAnswered(client, namespace);
+
+      validating.edit(
+          c -> {
+            c.getWebhooks().forEach(w -> w.getClientConfig().setCaBundle(null));
+            return c;
+          });
+      mutating.edit(
+          c -> {
+            c.getWebhooks().forEach(w -> w.getClientConfig().setCaBundle(null));
+            return c;
+          });
+      awaitTrue(
+          () ->
+              caBundle.equals(validatingCaBundle(validating.get()))
+                  && caBundle.equals(mutatingCaBundle(mutating.get())),
+          10,
+          () -> "the wiped caBundles are not back: " + validating.get() + " " + mutating.get());
+      awaitFirstAnswer(client, namespace);
+      assertFinalizersAnswered(client, namespace);
+
+      replica.stop(false);
+      assertThat(validating.get()).as("the release's configuration, left").isNotNull();
+      assertThat(mutating.get()).as("the release's finalizers' configuration, left").isNotNull();
+    } finally {
+      if (replica != null) {
+        replica.close();
+      }
+      validating.delete();
+      mutating.delete();
+    }
+  }
+
+  /** The validating configuration as the chart renders it, without its caBundle. */
+  private static ValidatingWebhookConfiguration installedValidating(
+      TestNamespace namespace, int port) {
+    return new ValidatingWebhookConfigurationBuilder()
+        .withNewMetadata()
+        .withName(INSTALLED)
+        .endMetadata()
+        .addNewWebhook()
+        .withName(Names.WEBHOOK_NAME)
+        .withAdmissionReviewVersions("v1")
+        .withSideEffects("NoneOnDryRun")
+        .withFailurePolicy("Fail")
+        .withTimeoutSeconds(10)
+        .withNamespaceSelector(only(namespace))
+        .addNewRule()
+        .withApiGroups("compute.nimbus.dev")
+        .withApiVersions("v1alpha1")
+        .withResources("virtualservers", "containertasks")
+        .withOperations("CREATE", "UPDATE")
+        .endRule()
+        .withNewClientConfig()
+        .withUrl("https://127.0.0.1:" + port + WebhookServer.PATH)
+        .endClientConfig()
+        .endWebhook()
+        .build();
+  }
+
+  /** The finalizers' configuration as the chart renders it, without its caBundle. */
+  private static MutatingWebhookConfiguration installedMutating(TestNamespace namespace, int port) {
+    return new MutatingWebhookConfigurationBuilder()
+        .withNewMetadata()
+        .withName(INSTALLED)
+        .endMetadata()
+        .addNewWebhook()
+        .withName(Names.FINALIZER_WEBHOOK_NAME)
+        .withAdmissionReviewVersions("v1")
+        .withSideEffects("None")
+        .withFailurePolicy("Ignore")
+        .withReinvocationPolicy("Never")
+        .withTimeoutSeconds(10)
+        .withNamespaceSelector(only(namespace))
+        .addNewRule()
+        .withApiGroups("compute.nimbus.dev")
+        .withApiVersions("v1alpha1")
+        .withResources("virtualservers", "containertasks")
+        .withOperations("CREATE")
+        .endRule()
+        .withNewClientConfig()
+        .withUrl("https://127.0.0.1:" + port + WebhookServer.FINALIZERS_PATH)
+        .endClientConfig()
+        .endWebhook()
+        .build();
+  }
+
+  private static LabelSelector only(TestNamespace namespace) {
+    return new LabelSelectorBuilder()
+        .addNewMatchExpression()
+        .withKey(Names.NAMESPACE_NAME_LABEL)
+        .withOperator("In")
+        .withValues(namespace.name())
+        .endMatchExpression()
+        .build();
+  }
+
+  private static String validatingCaBundle(ValidatingWebhookConfiguration configuration) {
+    return configuration.getWebhooks().get(0).getClientConfig().getCaBundle();
+  }
+
+  private static String mutatingCaBundle(MutatingWebhookConfiguration configuration) {
+    return configuration.getWebhooks().get(0).getClientConfig().getCaBundle();
+  }
+
+  /**
+   * The finalizers' webhook fails open, so a create says nothing of whether it was called: the API
+   * server's count of its calls answered 200 does. A dry run calls it before the validating one.
+   */
+  private static void assertFinalizersAnswered(KubernetesClient client, TestNamespace namespace) {
+    double before = finalizerCallsAnswered(client);
+    call(client, namespace);
+    assertThat(finalizerCallsAnswered(client))
+        .as("calls of the finalizers' webhook the API server had answered with 200")
+        .isEqualTo(before + 1);
+  }
+
+  private static double finalizerCallsAnswered(KubernetesClient client) {
+    return client
+        .raw("/metrics")
+        .lines()
+        .filter(line -> line.startsWith("apiserver_admission_webhook_request_total{"))
+        .filter(line -> line.contains("name=\"" + Names.FINALIZER_WEBHOOK_NAME + "\""))
+        .filter(line -> line.contains("code=\"200\""))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .sum();
   }
 
   private static String url(int port) {
