@@ -21,7 +21,8 @@ log "building the operator"
 kubectl create namespace nimbus-system --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 
 # Locally there is no Service in front of the webhook: the operator serves it on loopback and
-# writes the ValidatingWebhookConfiguration itself, and removes it when it stops.
+# writes its two webhook configurations itself (admission's validating one, the finalizers' mutating
+# one), and removes them when it stops.
 log "starting the operator; its webhook listens on https://127.0.0.1:9443"
 java -Dnimbus.webhook.host=127.0.0.1 -Dnimbus.webhook.url=https://127.0.0.1:9443 \
   -Dnimbus.webhook.extra-hosts=127.0.0.1 \
