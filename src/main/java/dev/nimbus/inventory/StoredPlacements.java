@@ -24,18 +24,11 @@ final class StoredPlacements implements ResourceEventHandler<HasMetadata> {
 
   private final Map<String, Set<PoolNode>> byUid = new HashMap<>();
   private final Map<String, Map<String, Integer>> workloadsByPoolAndNode = new HashMap<>();
-  // The node sets handed out, by pool: every ledger snapshot asks, and a pool's set changes only
-  // when a node gains its first workload or loses its last.
-  private final Map<String, Set<String>> views = new HashMap<>();
 
   /** The nodes of {@code pool} that some stored workload's status places an instance on. */
   synchronized Set<String> nodes(String pool) {
-    return views.computeIfAbsent(
-        pool,
-        p -> {
-          Map<String, Integer> nodes = workloadsByPoolAndNode.get(p);
-          return nodes == null ? Set.of() : Set.copyOf(nodes.keySet());
-        });
+    Map<String, Integer> nodes = workloadsByPoolAndNode.get(pool);
+    return nodes == null ? Set.of() : Set.copyOf(nodes.keySet());
   }
 
   @Override
@@ -66,10 +59,7 @@ final class StoredPlacements implements ResourceEventHandler<HasMetadata> {
   private void count(PoolNode placement, int delta) {
     Map<String, Integer> nodes =
         workloadsByPoolAndNode.computeIfAbsent(placement.pool(), p -> new HashMap<>());
-    Integer now = nodes.merge(placement.node(), delta, (a, b) -> a + b == 0 ? null : a + b);
-    if (now == null || now.equals(delta)) {
-      views.remove(placement.pool()); // a node gained its first workload or lost its last
-    }
+    nodes.merge(placement.node(), delta, (a, b) -> a + b == 0 ? null : a + b);
     if (nodes.isEmpty()) {
       workloadsByPoolAndNode.remove(placement.pool());
     }
