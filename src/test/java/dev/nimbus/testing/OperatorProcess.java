@@ -109,6 +109,7 @@ public final class OperatorProcess implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                 .directory(root.toFile());
         builder.environment().put("KUBECONFIG", kubeconfig.toString());
+        int logStart = started(log);
         Process process = builder.start();
         OperatorProcess started = new OperatorProcess(name, process, log);
         try {
@@ -118,10 +119,11 @@ public final class OperatorProcess implements AutoCloseable {
           }
           return started;
         } catch (RuntimeException e) {
+          boolean exitedOnInformerStart = started.exitedOnInformerStart(logStart);
           // Never returned, so never closed by its caller: it must not live on and hold its port.
           process.destroyForcibly();
           process.waitFor();
-          if (attempt >= STARTS || !started.exitedOnInformerStart()) {
+          if (attempt >= STARTS || !exitedOnInformerStart) {
             throw e;
           }
           // A replica whose informers cannot list at its start exits, and its pod's kubelet
@@ -139,11 +141,21 @@ public final class OperatorProcess implements AutoCloseable {
   }
 
   /**
-   * Whether the replica exited because an informer's first list failed (the API server closed the
-   * connection, say, a moment after it started): a kubelet would start such a replica again.
+   * Whether the replica exited (of itself, before it was stopped) because an informer's first list
+   * failed in this start (the API server closed the connection, say, a moment after it started): a
+   * kubelet would start such a replica again.
    */
-  private boolean exitedOnInformerStart() {
-    return !process.isAlive() && logText().contains("Informer startup error");
+  private boolean exitedOnInformerStart(int logStart) {
+    return !process.isAlive() && logText().indexOf("Informer startup error", logStart) >= 0;
+  }
+
+  /** How much of {@code log} earlier starts wrote: a start looks only at what follows. */
+  private static int started(Path log) {
+    try {
+      return Files.exists(log) ? Files.readString(log).length() : 0;
+    } catch (IOException e) {
+      return 0;
+    }
   }
 
   /**
