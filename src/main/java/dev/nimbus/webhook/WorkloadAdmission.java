@@ -65,8 +65,15 @@ public class WorkloadAdmission {
     } catch (LedgerStore.ContentionException e) {
       decision = Decision.deny("Contention", 429, e.getMessage());
     } catch (RuntimeException e) {
-      LOG.errorf(e, "Admission of %s %s/%s failed", kind, request.namespace(), request.name());
       decision = failed(e);
+      if (decision.code() == 429) {
+        // Answered "retry": an overloaded API server is expected now and then, not a fault here.
+        LOG.warnf(
+            "Admission of %s %s/%s deferred, answered 429: %s",
+            kind, request.namespace(), request.name(), e.getMessage());
+      } else {
+        LOG.errorf(e, "Admission of %s %s/%s failed", kind, request.namespace(), request.name());
+      }
     }
     metrics.admission(
         kind,

@@ -1069,7 +1069,13 @@ class AdmissionIT {
     assertThat(allocatedCpu).as("cpu allocated to stored objects, millicores").isEqualTo(98_000);
     assertThat(ledger.entries().keySet()).isEqualTo(storedUids);
     for (OperatorProcess replica : replicas) {
-      assertThat(replica.logText()).doesNotContain("Admission of");
+      // A decision the API server could not serve in time is answered 429 and retried by the
+      // client, which the codes above show; any other failure of a decision is a fault.
+      String log = replica.logText();
+      assertThat(log).doesNotContainPattern("Admission of .* failed");
+      System.out.printf(
+          "[AdmissionIT] decisions deferred by one replica: %d%n",
+          log.lines().filter(line -> line.contains("deferred, answered 429")).count());
       double decisions = replica.counter("nimbus_admission_decisions_total");
       System.out.printf("[AdmissionIT] decisions made by one replica: %.0f%n", decisions);
       assertThat(decisions).as("every replica serves the webhook").isPositive();
