@@ -72,7 +72,10 @@ class LedgerStorageIT {
 
   private static LedgerCommits commits(KubernetesClient client, TestNamespace namespace) {
     return new LedgerCommits(
-        new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT), 20, TIMEOUT);
+        new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT),
+        20,
+        TIMEOUT,
+        pool -> java.util.Set.of());
   }
 
   /**

@@ -6,17 +6,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.ControlPlaneBinaries;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.ServiceProxy;
 import dev.nimbus.testing.TestNamespace;
-import io.fabric8.kubernetes.api.model.LabelSelector;
-import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.WebhookClientConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
@@ -186,8 +185,21 @@ class CertificateRotationIT {
     client.secrets().inNamespace(INSTALLED).withName("nimbus-webhook-tls").delete();
     validating.delete();
     mutating.delete();
-    validating.create(installedValidating(namespace, port));
-    mutating.create(installedMutating(namespace, port));
+    String replicaUrl = "https://127.0.0.1:" + port;
+    validating.create(
+        rendered(
+            client,
+            ValidatingWebhookConfiguration.class,
+            "templates/webhook.yaml",
+            namespace,
+            replicaUrl + WebhookServer.PATH));
+    mutating.create(
+        rendered(
+            client,
+            MutatingWebhookConfiguration.class,
+            "templates/finalizer-webhook.yaml",
+            namespace,
+            replicaUrl + WebhookServer.FINALIZERS_PATH));
     OperatorProcess replica = null;
     try {
       replica =
@@ -240,68 +252,40 @@ class CertificateRotationIT {
     }
   }
 
-  /** The validating configuration as the chart renders it, without its caBundle. */
-  private static ValidatingWebhookConfiguration installedValidating(
-      TestNamespace namespace, int port) {
-    return new ValidatingWebhookConfigurationBuilder()
-        .withNewMetadata()
-        .withName(INSTALLED)
-        .endMetadata()
-        .addNewWebhook()
-        .withName(Names.WEBHOOK_NAME)
-        .withAdmissionReviewVersions("v1")
-        .withSideEffects("NoneOnDryRun")
-        .withFailurePolicy("Fail")
-        .withTimeoutSeconds(10)
-        .withNamespaceSelector(only(namespace))
-        .addNewRule()
-        .withApiGroups("compute.nimbus.dev")
-        .withApiVersions("v1alpha1")
-        .withResources("virtualservers", "containertasks")
-        .withOperations("CREATE", "UPDATE")
-        .endRule()
-        .withNewClientConfig()
-        .withUrl("https://127.0.0.1:" + port + WebhookServer.PATH)
-        .endClientConfig()
-        .endWebhook()
-        .build();
-  }
-
-  /** The finalizers' configuration as the chart renders it, without its caBundle. */
-  private static MutatingWebhookConfiguration installedMutating(TestNamespace namespace, int port) {
-    return new MutatingWebhookConfigurationBuilder()
-        .withNewMetadata()
-        .withName(INSTALLED)
-        .endMetadata()
-        .addNewWebhook()
-        .withName(Names.FINALIZER_WEBHOOK_NAME)
-        .withAdmissionReviewVersions("v1")
-        .withSideEffects("None")
-        .withFailurePolicy("Ignore")
-        .withReinvocationPolicy("Never")
-        .withTimeoutSeconds(10)
-        .withNamespaceSelector(only(namespace))
-        .addNewRule()
-        .withApiGroups("compute.nimbus.dev")
-        .withApiVersions("v1alpha1")
-        .withResources("virtualservers", "containertasks")
-        .withOperations("CREATE")
-        .endRule()
-        .withNewClientConfig()
-        .withUrl("https://127.0.0.1:" + port + WebhookServer.FINALIZERS_PATH)
-        .endClientConfig()
-        .endWebhook()
-        .build();
-  }
-
-  private static LabelSelector only(TestNamespace namespace) {
-    return new LabelSelectorBuilder()
-        .addNewMatchExpression()
-        .withKey(Names.NAMESPACE_NAME_LABEL)
-        .withOperator("In")
-        .withValues(namespace.name())
-        .endMatchExpression()
-        .build();
+  /**
+   * The release's configuration {@code template} renders, for {@code namespace} only, called at
+   * {@code url} instead of the release's Service: what the chart installs, without a caBundle.
+   */
+  private static <T extends HasMetadata> T rendered(
+      KubernetesClient client,
+      Class<T> type,
+      String template,
+      TestNamespace namespace,
+      String url) {
+    T configuration =
+        client
+            .getKubernetesSerialization()
+            .unmarshal(
+                String.join(
+                    "\n",
+                    ControlPlaneBinaries.run(
+                        null,
+                        ControlPlaneBinaries.path("helm").toString(),
+                        "template",
+                        INSTALLED,
+                        LocalCluster.projectDir().resolve("helm/nimbus").toString(),
+                        "--set",
+                        "watchNamespaces={" + namespace.name() + "}",
+                        "--show-only",
+                        template)),
+                type);
+    var clientConfig = new WebhookClientConfigBuilder().withUrl(url).build();
+    if (configuration instanceof ValidatingWebhookConfiguration validating) {
+      validating.getWebhooks().forEach(webhook -> webhook.setClientConfig(clientConfig));
+    } else if (configuration instanceof MutatingWebhookConfiguration mutating) {
+      mutating.getWebhooks().forEach(webhook -> webhook.setClientConfig(clientConfig));
+    }
+    return configuration;
   }
 
   private static String validatingCaBundle(ValidatingWebhookConfiguration configuration) {
