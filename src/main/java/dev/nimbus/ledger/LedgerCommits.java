@@ -101,7 +101,7 @@ public final class LedgerCommits {
 
   /** The ledger of {@code pool} as stored now. */
   public Ledger read(String pool) {
-    return withLegacy(pool, stored(pool).ledger());
+    return withLegacy(pool, snapshot(pool, storage.readShards(pool)).ledger());
   }
 
   /**
@@ -109,7 +109,7 @@ public final class LedgerCommits {
    * soon as it sees them. Assembled again only when a shard changed.
    */
   public Ledger recent(String pool) {
-    return withLegacy(pool, known(pool).ledger());
+    return withLegacy(pool, snapshot(pool, storage.shards(pool)).ledger());
   }
 
   /**
@@ -198,7 +198,7 @@ public final class LedgerCommits {
     // letting a change be answered while a shard holds a part that an earlier attempt wrote.
     Map<String, Set<String>> putBackNodes = new HashMap<>();
     for (int attempt = 1; attempt <= casAttempts; attempt++) {
-      Snapshot read = known(pool);
+      Snapshot read = snapshot(pool, storage.shards(pool));
       Ledger stored = read.ledger();
       Ledger ledger = putBack(stored, putBack);
       Map<Pending<?>, Set<String>> touched = new IdentityHashMap<>();
@@ -304,7 +304,7 @@ public final class LedgerCommits {
           if (!putBack.containsKey(uid)) {
             // What the entry held before this write: where the write went through, the view
             // was the stored version; where it failed, the view may lag, so read it as stored.
-            current = current != null ? current : stored(pool).ledger();
+            current = current != null ? current : snapshot(pool, storage.readShards(pool)).ledger();
             putBack.put(uid, Optional.ofNullable(before(uid, stored, current, failed)));
           }
           putBackNodes.computeIfAbsent(uid, u -> new HashSet<>()).addAll(of);
@@ -373,7 +373,7 @@ public final class LedgerCommits {
     Set<String> nodes = new TreeSet<>();
     frozen.entries().values().forEach(entry -> nodes.addAll(nodesOf(entry)));
     for (int attempt = 1; attempt <= casAttempts; attempt++) {
-      Snapshot read = known(pool);
+      Snapshot read = snapshot(pool, storage.shards(pool));
       boolean copied = true;
       for (String node : nodes) {
         LedgerShards.Shard shard = read.shards().getOrDefault(node, LedgerShards.Shard.empty(node));
@@ -420,38 +420,14 @@ public final class LedgerCommits {
     return next;
   }
 
-  /** The shards of {@code pool} as stored now, assembled. */
-  private Snapshot stored(String pool) {
-    Map<String, LedgerStorage.Versioned> versions = storage.readShards(pool);
-    return snapshot(pool, versions, unsharded(pool, versions));
-  }
-
-  /**
-   * The shards of {@code pool} as this replica knows them, assembled. Nodes that stored workloads
-   * place instances on and that it knows no shard of are read from the API server first: another
-   * replica may have written such a node's first shard, and this replica seen the status of the
-   * workload admitted there before the shard. Only a shard absent there too is lost (and stays so
-   * for this replica, without another read, until a shard of its node is written or seen).
-   */
-  private Snapshot known(String pool) {
-    Map<String, LedgerStorage.Versioned> versions = storage.shards(pool);
-    Set<String> unseen = new HashSet<>(unsharded(pool, versions));
-    unseen.removeAll(storage.lostShards(pool));
-    if (!unseen.isEmpty()) {
-      storage.confirm(pool, unseen);
-      versions = storage.shards(pool);
-    }
-    return snapshot(pool, versions, Set.of());
-  }
-
   /**
    * The shards of {@code versions} decoded (each version once) and assembled into a ledger, with
    * the nodes whose shard is lost: deleted, unreadable, named by a reservation's part but absent,
-   * or {@code unsharded}: absent where a stored workload's status places an instance.
+   * or absent where a stored workload's status places an instance.
    */
-  private Snapshot snapshot(
-      String pool, Map<String, LedgerStorage.Versioned> versions, Set<String> unsharded) {
+  private Snapshot snapshot(String pool, Map<String, LedgerStorage.Versioned> versions) {
     Set<String> deleted = storage.lostShards(pool);
+    Set<String> unsharded = unsharded(pool, versions);
     Snapshot known = snapshots.get(pool);
     if (known != null
         && known.versions().equals(versions)
@@ -535,7 +511,7 @@ public final class LedgerCommits {
    * the shard is not lost (any more), or another write came first.
    */
   public boolean rebuild(String pool, String node, Collection<LedgerEntry> entries) {
-    Snapshot read = known(pool);
+    Snapshot read = snapshot(pool, storage.shards(pool));
     if (!read.ledger().lostNodes().contains(node)) {
       return false;
     }

@@ -31,14 +31,6 @@ public interface LedgerStorage {
   Map<String, Versioned> readShards(String pool);
 
   /**
-   * Reads as stored now the shards of {@code nodes} in {@code pool}, nodes that {@link #shards}
-   * shows no shard of: each one found is shown by {@link #shards} from then on (it was written and
-   * not seen yet), each one absent is lost ({@link #lostShards}) until a shard of its node is
-   * written or seen.
-   */
-  void confirm(String pool, java.util.Set<String> nodes);
-
-  /**
    * Writes {@code document} as the shard of {@code node} in {@code pool} if it is still at {@code
    * current} (null: still absent); returns the version written, or null when another write came
    * first (what {@link #shards} knows of it is then at least as new as that write). Any other

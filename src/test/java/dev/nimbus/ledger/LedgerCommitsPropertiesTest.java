@@ -329,11 +329,6 @@ class LedgerCommitsPropertiesTest {
     }
 
     @Override
-    public void confirm(String pool, Set<String> nodes) {
-      throw new UnsupportedOperationException("no stored workloads place instances here");
-    }
-
-    @Override
     public synchronized Map<String, Versioned> readShards(String pool) {
       fail("read");
       Map<String, Versioned> latest = new java.util.HashMap<>();

@@ -49,23 +49,6 @@ class LedgerCommitsUnshardedNodeTest {
         .containsExactly("c");
   }
 
-  @Test
-  void aNodeWhoseShardThisReplicaHasNotSeenYetIsNotLost() {
-    // Another replica wrote the node's first shard and admitted a workload there; its status has
-    // reached this replica before the shard did.
-    MemoryShards storage = new MemoryShards();
-    String written = LedgerShards.encode(new LedgerShards.Shard("a", Map.of()));
-    storage.write("p", "a", null, written);
-    storage.hide("a");
-    LedgerCommits commits =
-        new LedgerCommits(storage, 3, Duration.ofSeconds(5), pool -> Set.of("a"));
-
-    assertThat(commits.recent("p").lostNodes()).isEmpty();
-    boolean placed = commits.change("p", ledger -> Change.write(ledger.with(on("w", "a")), true));
-    assertThat(placed).as("a change placing an instance on the node").isTrue();
-    assertThat(storage.readShards("p").get("a").document()).isNotEqualTo(written);
-  }
-
   private static LedgerEntry on(String uid, String node) {
     return new LedgerEntry(
         uid,
@@ -81,30 +64,11 @@ class LedgerCommitsUnshardedNodeTest {
   /** Shards in memory, each written only over the version it was read at. */
   private static final class MemoryShards extends ShardsOnlyStorage {
     private final Map<String, Versioned> shards = new HashMap<>();
-    // Nodes whose shard this replica's view does not show until it reads or writes it.
-    private final Set<String> hidden = new HashSet<>();
     private long versions;
-
-    synchronized void hide(String node) {
-      hidden.add(node);
-    }
 
     @Override
     public synchronized Map<String, Versioned> shards(String pool) {
-      Map<String, Versioned> view = new HashMap<>(shards);
-      view.keySet().removeAll(hidden);
-      return view;
-    }
-
-    @Override
-    public synchronized Map<String, Versioned> readShards(String pool) {
       return Map.copyOf(shards);
-    }
-
-    @Override
-    public synchronized void confirm(String pool, Set<String> nodes) {
-      hidden.removeAll(nodes);
-      super.confirm(pool, nodes);
     }
 
     @Override
@@ -115,7 +79,6 @@ class LedgerCommitsUnshardedNodeTest {
       }
       Versioned written = new Versioned(Long.toString(++versions), document);
       shards.put(node, written);
-      hidden.remove(node);
       return written;
     }
   }
