@@ -61,7 +61,6 @@ public final class LedgerCommits {
   private static final int PARALLEL_WRITES = 16;
 
   private final LedgerStorage storage;
-  private final Function<String, Set<String>> placedNodes;
   private final int casAttempts;
   private final Duration timeout;
   private final Map<String, Group> groups = new ConcurrentHashMap<>();
@@ -69,17 +68,8 @@ public final class LedgerCommits {
   private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
   private final ThreadPoolExecutor writers;
 
-  /**
-   * {@code placedNodes} tells the nodes of a pool that stored workloads' statuses place instances
-   * on: one of them without a shard lost it while no replica watched.
-   */
-  public LedgerCommits(
-      LedgerStorage storage,
-      int casAttempts,
-      Duration timeout,
-      Function<String, Set<String>> placedNodes) {
+  public LedgerCommits(LedgerStorage storage, int casAttempts, Duration timeout) {
     this.storage = storage;
-    this.placedNodes = placedNodes;
     this.casAttempts = casAttempts;
     this.timeout = timeout;
     // Blocking API writes, a round's shards at once; idle threads end, so nothing needs closing.
@@ -422,17 +412,13 @@ public final class LedgerCommits {
 
   /**
    * The shards of {@code versions} decoded (each version once) and assembled into a ledger, with
-   * the nodes whose shard is lost: deleted, unreadable, named by a reservation's part but absent,
-   * or absent where a stored workload's status places an instance.
+   * the nodes whose shard is lost: deleted, unreadable, or named by a reservation's part but
+   * absent.
    */
   private Snapshot snapshot(String pool, Map<String, LedgerStorage.Versioned> versions) {
     Set<String> deleted = storage.lostShards(pool);
-    Set<String> unsharded = unsharded(pool, versions);
     Snapshot known = snapshots.get(pool);
-    if (known != null
-        && known.versions().equals(versions)
-        && known.deleted().equals(deleted)
-        && known.unsharded().equals(unsharded)) {
+    if (known != null && known.versions().equals(versions) && known.deleted().equals(deleted)) {
       return known;
     }
     Map<String, LedgerShards.Shard> shards = new HashMap<>();
@@ -459,7 +445,6 @@ public final class LedgerCommits {
         });
     Set<String> lost = new HashSet<>(deleted);
     lost.addAll(unreadable.keySet());
-    lost.addAll(unsharded);
     for (LedgerShards.Shard shard : shards.values()) {
       shard.reservations().values().forEach(part -> lost.addAll(part.nodes()));
     }
@@ -468,7 +453,6 @@ public final class LedgerCommits {
         new Snapshot(
             Map.copyOf(versions),
             Set.copyOf(deleted),
-            unsharded,
             Map.copyOf(shards),
             Map.copyOf(unreadable),
             LedgerShards.assemble(pool, shards.values()).withLostNodes(lost));
@@ -477,30 +461,12 @@ public final class LedgerCommits {
   }
 
   /**
-   * The nodes of {@code pool} where stored workloads place instances and no shard is known: their
-   * shards were lost while no replica watched them (deleted while Nimbus was down, or an install
-   * moved to another namespace), which neither a watch nor a reservation's part can tell. While a
-   * ledger from before shards may still hold what the shards do not, it holds them.
-   */
-  private Set<String> unsharded(String pool, Map<String, LedgerStorage.Versioned> versions) {
-    Set<String> placed = placedNodes.apply(pool);
-    if (placed.isEmpty() || versions.keySet().containsAll(placed) || storage.mayHaveLegacy(pool)) {
-      return Set.of();
-    }
-    Set<String> unsharded = new HashSet<>(placed);
-    unsharded.removeAll(versions.keySet());
-    return Set.copyOf(unsharded);
-  }
-
-  /**
-   * Shards as known, by node, the nodes this replica saw lose theirs, the nodes with stored
-   * instances and no shard, the shards that hold what cannot be read, and the ledger the readable
-   * ones hold together.
+   * Shards as known, by node, the nodes this replica saw lose theirs, the shards that hold what
+   * cannot be read, and the ledger the readable ones hold together.
    */
   private record Snapshot(
       Map<String, LedgerStorage.Versioned> versions,
       Set<String> deleted,
-      Set<String> unsharded,
       Map<String, LedgerShards.Shard> shards,
       Map<String, LedgerStorage.Versioned> unreadable,
       Ledger ledger) {}

@@ -1,7 +1,6 @@
 package dev.nimbus.ledger;
 
 import dev.nimbus.config.NimbusConfig;
-import dev.nimbus.inventory.Inventory;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
@@ -23,15 +22,12 @@ public class LedgerStore {
   private final ConfigMapLedgerStorage storage;
   private final LedgerCommits commits;
 
-  public LedgerStore(KubernetesClient client, NimbusConfig config, Inventory inventory) {
+  public LedgerStore(KubernetesClient client, NimbusConfig config) {
     this.storage =
         new ConfigMapLedgerStorage(client, config.namespace(), config.ledger().decisionTimeout());
     this.commits =
         new LedgerCommits(
-            storage,
-            config.ledger().casAttempts(),
-            config.ledger().decisionTimeout(),
-            inventory::nodesPlacedOn);
+            storage, config.ledger().casAttempts(), config.ledger().decisionTimeout());
   }
 
   /** What a change decided: the ledger to write (empty: write nothing) and a result to return. */

@@ -60,9 +60,7 @@ class LedgerCommitsPropertiesTest {
     Ledger legacy = startsFromLegacy ? legacyLedger(nodes, new Random(seed)) : null;
     FlakyStorage storage = new FlakyStorage(nodes, failureRate, seed, legacy);
     List<LedgerCommits> replicas =
-        List.of(
-            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> java.util.Set.of()),
-            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> java.util.Set.of()));
+        List.of(new LedgerCommits(storage, 20, TIMEOUT), new LedgerCommits(storage, 20, TIMEOUT));
     Set<String> admitted = ConcurrentHashMap.newKeySet();
     Set<String> released = ConcurrentHashMap.newKeySet();
     Set<String> releaseTried = ConcurrentHashMap.newKeySet();
@@ -184,8 +182,7 @@ class LedgerCommitsPropertiesTest {
             return new Versioned("1", document);
           }
         };
-    LedgerCommits commits =
-        new LedgerCommits(slow, 20, Duration.ofMillis(300), anyPool -> java.util.Set.of());
+    LedgerCommits commits = new LedgerCommits(slow, 20, Duration.ofMillis(300));
     ExecutorService callers = Executors.newFixedThreadPool(8);
     Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
     writing.await();
@@ -228,8 +225,7 @@ class LedgerCommitsPropertiesTest {
             return new Versioned("1", document);
           }
         };
-    LedgerCommits commits =
-        new LedgerCommits(broken, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
+    LedgerCommits commits = new LedgerCommits(broken, 20, Duration.ofSeconds(5));
     ExecutorService callers = Executors.newFixedThreadPool(4);
     List<Future<Throwable>> answers = new ArrayList<>();
     for (int i = 0; i < 4; i++) {

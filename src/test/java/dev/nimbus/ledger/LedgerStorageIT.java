@@ -72,10 +72,7 @@ class LedgerStorageIT {
 
   private static LedgerCommits commits(KubernetesClient client, TestNamespace namespace) {
     return new LedgerCommits(
-        new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT),
-        20,
-        TIMEOUT,
-        pool -> java.util.Set.of());
+        new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT), 20, TIMEOUT);
   }
 
   /**

@@ -64,9 +64,7 @@ public final class DecisionBenchmark {
         new StoredCatalog(kvmNodes, pool, Fixtures.instanceType("small", 2, "4Gi"));
     AdmissionDecision decisions =
         new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 0.25);
-    LedgerCommits commits =
-        new LedgerCommits(
-            new MemoryStorage(), 20, Duration.ofSeconds(30), anyPool -> java.util.Set.of());
+    LedgerCommits commits = new LedgerCommits(new MemoryStorage(), 20, Duration.ofSeconds(30));
 
     System.out.printf(
         "machine: %d cores, %s%n",
