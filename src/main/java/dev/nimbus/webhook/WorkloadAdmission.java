@@ -65,15 +65,7 @@ public class WorkloadAdmission {
     } catch (LedgerStore.ContentionException e) {
       decision = Decision.deny("Contention", 429, e.getMessage());
     } catch (RuntimeException e) {
-      decision = failed(e);
-      if (decision.code() == 429) {
-        // Answered "retry": an overloaded API server is expected now and then, not a fault here.
-        LOG.warnf(
-            "Admission of %s %s/%s deferred, answered 429: %s",
-            kind, request.namespace(), request.name(), e.getMessage());
-      } else {
-        LOG.errorf(e, "Admission of %s %s/%s failed", kind, request.namespace(), request.name());
-      }
+      decision = failed(request, e);
     }
     metrics.admission(
         kind,
@@ -81,6 +73,24 @@ public class WorkloadAdmission {
         decision.reason(),
         Duration.ofNanos(System.nanoTime() - start));
     return response(request.uid(), decision);
+  }
+
+  /**
+   * The answer to {@code request}, whose decision failed with {@code e}, logged: a deferral (429)
+   * as one warning line, since an overloaded API server is expected now and then and is not a fault
+   * here; anything else as an error with its stack.
+   */
+  static Decision failed(AdmissionReviews.Request request, RuntimeException e) {
+    Decision decision = failed(e);
+    if (decision.code() == 429) {
+      LOG.warnf(
+          "Admission of %s %s/%s deferred, answered 429: %s",
+          request.kind(), request.namespace(), request.name(), e.getMessage());
+    } else {
+      LOG.errorf(
+          e, "Admission of %s %s/%s failed", request.kind(), request.namespace(), request.name());
+    }
+    return decision;
   }
 
   /**

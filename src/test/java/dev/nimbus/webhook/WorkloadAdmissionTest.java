@@ -4,7 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+import org.jboss.logmanager.ExtLogRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -69,5 +77,69 @@ class WorkloadAdmissionTest {
     assertThat(decision.message())
         .startsWith("Nimbus could not decide this request: a broken invariant")
         .contains("if it fails again, the operator's log says why");
+  }
+
+  /**
+   * A deferral is expected under load and logged as one warning line; any other failure is an error
+   * with its stack, which the operator's log must show (AdmissionIT refuses it).
+   */
+  @Test
+  void aDeferralIsLoggedAsAWarningLineAndAnyOtherFailureAsAnErrorWithItsStack() {
+    var request =
+        new AdmissionReviews.Request(
+            "uid-1", "VirtualServer", "CREATE", "tenant", "vm-19", false, null, null);
+    List<LogRecord> logged = new CopyOnWriteArrayList<>();
+    Handler capture =
+        new Handler() {
+          @Override
+          public void publish(LogRecord record) {
+            logged.add(record);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    Logger log = Logger.getLogger(WorkloadAdmission.class.getName());
+    log.addHandler(capture);
+    try {
+      WorkloadAdmission.failed(
+          request,
+          new KubernetesClientException(
+              "The timeout of 4000 ms has been exceeded when getting a connection to"
+                  + " 127.0.0.1:16443",
+              new TimeoutException()));
+      WorkloadAdmission.failed(
+          request,
+          new KubernetesClientException(
+              new StatusBuilder()
+                  .withCode(403)
+                  .withMessage("configmaps is forbidden: exceeded quota: ledger-quota")
+                  .build()));
+    } finally {
+      log.removeHandler(capture);
+    }
+
+    assertThat(logged).hasSize(2);
+    LogRecord deferred = logged.get(0);
+    assertThat(deferred.getLevel().intValue()).isEqualTo(Level.WARNING.intValue());
+    assertThat(formatted(deferred))
+        .isEqualTo(
+            "Admission of VirtualServer tenant/vm-19 deferred, answered 429: The timeout of 4000"
+                + " ms has been exceeded when getting a connection to 127.0.0.1:16443");
+    assertThat(deferred.getThrown()).as("a deferral's one line, no stack").isNull();
+    LogRecord failed = logged.get(1);
+    assertThat(failed.getLevel().intValue()).isEqualTo(Level.SEVERE.intValue());
+    assertThat(formatted(failed)).isEqualTo("Admission of VirtualServer tenant/vm-19 failed");
+    assertThat(failed.getThrown()).hasMessageContaining("exceeded quota: ledger-quota");
+  }
+
+  /** The line as the operator's log prints it: JBoss Logging formats printf-style. */
+  private static String formatted(LogRecord record) {
+    return record instanceof ExtLogRecord printf
+        ? printf.getFormattedMessage()
+        : new SimpleFormatter().formatMessage(record);
   }
 }
