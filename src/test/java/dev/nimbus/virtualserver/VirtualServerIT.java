@@ -488,6 +488,7 @@ class VirtualServerIT {
       assertThat(reasons(client, namespace)).contains("InstanceRecovered");
 
       // The last node goes too: no node has room, and the server can still be deleted.
+      long lastNodeDeleted = System.nanoTime();
       client.nodes().withName(other).delete();
       awaitTrue(
           () ->
@@ -495,7 +496,15 @@ class VirtualServerIT {
                   .anyMatch(e -> e.getMessage().contains("has room to recover it yet")),
           30);
       client.resource(server).delete();
-      awaitTrue(() -> client.resource(server).get() == null, 60);
+      // The VM goes once its launcher pod does, and the pod of a deleted node only when the pod
+      // garbage collector takes it: 40 s after it first finds the node gone, at a sweep every 20 s.
+      awaitTrue(
+          () -> client.resource(server).get() == null,
+          180,
+          () -> "the server is not gone: " + whatHoldsADeletedServer(client, namespace, server));
+      System.out.printf(
+          "The server was gone %d s after its last node was deleted%n",
+          TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - lastNodeDeleted));
       awaitTrue(() -> StoredLedgers.read(client, NAMESPACE, group).entries().isEmpty(), 30);
     } finally {
       client.resource(server).withGracePeriod(0).delete();
@@ -1432,6 +1441,68 @@ class VirtualServerIT {
 
   private static String uid(HasMetadata object) {
     return object.getMetadata().getUid();
+  }
+
+  /**
+   * What a deleted server still waits for: its finalizers, its VMs and VMIs, their launcher pods,
+   * and its pool's ledger conditions.
+   */
+  private static String whatHoldsADeletedServer(
+      KubernetesClient client, TestNamespace namespace, VirtualServer server) {
+    VirtualServer now = client.resource(server).get();
+    String vms =
+        client
+            .resources(VirtualMachine.class)
+            .inNamespace(namespace.name())
+            .list()
+            .getItems()
+            .stream()
+            .map(
+                vm ->
+                    vm.getMetadata().getName()
+                        + " deleting="
+                        + vm.getMetadata().getDeletionTimestamp())
+            .toList()
+            .toString();
+    String vmis =
+        client
+            .resources(VirtualMachineInstance.class)
+            .inNamespace(namespace.name())
+            .list()
+            .getItems()
+            .stream()
+            .map(
+                vmi ->
+                    vmi.getMetadata().getName()
+                        + " finalizers="
+                        + vmi.getMetadata().getFinalizers()
+                        + " deleting="
+                        + vmi.getMetadata().getDeletionTimestamp())
+            .toList()
+            .toString();
+    String pods =
+        client.pods().inNamespace(namespace.name()).list().getItems().stream()
+            .map(
+                pod ->
+                    pod.getMetadata().getName()
+                        + " on "
+                        + pod.getSpec().getNodeName()
+                        + " deleting="
+                        + pod.getMetadata().getDeletionTimestamp())
+            .toList()
+            .toString();
+    CapacityPool pool =
+        client.resources(CapacityPool.class).withName(server.getSpec().pool()).get();
+    return "finalizers "
+        + (now == null ? "(gone)" : now.getMetadata().getFinalizers())
+        + ", VMs "
+        + vms
+        + ", VMIs "
+        + vmis
+        + ", pods "
+        + pods
+        + ", pool conditions "
+        + (pool == null || pool.getStatus() == null ? "(none)" : pool.getStatus().conditions());
   }
 
   private static String vmiUid(KubernetesClient client, TestNamespace namespace, String name) {
