@@ -17,6 +17,7 @@ import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.NimbusChart;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
@@ -594,20 +595,13 @@ class ChartIT {
       }
 
       var rendered =
-          client
-              .getKubernetesSerialization()
-              .unmarshal(
-                  String.join(
-                      "\n",
-                      helm(
-                          "template",
-                          "nimbus-down",
-                          chart().toString(),
-                          "--kube-version",
-                          "1.34.4",
-                          "--show-only",
-                          "templates/webhook.yaml")),
-                  ValidatingWebhookConfiguration.class);
+          NimbusChart.render(
+              client,
+              ValidatingWebhookConfiguration.class,
+              "nimbus-down",
+              "templates/webhook.yaml",
+              "--kube-version",
+              "1.34.4");
       var live =
           client
               .admissionRegistration()
@@ -982,7 +976,7 @@ class ChartIT {
   }
 
   static Path chart() {
-    return project("helm/nimbus");
+    return NimbusChart.directory();
   }
 
   static Path project(String path) {
@@ -991,10 +985,7 @@ class ChartIT {
 
   static List<String> helm(String... args) throws Exception {
     List<String> command = new ArrayList<>();
-    // The helm that hack/build-control-plane.sh built, wherever hack/versions.sh puts it.
-    String bin =
-        run(List.of("bash", "-c", "source hack/versions.sh && echo \"$NIMBUS_BIN\"")).get(0);
-    command.add(Path.of(bin, "helm").toString());
+    command.add(NimbusChart.helm().toString());
     command.addAll(List.of(args));
     command.add("--kubeconfig=" + LocalCluster.kubeconfig());
     return run(command);

@@ -6,8 +6,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.naming.Names;
-import dev.nimbus.testing.ControlPlaneBinaries;
 import dev.nimbus.testing.LocalCluster;
+import dev.nimbus.testing.NimbusChart;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.ServiceProxy;
 import dev.nimbus.testing.TestNamespace;
@@ -263,22 +263,13 @@ class CertificateRotationIT {
       TestNamespace namespace,
       String url) {
     T configuration =
-        client
-            .getKubernetesSerialization()
-            .unmarshal(
-                String.join(
-                    "\n",
-                    ControlPlaneBinaries.run(
-                        null,
-                        ControlPlaneBinaries.path("helm").toString(),
-                        "template",
-                        INSTALLED,
-                        LocalCluster.projectDir().resolve("helm/nimbus").toString(),
-                        "--set",
-                        "watchNamespaces={" + namespace.name() + "}",
-                        "--show-only",
-                        template)),
-                type);
+        NimbusChart.render(
+            client,
+            type,
+            INSTALLED,
+            template,
+            "--set",
+            "watchNamespaces={" + namespace.name() + "}");
     var clientConfig = new WebhookClientConfigBuilder().withUrl(url).build();
     if (configuration instanceof ValidatingWebhookConfiguration validating) {
       validating.getWebhooks().forEach(webhook -> webhook.setClientConfig(clientConfig));
