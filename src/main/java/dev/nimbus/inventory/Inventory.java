@@ -22,6 +22,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -49,6 +50,7 @@ public class Inventory implements Catalog {
   // The same as kind/namespace/name to UID, kept from the informers' events: some decisions ask it
   // for every entry of a pool, and each read of the reduced store builds a whole object.
   private final Map<String, String> workloadUids = new ConcurrentHashMap<>();
+  private final StoredPlacements placements = new StoredPlacements();
   private final WatchedNamespaces watched;
   private volatile boolean started;
 
@@ -94,6 +96,8 @@ public class Inventory implements Catalog {
             client, ContainerTask.class, watched, () -> namesAndUids(client, ContainerTask.class));
     servers.addEventHandler(new WorkloadUids<>());
     tasks.addEventHandler(new WorkloadUids<>());
+    servers.addEventHandler(placements);
+    tasks.addEventHandler(placements);
   }
 
   /** Keeps {@link #workloadUids} as the informer's store is. */
@@ -234,6 +238,15 @@ public class Inventory implements Catalog {
   public Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name) {
     start();
     return Optional.ofNullable(taskDefinitionRevisions.get(namespace, name));
+  }
+
+  /**
+   * The nodes of {@code pool} that stored workloads' statuses place instances on: where such a node
+   * has no ledger shard, the shard was lost while no replica watched it.
+   */
+  public Set<String> nodesPlacedOn(String pool) {
+    start();
+    return placements.nodes(pool);
   }
 
   @Override

@@ -50,7 +50,7 @@ public final class WatchedInformer<T extends HasMetadata> {
     return client.resources(type).inAnyNamespace();
   }
 
-  public void addEventHandler(ResourceEventHandler<T> handler) {
+  public void addEventHandler(ResourceEventHandler<? super T> handler) {
     informers.values().forEach(informer -> informer.addEventHandler(handler));
   }
 

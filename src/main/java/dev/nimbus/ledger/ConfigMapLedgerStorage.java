@@ -41,6 +41,7 @@ import java.util.function.Consumer;
  */
 public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   private static final String BY_POOL = "pool";
+  private static final int CONFIRMED_PER_LIST = 100;
 
   private final KubernetesClient client;
   private final String namespace;
@@ -59,7 +60,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
       KubernetesClient client, String namespace, Duration decisionTimeout) {
     // A commit reads and writes once per attempt within the decision timeout: each call gets half
     // of it, and is not retried by the client (the commit retries, and knows its deadline).
-    int perCall = (int) (decisionTimeout.toMillis() / 2);
+    int perCall = (int) LedgerStorage.callTimeout(decisionTimeout).toMillis();
     this.client =
         client
             .newClient(
@@ -159,6 +160,43 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
             .getItems());
   }
 
+  @Override
+  public void confirm(String pool, java.util.Set<String> nodes) {
+    java.util.Set<String> absent = new java.util.HashSet<>(nodes);
+    List<String> labels = nodes.stream().map(Names::ledgerNode).toList();
+    // One list per few nodes: a selector naming them all could pass a URL's length.
+    for (int from = 0; from < labels.size(); from += CONFIRMED_PER_LIST) {
+      String[] some =
+          labels
+              .subList(from, Math.min(labels.size(), from + CONFIRMED_PER_LIST))
+              .toArray(String[]::new);
+      for (ConfigMap map :
+          client
+              .configMaps()
+              .inNamespace(namespace)
+              .withLabel(Names.POOL_LABEL, pool)
+              .withLabelIn(Names.LEDGER_NODE_LABEL, some)
+              .list()
+              .getItems()) {
+        if (isShard(map) && absent.remove(map.getData().get(Names.LEDGER_SHARD_NODE_KEY))) {
+          newer.merge(
+              map.getMetadata().getName(),
+              Optional.of(map),
+              (known, read) -> known.isPresent() && isNewer(known.get(), map) ? known : read);
+          found(map);
+        }
+      }
+    }
+    absent.forEach(node -> lose(pool, node));
+    // A shard created after the list and delivered before its node was marked lost is not lost.
+    // The mark comes first and the view is read after it: a delivery either shows in this view or
+    // runs its found() after the mark, and clears it either way.
+    Map<String, Versioned> now = shards(pool);
+    absent.stream()
+        .filter(now::containsKey)
+        .forEach(node -> lost.get(pool).remove(node)); // marked just above
+  }
+
   private static Map<String, Versioned> byNode(Iterable<ConfigMap> maps) {
     Map<String, Versioned> byNode = new HashMap<>();
     for (ConfigMap map : maps) {
@@ -198,6 +236,8 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
         newer.put(name, Optional.ofNullable(now));
         if (now == null && current != null) {
           lose(pool, node); // it existed, and is gone
+        } else if (now != null) {
+          found(now); // it exists, whatever this replica took it for
         }
         return null;
       }

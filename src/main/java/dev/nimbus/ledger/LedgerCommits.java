@@ -61,17 +61,32 @@ public final class LedgerCommits {
   private static final int PARALLEL_WRITES = 16;
 
   private final LedgerStorage storage;
+  private final Function<String, Set<String>> placedNodes;
   private final int casAttempts;
   private final Duration timeout;
+  // The longest a round of writes takes (one storage call), with a tenth of the timeout for
+  // deciding and answering: a change is written only while that much of its time is left, so that
+  // nothing is written after its caller was answered.
+  private final long writeNanos;
   private final Map<String, Group> groups = new ConcurrentHashMap<>();
   private final Map<String, DecodedShard> decodedShards = new ConcurrentHashMap<>();
   private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
   private final ThreadPoolExecutor writers;
 
-  public LedgerCommits(LedgerStorage storage, int casAttempts, Duration timeout) {
+  /**
+   * {@code placedNodes} tells the nodes of a pool that stored workloads' statuses place instances
+   * on: one of them without a shard lost it while no replica watched.
+   */
+  public LedgerCommits(
+      LedgerStorage storage,
+      int casAttempts,
+      Duration timeout,
+      Function<String, Set<String>> placedNodes) {
     this.storage = storage;
+    this.placedNodes = placedNodes;
     this.casAttempts = casAttempts;
     this.timeout = timeout;
+    this.writeNanos = LedgerStorage.callTimeout(timeout).plus(timeout.dividedBy(10)).toNanos();
     // Blocking API writes, a round's shards at once; idle threads end, so nothing needs closing.
     AtomicInteger named = new AtomicInteger();
     this.writers =
@@ -91,7 +106,7 @@ public final class LedgerCommits {
 
   /** The ledger of {@code pool} as stored now. */
   public Ledger read(String pool) {
-    return withLegacy(pool, snapshot(pool, storage.readShards(pool)).ledger());
+    return withLegacy(pool, stored(pool).ledger());
   }
 
   /**
@@ -99,7 +114,7 @@ public final class LedgerCommits {
    * soon as it sees them. Assembled again only when a shard changed.
    */
   public Ledger recent(String pool) {
-    return withLegacy(pool, snapshot(pool, storage.shards(pool)).ledger());
+    return withLegacy(pool, known(pool).ledger());
   }
 
   /**
@@ -109,12 +124,15 @@ public final class LedgerCommits {
    */
   public <T> T change(String pool, Function<Ledger, Change<T>> decide) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    Pending<T> mine = new Pending<>(decide);
+    Pending<T> mine = new Pending<>(decide, deadline);
     Group group = groups.computeIfAbsent(pool, p -> new Group());
     group.waiting.add(mine);
     boolean locked;
     try {
-      locked = group.lock.tryLock(remaining(deadline), TimeUnit.NANOSECONDS);
+      // Past this, a round of writes could outlast the caller: waiting longer would only end in a
+      // "retry" answered later.
+      locked =
+          group.lock.tryLock(Math.max(0, remaining(deadline) - writeNanos), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       locked = false;
@@ -188,7 +206,11 @@ public final class LedgerCommits {
     // letting a change be answered while a shard holds a part that an earlier attempt wrote.
     Map<String, Set<String>> putBackNodes = new HashMap<>();
     for (int attempt = 1; attempt <= casAttempts; attempt++) {
-      Snapshot read = snapshot(pool, storage.shards(pool));
+      Snapshot read = known(pool);
+      remaining = withTimeToWrite(pool, remaining);
+      if (remaining.isEmpty()) {
+        return;
+      }
       Ledger stored = read.ledger();
       Ledger ledger = putBack(stored, putBack);
       Map<Pending<?>, Set<String>> touched = new IdentityHashMap<>();
@@ -294,7 +316,7 @@ public final class LedgerCommits {
           if (!putBack.containsKey(uid)) {
             // What the entry held before this write: where the write went through, the view
             // was the stored version; where it failed, the view may lag, so read it as stored.
-            current = current != null ? current : snapshot(pool, storage.readShards(pool)).ledger();
+            current = current != null ? current : stored(pool).ledger();
             putBack.put(uid, Optional.ofNullable(before(uid, stored, current, failed)));
           }
           putBackNodes.computeIfAbsent(uid, u -> new HashSet<>()).addAll(of);
@@ -311,6 +333,24 @@ public final class LedgerCommits {
       backOff(attempt);
     }
     fail(remaining, ContentionException.lostRaces(pool, casAttempts));
+  }
+
+  /**
+   * The changes of {@code batch} with time left for a round of writes; the others are answered
+   * "retry" now and never written. A change written after its caller gave up would hold room for an
+   * object the API server never stores (it was refused, or is retried as another), and could make
+   * the retry itself be refused for that room.
+   */
+  private List<Pending<?>> withTimeToWrite(String pool, List<Pending<?>> batch) {
+    List<Pending<?>> timely = new ArrayList<>(batch.size());
+    for (Pending<?> pending : batch) {
+      if (remaining(pending.deadline) >= writeNanos) {
+        timely.add(pending);
+      } else {
+        pending.future.completeExceptionally(ContentionException.busy(pool, timeout));
+      }
+    }
+    return timely;
   }
 
   /**
@@ -363,7 +403,7 @@ public final class LedgerCommits {
     Set<String> nodes = new TreeSet<>();
     frozen.entries().values().forEach(entry -> nodes.addAll(nodesOf(entry)));
     for (int attempt = 1; attempt <= casAttempts; attempt++) {
-      Snapshot read = snapshot(pool, storage.shards(pool));
+      Snapshot read = known(pool);
       boolean copied = true;
       for (String node : nodes) {
         LedgerShards.Shard shard = read.shards().getOrDefault(node, LedgerShards.Shard.empty(node));
@@ -410,15 +450,43 @@ public final class LedgerCommits {
     return next;
   }
 
+  /** The shards of {@code pool} as stored now, assembled. */
+  private Snapshot stored(String pool) {
+    Map<String, LedgerStorage.Versioned> versions = storage.readShards(pool);
+    return snapshot(pool, versions, unsharded(pool, versions));
+  }
+
+  /**
+   * The shards of {@code pool} as this replica knows them, assembled. Nodes that stored workloads
+   * place instances on and that it knows no shard of are read from the API server first: another
+   * replica may have written such a node's first shard, and this replica seen the status of the
+   * workload admitted there before the shard. Only a shard absent there too is lost (and stays so
+   * for this replica, without another read, until a shard of its node is written or seen).
+   */
+  private Snapshot known(String pool) {
+    Map<String, LedgerStorage.Versioned> versions = storage.shards(pool);
+    Set<String> unseen = new HashSet<>(unsharded(pool, versions));
+    unseen.removeAll(storage.lostShards(pool));
+    if (!unseen.isEmpty()) {
+      storage.confirm(pool, unseen);
+      versions = storage.shards(pool);
+    }
+    return snapshot(pool, versions, Set.of());
+  }
+
   /**
    * The shards of {@code versions} decoded (each version once) and assembled into a ledger, with
-   * the nodes whose shard is lost: deleted, unreadable, or named by a reservation's part but
-   * absent.
+   * the nodes whose shard is lost: deleted, unreadable, named by a reservation's part but absent,
+   * or {@code unsharded}: absent where a stored workload's status places an instance.
    */
-  private Snapshot snapshot(String pool, Map<String, LedgerStorage.Versioned> versions) {
+  private Snapshot snapshot(
+      String pool, Map<String, LedgerStorage.Versioned> versions, Set<String> unsharded) {
     Set<String> deleted = storage.lostShards(pool);
     Snapshot known = snapshots.get(pool);
-    if (known != null && known.versions().equals(versions) && known.deleted().equals(deleted)) {
+    if (known != null
+        && known.versions().equals(versions)
+        && known.deleted().equals(deleted)
+        && known.unsharded().equals(unsharded)) {
       return known;
     }
     Map<String, LedgerShards.Shard> shards = new HashMap<>();
@@ -445,6 +513,7 @@ public final class LedgerCommits {
         });
     Set<String> lost = new HashSet<>(deleted);
     lost.addAll(unreadable.keySet());
+    lost.addAll(unsharded);
     for (LedgerShards.Shard shard : shards.values()) {
       shard.reservations().values().forEach(part -> lost.addAll(part.nodes()));
     }
@@ -453,6 +522,7 @@ public final class LedgerCommits {
         new Snapshot(
             Map.copyOf(versions),
             Set.copyOf(deleted),
+            unsharded,
             Map.copyOf(shards),
             Map.copyOf(unreadable),
             LedgerShards.assemble(pool, shards.values()).withLostNodes(lost));
@@ -461,12 +531,30 @@ public final class LedgerCommits {
   }
 
   /**
-   * Shards as known, by node, the nodes this replica saw lose theirs, the shards that hold what
-   * cannot be read, and the ledger the readable ones hold together.
+   * The nodes of {@code pool} where stored workloads place instances and no shard is known: their
+   * shards were lost while no replica watched them (deleted while Nimbus was down, or an install
+   * moved to another namespace), which neither a watch nor a reservation's part can tell. While a
+   * ledger from before shards may still hold what the shards do not, it holds them.
+   */
+  private Set<String> unsharded(String pool, Map<String, LedgerStorage.Versioned> versions) {
+    Set<String> placed = placedNodes.apply(pool);
+    if (placed.isEmpty() || versions.keySet().containsAll(placed) || storage.mayHaveLegacy(pool)) {
+      return Set.of();
+    }
+    Set<String> unsharded = new HashSet<>(placed);
+    unsharded.removeAll(versions.keySet());
+    return Set.copyOf(unsharded);
+  }
+
+  /**
+   * Shards as known, by node, the nodes this replica saw lose theirs, the nodes with stored
+   * instances and no shard, the shards that hold what cannot be read, and the ledger the readable
+   * ones hold together.
    */
   private record Snapshot(
       Map<String, LedgerStorage.Versioned> versions,
       Set<String> deleted,
+      Set<String> unsharded,
       Map<String, LedgerShards.Shard> shards,
       Map<String, LedgerStorage.Versioned> unreadable,
       Ledger ledger) {}
@@ -477,7 +565,7 @@ public final class LedgerCommits {
    * the shard is not lost (any more), or another write came first.
    */
   public boolean rebuild(String pool, String node, Collection<LedgerEntry> entries) {
-    Snapshot read = snapshot(pool, storage.shards(pool));
+    Snapshot read = known(pool);
     if (!read.ledger().lostNodes().contains(node)) {
       return false;
     }
@@ -623,13 +711,16 @@ public final class LedgerCommits {
     private static final int ABANDONED = 2;
 
     final Function<Ledger, Change<T>> decide;
+    // When its caller is answered "retry" at the latest (System.nanoTime()).
+    final long deadline;
     final CompletableFuture<T> future = new CompletableFuture<>();
     private final AtomicInteger state = new AtomicInteger(WAITING);
     private T result;
     private RuntimeException failure;
 
-    Pending(Function<Ledger, Change<T>> decide) {
+    Pending(Function<Ledger, Change<T>> decide, long deadline) {
       this.decide = decide;
+      this.deadline = deadline;
     }
 
     /** A committer takes this change into its batch, unless its caller gave up first. */

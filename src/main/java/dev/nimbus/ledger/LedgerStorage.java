@@ -15,6 +15,15 @@ public interface LedgerStorage {
   record Versioned(String version, String document) {}
 
   /**
+   * The longest one call to the storage may take within a decision that may take {@code
+   * decisionTimeout}: half of it, so that a commit that starts a round of writes with that much
+   * time left answers within the timeout.
+   */
+  static java.time.Duration callTimeout(java.time.Duration decisionTimeout) {
+    return decisionTimeout.dividedBy(2);
+  }
+
+  /**
    * The shards of {@code pool} by node, as this replica knows them: this replica's own writes at
    * once, other replicas' as soon as they are seen. A shard known at an older version only makes a
    * write over it fail, never succeed.
@@ -29,6 +38,14 @@ public interface LedgerStorage {
 
   /** The shards of {@code pool} by node, as stored now. */
   Map<String, Versioned> readShards(String pool);
+
+  /**
+   * Reads as stored now the shards of {@code nodes} in {@code pool}, nodes that {@link #shards}
+   * shows no shard of: each one found is shown by {@link #shards} from then on (it was written and
+   * not seen yet), each one absent is lost ({@link #lostShards}) until a shard of its node is
+   * written or seen.
+   */
+  void confirm(String pool, java.util.Set<String> nodes);
 
   /**
    * Writes {@code document} as the shard of {@code node} in {@code pool} if it is still at {@code

@@ -1,6 +1,7 @@
 package dev.nimbus.ledger;
 
 import dev.nimbus.config.NimbusConfig;
+import dev.nimbus.inventory.Inventory;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
@@ -22,12 +23,15 @@ public class LedgerStore {
   private final ConfigMapLedgerStorage storage;
   private final LedgerCommits commits;
 
-  public LedgerStore(KubernetesClient client, NimbusConfig config) {
+  public LedgerStore(KubernetesClient client, NimbusConfig config, Inventory inventory) {
     this.storage =
         new ConfigMapLedgerStorage(client, config.namespace(), config.ledger().decisionTimeout());
     this.commits =
         new LedgerCommits(
-            storage, config.ledger().casAttempts(), config.ledger().decisionTimeout());
+            storage,
+            config.ledger().casAttempts(),
+            config.ledger().decisionTimeout(),
+            inventory::nodesPlacedOn);
   }
 
   /** What a change decided: the ledger to write (empty: write nothing) and a result to return. */

@@ -60,7 +60,9 @@ class LedgerCommitsPropertiesTest {
     Ledger legacy = startsFromLegacy ? legacyLedger(nodes, new Random(seed)) : null;
     FlakyStorage storage = new FlakyStorage(nodes, failureRate, seed, legacy);
     List<LedgerCommits> replicas =
-        List.of(new LedgerCommits(storage, 20, TIMEOUT), new LedgerCommits(storage, 20, TIMEOUT));
+        List.of(
+            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> java.util.Set.of()),
+            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> java.util.Set.of()));
     Set<String> admitted = ConcurrentHashMap.newKeySet();
     Set<String> released = ConcurrentHashMap.newKeySet();
     Set<String> releaseTried = ConcurrentHashMap.newKeySet();
@@ -182,7 +184,8 @@ class LedgerCommitsPropertiesTest {
             return new Versioned("1", document);
           }
         };
-    LedgerCommits commits = new LedgerCommits(slow, 20, Duration.ofMillis(300));
+    LedgerCommits commits =
+        new LedgerCommits(slow, 20, Duration.ofMillis(300), anyPool -> java.util.Set.of());
     ExecutorService callers = Executors.newFixedThreadPool(8);
     Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
     writing.await();
@@ -225,7 +228,8 @@ class LedgerCommitsPropertiesTest {
             return new Versioned("1", document);
           }
         };
-    LedgerCommits commits = new LedgerCommits(broken, 20, Duration.ofSeconds(5));
+    LedgerCommits commits =
+        new LedgerCommits(broken, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
     ExecutorService callers = Executors.newFixedThreadPool(4);
     List<Future<Throwable>> answers = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -266,7 +270,7 @@ class LedgerCommitsPropertiesTest {
     return Change.none(verdict);
   }
 
-  private static LedgerEntry entry(String uid, String node, long cpu) {
+  static LedgerEntry entry(String uid, String node, long cpu) {
     return new LedgerEntry(
         uid,
         "VirtualServer",
@@ -322,6 +326,11 @@ class LedgerCommitsPropertiesTest {
     @Override
     public Set<String> lostShards(String pool) {
       return Set.of();
+    }
+
+    @Override
+    public void confirm(String pool, Set<String> nodes) {
+      throw new UnsupportedOperationException("no stored workloads place instances here");
     }
 
     @Override

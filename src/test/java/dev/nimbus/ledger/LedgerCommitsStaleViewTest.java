@@ -32,7 +32,8 @@ class LedgerCommitsStaleViewTest {
   @Test
   void aReleaseIsAnsweredOnlyWhenEveryShardOfItsEntryIsWritten() {
     ScriptedStorage storage = new ScriptedStorage();
-    LedgerCommits commits = new LedgerCommits(storage, 20, Duration.ofSeconds(5));
+    LedgerCommits commits =
+        new LedgerCommits(storage, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
     // Something on b first, so that b has an older version to be seen in.
     boolean x = commits.change("p", ledger -> admit(ledger, "x", 1, "b"));
     // One instance on each node: an entry with a part in each shard.
@@ -59,7 +60,8 @@ class LedgerCommitsStaleViewTest {
   @Test
   void aRetryWritesEveryShardAnEarlierAttemptWroteEvenWhereItsViewShowsTheWantedPart() {
     ScriptedStorage storage = new ScriptedStorage();
-    LedgerCommits commits = new LedgerCommits(storage, 20, Duration.ofSeconds(5));
+    LedgerCommits commits =
+        new LedgerCommits(storage, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
     // Another writer gets to b first, twice: the first two attempts write a and not b.
     storage.refuseWritesOf("b", 2);
     // The third attempt's view shows a as the first attempt left it.

@@ -10,8 +10,10 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -70,9 +72,43 @@ class LedgerStorageIT {
     assertThat(bytes).as("bytes written by a one-instance decision").isLessThan(16 * 1024);
   }
 
+  @Test
+  void aConfirmedShardIsKnownAtOnceAndAnAbsentOneIsLostUntilItIsWritten(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    // More nodes than one list asks for: the confirmation reads them in several.
+    int nodes = 230;
+    try (ConfigMapLedgerStorage writer =
+            new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT);
+        ConfigMapLedgerStorage reader =
+            new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT)) {
+      Set<String> asked = new HashSet<>();
+      for (int i = 0; i < nodes; i++) {
+        String node = "node-" + i;
+        writer.write(POOL, node, null, LedgerShards.encode(LedgerShards.Shard.empty(node)));
+        asked.add(node);
+      }
+      asked.add("node-absent");
+
+      reader.confirm(POOL, asked);
+
+      assertThat(reader.shards(POOL)).hasSize(nodes);
+      assertThat(reader.lostShards(POOL)).containsExactly("node-absent");
+      writer.write(
+          POOL, "node-absent", null, LedgerShards.encode(LedgerShards.Shard.empty("node-absent")));
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!reader.lostShards(POOL).isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(100);
+      }
+      assertThat(reader.lostShards(POOL)).as("lost until its shard is seen").isEmpty();
+    }
+  }
+
   private static LedgerCommits commits(KubernetesClient client, TestNamespace namespace) {
     return new LedgerCommits(
-        new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT), 20, TIMEOUT);
+        new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT),
+        20,
+        TIMEOUT,
+        pool -> java.util.Set.of());
   }
 
   /**

@@ -2,16 +2,30 @@ package dev.nimbus.ledger;
 
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Storage in memory of a pool that never had a legacy ledger and loses no shard: what the tests and
- * benchmarks that keep shards themselves have in common. A view is the stored shards unless a
- * subclass makes it lag.
+ * Storage in memory of a pool that never had a legacy ledger and loses no shard but those found
+ * absent when confirmed: what the tests and benchmarks that keep shards themselves have in common.
+ * A view is the stored shards unless a subclass makes it lag.
  */
 public abstract class ShardsOnlyStorage implements LedgerStorage {
+  // Nodes found without a shard when asked to confirm one.
+  private final Set<String> absent = ConcurrentHashMap.newKeySet();
+
   @Override
   public Set<String> lostShards(String pool) {
-    return Set.of();
+    if (absent.isEmpty()) {
+      return Set.of();
+    }
+    absent.removeAll(readShards(pool).keySet());
+    return Set.copyOf(absent);
+  }
+
+  @Override
+  public void confirm(String pool, Set<String> nodes) {
+    Map<String, Versioned> stored = readShards(pool);
+    nodes.stream().filter(node -> !stored.containsKey(node)).forEach(absent::add);
   }
 
   @Override

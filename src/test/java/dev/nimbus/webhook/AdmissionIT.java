@@ -64,6 +64,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class AdmissionIT {
   static final String POOL = "it-admission";
   static final String OPERATOR_NAMESPACE = "nimbus-it";
+  private static final int[] PORTS = {19443, 19444};
   private static final List<OperatorProcess> replicas = new ArrayList<>();
   private static ServiceProxy proxy;
 
@@ -78,15 +79,18 @@ class AdmissionIT {
     client.resource(Fixtures.instanceType("it.huge", 61, "1Gi")).serverSideApply();
     client.resource(Fixtures.serverPool(POOL, "nimbus-it/pool", "admission")).serverSideApply();
 
-    int[] ports = {19443, 19444};
-    proxy = new ServiceProxy(List.of(ports[0], ports[1]));
-    for (int i = 0; i < ports.length; i++) {
+    proxy = new ServiceProxy(List.of(PORTS[0], PORTS[1]));
+    startReplicas();
+  }
+
+  private static void startReplicas() {
+    for (int i = 0; i < PORTS.length; i++) {
       // One configuration, pointed at the proxy in front of both replicas.
       replicas.add(
           OperatorProcess.forTests(
               "it-operator-" + i,
               OPERATOR_NAMESPACE,
-              ports[i],
+              PORTS[i],
               Map.of(
                   "nimbus.webhook.url",
                   "https://127.0.0.1:" + proxy.port(),
@@ -894,6 +898,68 @@ class AdmissionIT {
     // The pool is full: give it back for the tests after this one.
     client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
     awaitEarlierReservationsReleased(client);
+  }
+
+  /**
+   * A pool whose every ledger shard was deleted while no replica ran (as when an install moves to
+   * another namespace and leaves its ledger behind) has nothing in its shards when the replicas
+   * start: they find the nodes that the stored servers' statuses place instances on without a
+   * shard, admit nothing onto them, and rebuild their shards from those statuses.
+   */
+  @Test
+  @Order(5)
+  void aLedgerDeletedWhileNoReplicaRanIsRebuiltBeforeItsNodesTakeMore(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
+    // Room for 90 instances in the empty pool (60 + 40 vCPUs), not beside 15 more.
+    VirtualServer pastRoom = server(namespace, "past-room", "it.one", 90);
+    client.resource(pastRoom).dryRun().create();
+    List<VirtualServer> held = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      held.add(client.resource(server(namespace, "held-" + i, "it.one", 5)).create());
+    }
+    awaitTrue(
+        () -> held.stream().allMatch(s -> placedInstances(client.resource(s).get()) == 5),
+        60,
+        () -> "every held server's status shows its 5 instances on nodes");
+
+    replicas.forEach(OperatorProcess::close);
+    replicas.clear();
+    java.time.Instant deleted = java.time.Instant.now();
+    StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
+    startReplicas();
+
+    assertThat(ledger(client).entries()).as("the shards, deleted while no replica ran").isEmpty();
+    assertThatThrownBy(() -> client.resource(pastRoom).create())
+        .as("a create onto nodes whose shards are lost, the 15 instances still running there")
+        .isInstanceOfSatisfying(
+            KubernetesClientException.class, e -> assertThat(e.getCode()).isIn(403, 429));
+    awaitTrue(
+        () -> rebuiltSince(client, deleted) && ledgerComplete(client),
+        60,
+        () ->
+            "the pool's LedgerComplete condition: "
+                + client.resources(CapacityPool.class).withName(POOL).get().getStatus());
+    Ledger rebuilt = ledger(client);
+    assertThat(rebuilt.entries().keySet())
+        .as("the ledger rebuilt from the stored servers")
+        .containsExactlyInAnyOrderElementsOf(
+            held.stream().map(s -> s.getMetadata().getUid()).toList());
+    held.forEach(s -> assertThat(rebuilt.entry(s.getMetadata().getUid()).count()).isEqualTo(5));
+    assertThatThrownBy(() -> client.resource(pastRoom).dryRun().create())
+        .as("past the room after the rebuild")
+        .isInstanceOf(KubernetesClientException.class);
+    client.resource(server(namespace, "fits", "it.one", 5)).dryRun().create();
+
+    client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
+    awaitEarlierReservationsReleased(client);
+  }
+
+  /** How many instances of {@code server} its status places on a node. */
+  private static long placedInstances(VirtualServer server) {
+    return server == null || server.getStatus() == null || server.getStatus().instances() == null
+        ? 0
+        : server.getStatus().instances().stream().filter(i -> i.node() != null).count();
   }
 
   /**

@@ -64,7 +64,9 @@ public final class DecisionBenchmark {
         new StoredCatalog(kvmNodes, pool, Fixtures.instanceType("small", 2, "4Gi"));
     AdmissionDecision decisions =
         new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 0.25);
-    LedgerCommits commits = new LedgerCommits(new MemoryStorage(), 20, Duration.ofSeconds(30));
+    LedgerCommits commits =
+        new LedgerCommits(
+            new MemoryStorage(), 20, Duration.ofSeconds(30), anyPool -> java.util.Set.of());
 
     System.out.printf(
         "machine: %d cores, %s%n",
