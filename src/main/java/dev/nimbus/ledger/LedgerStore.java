@@ -67,7 +67,7 @@ public class LedgerStore {
       return new ContentionException(
           "the ledger of pool \""
               + pool
-              + "\" could not take this change within "
+              + "\" could not take this change in time to write it within "
               + timeout.toMillis()
               + " ms (other changes or the API server are slow); retry the request");
     }
