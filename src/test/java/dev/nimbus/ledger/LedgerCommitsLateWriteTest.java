@@ -103,6 +103,6 @@ class LedgerCommitsLateWriteTest {
 
   private static java.util.function.Function<Ledger, Change<Boolean>> admitting(String uid) {
     return ledger ->
-        Change.write(ledger.with(LedgerCommitsPropertiesTest.entry(uid, "n", 1000)), Boolean.TRUE);
+        Change.write(ledger.with(LedgerEntries.oneInstance(uid, "n", 1000)), Boolean.TRUE);
   }
 }

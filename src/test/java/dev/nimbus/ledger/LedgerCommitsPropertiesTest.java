@@ -211,7 +211,8 @@ class LedgerCommitsPropertiesTest {
   }
 
   private static java.util.function.Function<Ledger, Change<Boolean>> admitting(String uid) {
-    return ledger -> Change.write(ledger.with(entry(uid, "n", 1000)), Boolean.TRUE);
+    return ledger ->
+        Change.write(ledger.with(LedgerEntries.oneInstance(uid, "n", 1000)), Boolean.TRUE);
   }
 
   @Example
@@ -268,18 +269,6 @@ class LedgerCommitsPropertiesTest {
       return Change.write(ledger.with(entry), verdict);
     }
     return Change.none(verdict);
-  }
-
-  static LedgerEntry entry(String uid, String node, long cpu) {
-    return new LedgerEntry(
-        uid,
-        "VirtualServer",
-        "ns",
-        uid,
-        Instant.EPOCH.toString(),
-        1,
-        List.of(new LedgerEntry.Placement(node, cpu, GI, 0, null)),
-        1L);
   }
 
   /**

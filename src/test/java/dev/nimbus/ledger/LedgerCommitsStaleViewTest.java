@@ -75,27 +75,16 @@ class LedgerCommitsStaleViewTest {
             "p",
             ledger ->
                 Change.write(
-                    ledger.with(placed("w", attempts.get(Math.min(attempt[0]++, 3)))), true));
+                    ledger.with(
+                        LedgerEntries.placed(
+                            "w", attempts.get(Math.min(attempt[0]++, 3)), i -> 1_000L * (i + 1))),
+                    true));
 
     assertThat(admitted).isTrue();
     assertThat(storage.latest().entry("w").placements())
         .as("w as stored once its admission was answered")
-        .isEqualTo(placed("w", List.of("a", "b")).placements());
-  }
-
-  /** An entry of {@code uid} with instance i on {@code nodes[i]}, of i + 1 CPUs. */
-  private static LedgerEntry placed(String uid, List<String> nodes) {
-    return new LedgerEntry(
-        uid,
-        "VirtualServer",
-        "ns",
-        uid,
-        Instant.EPOCH.toString(),
-        nodes.size(),
-        java.util.stream.IntStream.range(0, nodes.size())
-            .mapToObj(i -> new LedgerEntry.Placement(nodes.get(i), 1_000L * (i + 1), GI, 0, null))
-            .toList(),
-        1L);
+        .isEqualTo(
+            LedgerEntries.placed("w", List.of("a", "b"), i -> 1_000L * (i + 1)).placements());
   }
 
   /** Admits {@code count} instances of 1 CPU, on {@code only} when set. */

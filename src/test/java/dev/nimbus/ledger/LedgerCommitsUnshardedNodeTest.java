@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.ledger.LedgerStore.Change;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.Test;
  * it until the shard is rebuilt, which writes it anew.
  */
 class LedgerCommitsUnshardedNodeTest {
-  private static final long GI = 1L << 30;
 
   @Test
   void aNodeWhereStoredWorkloadsRunWithoutAShardIsLostUntilItsShardIsRebuilt() {
@@ -30,15 +28,23 @@ class LedgerCommitsUnshardedNodeTest {
 
     assertThat(commits.recent("p").lostNodes()).containsExactly("a");
     assertThatThrownBy(
-            () -> commits.change("p", ledger -> Change.write(ledger.with(on("w", "a")), true)))
+            () ->
+                commits.change(
+                    "p",
+                    ledger ->
+                        Change.write(
+                            ledger.with(LedgerEntries.oneInstance("w", "a", 1_000L)), true)))
         .as("a change placing an instance on the node")
         .isInstanceOf(LedgerStore.ContentionException.class);
     assertThat(storage.shards("p")).as("nothing written on the lost node").isEmpty();
     boolean elsewhere =
-        commits.change("p", ledger -> Change.write(ledger.with(on("v", "b")), true));
+        commits.change(
+            "p",
+            ledger -> Change.write(ledger.with(LedgerEntries.oneInstance("v", "b", 1_000L)), true));
     assertThat(elsewhere).as("a change on another node").isTrue();
 
-    assertThat(commits.rebuild("p", "a", List.of(on("x", "a")))).isTrue();
+    assertThat(commits.rebuild("p", "a", List.of(LedgerEntries.oneInstance("x", "a", 1_000L))))
+        .isTrue();
     assertThat(commits.recent("p").lostNodes()).isEmpty();
     assertThat(commits.recent("p").entry("x")).as("what the stored workload holds").isNotNull();
     assertThat(commits.rebuild("p", "a", List.of())).as("rebuilt once").isFalse();
@@ -61,21 +67,12 @@ class LedgerCommitsUnshardedNodeTest {
         new LedgerCommits(storage, 3, Duration.ofSeconds(5), pool -> Set.of("a"));
 
     assertThat(commits.recent("p").lostNodes()).isEmpty();
-    boolean placed = commits.change("p", ledger -> Change.write(ledger.with(on("w", "a")), true));
+    boolean placed =
+        commits.change(
+            "p",
+            ledger -> Change.write(ledger.with(LedgerEntries.oneInstance("w", "a", 1_000L)), true));
     assertThat(placed).as("a change placing an instance on the node").isTrue();
     assertThat(storage.readShards("p").get("a").document()).isNotEqualTo(written);
-  }
-
-  private static LedgerEntry on(String uid, String node) {
-    return new LedgerEntry(
-        uid,
-        "VirtualServer",
-        "ns",
-        uid,
-        Instant.EPOCH.toString(),
-        1,
-        List.of(new LedgerEntry.Placement(node, 1_000L, GI, 0, null)),
-        1L);
   }
 
   /** Shards in memory, each written only over the version it was read at. */

@@ -2,10 +2,8 @@ package dev.nimbus.ledger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -67,12 +65,11 @@ class LedgerTest {
     }
   }
 
+  /** {@code uid} with {@code count} instances of one CPU, instance i on node-i. */
   private static LedgerEntry entry(String uid, int count) {
-    List<LedgerEntry.Placement> placements =
-        java.util.stream.IntStream.range(0, count)
-            .mapToObj(i -> new LedgerEntry.Placement("node-" + i, 1000, 1L << 30, 0, null))
-            .toList();
-    return new LedgerEntry(
-        uid, "VirtualServer", "ns", uid, Instant.EPOCH.toString(), count, placements, 1L);
+    return LedgerEntries.placed(
+        uid,
+        java.util.stream.IntStream.range(0, count).mapToObj(i -> "node-" + i).toList(),
+        i -> 1000);
   }
 }
