@@ -98,6 +98,56 @@ class LedgerCommitsLateWriteTest {
     }
   }
 
+  /**
+   * The same holds for a change whose writes lose their races: one that another writer beat until
+   * less than a round of writes is left is answered "retry" then, not written in a round that ends
+   * after its timeout.
+   */
+  @Test
+  void aChangeWhoseWritesLostRacesUntilLittleTimeIsLeftIsAnsweredRetryAndNeverWritten() {
+    AtomicInteger writes = new AtomicInteger();
+    Map<String, Versioned> stored = new ConcurrentHashMap<>();
+    LedgerStorage storage =
+        new ShardsOnlyStorage() {
+          @Override
+          public Map<String, Versioned> shards(String pool) {
+            return Map.copyOf(stored);
+          }
+
+          @Override
+          public Versioned write(String pool, String node, Versioned current, String document) {
+            try {
+              Thread.sleep(490); // within the time a real write may take
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            if (writes.incrementAndGet() <= 2) {
+              return null; // another writer came first
+            }
+            Versioned next = new Versioned(Integer.toString(writes.get()), document);
+            stored.put(node, next);
+            return next;
+          }
+        };
+    LedgerCommits commits = new LedgerCommits(storage, 5, TIMEOUT, anyPool -> java.util.Set.of());
+
+    long began = System.nanoTime();
+    RuntimeException failure = null;
+    try {
+      commits.change("p", admitting("w"));
+    } catch (RuntimeException e) {
+      failure = e;
+    }
+
+    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began))
+        .as("answered within its timeout")
+        .isLessThanOrEqualTo(TIMEOUT.toMillis() + 100);
+    assertThat(failure)
+        .isInstanceOf(LedgerStore.ContentionException.class)
+        .hasMessageContaining("retry the request");
+    assertThat(commits.read("p").entry("w")).as("never written").isNull();
+  }
+
   /** How long a change took to be answered, and the failure it was answered with, if any. */
   private record Answer(long millis, RuntimeException failure) {}
 
