@@ -1451,46 +1451,21 @@ class VirtualServerIT {
       KubernetesClient client, TestNamespace namespace, VirtualServer server) {
     VirtualServer now = client.resource(server).get();
     String vms =
-        client
-            .resources(VirtualMachine.class)
-            .inNamespace(namespace.name())
-            .list()
-            .getItems()
-            .stream()
-            .map(
-                vm ->
-                    vm.getMetadata().getName()
-                        + " deleting="
-                        + vm.getMetadata().getDeletionTimestamp())
-            .toList()
-            .toString();
+        held(
+            client.resources(VirtualMachine.class).inNamespace(namespace.name()).list().getItems(),
+            vm -> "");
     String vmis =
-        client
-            .resources(VirtualMachineInstance.class)
-            .inNamespace(namespace.name())
-            .list()
-            .getItems()
-            .stream()
-            .map(
-                vmi ->
-                    vmi.getMetadata().getName()
-                        + " finalizers="
-                        + vmi.getMetadata().getFinalizers()
-                        + " deleting="
-                        + vmi.getMetadata().getDeletionTimestamp())
-            .toList()
-            .toString();
+        held(
+            client
+                .resources(VirtualMachineInstance.class)
+                .inNamespace(namespace.name())
+                .list()
+                .getItems(),
+            vmi -> "");
     String pods =
-        client.pods().inNamespace(namespace.name()).list().getItems().stream()
-            .map(
-                pod ->
-                    pod.getMetadata().getName()
-                        + " on "
-                        + pod.getSpec().getNodeName()
-                        + " deleting="
-                        + pod.getMetadata().getDeletionTimestamp())
-            .toList()
-            .toString();
+        held(
+            client.pods().inNamespace(namespace.name()).list().getItems(),
+            pod -> " on " + pod.getSpec().getNodeName());
     CapacityPool pool =
         client.resources(CapacityPool.class).withName(server.getSpec().pool()).get();
     return "finalizers "
@@ -1503,6 +1478,22 @@ class VirtualServerIT {
         + pods
         + ", pool conditions "
         + (pool == null || pool.getStatus() == null ? "(none)" : pool.getStatus().conditions());
+  }
+
+  /** Each of {@code objects} by name, what {@code more} says of it, its finalizers and deletion. */
+  private static <T extends HasMetadata> String held(
+      List<T> objects, java.util.function.Function<T, String> more) {
+    return objects.stream()
+        .map(
+            o ->
+                o.getMetadata().getName()
+                    + more.apply(o)
+                    + " finalizers="
+                    + o.getMetadata().getFinalizers()
+                    + " deleting="
+                    + o.getMetadata().getDeletionTimestamp())
+        .toList()
+        .toString();
   }
 
   private static String vmiUid(KubernetesClient client, TestNamespace namespace, String name) {
