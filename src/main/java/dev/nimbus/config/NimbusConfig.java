@@ -177,10 +177,12 @@ public interface NimbusConfig {
 
     /**
      * How long a change of a ledger may wait for its turn and its write before it is answered with
-     * "retry": shorter than the webhook's timeout (10 s), so that the API server always receives an
-     * answer, and a request never holds a thread without a bound. Each ledger call gets half of it,
-     * and a change is written only while more than that is left (half, and a tenth), so that it is
-     * never written after its caller was answered.
+     * "retry", counted from when the review reached the webhook: shorter than the webhook's timeout
+     * (10 s), so that the API server always receives an answer, and a request never holds a thread
+     * without a bound. The chart sets four fifths of its {@code webhook.timeoutSeconds}; a local
+     * run's webhook configuration waits a quarter longer than this. Each ledger call gets half of
+     * it, and a change is written only while more than that is left (half, and a tenth), so that it
+     * is never written after its caller was answered.
      */
     @WithDefault("PT8S")
     Duration decisionTimeout();

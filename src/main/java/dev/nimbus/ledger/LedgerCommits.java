@@ -123,7 +123,16 @@ public final class LedgerCommits {
    * effects.
    */
   public <T> T change(String pool, Function<Ledger, Change<T>> decide) {
-    long deadline = System.nanoTime() + timeout.toNanos();
+    return change(pool, System.nanoTime(), decide);
+  }
+
+  /**
+   * {@link #change(String, Function)} for a change asked for at {@code asked} ({@link
+   * System#nanoTime()}), from which its timeout counts: a review that waited in the webhook's HTTP
+   * server before it got here has less left of the API server's timeout than a change made now.
+   */
+  public <T> T change(String pool, long asked, Function<Ledger, Change<T>> decide) {
+    long deadline = asked + timeout.toNanos();
     Pending<T> mine = new Pending<>(decide, deadline);
     Group group = groups.computeIfAbsent(pool, p -> new Group());
     group.waiting.add(mine);

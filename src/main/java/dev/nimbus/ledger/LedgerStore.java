@@ -141,4 +141,13 @@ public class LedgerStore {
   public <T> T change(String pool, Function<Ledger, Change<T>> decide) {
     return commits.change(pool, decide);
   }
+
+  /**
+   * {@link #change(String, Function)} for a change asked for at {@code asked} ({@link
+   * System#nanoTime()}): its timeout counts from then; see {@link LedgerCommits#change(String,
+   * long, Function)}.
+   */
+  public <T> T change(String pool, long asked, Function<Ledger, Change<T>> decide) {
+    return commits.change(pool, asked, decide);
+  }
 }

@@ -76,6 +76,8 @@ public class WebhookServer {
 
   static final int IDLE_TIMEOUT_SECONDS = 60;
 
+  private static final String ARRIVED = "nimbus.arrived";
+
   private final Vertx vertx;
   private final KubernetesClient client;
   private final NimbusConfig config;
@@ -116,7 +118,7 @@ public class WebhookServer {
     serving = certificates.ensure();
     Router router = Router.router(vertx);
     serve(router, PATH, admission::review);
-    serve(router, FINALIZERS_PATH, WorkloadFinalizers::review);
+    serve(router, FINALIZERS_PATH, (request, arrived) -> WorkloadFinalizers.review(request));
     server =
         vertx
             .createHttpServer(
@@ -164,9 +166,23 @@ public class WebhookServer {
                 }));
   }
 
+  /** What answers a review that reached the webhook at a time of {@link System#nanoTime()}. */
+  @FunctionalInterface
+  private interface Answer {
+    AdmissionResponse answer(AdmissionReviews.Request request, long arrived);
+  }
+
   /** Answers the reviews posted to {@code path}; a malformed body gets a 400 that says why. */
-  private void serve(
-      Router router, String path, Function<AdmissionReviews.Request, AdmissionResponse> answer) {
+  private void serve(Router router, String path, Answer answer) {
+    // When the review reached this replica, on the event loop: the time it then waits for its body
+    // and for a worker thread counts against the API server's timeout too.
+    router
+        .post(path)
+        .handler(
+            context -> {
+              context.put(ARRIVED, System.nanoTime());
+              context.next();
+            });
     // Bodies above the limit are refused with 413 before they are read whole.
     router.post(path).handler(BodyHandler.create().setBodyLimit(AdmissionReviews.MAX_BODY_BYTES));
     router
@@ -186,7 +202,10 @@ public class WebhookServer {
               context
                   .response()
                   .putHeader("Content-Type", "application/json")
-                  .end(Buffer.buffer(AdmissionReviews.answer(json, answer.apply(request))));
+                  .end(
+                      Buffer.buffer(
+                          AdmissionReviews.answer(
+                              json, answer.answer(request, context.<Long>get(ARRIVED)))));
             },
             false);
   }
@@ -528,7 +547,7 @@ public class WebhookServer {
         .withSideEffects("None")
         .withFailurePolicy("Ignore")
         .withReinvocationPolicy("Never")
-        .withTimeoutSeconds(10)
+        .withTimeoutSeconds(localTimeoutSeconds())
         .withMatchPolicy("Equivalent")
         .withNamespaceSelector(namespaceSelector())
         .addNewRule()
@@ -546,6 +565,17 @@ public class WebhookServer {
         .build();
   }
 
+  /**
+   * How long the API server waits for the webhooks of a local run: a quarter longer than the
+   * ledger's decision timeout (10 s for the default 8 s), as an installed release's decision
+   * timeout is four fifths of its webhook's, so that every decision is answered before the API
+   * server gives up on it. The API server allows 1 to 30 s.
+   */
+  private int localTimeoutSeconds() {
+    long millis = config.ledger().decisionTimeout().toMillis() * 5 / 4;
+    return (int) Math.max(1, Math.min(30, (millis + 999) / 1000));
+  }
+
   private ValidatingWebhookConfiguration configuration(String caBundle) {
     return new ValidatingWebhookConfigurationBuilder()
         .withNewMetadata()
@@ -557,7 +587,7 @@ public class WebhookServer {
         .withAdmissionReviewVersions("v1")
         .withSideEffects("NoneOnDryRun")
         .withFailurePolicy("Fail")
-        .withTimeoutSeconds(10)
+        .withTimeoutSeconds(localTimeoutSeconds())
         .withMatchPolicy("Equivalent")
         .withMatchConditions(MATCH_CONDITIONS)
         .withNamespaceSelector(namespaceSelector())

@@ -54,14 +54,21 @@ public class WorkloadAdmission {
             config.ledger().unconfirmedShare());
   }
 
-  public AdmissionResponse review(AdmissionReviews.Request request) {
+  /**
+   * The answer to {@code request}, which reached the webhook at {@code arrived} ({@link
+   * System#nanoTime()}): the ledger's decision timeout counts from then, as the API server's does
+   * from when it sent the review.
+   */
+  public AdmissionResponse review(AdmissionReviews.Request request, long arrived) {
     long start = System.nanoTime();
     String kind = request.kind();
     Decision decision;
     try {
       var outcome = decisions.decide(request);
       decision =
-          outcome instanceof Reserve reserve ? reserve(request, reserve) : (Decision) outcome;
+          outcome instanceof Reserve reserve
+              ? reserve(request, arrived, reserve)
+              : (Decision) outcome;
     } catch (LedgerStore.ContentionException e) {
       decision = Decision.deny("Contention", 429, e.getMessage());
     } catch (RuntimeException e) {
@@ -135,14 +142,14 @@ public class WorkloadAdmission {
   }
 
   /** Decides the room {@code reserve} asks in its pool's ledger, and writes it unless a dry run. */
-  private Decision reserve(AdmissionReviews.Request request, Reserve reserve) {
+  private Decision reserve(AdmissionReviews.Request request, long arrived, Reserve reserve) {
     String pool = reserve.pool().getMetadata().getName();
     if (request.dryRun()) {
       // Decided on the ledger as this replica knows it: a dry run writes nothing to check it with.
       return decisions.reserve(reserve, ledgers.recent(pool), Instant.now(), "DryRun").result();
     }
     return ledgers.change(
-        pool, ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
+        pool, arrived, ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
   }
 
   private static AdmissionResponse response(String uid, Decision decision) {

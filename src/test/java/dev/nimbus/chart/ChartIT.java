@@ -20,6 +20,7 @@ import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.NimbusChart;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
@@ -28,6 +29,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -170,6 +172,35 @@ class ChartIT {
       assertThat(applied)
           .as("objects accepted by Kubernetes %s with %s", version, values)
           .hasSizeGreaterThan(15);
+    }
+  }
+
+  /**
+   * The API server gives up on the webhook after {@code webhook.timeoutSeconds}, and a reservation
+   * written after that holds room for an object that is never stored: the ledger must answer within
+   * the timeout the release sets, whichever it is (1 to 30 s).
+   */
+  @Test
+  void theLedgerAnswersWithinTheWebhookTimeoutTheReleaseSets() {
+    KubernetesClient client = LocalCluster.client();
+    for (int seconds : new int[] {1, 5, 10, 30}) {
+      Deployment deployment =
+          NimbusChart.render(
+              client,
+              Deployment.class,
+              "nimbus-timeouts",
+              "templates/deployment.yaml",
+              "--set",
+              "webhook.timeoutSeconds=" + seconds);
+      String decisionTimeout =
+          deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv().stream()
+              .filter(env -> env.getName().equals("NIMBUS_LEDGER_DECISION_TIMEOUT"))
+              .map(EnvVar::getValue)
+              .findFirst()
+              .orElse(null);
+      assertThat(decisionTimeout)
+          .as("the decision timeout of a release whose webhook times out after %d s", seconds)
+          .isEqualTo(seconds * 800 + "ms");
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.nimbus.ledger;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.nimbus.ledger.LedgerStorage.Versioned;
 import dev.nimbus.ledger.LedgerStore.Change;
@@ -146,6 +147,45 @@ class LedgerCommitsLateWriteTest {
         .isInstanceOf(LedgerStore.ContentionException.class)
         .hasMessageContaining("retry the request");
     assertThat(commits.read("p").entry("w")).as("never written").isNull();
+  }
+
+  /**
+   * A review can wait in the webhook's HTTP server before its change reaches the ledger, and the
+   * API server's timeout runs from when it sent the review: the timeout counts from when the change
+   * was asked for, so one asked for too long ago to be written in time is answered at once,
+   * unwritten.
+   */
+  @Test
+  void aChangeCountsItsTimeoutFromWhenItWasAskedFor() {
+    AtomicInteger writes = new AtomicInteger();
+    Map<String, Versioned> stored = new ConcurrentHashMap<>();
+    LedgerStorage storage =
+        new ShardsOnlyStorage() {
+          @Override
+          public Map<String, Versioned> shards(String pool) {
+            return Map.copyOf(stored);
+          }
+
+          @Override
+          public Versioned write(String pool, String node, Versioned current, String document) {
+            writes.incrementAndGet();
+            Versioned next = new Versioned(Integer.toString(writes.get()), document);
+            stored.put(node, next);
+            return next;
+          }
+        };
+    LedgerCommits commits = new LedgerCommits(storage, 3, TIMEOUT, anyPool -> java.util.Set.of());
+
+    long askedLongAgo = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(600);
+    assertThat(catchThrowable(() -> commits.change("p", askedLongAgo, admitting("late"))))
+        .as("asked for 600 ms before it reached the ledger: less than a round of writes is left")
+        .isInstanceOf(LedgerStore.ContentionException.class)
+        .hasMessageContaining("retry the request");
+    assertThat(writes).as("never written").hasValue(0);
+
+    long askedJustNow = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(100);
+    assertThat(commits.change("p", askedJustNow, admitting("in-time"))).isTrue();
+    assertThat(commits.read("p").entry("in-time")).isNotNull();
   }
 
   /** How long a change took to be answered, and the failure it was answered with, if any. */
