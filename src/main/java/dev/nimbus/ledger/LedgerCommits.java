@@ -123,17 +123,23 @@ public final class LedgerCommits {
    * effects.
    */
   public <T> T change(String pool, Function<Ledger, Change<T>> decide) {
-    return change(pool, System.nanoTime(), decide);
+    long now = System.nanoTime();
+    return change(pool, now, now + timeout.toNanos(), decide);
   }
 
   /**
-   * {@link #change(String, Function)} for a change asked for at {@code asked} ({@link
-   * System#nanoTime()}), from which its timeout counts: a review that waited in the webhook's HTTP
-   * server before it got here has less left of the API server's timeout than a change made now.
+   * {@link #change(String, Function)} for a change asked for at {@code asked}, whose caller waits
+   * for its answer until {@code callerWaitsUntil} (both {@link System#nanoTime()}). Its timeout
+   * counts from when it was asked for: a review that waited in the webhook's HTTP server has less
+   * left of the API server's timeout than a change made now. And it is written only while its
+   * caller still waits: the API server waits for the webhook no longer than the request it reviews
+   * may last, which a client can make shorter than the ledger's timeout.
    */
-  public <T> T change(String pool, long asked, Function<Ledger, Change<T>> decide) {
+  public <T> T change(
+      String pool, long asked, long callerWaitsUntil, Function<Ledger, Change<T>> decide) {
     long deadline = asked + timeout.toNanos();
-    Pending<T> mine = new Pending<>(decide, deadline);
+    long answerBy = callerWaitsUntil - deadline < 0 ? callerWaitsUntil : deadline;
+    Pending<T> mine = new Pending<>(decide, deadline, answerBy, Duration.ofNanos(answerBy - asked));
     Group group = groups.computeIfAbsent(pool, p -> new Group());
     group.waiting.add(mine);
     boolean locked;
@@ -141,7 +147,9 @@ public final class LedgerCommits {
       // Past this, a round of writes could outlast the caller: waiting longer would only end in a
       // "retry" answered later.
       locked =
-          group.lock.tryLock(Math.max(0, remaining(deadline) - writeNanos), TimeUnit.NANOSECONDS);
+          group.lock.tryLock(
+              Math.max(0, Math.min(remaining(deadline) - writeNanos, remaining(answerBy))),
+              TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       locked = false;
@@ -156,7 +164,7 @@ public final class LedgerCommits {
         group.lock.unlock();
       }
     } else if (mine.abandon()) {
-      throw ContentionException.busy(pool, timeout);
+      throw ContentionException.busy(pool, mine.budget);
     }
     return answer(pool, mine, deadline);
   }
@@ -353,10 +361,10 @@ public final class LedgerCommits {
   private List<Pending<?>> withTimeToWrite(String pool, List<Pending<?>> batch) {
     List<Pending<?>> timely = new ArrayList<>(batch.size());
     for (Pending<?> pending : batch) {
-      if (remaining(pending.deadline) >= writeNanos) {
+      if (remaining(pending.deadline) >= writeNanos && remaining(pending.answerBy) > 0) {
         timely.add(pending);
       } else {
-        pending.future.completeExceptionally(ContentionException.busy(pool, timeout));
+        pending.future.completeExceptionally(ContentionException.busy(pool, pending.budget));
       }
     }
     return timely;
@@ -722,14 +730,21 @@ public final class LedgerCommits {
     final Function<Ledger, Change<T>> decide;
     // When its caller is answered "retry" at the latest (System.nanoTime()).
     final long deadline;
+    // Until when its caller waits for the answer, no later than the deadline: past it, the change
+    // is never written.
+    final long answerBy;
+    // From when it was asked for to answerBy: what a "retry" says it could not be written within.
+    final Duration budget;
     final CompletableFuture<T> future = new CompletableFuture<>();
     private final AtomicInteger state = new AtomicInteger(WAITING);
     private T result;
     private RuntimeException failure;
 
-    Pending(Function<Ledger, Change<T>> decide, long deadline) {
+    Pending(Function<Ledger, Change<T>> decide, long deadline, long answerBy, Duration budget) {
       this.decide = decide;
       this.deadline = deadline;
+      this.answerBy = answerBy;
+      this.budget = budget;
     }
 
     /** A committer takes this change into its batch, unless its caller gave up first. */

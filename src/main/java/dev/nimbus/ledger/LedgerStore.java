@@ -143,11 +143,12 @@ public class LedgerStore {
   }
 
   /**
-   * {@link #change(String, Function)} for a change asked for at {@code asked} ({@link
-   * System#nanoTime()}): its timeout counts from then; see {@link LedgerCommits#change(String,
-   * long, Function)}.
+   * {@link #change(String, Function)} for a change asked for at {@code asked}, whose caller waits
+   * until {@code callerWaitsUntil} ({@link System#nanoTime()}); see {@link
+   * LedgerCommits#change(String, long, long, Function)}.
    */
-  public <T> T change(String pool, long asked, Function<Ledger, Change<T>> decide) {
-    return commits.change(pool, asked, decide);
+  public <T> T change(
+      String pool, long asked, long callerWaitsUntil, Function<Ledger, Change<T>> decide) {
+    return commits.change(pool, asked, callerWaitsUntil, decide);
   }
 }

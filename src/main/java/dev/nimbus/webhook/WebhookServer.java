@@ -40,6 +40,7 @@ import jakarta.interceptor.Interceptor;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
@@ -118,7 +119,7 @@ public class WebhookServer {
     serving = certificates.ensure();
     Router router = Router.router(vertx);
     serve(router, PATH, admission::review);
-    serve(router, FINALIZERS_PATH, (request, arrived) -> WorkloadFinalizers.review(request));
+    serve(router, FINALIZERS_PATH, (request, deadline) -> WorkloadFinalizers.review(request));
     server =
         vertx
             .createHttpServer(
@@ -166,10 +167,10 @@ public class WebhookServer {
                 }));
   }
 
-  /** What answers a review that reached the webhook at a time of {@link System#nanoTime()}. */
+  /** What answers a review by its deadline. */
   @FunctionalInterface
   private interface Answer {
-    AdmissionResponse answer(AdmissionReviews.Request request, long arrived);
+    AdmissionResponse answer(AdmissionReviews.Request request, ReviewDeadline deadline);
   }
 
   /** Answers the reviews posted to {@code path}; a malformed body gets a 400 that says why. */
@@ -199,13 +200,17 @@ public class WebhookServer {
                 return;
               }
               var request = ((AdmissionReviews.Review) parsed).request();
+              var deadline =
+                  ReviewDeadline.of(
+                      context.<Long>get(ARRIVED),
+                      Optional.ofNullable(context.request().getParam("timeout")),
+                      config.ledger().decisionTimeout());
               context
                   .response()
                   .putHeader("Content-Type", "application/json")
                   .end(
                       Buffer.buffer(
-                          AdmissionReviews.answer(
-                              json, answer.answer(request, context.<Long>get(ARRIVED)))));
+                          AdmissionReviews.answer(json, answer.answer(request, deadline))));
             },
             false);
   }

@@ -55,11 +55,11 @@ public class WorkloadAdmission {
   }
 
   /**
-   * The answer to {@code request}, which reached the webhook at {@code arrived} ({@link
-   * System#nanoTime()}): the ledger's decision timeout counts from then, as the API server's does
-   * from when it sent the review.
+   * The answer to {@code request}, due by {@code deadline}: the ledger's decision timeout counts
+   * from when the review reached the webhook, as the API server's does from when it sent it, and a
+   * reservation is written only while the API server still waits for the answer.
    */
-  public AdmissionResponse review(AdmissionReviews.Request request, long arrived) {
+  AdmissionResponse review(AdmissionReviews.Request request, ReviewDeadline deadline) {
     long start = System.nanoTime();
     String kind = request.kind();
     Decision decision;
@@ -67,7 +67,7 @@ public class WorkloadAdmission {
       var outcome = decisions.decide(request);
       decision =
           outcome instanceof Reserve reserve
-              ? reserve(request, arrived, reserve)
+              ? reserve(request, deadline, reserve)
               : (Decision) outcome;
     } catch (LedgerStore.ContentionException e) {
       decision = Decision.deny("Contention", 429, e.getMessage());
@@ -142,14 +142,18 @@ public class WorkloadAdmission {
   }
 
   /** Decides the room {@code reserve} asks in its pool's ledger, and writes it unless a dry run. */
-  private Decision reserve(AdmissionReviews.Request request, long arrived, Reserve reserve) {
+  private Decision reserve(
+      AdmissionReviews.Request request, ReviewDeadline deadline, Reserve reserve) {
     String pool = reserve.pool().getMetadata().getName();
     if (request.dryRun()) {
       // Decided on the ledger as this replica knows it: a dry run writes nothing to check it with.
       return decisions.reserve(reserve, ledgers.recent(pool), Instant.now(), "DryRun").result();
     }
     return ledgers.change(
-        pool, arrived, ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
+        pool,
+        deadline.arrived(),
+        deadline.callerWaitsUntil(),
+        ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
   }
 
   private static AdmissionResponse response(String uid, Decision decision) {

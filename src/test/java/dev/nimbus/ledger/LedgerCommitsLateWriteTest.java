@@ -177,15 +177,94 @@ class LedgerCommitsLateWriteTest {
     LedgerCommits commits = new LedgerCommits(storage, 3, TIMEOUT, anyPool -> java.util.Set.of());
 
     long askedLongAgo = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(600);
-    assertThat(catchThrowable(() -> commits.change("p", askedLongAgo, admitting("late"))))
+    assertThat(
+            catchThrowable(
+                () ->
+                    commits.change(
+                        "p", askedLongAgo, askedLongAgo + TIMEOUT.toNanos(), admitting("late"))))
         .as("asked for 600 ms before it reached the ledger: less than a round of writes is left")
         .isInstanceOf(LedgerStore.ContentionException.class)
         .hasMessageContaining("retry the request");
     assertThat(writes).as("never written").hasValue(0);
 
     long askedJustNow = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(100);
-    assertThat(commits.change("p", askedJustNow, admitting("in-time"))).isTrue();
+    assertThat(
+            commits.change(
+                "p", askedJustNow, askedJustNow + TIMEOUT.toNanos(), admitting("in-time")))
+        .isTrue();
     assertThat(commits.read("p").entry("in-time")).isNotNull();
+  }
+
+  /**
+   * The API server waits for the webhook no longer than the request it reviews may last: a client
+   * with a short timeout (kubectl's --request-timeout) gives the webhook less than the ledger's
+   * timeout. A change whose caller stops waiting before it gets its turn is answered then, and
+   * never written afterwards, for no one would take its answer.
+   */
+  @Test
+  void aChangeIsNeverWrittenAfterItsCallerStoppedWaiting() throws Exception {
+    CountDownLatch firstWriteStarted = new CountDownLatch(1);
+    CountDownLatch firstWriteMayEnd = new CountDownLatch(1);
+    AtomicInteger writes = new AtomicInteger();
+    Map<String, Versioned> stored = new ConcurrentHashMap<>();
+    LedgerStorage storage =
+        new ShardsOnlyStorage() {
+          @Override
+          public Map<String, Versioned> shards(String pool) {
+            return Map.copyOf(stored);
+          }
+
+          @Override
+          public Versioned write(String pool, String node, Versioned current, String document) {
+            if (writes.incrementAndGet() == 1) {
+              firstWriteStarted.countDown();
+              try {
+                firstWriteMayEnd.await();
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            }
+            Versioned next = new Versioned(Integer.toString(writes.get()), document);
+            stored.put(node, next);
+            return next;
+          }
+        };
+    LedgerCommits commits = new LedgerCommits(storage, 3, TIMEOUT, anyPool -> java.util.Set.of());
+    ExecutorService callers = Executors.newFixedThreadPool(2);
+    try {
+      Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
+      firstWriteStarted.await();
+      Future<Answer> second =
+          callers.submit(
+              () -> {
+                long asked = System.nanoTime();
+                long callerWaitsUntil = asked + TimeUnit.MILLISECONDS.toNanos(200);
+                RuntimeException failure = null;
+                try {
+                  commits.change("p", asked, callerWaitsUntil, admitting("w1"));
+                } catch (RuntimeException e) {
+                  failure = e;
+                }
+                return new Answer(
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked), failure);
+              });
+      Thread.sleep(300); // the caller of the second change has stopped waiting
+      firstWriteMayEnd.countDown();
+
+      assertThat(first.get(5, TimeUnit.SECONDS)).isTrue();
+      Answer answer = second.get(5, TimeUnit.SECONDS);
+      assertThat(answer.millis())
+          .as("answered when its caller stops waiting")
+          .isLessThanOrEqualTo(200 + 100);
+      assertThat(answer.failure())
+          .isInstanceOf(LedgerStore.ContentionException.class)
+          .hasMessageContaining("retry the request");
+      Thread.sleep(300); // past any write that was still on its way
+      assertThat(commits.read("p").entry("w1")).as("never written").isNull();
+    } finally {
+      firstWriteMayEnd.countDown();
+      callers.shutdownNow();
+    }
   }
 
   /** How long a change took to be answered, and the failure it was answered with, if any. */

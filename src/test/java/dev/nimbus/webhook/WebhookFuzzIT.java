@@ -69,6 +69,9 @@ class WebhookFuzzIT {
                 .endMetadata()
                 .build())
         .serverSideApply();
+    // An earlier run on this control plane left the pool's ledger behind, holding the reservations
+    // it forged: its operator stopped before their grace ended.
+    StoredLedgers.delete(LocalCluster.client(), "nimbus-fuzz-it", "fuzz-pool");
     operator =
         OperatorProcess.start(
             "it-fuzz-operator",
@@ -136,6 +139,20 @@ class WebhookFuzzIT {
       assertThat(answer).contains("\"allowed\":true");
       assertThat(StoredLedgers.read(client, "nimbus-fuzz-it", "fuzz-pool").entries())
           .containsKey("forged-1");
+
+      // The API server says in the query how long it waits ("10s"; less when the request under
+      // review may not last that long): a reservation is never written when it could land after
+      // the caller stopped waiting.
+      ((ObjectNode) server.get("metadata")).put("uid", "forged-2");
+      request.put("uid", "review-of-forged-2");
+      String noTimeLeft = post(http, WebhookServer.PATH + "?timeout=0s", review.toString()).body();
+      assertThat(noTimeLeft).contains("\"allowed\":false", "\"code\":429", "retry the request");
+      assertThat(StoredLedgers.read(client, "nimbus-fuzz-it", "fuzz-pool").entries())
+          .doesNotContainKey("forged-2");
+      assertThat(post(http, WebhookServer.PATH + "?timeout=10s", review.toString()).body())
+          .contains("\"allowed\":true");
+      assertThat(StoredLedgers.read(client, "nimbus-fuzz-it", "fuzz-pool").entries())
+          .containsKey("forged-2");
     } finally {
       client.resources(CapacityPool.class).withName("fuzz-pool").delete();
       client.nodes().withName("it-fuzz-0").delete();
