@@ -139,7 +139,16 @@ public final class LedgerCommits {
       String pool, long asked, long callerWaitsUntil, Function<Ledger, Change<T>> decide) {
     long deadline = asked + timeout.toNanos();
     long answerBy = callerWaitsUntil - deadline < 0 ? callerWaitsUntil : deadline;
-    Pending<T> mine = new Pending<>(decide, deadline, answerBy, Duration.ofNanos(answerBy - asked));
+    Pending<T> mine =
+        new Pending<>(
+            decide,
+            deadline,
+            answerBy,
+            answerBy == deadline
+                ? () -> ContentionException.busy(pool, timeout)
+                : () ->
+                    ContentionException.callerStopsWaiting(
+                        pool, Duration.ofNanos(answerBy - asked)));
     Group group = groups.computeIfAbsent(pool, p -> new Group());
     group.waiting.add(mine);
     boolean locked;
@@ -164,7 +173,7 @@ public final class LedgerCommits {
         group.lock.unlock();
       }
     } else if (mine.abandon()) {
-      throw ContentionException.busy(pool, mine.budget);
+      throw mine.tooLate.get();
     }
     return answer(pool, mine, deadline);
   }
@@ -364,7 +373,7 @@ public final class LedgerCommits {
       if (remaining(pending.deadline) >= writeNanos && remaining(pending.answerBy) > 0) {
         timely.add(pending);
       } else {
-        pending.future.completeExceptionally(ContentionException.busy(pool, pending.budget));
+        pending.future.completeExceptionally(pending.tooLate.get());
       }
     }
     return timely;
@@ -733,18 +742,22 @@ public final class LedgerCommits {
     // Until when its caller waits for the answer, no later than the deadline: past it, the change
     // is never written.
     final long answerBy;
-    // From when it was asked for to answerBy: what a "retry" says it could not be written within.
-    final Duration budget;
+    // The "retry" it is answered when it cannot be written in time.
+    final Supplier<ContentionException> tooLate;
     final CompletableFuture<T> future = new CompletableFuture<>();
     private final AtomicInteger state = new AtomicInteger(WAITING);
     private T result;
     private RuntimeException failure;
 
-    Pending(Function<Ledger, Change<T>> decide, long deadline, long answerBy, Duration budget) {
+    Pending(
+        Function<Ledger, Change<T>> decide,
+        long deadline,
+        long answerBy,
+        Supplier<ContentionException> tooLate) {
       this.decide = decide;
       this.deadline = deadline;
       this.answerBy = answerBy;
-      this.budget = budget;
+      this.tooLate = tooLate;
     }
 
     /** A committer takes this change into its batch, unless its caller gave up first. */

@@ -71,6 +71,16 @@ public class LedgerStore {
               + timeout.toMillis()
               + " ms (other changes or the API server are slow); retry the request");
     }
+
+    static ContentionException callerStopsWaiting(String pool, java.time.Duration waits) {
+      return new ContentionException(
+          "the ledger of pool \""
+              + pool
+              + "\" could not take this change before the API server stops waiting for the answer ("
+              + waits.toMillis()
+              + " ms after the review arrived: four fifths of the review's timeout, which is"
+              + " shorter when the request has a short timeout of its own); retry the request");
+    }
   }
 
   /** The ledger as stored now. */

@@ -258,6 +258,7 @@ class LedgerCommitsLateWriteTest {
           .isLessThanOrEqualTo(200 + 100);
       assertThat(answer.failure())
           .isInstanceOf(LedgerStore.ContentionException.class)
+          .hasMessageContaining("before the API server stops waiting for the answer (200 ms")
           .hasMessageContaining("retry the request");
       Thread.sleep(300); // past any write that was still on its way
       assertThat(commits.read("p").entry("w1")).as("never written").isNull();

@@ -1159,12 +1159,13 @@ class AdmissionIT {
         "[AdmissionIT] the pool's status was written %d times, at ms %s%n",
         writes.size(), writes.stream().map(t -> (t - began) / 1_000_000).toList());
     // The pool's status follows its ledger at most once a second, however fast admissions change
-    // it: a large pool's status is costly to write, for the API server and every watcher.
-    for (int i = 2; i < writes.size(); i++) {
-      assertThat(writes.get(i) - writes.get(i - 2))
-          .as("time in ns between a status write and the write two after it")
-          .isGreaterThan(Duration.ofSeconds(1).toNanos());
-    }
+    // it: a large pool's status is costly to write, for the API server and every watcher. Counted
+    // over the whole burst, not between two events: a loaded API server delivers the watch's events
+    // late and in bunches (once none for 7 s, then three within 0.66 s).
+    long seconds = Duration.ofNanos(writes.get(writes.size() - 1) - began).toSeconds();
+    assertThat(writes.size())
+        .as("status writes in the %d s until the last one, 98 admissions among them", seconds)
+        .isLessThanOrEqualTo((int) seconds + 2);
   }
 
   @Test
