@@ -55,31 +55,29 @@ public class LedgerStore {
     }
 
     static ContentionException lostRaces(String pool, int attempts) {
-      return new ContentionException(
-          "the ledger of pool \""
-              + pool
-              + "\" changed under "
-              + attempts
-              + " attempts in a row; retry the request");
+      return retry(pool, "changed under " + attempts + " attempts in a row");
     }
 
     static ContentionException busy(String pool, java.time.Duration timeout) {
-      return new ContentionException(
-          "the ledger of pool \""
-              + pool
-              + "\" could not take this change in time to write it within "
+      return retry(
+          pool,
+          "could not take this change in time to write it within "
               + timeout.toMillis()
-              + " ms (other changes or the API server are slow); retry the request");
+              + " ms (other changes or the API server are slow)");
     }
 
     static ContentionException callerStopsWaiting(String pool, java.time.Duration waits) {
-      return new ContentionException(
-          "the ledger of pool \""
-              + pool
-              + "\" could not take this change before the API server stops waiting for the answer ("
+      return retry(
+          pool,
+          "could not take this change before the API server stops waiting for the answer ("
               + waits.toMillis()
               + " ms after the review arrived: four fifths of the review's timeout, which is"
-              + " shorter when the request has a short timeout of its own); retry the request");
+              + " shorter when the request has a short timeout of its own)");
+    }
+
+    private static ContentionException retry(String pool, String what) {
+      return new ContentionException(
+          "the ledger of pool \"" + pool + "\" " + what + "; retry the request");
     }
   }
 

@@ -14,6 +14,9 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.IntPredicate;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,51 +34,24 @@ class LedgerCommitsLateWriteTest {
       throws Exception {
     CountDownLatch firstWriteStarted = new CountDownLatch(1);
     CountDownLatch firstWriteMayEnd = new CountDownLatch(1);
-    AtomicInteger writes = new AtomicInteger();
-    Map<String, Versioned> stored = new ConcurrentHashMap<>();
-    LedgerStorage storage =
-        new ShardsOnlyStorage() {
-          @Override
-          public Map<String, Versioned> shards(String pool) {
-            return Map.copyOf(stored);
-          }
-
-          @Override
-          public Versioned write(String pool, String node, Versioned current, String document) {
-            try {
-              if (writes.incrementAndGet() == 1) {
+    var storage =
+        new MapStorage(
+            write -> {
+              if (write == 1) {
                 firstWriteStarted.countDown();
-                firstWriteMayEnd.await();
+                await(firstWriteMayEnd);
               } else {
-                // Within the time a real write may take (half the decision timeout).
-                Thread.sleep(490);
+                sleep(490); // within the time a real write may take (half the decision timeout)
               }
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-            Versioned next = new Versioned(Integer.toString(writes.get()), document);
-            stored.put(node, next);
-            return next;
-          }
-        };
-    LedgerCommits commits = new LedgerCommits(storage, 3, TIMEOUT, anyPool -> java.util.Set.of());
+              return true;
+            });
+    LedgerCommits commits = storage.commits(3);
     ExecutorService callers = Executors.newFixedThreadPool(2);
     try {
       Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
       firstWriteStarted.await();
       Future<Answer> second =
-          callers.submit(
-              () -> {
-                long began = System.nanoTime();
-                RuntimeException failure = null;
-                try {
-                  commits.change("p", admitting("w1"));
-                } catch (RuntimeException e) {
-                  failure = e;
-                }
-                return new Answer(
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), failure);
-              });
+          callers.submit(() -> Answer.of(() -> commits.change("p", admitting("w1"))));
       // The second change waits for its turn until less than half its timeout is left.
       Thread.sleep(700);
       firstWriteMayEnd.countDown();
@@ -106,44 +82,20 @@ class LedgerCommitsLateWriteTest {
    */
   @Test
   void aChangeWhoseWritesLostRacesUntilLittleTimeIsLeftIsAnsweredRetryAndNeverWritten() {
-    AtomicInteger writes = new AtomicInteger();
-    Map<String, Versioned> stored = new ConcurrentHashMap<>();
-    LedgerStorage storage =
-        new ShardsOnlyStorage() {
-          @Override
-          public Map<String, Versioned> shards(String pool) {
-            return Map.copyOf(stored);
-          }
+    var storage =
+        new MapStorage(
+            write -> {
+              sleep(490); // within the time a real write may take
+              return write > 2; // before, another writer came first
+            });
+    LedgerCommits commits = storage.commits(5);
 
-          @Override
-          public Versioned write(String pool, String node, Versioned current, String document) {
-            try {
-              Thread.sleep(490); // within the time a real write may take
-            } catch (InterruptedException e) {
-              Thread.currentThread().interrupt();
-            }
-            if (writes.incrementAndGet() <= 2) {
-              return null; // another writer came first
-            }
-            Versioned next = new Versioned(Integer.toString(writes.get()), document);
-            stored.put(node, next);
-            return next;
-          }
-        };
-    LedgerCommits commits = new LedgerCommits(storage, 5, TIMEOUT, anyPool -> java.util.Set.of());
+    Answer answer = Answer.of(() -> commits.change("p", admitting("w")));
 
-    long began = System.nanoTime();
-    RuntimeException failure = null;
-    try {
-      commits.change("p", admitting("w"));
-    } catch (RuntimeException e) {
-      failure = e;
-    }
-
-    assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began))
+    assertThat(answer.millis())
         .as("answered within its timeout")
         .isLessThanOrEqualTo(TIMEOUT.toMillis() + 100);
-    assertThat(failure)
+    assertThat(answer.failure())
         .isInstanceOf(LedgerStore.ContentionException.class)
         .hasMessageContaining("retry the request");
     assertThat(commits.read("p").entry("w")).as("never written").isNull();
@@ -157,24 +109,8 @@ class LedgerCommitsLateWriteTest {
    */
   @Test
   void aChangeCountsItsTimeoutFromWhenItWasAskedFor() {
-    AtomicInteger writes = new AtomicInteger();
-    Map<String, Versioned> stored = new ConcurrentHashMap<>();
-    LedgerStorage storage =
-        new ShardsOnlyStorage() {
-          @Override
-          public Map<String, Versioned> shards(String pool) {
-            return Map.copyOf(stored);
-          }
-
-          @Override
-          public Versioned write(String pool, String node, Versioned current, String document) {
-            writes.incrementAndGet();
-            Versioned next = new Versioned(Integer.toString(writes.get()), document);
-            stored.put(node, next);
-            return next;
-          }
-        };
-    LedgerCommits commits = new LedgerCommits(storage, 3, TIMEOUT, anyPool -> java.util.Set.of());
+    var storage = new MapStorage(write -> true);
+    LedgerCommits commits = storage.commits(3);
 
     long askedLongAgo = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(600);
     assertThat(
@@ -185,7 +121,7 @@ class LedgerCommitsLateWriteTest {
         .as("asked for 600 ms before it reached the ledger: less than a round of writes is left")
         .isInstanceOf(LedgerStore.ContentionException.class)
         .hasMessageContaining("retry the request");
-    assertThat(writes).as("never written").hasValue(0);
+    assertThat(storage.writes).as("never written").hasValue(0);
 
     long askedJustNow = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(100);
     assertThat(
@@ -205,31 +141,16 @@ class LedgerCommitsLateWriteTest {
   void aChangeIsNeverWrittenAfterItsCallerStoppedWaiting() throws Exception {
     CountDownLatch firstWriteStarted = new CountDownLatch(1);
     CountDownLatch firstWriteMayEnd = new CountDownLatch(1);
-    AtomicInteger writes = new AtomicInteger();
-    Map<String, Versioned> stored = new ConcurrentHashMap<>();
-    LedgerStorage storage =
-        new ShardsOnlyStorage() {
-          @Override
-          public Map<String, Versioned> shards(String pool) {
-            return Map.copyOf(stored);
-          }
-
-          @Override
-          public Versioned write(String pool, String node, Versioned current, String document) {
-            if (writes.incrementAndGet() == 1) {
-              firstWriteStarted.countDown();
-              try {
-                firstWriteMayEnd.await();
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+    var storage =
+        new MapStorage(
+            write -> {
+              if (write == 1) {
+                firstWriteStarted.countDown();
+                await(firstWriteMayEnd);
               }
-            }
-            Versioned next = new Versioned(Integer.toString(writes.get()), document);
-            stored.put(node, next);
-            return next;
-          }
-        };
-    LedgerCommits commits = new LedgerCommits(storage, 3, TIMEOUT, anyPool -> java.util.Set.of());
+              return true;
+            });
+    LedgerCommits commits = storage.commits(3);
     ExecutorService callers = Executors.newFixedThreadPool(2);
     try {
       Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
@@ -239,14 +160,8 @@ class LedgerCommitsLateWriteTest {
               () -> {
                 long asked = System.nanoTime();
                 long callerWaitsUntil = asked + TimeUnit.MILLISECONDS.toNanos(200);
-                RuntimeException failure = null;
-                try {
-                  commits.change("p", asked, callerWaitsUntil, admitting("w1"));
-                } catch (RuntimeException e) {
-                  failure = e;
-                }
-                return new Answer(
-                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - asked), failure);
+                return Answer.of(
+                    () -> commits.change("p", asked, callerWaitsUntil, admitting("w1")));
               });
       Thread.sleep(300); // the caller of the second change has stopped waiting
       firstWriteMayEnd.countDown();
@@ -268,10 +183,71 @@ class LedgerCommitsLateWriteTest {
     }
   }
 
-  /** How long a change took to be answered, and the failure it was answered with, if any. */
-  private record Answer(long millis, RuntimeException failure) {}
+  /**
+   * Shards kept in a map. Each write first runs {@code beforeWrite} with its number, from 1, which
+   * tells whether it lands (false: another writer came first).
+   */
+  private static final class MapStorage extends ShardsOnlyStorage {
+    final AtomicInteger writes = new AtomicInteger();
+    private final Map<String, Versioned> stored = new ConcurrentHashMap<>();
+    private final IntPredicate beforeWrite;
 
-  private static java.util.function.Function<Ledger, Change<Boolean>> admitting(String uid) {
+    MapStorage(IntPredicate beforeWrite) {
+      this.beforeWrite = beforeWrite;
+    }
+
+    LedgerCommits commits(int casAttempts) {
+      return new LedgerCommits(this, casAttempts, TIMEOUT, anyPool -> java.util.Set.of());
+    }
+
+    @Override
+    public Map<String, Versioned> shards(String pool) {
+      return Map.copyOf(stored);
+    }
+
+    @Override
+    public Versioned write(String pool, String node, Versioned current, String document) {
+      int write = writes.incrementAndGet();
+      if (!beforeWrite.test(write)) {
+        return null;
+      }
+      Versioned next = new Versioned(Integer.toString(write), document);
+      stored.put(node, next);
+      return next;
+    }
+  }
+
+  /** How long a change took to be answered, and the failure it was answered with, if any. */
+  private record Answer(long millis, RuntimeException failure) {
+    static Answer of(Supplier<?> change) {
+      long began = System.nanoTime();
+      RuntimeException failure = null;
+      try {
+        change.get();
+      } catch (RuntimeException e) {
+        failure = e;
+      }
+      return new Answer(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), failure);
+    }
+  }
+
+  private static void await(CountDownLatch latch) {
+    try {
+      latch.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Function<Ledger, Change<Boolean>> admitting(String uid) {
     return ledger ->
         Change.write(ledger.with(LedgerEntries.oneInstance(uid, "n", 1000)), Boolean.TRUE);
   }
