@@ -16,6 +16,7 @@ import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.ledger.Sightings;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
@@ -203,11 +204,15 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   }
 
   /**
-   * Releases the reservations of objects that do not exist, once this replica has seen them
-   * unaccounted for during the grace period: a create still in flight has an entry but no stored
-   * object yet, and must keep it. The grace is counted on this replica's monotonic clock from the
-   * first time it saw the entry, never from the time the admitting replica wrote in it, so clocks
-   * that disagree can only make it longer. Returns the ledger and when to look again.
+   * Releases the reservations of objects that do not exist once their grace period has passed: a
+   * create still in flight has an entry but no stored object yet, and must keep it. The grace is
+   * judged on the API server's clock, from a time it had not reached yet when the entry was decided
+   * to one it has certainly reached now ({@link dev.nimbus.ledger.ApiServerClock}): whichever
+   * replica decided and whichever judges, and across a change of leader, it never ends before the
+   * API server has stopped waiting for the create. An entry of an earlier version, or decided
+   * before its replica heard the API server, is judged from the first time this replica saw it
+   * unaccounted for, on its own monotonic clock, which can only make the grace longer. Returns the
+   * ledger and when to look again.
    *
    * <p>An entry is accounted for by the workloads this replica watches (their names and UIDs), so a
    * sweep costs no request while every reservation has its object. What it would release it reads
@@ -221,22 +226,34 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     Sightings<String> unaccounted = unaccountedByPool.computeIfAbsent(pool, p -> new Sightings<>());
     unaccounted.retainOnly(ledger.entries().keySet());
     java.time.Duration grace = config.ledger().orphanGracePeriod();
-    List<LedgerEntry> past = new ArrayList<>();
-    java.time.Duration soonest = null;
+    List<LedgerEntry> unstored = new ArrayList<>();
     for (LedgerEntry entry : ledger.entries().values()) {
-      String uid = entry.uid();
       // An entry of a namespace this install does not serve (written before the install was made
       // namespaced) is kept: its workload may well run, where this install cannot look.
       if (!watched.includes(entry.namespace())
-          || inventory.stored(entry.kind(), entry.namespace(), entry.name(), uid)) {
-        unaccounted.forget(uid);
-        continue;
+          || inventory.stored(entry.kind(), entry.namespace(), entry.name(), entry.uid())) {
+        unaccounted.forget(entry.uid());
+      } else {
+        unstored.add(entry);
       }
-      java.time.Duration seen = unaccounted.seenFor(uid);
-      if (seen.compareTo(grace) >= 0) {
+    }
+    // Asked only when there is something to judge: it may take a call to the API server.
+    Optional<Instant> apiServerNow =
+        unstored.stream().anyMatch(e -> ReservedAt.apiServerTime(e.reservedAt()).isPresent())
+            ? ledgers.apiServerTimeReached()
+            : Optional.empty();
+    List<LedgerEntry> past = new ArrayList<>();
+    java.time.Duration soonest = null;
+    for (LedgerEntry entry : unstored) {
+      java.time.Duration seen = unaccounted.seenFor(entry.uid());
+      java.time.Duration age =
+          ReservedAt.apiServerTime(entry.reservedAt())
+              .flatMap(at -> apiServerNow.map(now -> java.time.Duration.between(at, now)))
+              .orElse(seen);
+      if (age.compareTo(grace) >= 0) {
         past.add(entry);
-      } else if (soonest == null || grace.minus(seen).compareTo(soonest) < 0) {
-        soonest = grace.minus(seen);
+      } else if (soonest == null || grace.minus(age).compareTo(soonest) < 0) {
+        soonest = grace.minus(age);
       }
     }
     Optional<java.time.Duration> recheck = Optional.ofNullable(soonest);

@@ -11,6 +11,7 @@ import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
 import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.naming.Names;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -139,7 +140,7 @@ public final class StoredAdmissions {
             workload.getMetadata().getName(),
             desired == null ? nodes.size() : desired,
             new Reservation(workload.getMetadata().getUid(), placements),
-            at,
+            ReservedAt.onThisReplica(at),
             observedGeneration != null
                 ? observedGeneration
                 : workload.getMetadata().getGeneration()));

@@ -5,9 +5,12 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.RequestConfig;
 import io.fabric8.kubernetes.client.RequestConfigBuilder;
+import io.fabric8.kubernetes.client.impl.KubernetesClientImpl;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
@@ -22,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import org.jboss.logging.Logger;
 
 /**
  * The ledgers as ConfigMaps in the operator's namespace: one shard per pool and node, {@code
@@ -40,10 +44,15 @@ import java.util.function.Consumer;
  * instead of deciding on an empty ledger.
  */
 public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(ConfigMapLedgerStorage.class);
   private static final String BY_POOL = "pool";
   private static final int CONFIRMED_PER_LIST = 100;
 
+  // The API server's answers older than this are not judged on without asking it again.
+  private static final Duration CLOCK_PROBE_INTERVAL = Duration.ofSeconds(30);
+
   private final KubernetesClient client;
+  private final ApiServerClock clock;
   private final String namespace;
   private final SharedIndexInformer<ConfigMap> watched;
   // By name: a shard newer than the watch has delivered, or empty when it is known to be gone.
@@ -61,14 +70,28 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
     // A commit reads and writes once per attempt within the decision timeout: each call gets half
     // of it, and is not retried by the client (the commit retries, and knows its deadline).
     int perCall = (int) LedgerStorage.callTimeout(decisionTimeout).toMillis();
+    RequestConfig calls =
+        new RequestConfigBuilder()
+            .withRequestTimeout(perCall)
+            .withRequestRetryBackoffLimit(0)
+            .build();
+    this.clock =
+        new ApiServerClock(System::nanoTime, this::askTheApiServersTime, CLOCK_PROBE_INTERVAL);
+    // The client's own connections and settings, with every answer's time told to the clock.
     this.client =
-        client
-            .newClient(
-                new RequestConfigBuilder()
-                    .withRequestTimeout(perCall)
-                    .withRequestRetryBackoffLimit(0)
-                    .build())
-            .adapt(KubernetesClient.class);
+        new KubernetesClientImpl(
+            client
+                .getHttpClient()
+                .newBuilder()
+                .tag(calls)
+                .addOrReplaceInterceptor(ApiServerTimes.NAME, new ApiServerTimes(clock))
+                .build(),
+            new ConfigBuilder(client.getConfiguration())
+                .withRequestTimeout(perCall)
+                .withRequestRetryBackoffLimit(0)
+                .build(),
+            () -> Runnable::run,
+            client.getKubernetesSerialization());
     this.namespace = namespace;
     this.watched =
         client
@@ -89,6 +112,22 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
       throw new IllegalStateException("interrupted while listing the ledgers", e);
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException("could not list the ledgers in " + namespace, e);
+    }
+    // So that the first reservation decided is stamped on the API server's clock already.
+    askTheApiServersTime();
+  }
+
+  /** The API server's clock, as the answers to this storage's calls bound it. */
+  public ApiServerClock clock() {
+    return clock;
+  }
+
+  private void askTheApiServersTime() {
+    try {
+      // Readable by every client (the API server's public information): its answer has a Date.
+      client.getKubernetesVersion();
+    } catch (KubernetesClientException e) {
+      LOG.debugf("Could not ask the API server's time: %s", e.getMessage());
     }
   }
 

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Resource;
-import java.time.Instant;
 import java.util.List;
 
 /**
@@ -74,14 +73,14 @@ public record LedgerEntry(
       String name,
       int desired,
       Reservation reservation,
-      Instant at,
+      ReservedAt at,
       Long generation) {
     List<Placement> placements =
         reservation.placements().stream()
             .map(p -> new Placement(p.node(), p.demand(), p.overhead()))
             .toList();
     return new LedgerEntry(
-        reservation.key(), kind, namespace, name, at.toString(), desired, placements, generation);
+        reservation.key(), kind, namespace, name, at.stored(), desired, placements, generation);
   }
 
   public Reservation reservation() {

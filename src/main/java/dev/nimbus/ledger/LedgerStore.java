@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -32,6 +33,23 @@ public class LedgerStore {
             config.ledger().casAttempts(),
             config.ledger().decisionTimeout(),
             inventory::nodesPlacedOn);
+  }
+
+  /**
+   * A reservation's time, to decide it with now: on the API server's clock (a time it has not
+   * passed yet) once this replica has heard the API server, on its own before.
+   */
+  public ReservedAt reservedNow() {
+    return storage
+        .clock()
+        .latest()
+        .map(ReservedAt::onApiServer)
+        .orElseGet(() -> ReservedAt.onThisReplica(Instant.now()));
+  }
+
+  /** A time the API server's clock has certainly reached, when this replica has heard it. */
+  public Optional<Instant> apiServerTimeReached() {
+    return storage.clock().earliest();
   }
 
   /** What a change decided: the ledger to write (empty: write nothing) and a result to return. */

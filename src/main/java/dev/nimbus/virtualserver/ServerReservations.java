@@ -16,6 +16,7 @@ import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.ledger.Sightings;
 import dev.nimbus.naming.Names;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -272,7 +273,7 @@ public class ServerReservations {
                       entry.name(),
                       server.getSpec().maxCount(),
                       admitted.reservation(),
-                      Instant.now(),
+                      ReservedAt.onThisReplica(Instant.now()),
                       stored)
                   : entry.trimmedTo(0);
             });

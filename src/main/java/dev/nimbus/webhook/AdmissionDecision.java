@@ -17,11 +17,11 @@ import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.validation.FieldError;
 import dev.nimbus.validation.WorkloadValidator;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -360,7 +360,7 @@ final class AdmissionDecision {
    * of the pool is answered 429 instead, and reserves nothing.
    */
   LedgerStore.Change<Decision> reserve(
-      Reserve reserve, Ledger ledger, Instant at, String allowedReason) {
+      Reserve reserve, Ledger ledger, ReservedAt at, String allowedReason) {
     Kept known = kept(reserve.pool(), ledger);
     Pool model = model(known, ledger);
     Verdict decided = model.admit(reserve.demand());

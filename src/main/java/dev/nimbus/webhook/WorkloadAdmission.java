@@ -17,7 +17,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 
@@ -147,13 +146,15 @@ public class WorkloadAdmission {
     String pool = reserve.pool().getMetadata().getName();
     if (request.dryRun()) {
       // Decided on the ledger as this replica knows it: a dry run writes nothing to check it with.
-      return decisions.reserve(reserve, ledgers.recent(pool), Instant.now(), "DryRun").result();
+      return decisions
+          .reserve(reserve, ledgers.recent(pool), ledgers.reservedNow(), "DryRun")
+          .result();
     }
     return ledgers.change(
         pool,
         deadline.arrived(),
         deadline.callerWaitsUntil(),
-        ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
+        ledger -> decisions.reserve(reserve, ledger, ledgers.reservedNow(), "Admitted"));
   }
 
   private static AdmissionResponse response(String uid, Decision decision) {

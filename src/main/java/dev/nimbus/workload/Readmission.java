@@ -9,6 +9,7 @@ import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
+import dev.nimbus.ledger.ReservedAt;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
@@ -61,7 +62,7 @@ public class Readmission {
                       workload.getMetadata().getName(),
                       desired,
                       admitted.reservation(),
-                      Instant.now(),
+                      ReservedAt.onThisReplica(Instant.now()),
                       workload.getMetadata().getGeneration());
               return LedgerStore.Change.write(ledger.with(made), made);
             });

@@ -264,7 +264,7 @@ class LedgerCommitsPropertiesTest {
               demand.key(),
               demand.maxCount(),
               admitted.reservation(),
-              Instant.EPOCH,
+              ReservedAt.onThisReplica(Instant.EPOCH),
               1L);
       return Change.write(ledger.with(entry), verdict);
     }

@@ -99,7 +99,13 @@ class LedgerCommitsStaleViewTest {
     return Change.write(
         ledger.with(
             LedgerEntry.of(
-                "VirtualServer", "ns", uid, count, admitted.reservation(), Instant.EPOCH, 1L)),
+                "VirtualServer",
+                "ns",
+                uid,
+                count,
+                admitted.reservation(),
+                ReservedAt.onThisReplica(Instant.EPOCH),
+                1L)),
         true);
   }
 

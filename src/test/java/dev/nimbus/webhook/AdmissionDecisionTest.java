@@ -14,6 +14,7 @@ import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.Ledger;
+import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.webhook.AdmissionDecision.Decision;
 import dev.nimbus.webhook.AdmissionDecision.Reserve;
@@ -107,7 +108,9 @@ class AdmissionDecisionTest {
     assertThat(reserve.pool().getMetadata().getName()).isEqualTo("kvm");
     assertThat(reserve.demand().minCount()).isEqualTo(1);
     assertThat(reserve.demand().maxCount()).isEqualTo(3);
-    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH, "Admitted");
+    var change =
+        decisions.reserve(
+            reserve, Ledger.empty("kvm"), ReservedAt.onThisReplica(Instant.EPOCH), "Admitted");
     assertThat(change.next().orElseThrow().entry("uid-web").count()).isEqualTo(3);
     assertThat(change.result().allowed()).isTrue();
   }
@@ -118,12 +121,14 @@ class AdmissionDecisionTest {
     Reserve first = (Reserve) decisions.decide(create(server("first", "small", 6, 6)));
     Ledger full =
         decisions
-            .reserve(first, Ledger.empty("kvm"), Instant.EPOCH, "Admitted")
+            .reserve(
+                first, Ledger.empty("kvm"), ReservedAt.onThisReplica(Instant.EPOCH), "Admitted")
             .next()
             .orElseThrow();
 
     Reserve second = (Reserve) decisions.decide(create(server("second", "small", 1, 1)));
-    var change = decisions.reserve(second, full, Instant.EPOCH, "Admitted");
+    var change =
+        decisions.reserve(second, full, ReservedAt.onThisReplica(Instant.EPOCH), "Admitted");
 
     assertThat(change.next()).as("nothing is written for a refusal").isEmpty();
     Decision decision = change.result();
@@ -138,7 +143,9 @@ class AdmissionDecisionTest {
   @Test
   void fewerThanMaxCountIsAllowedWithAWarning() {
     Reserve reserve = (Reserve) decisions.decide(create(server("many", "small", 1, 10)));
-    var change = decisions.reserve(reserve, Ledger.empty("kvm"), Instant.EPOCH, "Admitted");
+    var change =
+        decisions.reserve(
+            reserve, Ledger.empty("kvm"), ReservedAt.onThisReplica(Instant.EPOCH), "Admitted");
 
     Decision decision = change.result();
     assertThat(decision.allowed()).isTrue();
@@ -165,11 +172,16 @@ class AdmissionDecisionTest {
       // Five instances in all: a sixth still fits the pool (three per node with their overhead).
       int count = name.equals("stored") ? 1 : 2;
       Reserve reserve = (Reserve) decisions.decide(create(server(name, "small", count, count)));
-      ledger = halves.reserve(reserve, ledger, Instant.EPOCH, "Admitted").next().orElseThrow();
+      ledger =
+          halves
+              .reserve(reserve, ledger, ReservedAt.onThisReplica(Instant.EPOCH), "Admitted")
+              .next()
+              .orElseThrow();
     }
 
     Reserve third = (Reserve) halves.decide(create(server("ghost-3", "small", 1, 1)));
-    var refused = halves.reserve(third, ledger, Instant.EPOCH, "Admitted");
+    var refused =
+        halves.reserve(third, ledger, ReservedAt.onThisReplica(Instant.EPOCH), "Admitted");
     assertThat(refused.next()).isEmpty();
     assertThat(refused.result().code()).isEqualTo(429);
     assertThat(refused.result().message())
@@ -179,10 +191,18 @@ class AdmissionDecisionTest {
         .endsWith("retry the request");
     // Read back whole, as a commit round reads the shards: the same answer.
     Ledger read = new Ledger("kvm", ledger.entries());
-    assertThat(halves.reserve(third, read, Instant.EPOCH, "Admitted").result().code())
+    assertThat(
+            halves
+                .reserve(third, read, ReservedAt.onThisReplica(Instant.EPOCH), "Admitted")
+                .result()
+                .code())
         .isEqualTo(429);
     stored.add("uid-ghost-1");
-    assertThat(halves.reserve(third, read, Instant.EPOCH, "Admitted").result().allowed())
+    assertThat(
+            halves
+                .reserve(third, read, ReservedAt.onThisReplica(Instant.EPOCH), "Admitted")
+                .result()
+                .allowed())
         .as("ghost-1 stored since: 6 cpu of 8 with ghost-3")
         .isTrue();
     stored.remove("uid-ghost-1");
@@ -192,7 +212,8 @@ class AdmissionDecisionTest {
     Reserve large = (Reserve) halves.decide(create(whole));
     assertThat(
             halves
-                .reserve(large, Ledger.empty("kvm"), Instant.EPOCH, "Admitted")
+                .reserve(
+                    large, Ledger.empty("kvm"), ReservedAt.onThisReplica(Instant.EPOCH), "Admitted")
                 .result()
                 .allowed())
         .as("one create as large as the pool, in a namespace that holds nothing unconfirmed")
@@ -201,7 +222,11 @@ class AdmissionDecisionTest {
     VirtualServer elsewhere = server("other", "small", 1, 1);
     elsewhere.getMetadata().setNamespace("other");
     Reserve other = (Reserve) halves.decide(create(elsewhere));
-    assertThat(halves.reserve(other, ledger, Instant.EPOCH, "Admitted").result().allowed())
+    assertThat(
+            halves
+                .reserve(other, ledger, ReservedAt.onThisReplica(Instant.EPOCH), "Admitted")
+                .result()
+                .allowed())
         .as("another namespace")
         .isTrue();
   }

@@ -6,6 +6,7 @@ import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.LedgerCommits;
+import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.ledger.ShardsOnlyStorage;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.webhook.AdmissionDecision.Decision;
@@ -131,7 +132,12 @@ public final class DecisionBenchmark {
                   Decision decision =
                       commits.change(
                           "kvm",
-                          ledger -> decisions.reserve(reserve, ledger, Instant.now(), "Admitted"));
+                          ledger ->
+                              decisions.reserve(
+                                  reserve,
+                                  ledger,
+                                  ReservedAt.onThisReplica(Instant.now()),
+                                  "Admitted"));
                   if (!decision.allowed()) {
                     throw new IllegalStateException("refused: " + decision.message());
                   }
