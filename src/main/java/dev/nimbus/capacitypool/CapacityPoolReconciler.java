@@ -16,7 +16,6 @@ import dev.nimbus.inventory.SlimItemStore;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
-import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.ledger.Sightings;
 import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.naming.Names;
@@ -226,30 +225,18 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     Sightings<String> unaccounted = unaccountedByPool.computeIfAbsent(pool, p -> new Sightings<>());
     unaccounted.retainOnly(ledger.entries().keySet());
     java.time.Duration grace = config.ledger().orphanGracePeriod();
-    List<LedgerEntry> unstored = new ArrayList<>();
+    List<LedgerEntry> past = new ArrayList<>();
+    java.time.Duration soonest = null;
     for (LedgerEntry entry : ledger.entries().values()) {
+      String uid = entry.uid();
       // An entry of a namespace this install does not serve (written before the install was made
       // namespaced) is kept: its workload may well run, where this install cannot look.
       if (!watched.includes(entry.namespace())
-          || inventory.stored(entry.kind(), entry.namespace(), entry.name(), entry.uid())) {
-        unaccounted.forget(entry.uid());
-      } else {
-        unstored.add(entry);
+          || inventory.stored(entry.kind(), entry.namespace(), entry.name(), uid)) {
+        unaccounted.forget(uid);
+        continue;
       }
-    }
-    // Asked only when there is something to judge: it may take a call to the API server.
-    Optional<Instant> apiServerNow =
-        unstored.stream().anyMatch(e -> ReservedAt.apiServerTime(e.reservedAt()).isPresent())
-            ? ledgers.apiServerTimeReached()
-            : Optional.empty();
-    List<LedgerEntry> past = new ArrayList<>();
-    java.time.Duration soonest = null;
-    for (LedgerEntry entry : unstored) {
-      java.time.Duration seen = unaccounted.seenFor(entry.uid());
-      java.time.Duration age =
-          ReservedAt.apiServerTime(entry.reservedAt())
-              .flatMap(at -> apiServerNow.map(now -> java.time.Duration.between(at, now)))
-              .orElse(seen);
+      java.time.Duration age = ledgers.ageOf(entry, unaccounted.seenFor(uid));
       if (age.compareTo(grace) >= 0) {
         past.add(entry);
       } else if (soonest == null || grace.minus(age).compareTo(soonest) < 0) {

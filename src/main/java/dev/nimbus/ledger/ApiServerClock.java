@@ -32,6 +32,7 @@ public final class ApiServerClock {
   private long lowKey;
   private long highKey;
   private long lastAnswer;
+  private long lastProbe = Long.MIN_VALUE / 2;
   private boolean sampled;
 
   /**
@@ -74,10 +75,11 @@ public final class ApiServerClock {
   /**
    * A time the API server's clock has certainly reached by now; empty before any answer. Asks the
    * API server first when its last answer is older than the probe interval, so that a replica that
-   * rarely writes still judges on a recent answer.
+   * rarely writes still judges on a recent answer; once an interval at most, so that an API server
+   * that does not answer holds up no more than one caller.
    */
   public Optional<Instant> earliest() {
-    if (nanoTime.getAsLong() - origin - lastAnswer() > probeWhenOlder.toNanos()) {
+    if (probeDue()) {
       probe.run();
     }
     return offset().map(o -> o.low);
@@ -88,8 +90,14 @@ public final class ApiServerClock {
     return offset().map(o -> o.high);
   }
 
-  private synchronized long lastAnswer() {
-    return sampled ? lastAnswer : Long.MIN_VALUE / 2;
+  private synchronized boolean probeDue() {
+    long now = nanoTime.getAsLong() - origin;
+    long heard = Math.max(sampled ? lastAnswer : Long.MIN_VALUE / 2, lastProbe);
+    if (now - heard <= probeWhenOlder.toNanos()) {
+      return false;
+    }
+    lastProbe = now;
+    return true;
   }
 
   private synchronized Optional<Bounds> offset() {

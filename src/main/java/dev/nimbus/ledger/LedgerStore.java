@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.function.Function;
@@ -47,9 +48,16 @@ public class LedgerStore {
         .orElseGet(() -> ReservedAt.onThisReplica(Instant.now()));
   }
 
-  /** A time the API server's clock has certainly reached, when this replica has heard it. */
-  public Optional<Instant> apiServerTimeReached() {
-    return storage.clock().earliest();
+  /**
+   * How long ago {@code entry}'s reservation was decided: on the API server's clock when the entry
+   * records a time on it (from then to a time the API server has certainly reached, so never more
+   * than it is, whichever replica decided and whichever asks); else {@code seen}, how long the
+   * asking replica has seen it, on its own monotonic clock.
+   */
+  public Duration ageOf(LedgerEntry entry, Duration seen) {
+    return ReservedAt.apiServerTime(entry.reservedAt())
+        .flatMap(at -> storage.clock().earliest().map(now -> Duration.between(at, now)))
+        .orElse(seen);
   }
 
   /** What a change decided: the ledger to write (empty: write nothing) and a result to return. */

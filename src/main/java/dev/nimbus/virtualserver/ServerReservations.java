@@ -121,10 +121,11 @@ public class ServerReservations {
       return Reconciled.as(entry);
     }
     if (entry.generation() > stored) {
-      // Counted on this replica's monotonic clock from the first time it saw the newer
-      // reservation, so that no clock of another machine can end the grace early.
+      // Judged on the API server's clock from when the newer reservation was decided, or, for one
+      // that records no such time, on this replica's from when it first saw it: no clock of
+      // another machine can end the grace early.
       String newer = entry.uid() + "@" + entry.generation();
-      Duration seen = newerThanStored.seenFor(newer);
+      Duration seen = ledgers.ageOf(entry, newerThanStored.seenFor(newer));
       if (seen.compareTo(grace) < 0) {
         return new Reconciled(entry, true, Optional.of(grace.minus(seen).plus(TRIM_RECHECK)));
       }

@@ -120,16 +120,27 @@ class ApiServerClockTest {
   @Test
   void asksTheApiServerBeforeJudgingOnAnAnswerOlderThanTheProbeInterval() {
     Clocks clocks = new Clocks(1_790_000_000_000_000_000L);
-    clocks.clock.earliest();
-    assertThat(clocks.probes).as("no answer yet").hasValue(1);
     clocks.answer(2, 1);
     clocks.pass(59_000);
     clocks.clock.earliest();
     clocks.clock.latest();
-    assertThat(clocks.probes).hasValue(1);
+    assertThat(clocks.probes).hasValue(0);
     clocks.pass(2_000);
     clocks.clock.latest();
-    assertThat(clocks.probes).as("a time to stamp is never held up by a probe").hasValue(1);
+    assertThat(clocks.probes).as("a time to stamp is never held up by a probe").hasValue(0);
+    clocks.clock.earliest();
+    assertThat(clocks.probes).hasValue(1);
+  }
+
+  @Test
+  void asksAnApiServerThatDoesNotAnswerOnceAnInterval() {
+    Clocks clocks = new Clocks(1_790_000_000_000_000_000L);
+    for (int caller = 0; caller < 5; caller++) {
+      assertThat(clocks.clock.earliest()).isEmpty();
+    }
+    assertThat(clocks.probes).hasValue(1);
+    clocks.pass(61_000);
+    clocks.clock.earliest();
     clocks.clock.earliest();
     assertThat(clocks.probes).hasValue(2);
   }
