@@ -28,7 +28,8 @@ public final class ApiServerClock {
   private final Runnable probe;
   private final Duration probeWhenOlder;
   // The API server's epoch nanoseconds minus this replica's nanoseconds since origin, bounded from
-  // below and from above; each as a key that is the same for every later moment (see bounds()).
+  // below and from above; each as it would stand at the origin, so that one drift widens all of
+  // them alike at any later moment (see offset()).
   private long lowKey;
   private long highKey;
   private long lastAnswer;
@@ -56,12 +57,12 @@ public final class ApiServerClock {
     long sent = sentNanos - origin;
     long received = receivedNanos - origin;
     // The answer was made at some t in [sent, received], when the API server's clock read a time in
-    // [date, date + 1 s): the offset lies in [date - received, date + 1 s - sent].
-    long low = epoch - received + received / DRIFT_DIVISOR;
-    long high = epoch + SECOND - sent - received / DRIFT_DIVISOR;
-    if (!sampled
-        || Math.max(low, lowKey) - received / DRIFT_DIVISOR
-            > Math.min(high, highKey) + received / DRIFT_DIVISOR) {
+    // [date, date + 1 s): the offset lies in [date - received, date + 1 s - sent]. It may drift
+    // from there by as much as the time since t, at most the time since the request left.
+    long drift = sent / DRIFT_DIVISOR;
+    long low = epoch - received + drift;
+    long high = epoch + SECOND - sent - drift;
+    if (!sampled || Math.max(low, lowKey) - drift > Math.min(high, highKey) + drift) {
       lowKey = low;
       highKey = high;
     } else {
