@@ -125,11 +125,11 @@ public class ServerReservations {
       // that records no such time, on this replica's from when it first saw it: no clock of
       // another machine can end the grace early.
       String newer = entry.uid() + "@" + entry.generation();
-      Duration seen = ledgers.ageOf(entry, newerThanStored.seenFor(newer));
-      if (seen.compareTo(grace) < 0) {
-        return new Reconciled(entry, true, Optional.of(grace.minus(seen).plus(TRIM_RECHECK)));
+      Duration age = ledgers.ageOf(entry, newerThanStored.seenFor(newer));
+      if (age.compareTo(grace) < 0) {
+        return new Reconciled(entry, true, Optional.of(grace.minus(age).plus(TRIM_RECHECK)));
       }
-      LedgerEntry back = reconcileBack(server, pool, entry, stored, seen);
+      LedgerEntry back = reconcileBack(server, pool, entry, stored, age);
       // The sighting is kept while this reservation still stands: a write that failed or lost a
       // race is tried again at the next look, not after a grace counted afresh.
       if (back == null || !Objects.equals(back.generation(), entry.generation())) {
@@ -249,7 +249,7 @@ public class ServerReservations {
    * placed again (a refused resize); none when the stored spec is stopped or no longer fits.
    */
   private LedgerEntry reconcileBack(
-      VirtualServer server, CapacityPool pool, LedgerEntry entry, long stored, Duration seen) {
+      VirtualServer server, CapacityPool pool, LedgerEntry entry, long stored, Duration age) {
     var type = inventory.instanceType(server.getSpec().instanceType());
     LedgerEntry written =
         write(
@@ -295,11 +295,11 @@ public class ServerReservations {
             + (written == null ? 0 : written.count())
             + " instance(s)";
     LOG.infof(
-        "VirtualServer %s/%s: %s, %d ms after this replica first saw it",
+        "VirtualServer %s/%s: %s, %d ms after it was reserved",
         server.getMetadata().getNamespace(),
         server.getMetadata().getName(),
         message,
-        seen.toMillis());
+        age.toMillis());
     events.warning(server, Reason.ReservationReconciled, message);
     return written;
   }
