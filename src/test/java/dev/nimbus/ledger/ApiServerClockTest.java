@@ -42,6 +42,11 @@ class ApiServerClockTest {
     void pass(long ms) {
       nanos.addAndGet(ms * MS);
     }
+
+    /** How far apart the clock's two bounds are now. */
+    Duration width() {
+      return Duration.between(clock.earliest().orElseThrow(), clock.latest().orElseThrow());
+    }
   }
 
   @Test
@@ -64,8 +69,7 @@ class ApiServerClockTest {
         assertThat(clocks.clock.earliest()).get().matches(t -> !t.isAfter(now), "not after now");
         assertThat(clocks.clock.latest()).get().matches(t -> !t.isBefore(now), "not before now");
       }
-      Duration width =
-          Duration.between(clocks.clock.earliest().orElseThrow(), clocks.clock.latest().get());
+      Duration width = clocks.width();
       // A hundred answers at random moments of the second: some came just before and some just
       // after the API server's clock turned a second.
       assertThat(width).as("run %d", run).isLessThan(Duration.ofMillis(200));
@@ -76,8 +80,7 @@ class ApiServerClockTest {
   void oneAnswerBoundsItWithinASecondAndItsRoundTrip() {
     Clocks clocks = new Clocks(1_790_000_000_400_000_000L);
     clocks.answer(10, 5);
-    Duration width =
-        Duration.between(clocks.clock.earliest().orElseThrow(), clocks.clock.latest().get());
+    Duration width = clocks.width();
     // A second, the round trip, and the drift allowed since the request left (microseconds).
     assertThat(width).isBetween(Duration.ofMillis(1_000), Duration.ofMillis(1_011));
   }
@@ -89,14 +92,12 @@ class ApiServerClockTest {
       clocks.answer(2, 1);
       clocks.pass(333);
     }
-    Duration before =
-        Duration.between(clocks.clock.earliest().orElseThrow(), clocks.clock.latest().get());
+    Duration before = clocks.width();
     clocks.pass(3_600_000);
     // The API server's clock ran 50 ppm faster during that hour: still within the bounds.
     clocks.apiOffsetNanos += 180 * MS;
     Instant now = clocks.apiNow();
-    Duration after =
-        Duration.between(clocks.clock.earliest().orElseThrow(), clocks.clock.latest().get());
+    Duration after = clocks.width();
     assertThat(after.minus(before)).isBetween(Duration.ofMillis(700), Duration.ofMillis(740));
     assertThat(clocks.clock.earliest()).get().matches(t -> !t.isAfter(now));
     assertThat(clocks.clock.latest()).get().matches(t -> !t.isBefore(now));
