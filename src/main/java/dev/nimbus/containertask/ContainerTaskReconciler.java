@@ -236,7 +236,10 @@ public class ContainerTaskReconciler
     if (LostShards.onLost(ledgers, poolName, statusNodes(task))) {
       return UpdateControl.<ContainerTask>noUpdate().rescheduleAfter(LostShards.RECHECK);
     }
-    LedgerEntry entry = ledgers.entry(poolName, task.getMetadata().getUid());
+    // As this replica's watch shows it: a reservation it has not shown yet is looked for as stored
+    // only where one would be made (the readmission below), not at every reconcile of every run
+    // that has ended.
+    LedgerEntry entry = ledgers.recent(poolName).entry(task.getMetadata().getUid());
     boolean readmissionWaits = false;
     if (entry == null
         && previouslyPlaced(task) == 0
@@ -248,6 +251,7 @@ public class ContainerTaskReconciler
           readmission
               .reserve(
                   task,
+                  task.getStatus() == null ? null : task.getStatus().conditions(),
                   pool.get(),
                   Demands.of(task, definition.get()),
                   java.util.Objects.requireNonNullElse(task.getSpec().count(), 1))

@@ -129,9 +129,10 @@ public class LedgerStore {
 
   /**
    * The entry of {@code uid} in the ledger of {@code pool}, from what this replica knows when it is
-   * there, else as stored now. Controllers ask this on every reconcile: the watched shards, decoded
-   * once per version, spare the API server a read of the pool each time, and an entry the watch has
-   * not delivered yet is still found.
+   * there, else as stored now: an entry the watch has not delivered yet is still found. Where it is
+   * not found, this reads every shard of the pool, so controllers ask it only where a workload may
+   * hold a reservation their replica has not seen (before they make one for it, before a deletion
+   * gives one back), never at every reconcile: those read {@link #recent}.
    */
   public LedgerEntry entry(String pool, String uid) {
     LedgerEntry cached = recent(pool).entry(uid);

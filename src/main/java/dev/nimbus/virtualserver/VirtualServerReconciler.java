@@ -203,8 +203,11 @@ public class VirtualServerReconciler
       return UpdateControl.<VirtualServer>noUpdate().rescheduleAfter(LostShards.RECHECK);
     }
     boolean withKubeVirt = kubeVirt.available();
+    // As this replica's watch shows it: a reservation it has not shown yet is looked for as stored
+    // only where one would be made (readmit), not at every reconcile of every server that holds
+    // none.
     LedgerEntry entry =
-        pool.map(p -> ledgers.entry(p.getMetadata().getName(), uid(server))).orElse(null);
+        pool.map(p -> ledgers.recent(p.getMetadata().getName()).entry(uid(server))).orElse(null);
     Map<Integer, VirtualMachine> vms = new HashMap<>();
     Map<Integer, VirtualMachineInstance> vmis = new HashMap<>();
     // Even with a reference gone: a deleted group's rules must stop allowing traffic at once.
@@ -287,6 +290,7 @@ public class VirtualServerReconciler
             type ->
                 readmission.reserve(
                     server,
+                    server.getStatus() == null ? null : server.getStatus().conditions(),
                     pool,
                     Demands.of(server, type),
                     Objects.requireNonNullElse(server.getSpec().maxCount(), 1)));
@@ -346,11 +350,26 @@ public class VirtualServerReconciler
     return DeleteControl.defaultDelete();
   }
 
-  /** How many instances the server holds capacity for: the VMs a deletion must see gone. */
+  /**
+   * How many instances the server holds capacity for: the VMs a deletion must see gone. Read as
+   * stored only for a server deleted before a reconcile observed its generation: another replica's
+   * webhook may have reserved for it a moment ago, unseen here yet. Once observed, its reservation
+   * is what this replica's watch shows: the deletion looks again every 2 s until its VMs are gone,
+   * and a list of the pool's shards each time would cost the API server more than the VMs do.
+   */
   private int instancesHeld(VirtualServer server) {
+    boolean observed =
+        server.getStatus() != null
+            && Objects.equals(
+                server.getStatus().observedGeneration(), server.getMetadata().getGeneration());
     int held =
         admittedPool(server)
-            .map(pool -> ledgers.entry(pool.getMetadata().getName(), uid(server)))
+            .map(pool -> pool.getMetadata().getName())
+            .map(
+                pool ->
+                    observed
+                        ? ledgers.recent(pool).entry(uid(server))
+                        : ledgers.entry(pool, uid(server)))
             .map(LedgerEntry::count)
             .orElse(0);
     Integer told = server.getStatus() == null ? null : server.getStatus().admittedCount();

@@ -7,13 +7,17 @@ import dev.nimbus.capacitypool.PoolModels;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
+import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.LedgerStore;
 import dev.nimbus.ledger.ReservedAt;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -38,13 +42,33 @@ public class Readmission {
     this.events = events;
   }
 
-  /** The reservation made for {@code workload} asking {@code demand} in {@code pool}, if room. */
+  /**
+   * The reservation of {@code workload} in {@code pool}: the one stored for it, or one made now
+   * asking {@code demand} if the pool has room. {@code conditions} are the workload's status
+   * conditions: one already found waiting at its generation (its {@code Admitted} condition {@code
+   * NotAdmitted}) reads nothing from the API server while the pool, as this replica knows it, has
+   * no room for it, so workloads that wait for room cost the API server nothing while they wait.
+   */
   public Optional<LedgerEntry> reserve(
-      HasMetadata workload, CapacityPool pool, Request demand, int desired) {
+      HasMetadata workload,
+      List<Condition> conditions,
+      CapacityPool pool,
+      Request demand,
+      int desired) {
+    String poolName = pool.getMetadata().getName();
     String uid = workload.getMetadata().getUid();
+    if (waiting(workload, conditions) && !admits(pool, ledgers.recent(poolName), demand)) {
+      return Optional.empty(); // nothing would be written, so nothing needs to be read
+    }
+    // The webhook of another replica may have reserved for it just before the API server stored
+    // it, and this replica's watch not shown that yet: reserving again would hold its room twice.
+    LedgerEntry stored = ledgers.entry(poolName, uid);
+    if (stored != null) {
+      return Optional.of(stored);
+    }
     LedgerEntry entry =
         ledgers.change(
-            pool.getMetadata().getName(),
+            poolName,
             ledger -> {
               LedgerEntry held = ledger.entry(uid);
               if (held != null) {
@@ -80,5 +104,27 @@ public class Readmission {
               + " instance(s)");
     }
     return Optional.ofNullable(entry);
+  }
+
+  /**
+   * Whether a reconcile of {@code workload}'s current generation found it without a reservation
+   * already: it then looked at the ledger as stored, and since then only a readmission, which is
+   * this controller's own, writes one for that generation.
+   */
+  private static boolean waiting(HasMetadata workload, List<Condition> conditions) {
+    return conditions != null
+        && conditions.stream()
+            .anyMatch(
+                c ->
+                    c.getType().equals("Admitted")
+                        && "NotAdmitted".equals(c.getReason())
+                        && Objects.equals(
+                            c.getObservedGeneration(), workload.getMetadata().getGeneration()));
+  }
+
+  private boolean admits(CapacityPool pool, Ledger ledger, Request demand) {
+    return PoolModels.deciding(pool, inventory.nodes(), ledger).admit(demand)
+            instanceof Verdict.Admitted admitted
+        && admitted.reservation().count() > 0;
   }
 }

@@ -23,6 +23,7 @@ import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.ApiServerRequests;
 import dev.nimbus.testing.ControlPlaneBinaries;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LauncherPods;
@@ -1275,6 +1276,47 @@ class VirtualServerIT {
     assertThat(operator.liveInstances("io.fabric8.kubernetes.api.model.ManagedFieldsEntry"))
         .as("managedFields entries alive in the operator's heap")
         .isZero();
+  }
+
+  /**
+   * A stopped server holds no reservation, and none can be on its way for it: the controller reads
+   * the ledger as its replica's watch shows it. Reading the pool's shards from the API server
+   * instead, at every reconcile of every such server, costs a list of every shard of the pool each
+   * time: at a thousand nodes and a thousand stopped servers, a thousand lists of a thousand
+   * ConfigMaps after every leader change or change of a security group they name.
+   */
+  @Test
+  void reconcilesOfStoppedServersReadNoLedgerShardFromTheApiServer(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    var stopped = copy(spec(SMALL, 1, 1), false, 1, false);
+    List<String> names =
+        java.util.stream.IntStream.range(0, 10).mapToObj(i -> "stopped-" + i).toList();
+    for (String name : names) {
+      createWhenReferencesKnown(client, server(namespace, name, stopped));
+    }
+    var all = client.resources(VirtualServer.class).inNamespace(namespace.name());
+    awaitTrue(
+        () -> unobserved(all.list().getItems()).isEmpty() && ledger(client).entries().isEmpty(),
+        30);
+
+    ApiServerRequests.awaitNoNamespaceDeleted(client);
+    double before = ApiServerRequests.read(client).count(ApiServerRequests::aListOfConfigMaps);
+    for (int change = 0; change < 3; change++) {
+      for (String name : names) {
+        all.withName(name)
+            .patch(
+                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
+                    io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                "{\"spec\":{\"terminationProtection\":" + (change % 2 == 0) + "}}");
+      }
+      awaitTrue(() -> unobserved(all.list().getItems()).isEmpty(), 30);
+    }
+    double lists =
+        ApiServerRequests.read(client).count(ApiServerRequests::aListOfConfigMaps) - before;
+
+    assertThat(lists)
+        .as("lists of ConfigMaps in a namespace during 30 reconciles of stopped servers")
+        .isLessThan(3);
   }
 
   /** The servers whose latest generation the controller has not reported, with both numbers. */

@@ -23,6 +23,7 @@ import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import dev.nimbus.testing.UncalledWebhook;
+import dev.nimbus.workload.Readmission;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -1014,6 +1015,66 @@ class AdmissionIT {
         .contains("Readmitted");
     client.resource(unadmitted).delete();
     awaitEarlierReservationsReleased(client);
+  }
+
+  /**
+   * A server stored without a reservation that the pool has no room for waits, and is looked at
+   * again every 30 s. Each look that reads the pool's every shard from the API server, while the
+   * ledger this replica watches says there is no room anyway, makes servers that wait for room a
+   * steady load on the API server: at a thousand nodes and a thousand waiting servers, 33 lists of
+   * a thousand ConfigMaps a second.
+   */
+  @Test
+  @Order(5)
+  void aServerWaitingForRoomReadsNoLedgerShardFromTheApiServerWhileItWaits(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
+    client.resource(server(namespace, "holder", "it.one", 2)).create();
+    // 99 of 1.006 vCPU: more than the 97.988 the holder leaves.
+    VirtualServer waiting = server(namespace, "waiting", "it.one", 99);
+    try (var uncalled = UncalledWebhook.in(client, OPERATOR_NAMESPACE, namespace.name())) {
+      awaitTrue(
+          () -> {
+            try {
+              client.resource(waiting).create();
+              return true;
+            } catch (KubernetesClientException e) {
+              return false; // the API server still calls the webhook
+            }
+          },
+          30,
+          () -> "a create that the webhook is no longer asked about");
+    }
+    awaitTrue(
+        () -> notAdmittedAtItsGeneration(client.resource(waiting).get()),
+        30,
+        () -> "the server found waiting: " + client.resource(waiting).get().getStatus());
+
+    ApiServerRequests.awaitNoNamespaceDeleted(client);
+    double before = ApiServerRequests.read(client).count(ApiServerRequests::aListOfConfigMaps);
+    Thread.sleep(Readmission.RECHECK.plusSeconds(3).toMillis());
+    double lists =
+        ApiServerRequests.read(client).count(ApiServerRequests::aListOfConfigMaps) - before;
+
+    assertThat(notAdmittedAtItsGeneration(client.resource(waiting).get()))
+        .as("still waiting")
+        .isTrue();
+    assertThat(lists)
+        .as("lists of ConfigMaps in a namespace over a look again of a server waiting for room")
+        .isZero();
+    client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
+    awaitEarlierReservationsReleased(client);
+  }
+
+  private static boolean notAdmittedAtItsGeneration(VirtualServer server) {
+    return server.getStatus() != null
+        && server.getStatus().conditions() != null
+        && server.getStatus().conditions().stream()
+            .anyMatch(
+                c ->
+                    c.getType().equals("Admitted")
+                        && c.getReason().equals("NotAdmitted")
+                        && server.getMetadata().getGeneration().equals(c.getObservedGeneration()));
   }
 
   /** Whether the pool said it rebuilt a shard after {@code since} (not in an earlier run). */
