@@ -5,11 +5,10 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.workload.PagedLists;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.RequestConfig;
-import io.fabric8.kubernetes.client.RequestConfigBuilder;
 import io.fabric8.kubernetes.client.impl.KubernetesClientImpl;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -68,10 +67,12 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   public ConfigMapLedgerStorage(
       KubernetesClient client, String namespace, Duration decisionTimeout) {
     // A commit reads and writes once per attempt within the decision timeout: each call gets half
-    // of it, and is not retried by the client (the commit retries, and knows its deadline).
+    // of it, and is not retried by the client (the commit retries, and knows its deadline). The
+    // client takes a call's timeout from its configuration and its retries from its HTTP client's
+    // tag: both are given the configuration's one RequestConfig.
     int perCall = (int) LedgerStorage.callTimeout(decisionTimeout).toMillis();
-    RequestConfig calls =
-        new RequestConfigBuilder()
+    Config calls =
+        new ConfigBuilder(client.getConfiguration())
             .withRequestTimeout(perCall)
             .withRequestRetryBackoffLimit(0)
             .build();
@@ -83,13 +84,10 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
             client
                 .getHttpClient()
                 .newBuilder()
-                .tag(calls)
+                .tag(calls.getRequestConfig())
                 .addOrReplaceInterceptor(ApiServerTimes.NAME, new ApiServerTimes(clock))
                 .build(),
-            new ConfigBuilder(client.getConfiguration())
-                .withRequestTimeout(perCall)
-                .withRequestRetryBackoffLimit(0)
-                .build(),
+            calls,
             () -> Runnable::run,
             client.getKubernetesSerialization());
     this.namespace = namespace;
