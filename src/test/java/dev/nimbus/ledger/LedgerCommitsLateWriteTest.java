@@ -32,29 +32,18 @@ class LedgerCommitsLateWriteTest {
   @Test
   void aChangeThatWaitedUntilAWriteCouldOutlastItsCallerIsAnsweredRetryAndNeverWritten()
       throws Exception {
-    CountDownLatch firstWriteStarted = new CountDownLatch(1);
-    CountDownLatch firstWriteMayEnd = new CountDownLatch(1);
-    var storage =
-        new MapStorage(
-            write -> {
-              if (write == 1) {
-                firstWriteStarted.countDown();
-                await(firstWriteMayEnd);
-              } else {
-                sleep(490); // within the time a real write may take (half the decision timeout)
-              }
-              return true;
-            });
-    LedgerCommits commits = storage.commits(3);
+    // Later writes take what a real write may take (half the decision timeout).
+    var held = new FirstWriteHeld(() -> sleep(490));
+    LedgerCommits commits = held.storage.commits(3);
     ExecutorService callers = Executors.newFixedThreadPool(2);
     try {
       Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
-      firstWriteStarted.await();
+      held.started.await();
       Future<Answer> second =
           callers.submit(() -> Answer.of(() -> commits.change("p", admitting("w1"))));
       // The second change waits for its turn until less than half its timeout is left.
       Thread.sleep(700);
-      firstWriteMayEnd.countDown();
+      held.mayEnd.countDown();
 
       assertThat(first.get(5, TimeUnit.SECONDS)).isTrue();
       Answer answer = second.get(5, TimeUnit.SECONDS);
@@ -70,7 +59,7 @@ class LedgerCommitsLateWriteTest {
           .isNull();
       assertThat(commits.read("p").entry("w0")).isNotNull();
     } finally {
-      firstWriteMayEnd.countDown();
+      held.mayEnd.countDown();
       callers.shutdownNow();
     }
   }
@@ -139,22 +128,12 @@ class LedgerCommitsLateWriteTest {
    */
   @Test
   void aChangeIsNeverWrittenAfterItsCallerStoppedWaiting() throws Exception {
-    CountDownLatch firstWriteStarted = new CountDownLatch(1);
-    CountDownLatch firstWriteMayEnd = new CountDownLatch(1);
-    var storage =
-        new MapStorage(
-            write -> {
-              if (write == 1) {
-                firstWriteStarted.countDown();
-                await(firstWriteMayEnd);
-              }
-              return true;
-            });
-    LedgerCommits commits = storage.commits(3);
+    var held = new FirstWriteHeld(() -> {});
+    LedgerCommits commits = held.storage.commits(3);
     ExecutorService callers = Executors.newFixedThreadPool(2);
     try {
       Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
-      firstWriteStarted.await();
+      held.started.await();
       Future<Answer> second =
           callers.submit(
               () -> {
@@ -164,7 +143,7 @@ class LedgerCommitsLateWriteTest {
                     () -> commits.change("p", asked, callerWaitsUntil, admitting("w1")));
               });
       Thread.sleep(300); // the caller of the second change has stopped waiting
-      firstWriteMayEnd.countDown();
+      held.mayEnd.countDown();
 
       assertThat(first.get(5, TimeUnit.SECONDS)).isTrue();
       Answer answer = second.get(5, TimeUnit.SECONDS);
@@ -178,8 +157,29 @@ class LedgerCommitsLateWriteTest {
       Thread.sleep(300); // past any write that was still on its way
       assertThat(commits.read("p").entry("w1")).as("never written").isNull();
     } finally {
-      firstWriteMayEnd.countDown();
+      held.mayEnd.countDown();
       callers.shutdownNow();
+    }
+  }
+
+  /** A {@link MapStorage} whose first write lands once let; each later write runs {@code later}. */
+  private static final class FirstWriteHeld {
+    final CountDownLatch started = new CountDownLatch(1);
+    final CountDownLatch mayEnd = new CountDownLatch(1);
+    final MapStorage storage;
+
+    FirstWriteHeld(Runnable later) {
+      storage =
+          new MapStorage(
+              write -> {
+                if (write == 1) {
+                  started.countDown();
+                  await(mayEnd);
+                } else {
+                  later.run();
+                }
+                return true;
+              });
     }
   }
 
