@@ -2,6 +2,7 @@ package dev.nimbus.ledger;
 
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.inventory.Inventory;
+import dev.nimbus.metrics.NimbusMetrics;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.runtime.ShutdownEvent;
@@ -24,8 +25,11 @@ import java.util.function.Function;
 public class LedgerStore {
   private final ConfigMapLedgerStorage storage;
   private final LedgerCommits commits;
+  private final NimbusMetrics metrics;
 
-  public LedgerStore(KubernetesClient client, NimbusConfig config, Inventory inventory) {
+  public LedgerStore(
+      KubernetesClient client, NimbusConfig config, Inventory inventory, NimbusMetrics metrics) {
+    this.metrics = metrics;
     this.storage =
         new ConfigMapLedgerStorage(client, config.namespace(), config.ledger().decisionTimeout());
     this.commits =
@@ -107,8 +111,9 @@ public class LedgerStore {
     }
   }
 
-  /** The ledger as stored now. */
+  /** The ledger as stored now: a list of every shard of the pool. */
   public Ledger read(String pool) {
+    metrics.ledgerRead();
     return commits.read(pool);
   }
 

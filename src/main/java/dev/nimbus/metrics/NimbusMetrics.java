@@ -3,6 +3,7 @@ package dev.nimbus.metrics;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
 import java.util.Map;
@@ -13,13 +14,29 @@ import java.util.concurrent.atomic.AtomicLong;
  * Every metric Nimbus publishes, in one place. Names are prefixed {@code nimbus_}; label values are
  * listed in each help text. JOSDK's reconcile metrics come on top of these.
  */
+// Made at start, not at its first use: its counters read 0 until they count, on every replica.
+@Startup
 @ApplicationScoped
 public class NimbusMetrics {
   private final MeterRegistry registry;
   private final Map<String, AtomicLong> poolGauges = new ConcurrentHashMap<>();
 
+  private final Counter ledgerReads;
+
   public NimbusMetrics(MeterRegistry registry) {
     this.registry = registry;
+    this.ledgerReads =
+        Counter.builder("nimbus_ledger_reads")
+            .description(
+                "Reads of every ledger shard of a pool from the API server (a list of the pool's"
+                    + " shards), made where a workload may hold a reservation that this replica's"
+                    + " watch has not shown yet: before a readmission, at a deletion")
+            .register(registry);
+  }
+
+  /** Counts one read of a pool's every ledger shard from the API server. */
+  public void ledgerRead() {
+    ledgerReads.increment();
   }
 
   /**

@@ -1,6 +1,7 @@
 package dev.nimbus.workload;
 
 import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.capacitypool.PoolModels;
@@ -57,7 +58,7 @@ public class Readmission {
       int desired) {
     String poolName = pool.getMetadata().getName();
     String uid = workload.getMetadata().getUid();
-    if (waiting(workload, conditions) && !admits(pool, ledgers.recent(poolName), demand)) {
+    if (waiting(workload, conditions) && room(pool, ledgers.recent(poolName), demand).isEmpty()) {
       return Optional.empty(); // nothing would be written, so nothing needs to be read
     }
     // The webhook of another replica may have reserved for it just before the API server stored
@@ -74,9 +75,8 @@ public class Readmission {
               if (held != null) {
                 return LedgerStore.Change.none(held);
               }
-              Verdict verdict = PoolModels.deciding(pool, inventory.nodes(), ledger).admit(demand);
-              if (!(verdict instanceof Verdict.Admitted admitted)
-                  || admitted.reservation().count() == 0) {
+              Optional<Reservation> room = room(pool, ledger, demand);
+              if (room.isEmpty()) {
                 return LedgerStore.Change.<LedgerEntry>none(null);
               }
               LedgerEntry made =
@@ -85,7 +85,7 @@ public class Readmission {
                       workload.getMetadata().getNamespace(),
                       workload.getMetadata().getName(),
                       desired,
-                      admitted.reservation(),
+                      room.get(),
                       ReservedAt.onThisReplica(Instant.now()),
                       workload.getMetadata().getGeneration());
               return LedgerStore.Change.write(ledger.with(made), made);
@@ -122,9 +122,14 @@ public class Readmission {
                             c.getObservedGeneration(), workload.getMetadata().getGeneration()));
   }
 
-  private boolean admits(CapacityPool pool, Ledger ledger, Request demand) {
+  /**
+   * The placement of at least one instance of {@code demand} that {@code ledger} leaves room for.
+   */
+  private Optional<Reservation> room(CapacityPool pool, Ledger ledger, Request demand) {
     return PoolModels.deciding(pool, inventory.nodes(), ledger).admit(demand)
-            instanceof Verdict.Admitted admitted
-        && admitted.reservation().count() > 0;
+                instanceof Verdict.Admitted admitted
+            && admitted.reservation().count() > 0
+        ? Optional.of(admitted.reservation())
+        : Optional.empty();
   }
 }

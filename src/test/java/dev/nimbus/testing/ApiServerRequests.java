@@ -43,27 +43,6 @@ public record ApiServerRequests(List<Series> series) {
     return new ApiServerRequests(List.copyOf(series));
   }
 
-  /**
-   * Waits until no namespace is being deleted: the namespace controller lists every kind in a
-   * namespace it deletes, so an earlier test's namespace still going would count in a count of
-   * lists.
-   */
-  public static void awaitNoNamespaceDeleted(KubernetesClient client) throws InterruptedException {
-    Await.awaitTrue(
-        () ->
-            client.namespaces().list().getItems().stream()
-                .noneMatch(n -> n.getMetadata().getDeletionTimestamp() != null),
-        120,
-        () -> "the namespaces of earlier tests deleted");
-  }
-
-  /** A list of ConfigMaps in a namespace (the ledger's shards are ConfigMaps). */
-  public static boolean aListOfConfigMaps(Series series) {
-    return series.label("verb").equals("LIST")
-        && series.label("scope").equals("namespace")
-        && series.label("resource").equals("configmaps");
-  }
-
   /** The requests of the series that {@code which} selects, whatever their answer. */
   public double count(Predicate<Series> which) {
     return series.stream().filter(which).mapToDouble(Series::count).sum();

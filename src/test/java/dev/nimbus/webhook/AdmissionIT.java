@@ -1050,20 +1050,23 @@ class AdmissionIT {
         30,
         () -> "the server found waiting: " + client.resource(waiting).get().getStatus());
 
-    ApiServerRequests.awaitNoNamespaceDeleted(client);
-    double before = ApiServerRequests.read(client).count(ApiServerRequests::aListOfConfigMaps);
+    double before = ledgerReads();
     Thread.sleep(Readmission.RECHECK.plusSeconds(3).toMillis());
-    double lists =
-        ApiServerRequests.read(client).count(ApiServerRequests::aListOfConfigMaps) - before;
+    double reads = ledgerReads() - before;
 
     assertThat(notAdmittedAtItsGeneration(client.resource(waiting).get()))
         .as("still waiting")
         .isTrue();
-    assertThat(lists)
-        .as("lists of ConfigMaps in a namespace over a look again of a server waiting for room")
+    assertThat(reads)
+        .as("reads of the pool's shards from the API server over a look again of a server waiting")
         .isZero();
     client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
     awaitEarlierReservationsReleased(client);
+  }
+
+  /** The reads of a pool's every shard from the API server, by both replicas. */
+  private static double ledgerReads() {
+    return replicas.stream().mapToDouble(r -> r.counter("nimbus_ledger_reads_total")).sum();
   }
 
   private static boolean notAdmittedAtItsGeneration(VirtualServer server) {
@@ -1201,10 +1204,36 @@ class AdmissionIT {
         client.resources(VirtualServer.class).inNamespace(namespace.name()).list().getItems();
     // 59 and 39 instances of 1.006 CPUs (with the launcher's overhead) on nodes of 60 and 40.
     assertThat(stored).hasSize(98);
-    assertThat(unanswered).as("creates that got no answer").isEmpty();
-    assertThat(codes).containsOnly(201, 403).filteredOn(c -> c == 201).hasSize(98);
+    // A create whose connection closed under it (the transport's doing, once in a few hundred
+    // runs) has no answer to count: whether it was stored is read back, and every other create
+    // must have been answered, none of them left waiting until its client's timeout.
+    assertThat(unanswered)
+        .as("creates that got no answer but a closed connection")
+        .allMatch(cause -> cause.contains("Connection was closed"));
+    long storedOfUnanswered =
+        java.util.stream.IntStream.range(0, requests)
+            .filter(i -> codes.get(i) <= 0)
+            .filter(
+                i ->
+                    client
+                            .resources(VirtualServer.class)
+                            .inNamespace(namespace.name())
+                            .withName("vm-" + i)
+                            .get()
+                        != null)
+            .count();
+    assertThat(codes.stream().filter(c -> c > 0)).containsOnly(201, 403);
+    assertThat(codes.stream().filter(c -> c == 201).count() + storedOfUnanswered).isEqualTo(98);
     Set<String> storedUids =
         stored.stream().map(s -> s.getMetadata().getUid()).collect(Collectors.toSet());
+    if (!unanswered.isEmpty()) {
+      // One cut off after Nimbus admitted it and before it was stored holds an orphan reservation,
+      // released once the grace (5 s here) has passed.
+      awaitTrue(
+          () -> ledger(client).entries().keySet().equals(storedUids),
+          30,
+          () -> "the ledger holds the stored servers alone: " + ledger(client).entries().keySet());
+    }
     Ledger ledger = ledger(client);
     long allocatedCpu =
         ledger.entries().values().stream()
