@@ -1254,23 +1254,8 @@ class VirtualServerIT {
   @Test
   void theOperatorKeepsNoManagedFieldsOfTheServersWhoseStatusItWrote(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    var stopped = copy(spec(SMALL, 1, 1), false, 1, false);
-    List<String> names =
-        java.util.stream.IntStream.range(0, 10).mapToObj(i -> "written-" + i).toList();
-    for (String name : names) {
-      createWhenReferencesKnown(client, server(namespace, name, stopped));
-    }
-    var all = client.resources(VirtualServer.class).inNamespace(namespace.name());
-    for (int change = 0; change < 5; change++) {
-      for (String name : names) {
-        all.withName(name)
-            .patch(
-                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                    io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
-                "{\"spec\":{\"terminationProtection\":" + (change % 2 == 0) + "}}");
-      }
-      awaitTrue(() -> unobserved(all.list().getItems()).isEmpty(), 30);
-    }
+    List<String> names = createStopped(client, namespace, "written-", 10);
+    changeEachObserved(client, namespace, names, 5);
 
     assertThat(operator.liveInstances("io.fabric8.kubernetes.api.model.ManagedFieldsEntry"))
         .as("managedFields entries alive in the operator's heap")
@@ -1287,19 +1272,43 @@ class VirtualServerIT {
   @Test
   void reconcilesOfStoppedServersReadNoLedgerShardFromTheApiServer(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    var stopped = copy(spec(SMALL, 1, 1), false, 1, false);
-    List<String> names =
-        java.util.stream.IntStream.range(0, 10).mapToObj(i -> "stopped-" + i).toList();
-    for (String name : names) {
-      createWhenReferencesKnown(client, server(namespace, name, stopped));
-    }
+    List<String> names = createStopped(client, namespace, "stopped-", 10);
     var all = client.resources(VirtualServer.class).inNamespace(namespace.name());
     awaitTrue(
         () -> unobserved(all.list().getItems()).isEmpty() && ledger(client).entries().isEmpty(),
         30);
 
     double before = operator.counter("nimbus_ledger_reads_total");
-    for (int change = 0; change < 3; change++) {
+    changeEachObserved(client, namespace, names, 3);
+    double reads = operator.counter("nimbus_ledger_reads_total") - before;
+
+    assertThat(reads)
+        .as("reads of the pool's shards from the API server in 30 reconciles of stopped servers")
+        .isZero();
+  }
+
+  /** Creates {@code count} stopped one-instance servers named {@code prefix} and an index. */
+  private static List<String> createStopped(
+      KubernetesClient client, TestNamespace namespace, String prefix, int count)
+      throws InterruptedException {
+    var stopped = copy(spec(SMALL, 1, 1), false, 1, false);
+    List<String> names =
+        java.util.stream.IntStream.range(0, count).mapToObj(i -> prefix + i).toList();
+    for (String name : names) {
+      createWhenReferencesKnown(client, server(namespace, name, stopped));
+    }
+    return names;
+  }
+
+  /**
+   * Changes the spec of each named server {@code rounds} times (termination protection on and off),
+   * each round until the controller has reported every server's new generation.
+   */
+  private static void changeEachObserved(
+      KubernetesClient client, TestNamespace namespace, List<String> names, int rounds)
+      throws InterruptedException {
+    var all = client.resources(VirtualServer.class).inNamespace(namespace.name());
+    for (int change = 0; change < rounds; change++) {
       for (String name : names) {
         all.withName(name)
             .patch(
@@ -1309,11 +1318,6 @@ class VirtualServerIT {
       }
       awaitTrue(() -> unobserved(all.list().getItems()).isEmpty(), 30);
     }
-    double reads = operator.counter("nimbus_ledger_reads_total") - before;
-
-    assertThat(reads)
-        .as("reads of the pool's shards from the API server in 30 reconciles of stopped servers")
-        .isZero();
   }
 
   /** The servers whose latest generation the controller has not reported, with both numbers. */
