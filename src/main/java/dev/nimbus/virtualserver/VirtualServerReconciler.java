@@ -88,6 +88,8 @@ public class VirtualServerReconciler
 
   private final KubernetesClient client;
   private final LedgerStore ledgers;
+  // By server UID, for deletions of a generation no reconcile observed: see instancesHeld.
+  private final Map<String, HeldAt> heldAsStored = new java.util.concurrent.ConcurrentHashMap<>();
   private final Inventory inventory;
   private final KubeVirtAvailability kubeVirt;
   private final ServerReservations reservations;
@@ -347,34 +349,51 @@ public class VirtualServerReconciler
       }
     }
     releases.releaseDeleted(server);
+    heldAsStored.remove(uid(server));
     return DeleteControl.defaultDelete();
   }
 
   /**
    * How many instances the server holds capacity for: the VMs a deletion must see gone. Read as
-   * stored only for a server deleted before a reconcile observed its generation: another replica's
-   * webhook may have reserved for it a moment ago, unseen here yet. Once observed, its reservation
-   * is what this replica's watch shows: the deletion looks again every 2 s until its VMs are gone,
-   * and a list of the pool's shards each time would cost the API server more than the VMs do.
+   * stored once for a generation no reconcile has observed (a deletion bumps the generation, so
+   * every deletion's first look does): another replica's webhook may have reserved for it a moment
+   * ago, unseen here yet, but any such write landed before the generation was stored. The looks
+   * after it, every 2 s until the VMs are gone, add what this replica's watch shows: a list of the
+   * pool's shards each time would cost the API server more than the VMs do.
    */
   private int instancesHeld(VirtualServer server) {
+    Optional<String> pool = admittedPool(server).map(p -> p.getMetadata().getName());
+    String uid = uid(server);
+    int held = pool.map(p -> ledgers.recent(p).entry(uid)).map(LedgerEntry::count).orElse(0);
     boolean observed =
         server.getStatus() != null
             && Objects.equals(
                 server.getStatus().observedGeneration(), server.getMetadata().getGeneration());
-    int held =
-        admittedPool(server)
-            .map(pool -> pool.getMetadata().getName())
-            .map(
-                pool ->
-                    observed
-                        ? ledgers.recent(pool).entry(uid(server))
-                        : ledgers.entry(pool, uid(server)))
-            .map(LedgerEntry::count)
-            .orElse(0);
+    if (!observed && pool.isPresent()) {
+      long generation = server.getMetadata().getGeneration();
+      held =
+          Math.max(
+              held,
+              heldAsStored
+                  .compute(
+                      uid,
+                      (key, known) ->
+                          known != null && known.generation() == generation
+                              ? known
+                              : new HeldAt(generation, storedCount(pool.get(), uid)))
+                  .count());
+    }
     Integer told = server.getStatus() == null ? null : server.getStatus().admittedCount();
     return told == null ? held : Math.max(held, told);
   }
+
+  private int storedCount(String pool, String uid) {
+    LedgerEntry stored = ledgers.entry(pool, uid);
+    return stored == null ? 0 : stored.count();
+  }
+
+  /** What a server's reservation was read to hold as stored, for the generation it was read for. */
+  private record HeldAt(long generation, int count) {}
 
   private Optional<CapacityPool> admittedPool(VirtualServer server) {
     return AdmittedPool.of(

@@ -1287,6 +1287,59 @@ class VirtualServerIT {
         .isZero();
   }
 
+  /**
+   * A deleted server looks again every 2 s until its VMs are gone, which a finalizer of someone
+   * else's can make last. A stopped server holds no reservation, and the first look reads the
+   * pool's shards as stored to be sure (the deletion bumps the server's generation, so no reconcile
+   * has observed it, and another replica's webhook may have reserved for it a moment ago); the
+   * looks after it read what the replica's watch shows. A list of the pool's shards at every look
+   * would cost the API server more than the VM does.
+   */
+  @Test
+  void aDeletionWaitingForItsVmReadsTheLedgerFromTheApiServerOnce(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    VirtualServer created = server(namespace, "lingering", spec(SMALL, 1, 1));
+    createWhenReferencesKnown(client, created);
+    String uid = awaitReady(client, created, 1).getMetadata().getUid();
+    patchSpec(namespace, "lingering", "{\"running\":false}");
+    var server =
+        client.resources(VirtualServer.class).inNamespace(namespace.name()).withName("lingering");
+    var vm =
+        client
+            .resources(VirtualMachine.class)
+            .inNamespace(namespace.name())
+            .withName("lingering-0");
+    awaitTrue(
+        () ->
+            VirtualMachine.RUN_HALTED.equals(vm.get().getSpec().runStrategy)
+                && !ledger(client).entries().containsKey(uid)
+                && unobserved(List.of(server.get())).isEmpty(),
+        60);
+    List<String> held = new java.util.ArrayList<>(vm.get().getMetadata().getFinalizers());
+    held.add("example.com/backup");
+    TenantEdits.patch(vm, finalizers(held));
+
+    double before = operator.counter("nimbus_ledger_reads_total");
+    server.delete();
+    awaitTrue(() -> vm.get().getMetadata().getDeletionTimestamp() != null, 30);
+    Thread.sleep(10_000);
+    double reads = operator.counter("nimbus_ledger_reads_total") - before;
+    assertThat(server.get()).as("the deleted server while its VM is stored").isNotNull();
+
+    List<String> left = new java.util.ArrayList<>(vm.get().getMetadata().getFinalizers());
+    left.remove("example.com/backup");
+    TenantEdits.patch(vm, finalizers(left));
+    awaitTrue(() -> server.get() == null, 60);
+    assertThat(reads)
+        .as("reads of the pool's shards from the API server over 10 s of a deletion's looks")
+        .isLessThanOrEqualTo(1);
+  }
+
+  private static String finalizers(List<String> finalizers) {
+    return io.fabric8.kubernetes.client.utils.Serialization.asJson(
+        Map.of("metadata", Map.of("finalizers", finalizers)));
+  }
+
   /** Creates {@code count} stopped one-instance servers named {@code prefix} and an index. */
   private static List<String> createStopped(
       KubernetesClient client, TestNamespace namespace, String prefix, int count)
