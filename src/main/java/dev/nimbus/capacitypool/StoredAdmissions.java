@@ -116,9 +116,24 @@ public final class StoredAdmissions {
       Request request,
       Pool model,
       Instant at) {
-    if (nodes.isEmpty()) {
-      return;
+    if (!nodes.isEmpty()) {
+      entries.add(placed(workload, observedGeneration, desired, nodes, request, model, at));
     }
+  }
+
+  /**
+   * The entry of {@code workload} whose instances, of {@code request}, are on {@code nodes} in
+   * index order, for {@code generation} (the workload's own when null), made at {@code at}: what
+   * its placements hold, whatever room they leave.
+   */
+  public static LedgerEntry placed(
+      io.fabric8.kubernetes.api.model.HasMetadata workload,
+      Long generation,
+      Integer desired,
+      List<String> nodes,
+      Request request,
+      Pool model,
+      Instant at) {
     Map<String, Node> byName = new HashMap<>();
     model.nodes().forEach(node -> byName.put(node.name(), node));
     // On a node that left the pool no overhead is known: the instance holds its demand.
@@ -133,16 +148,13 @@ public final class StoredAdmissions {
                             ? request.overheadOn().apply(byName.get(node))
                             : Amounts.ZERO))
             .toList();
-    entries.add(
-        LedgerEntry.of(
-            workload.getKind(),
-            workload.getMetadata().getNamespace(),
-            workload.getMetadata().getName(),
-            desired == null ? nodes.size() : desired,
-            new Reservation(workload.getMetadata().getUid(), placements),
-            ReservedAt.onThisReplica(at),
-            observedGeneration != null
-                ? observedGeneration
-                : workload.getMetadata().getGeneration()));
+    return LedgerEntry.of(
+        workload.getKind(),
+        workload.getMetadata().getNamespace(),
+        workload.getMetadata().getName(),
+        desired == null ? nodes.size() : desired,
+        new Reservation(workload.getMetadata().getUid(), placements),
+        ReservedAt.onThisReplica(at),
+        generation != null ? generation : workload.getMetadata().getGeneration());
   }
 }

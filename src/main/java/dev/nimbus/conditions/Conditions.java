@@ -17,6 +17,15 @@ import java.util.Objects;
  * same second share one time in a replica's cache).
  */
 public final class Conditions {
+  /** A workload's condition that says whether its pool holds a reservation for it. */
+  public static final String ADMITTED = "Admitted";
+
+  /**
+   * The reason of {@link #ADMITTED} False while the pool holds no reservation for a workload that
+   * should run: its controller looked the ledger up as stored at that generation and found none.
+   */
+  public static final String NOT_ADMITTED = "NotAdmitted";
+
   private Conditions() {}
 
   /** {@code previous} with {@code type} set; the list is sorted by type. */

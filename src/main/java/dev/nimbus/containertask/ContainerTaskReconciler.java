@@ -27,6 +27,7 @@ import dev.nimbus.workload.LostNodes;
 import dev.nimbus.workload.LostShards;
 import dev.nimbus.workload.PagedLists;
 import dev.nimbus.workload.Readmission;
+import dev.nimbus.workload.Readmission.Restored;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
@@ -241,22 +242,27 @@ public class ContainerTaskReconciler
     // that has ended.
     LedgerEntry entry = ledgers.recent(poolName).entry(task.getMetadata().getUid());
     boolean readmissionWaits = false;
-    if (entry == null
-        && previouslyPlaced(task) == 0
-        && context.getSecondaryResources(Pod.class).stream()
-            .noneMatch(pod -> Links.isControlledBy(pod, task))) {
-      // Stored, never started, and holding no reservation: see Readmission. A pod with the task's
-      // labels that it does not control (a tenant's) is not one of its tasks.
-      entry =
-          readmission
-              .reserve(
-                  task,
-                  task.getStatus() == null ? null : task.getStatus().conditions(),
-                  pool.get(),
-                  Demands.of(task, definition.get()),
-                  java.util.Objects.requireNonNullElse(task.getSpec().count(), 1))
-              .orElse(null);
-      readmissionWaits = entry == null;
+    boolean restoreWaits = false;
+    if (entry == null && previouslyPlaced(task) == 0) {
+      // A pod with the task's labels that it does not control (a tenant's) is not one of its tasks.
+      Map<Integer, Pod> started = podsByIndex(task, context);
+      if (started.isEmpty()) {
+        // Stored, never started, and holding no reservation: see Readmission.
+        entry =
+            readmission
+                .reserve(
+                    task,
+                    task.getStatus() == null ? null : task.getStatus().conditions(),
+                    pool.get(),
+                    Demands.of(task, definition.get()),
+                    java.util.Objects.requireNonNullElse(task.getSpec().count(), 1))
+                .orElse(null);
+        readmissionWaits = entry == null;
+      } else if (started.values().stream().anyMatch(ContainerTaskReconciler::holdsItsNode)) {
+        Restored restored = restore(task, definition.get(), pool.get(), started);
+        entry = restored.entry();
+        restoreWaits = restored.waits();
+      }
     }
     List<String> placementNodes =
         entry == null
@@ -293,11 +299,13 @@ public class ContainerTaskReconciler
     Optional<Duration> recheck =
         starts.waitForNode()
             ? Optional.of(STOP_RECHECK)
-            : readmissionWaits
-                ? Optional.of(Readmission.RECHECK)
-                : starts.nameTaken()
-                    ? Optional.of(Writes.NAME_TAKEN_RECHECK) // freeing a name brings no event
-                    : nextCheck(status, pods);
+            : restoreWaits
+                ? Optional.of(LostShards.RECHECK) // a lost shard's rebuild comes first
+                : readmissionWaits
+                    ? Optional.of(Readmission.RECHECK)
+                    : starts.nameTaken()
+                        ? Optional.of(Writes.NAME_TAKEN_RECHECK) // freeing a name brings no event
+                        : nextCheck(status, pods);
     // A run the API started is looked at again when its retention ends, as the status now says.
     Optional<Duration> due =
         StoppedRunRetention.remaining(
@@ -437,6 +445,12 @@ public class ContainerTaskReconciler
     }
   }
 
+  /** Whether {@code pod} may still hold its node: it has not finished. */
+  private static boolean holdsItsNode(Pod pod) {
+    String phase = pod.getStatus() == null ? null : pod.getStatus().getPhase();
+    return !"Succeeded".equals(phase) && !"Failed".equals(phase);
+  }
+
   private static boolean stillRunning(Pod pod) {
     return pod.getMetadata().getDeletionTimestamp() == null
         && pod.getStatus() != null
@@ -521,6 +535,37 @@ public class ContainerTaskReconciler
             "task " + now.taskArn() + " stopped (" + now.stopCode() + "): " + now.stoppedReason());
       }
     }
+  }
+
+  /**
+   * A reservation made again where a run's started tasks are while it holds none and one of them
+   * still runs; see {@link Readmission#restore}. Empty, and logged, where a task's node is not
+   * known (a pod's node, else the node it is pinned to) for every task 0 to n - 1: a reservation of
+   * fewer would leave the others out.
+   */
+  private Restored restore(
+      ContainerTask task, TaskDefinition definition, CapacityPool pool, Map<Integer, Pod> started) {
+    List<String> nodes = new java.util.ArrayList<>();
+    for (int index = 0; index < started.size(); index++) {
+      Pod pod = started.get(index);
+      Optional<String> node =
+          pod == null
+              ? Optional.empty()
+              : pod.getSpec().getNodeName() != null
+                  ? Optional.of(pod.getSpec().getNodeName())
+                  : Links.pinnedNode(pod.getSpec().getAffinity());
+      if (node.isEmpty()) {
+        return Restored.notKnown(task, "where task " + index + " of " + started.keySet() + " runs");
+      }
+      nodes.add(node.get());
+    }
+    return Restored.as(
+        readmission.restore(
+            task,
+            pool,
+            Demands.of(task, definition),
+            java.util.Objects.requireNonNullElse(task.getSpec().count(), 1),
+            nodes));
   }
 
   /**

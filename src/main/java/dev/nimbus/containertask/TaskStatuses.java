@@ -111,9 +111,9 @@ public final class TaskStatuses {
     var conditions =
         Conditions.set(
             previous,
-            "Admitted",
+            Conditions.ADMITTED,
             placed > 0,
-            placed > 0 ? "Admitted" : "NotAdmitted",
+            placed > 0 ? "Admitted" : Conditions.NOT_ADMITTED,
             placed + " of " + count + " task(s) placed in pool " + pool,
             generation);
     boolean failed = tasks.stream().anyMatch(TaskStatuses::failed);

@@ -74,7 +74,12 @@ public class EventRecorder {
     /** On a pool: a lost ledger shard was rebuilt from the stored workloads. */
     LedgerShardRebuilt,
     /** A stored workload that held no reservation was admitted again. */
-    Readmitted
+    Readmitted,
+    /**
+     * A stored workload whose instances run held no reservation (it was lost with a ledger shard
+     * before the workload's status showed where they run): it holds one again where they run.
+     */
+    ReservationRestored
   }
 
   private final KubernetesClient client;

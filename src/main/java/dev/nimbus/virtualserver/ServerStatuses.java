@@ -85,7 +85,7 @@ public final class ServerStatuses {
       conditions =
           Conditions.set(
               conditions,
-              "Admitted",
+              Conditions.ADMITTED,
               true,
               "Admitted",
               admitted + " of " + desired + " instance(s) admitted in " + poolText,
@@ -94,7 +94,7 @@ public final class ServerStatuses {
       conditions =
           Conditions.set(
               conditions,
-              "Admitted",
+              Conditions.ADMITTED,
               false,
               "Stopped",
               "stopped: the instances hold no capacity; setting spec.running to true goes through"
@@ -104,9 +104,9 @@ public final class ServerStatuses {
       conditions =
           Conditions.set(
               conditions,
-              "Admitted",
+              Conditions.ADMITTED,
               false,
-              "NotAdmitted",
+              Conditions.NOT_ADMITTED,
               observed.invalidReference() != null
                   ? observed.invalidReference()
                   : poolText

@@ -38,6 +38,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The KubeVirt VirtualMachine that runs one instance of a VirtualServer, built from the server and
@@ -161,6 +162,15 @@ public final class ServerVm {
    * What a VMI is started for: its size and node, and the latest restart asked of its server. A VMI
    * started for other values is restarted ({@link ServerVms#restartChanged}).
    */
+  /** The node {@code vm}'s template pins its instance to. */
+  static Optional<String> pinnedNode(VirtualMachine vm) {
+    return vm.getSpec() == null
+            || vm.getSpec().template == null
+            || vm.getSpec().template.spec == null
+        ? Optional.empty()
+        : Links.pinnedNode(vm.getSpec().template.spec.affinity);
+  }
+
   private static Map<String, String> templateAnnotations(VirtualServer server, String node) {
     Map<String, String> annotations = new java.util.TreeMap<>();
     annotations.put(Names.PLACEMENT_ANNOTATION, server.getSpec().instanceType() + "@" + node);

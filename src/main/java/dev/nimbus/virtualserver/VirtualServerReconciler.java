@@ -5,6 +5,7 @@ import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
 import dev.nimbus.capacitypool.Demands;
+import dev.nimbus.conditions.Conditions;
 import dev.nimbus.conditions.StatusPatch;
 import dev.nimbus.config.NamespacedReconciler;
 import dev.nimbus.config.NimbusConfig;
@@ -28,6 +29,7 @@ import dev.nimbus.workload.LostShards;
 import dev.nimbus.workload.PagedLists;
 import dev.nimbus.workload.PendingReservations;
 import dev.nimbus.workload.Readmission;
+import dev.nimbus.workload.Readmission.Restored;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
@@ -226,12 +228,17 @@ public class VirtualServerReconciler
               byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class)));
       if (pool.isPresent()) {
         boolean readmissionWaits = false;
-        if (entry == null
-            && invalid == null
-            && wantsInstances(server)
-            && live(server, vms, vmis).isEmpty()) {
-          entry = readmit(server, pool.get()).orElse(null);
-          readmissionWaits = entry == null;
+        boolean restoreWaits = false;
+        if (entry == null && invalid == null && wantsInstances(server)) {
+          Set<Integer> live = live(server, vms, vmis);
+          if (live.isEmpty()) {
+            entry = readmit(server, pool.get()).orElse(null);
+            readmissionWaits = entry == null;
+          } else {
+            Restored restored = restore(server, pool.get(), live, vms, vmis);
+            entry = restored.entry();
+            restoreWaits = restored.waits();
+          }
         }
         // What runs follows the stored spec, never a reservation it does not match.
         var reservation =
@@ -239,9 +246,11 @@ public class VirtualServerReconciler
                 server, pool.get(), entry, live(server, vms, vmis), LostNodes.exists(context));
         entry = reservation.entry();
         recheck =
-            readmissionWaits && reservation.recheck().isEmpty()
-                ? Optional.of(Readmission.RECHECK)
-                : reservation.recheck();
+            reservation.recheck().isPresent()
+                ? reservation.recheck()
+                : restoreWaits
+                    ? Optional.of(LostShards.RECHECK) // a lost shard's rebuild comes first
+                    : readmissionWaits ? Optional.of(Readmission.RECHECK) : Optional.empty();
         if (!reservation.hold()) {
           var applied = serverVms.apply(server, pool.get(), entry, vms, invalid == null);
           vms = applied.vms();
@@ -275,6 +284,46 @@ public class VirtualServerReconciler
     return withKubeVirt
         ? recheck.map(control::rescheduleAfter).orElse(control)
         : control.rescheduleAfter(KUBEVIRT_RECHECK);
+  }
+
+  /**
+   * A reservation made again where a server's instances run while it holds none; see {@link
+   * Readmission#restore}. Empty, and logged, where that cannot be told: an instance's node is not
+   * known (a VMI's node, else the node its VM is pinned to) for every instance 0 to n - 1 (a
+   * reservation of fewer would stop the others), or its InstanceType is gone.
+   */
+  private Restored restore(
+      VirtualServer server,
+      CapacityPool pool,
+      Set<Integer> live,
+      Map<Integer, VirtualMachine> vms,
+      Map<Integer, VirtualMachineInstance> vmis) {
+    List<String> nodes = new java.util.ArrayList<>();
+    for (int index = 0; index < live.size(); index++) {
+      Optional<String> node =
+          !live.contains(index)
+              ? Optional.empty()
+              : vmis.containsKey(index)
+                      && vmis.get(index).getStatus() != null
+                      && vmis.get(index).getStatus().nodeName != null
+                  ? Optional.of(vmis.get(index).getStatus().nodeName)
+                  : Optional.ofNullable(vms.get(index)).flatMap(ServerVm::pinnedNode);
+      if (node.isEmpty()) {
+        return Restored.notKnown(server, "where instance " + index + " of " + live + " runs");
+      }
+      nodes.add(node.get());
+    }
+    var type = inventory.instanceType(server.getSpec().instanceType());
+    if (type.isEmpty()) {
+      return Restored.notKnown(server, "the size of its instances (its InstanceType is gone)");
+    }
+    return Restored.as(
+        readmission.restore(
+            server,
+            pool,
+            Demands.of(server, type.get()),
+            Objects.requireNonNullElse(server.getSpec().maxCount(), 1),
+            nodes));
   }
 
   private static boolean wantsInstances(VirtualServer server) {
@@ -474,14 +523,19 @@ public class VirtualServerReconciler
     }
     var notAdmitted =
         next.conditions().stream()
-            .filter(c -> c.getType().equals("Admitted") && c.getReason().equals("NotAdmitted"))
+            .filter(
+                c ->
+                    c.getType().equals(Conditions.ADMITTED)
+                        && c.getReason().equals(Conditions.NOT_ADMITTED))
             .findFirst();
     boolean wasNotAdmitted =
         server.getStatus() != null
             && server.getStatus().conditions() != null
             && server.getStatus().conditions().stream()
                 .anyMatch(
-                    c -> c.getType().equals("Admitted") && c.getReason().equals("NotAdmitted"));
+                    c ->
+                        c.getType().equals(Conditions.ADMITTED)
+                            && c.getReason().equals(Conditions.NOT_ADMITTED));
     if (notAdmitted.isPresent() && !wasNotAdmitted) {
       events.warning(server, Reason.NotAdmitted, notAdmitted.get().getMessage());
     }

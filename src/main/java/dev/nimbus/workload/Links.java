@@ -62,4 +62,22 @@ public final class Links {
         .endNodeAffinity()
         .build();
   }
+
+  /** The node {@code affinity} pins to, as {@link #pinnedTo} writes it; empty for any other. */
+  public static java.util.Optional<String> pinnedNode(Affinity affinity) {
+    return java.util.Optional.ofNullable(affinity)
+        .map(Affinity::getNodeAffinity)
+        .map(a -> a.getRequiredDuringSchedulingIgnoredDuringExecution())
+        .map(r -> r.getNodeSelectorTerms())
+        .filter(terms -> terms.size() == 1 && terms.get(0).getMatchFields() != null)
+        .map(terms -> terms.get(0).getMatchFields())
+        .filter(
+            fields ->
+                fields.size() == 1
+                    && "metadata.name".equals(fields.get(0).getKey())
+                    && "In".equals(fields.get(0).getOperator())
+                    && fields.get(0).getValues() != null
+                    && fields.get(0).getValues().size() == 1)
+        .map(fields -> fields.get(0).getValues().get(0));
+  }
 }

@@ -5,6 +5,8 @@ import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.capacitypool.PoolModels;
+import dev.nimbus.capacitypool.StoredAdmissions;
+import dev.nimbus.conditions.Conditions;
 import dev.nimbus.events.EventRecorder;
 import dev.nimbus.events.EventRecorder.Reason;
 import dev.nimbus.inventory.Inventory;
@@ -20,6 +22,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Reserves again for a stored workload that should run, runs nothing, and holds no reservation: one
@@ -30,6 +33,9 @@ import java.util.Optional;
  */
 @ApplicationScoped
 public class Readmission {
+  private static final org.jboss.logging.Logger LOG =
+      org.jboss.logging.Logger.getLogger(Readmission.class);
+
   /** How often a workload that found no room looks again. */
   public static final Duration RECHECK = Duration.ofSeconds(30);
 
@@ -57,53 +63,137 @@ public class Readmission {
       Request demand,
       int desired) {
     String poolName = pool.getMetadata().getName();
-    String uid = workload.getMetadata().getUid();
     if (waiting(workload, conditions) && room(pool, ledgers.recent(poolName), demand).isEmpty()) {
       return Optional.empty(); // nothing would be written, so nothing needs to be read
     }
-    // The webhook of another replica may have reserved for it just before the API server stored
-    // it, and this replica's watch not shown that yet: reserving again would hold its room twice.
-    LedgerEntry stored = ledgers.entry(poolName, uid);
-    if (stored != null) {
-      return Optional.of(stored);
-    }
-    LedgerEntry entry =
-        ledgers.change(
+    Made made =
+        makeOnce(
+            workload,
             poolName,
-            ledger -> {
-              LedgerEntry held = ledger.entry(uid);
-              if (held != null) {
-                return LedgerStore.Change.none(held);
-              }
-              Optional<Reservation> room = room(pool, ledger, demand);
-              if (room.isEmpty()) {
-                return LedgerStore.Change.<LedgerEntry>none(null);
-              }
-              LedgerEntry made =
-                  LedgerEntry.of(
-                      workload.getKind(),
-                      workload.getMetadata().getNamespace(),
-                      workload.getMetadata().getName(),
-                      desired,
-                      room.get(),
-                      ReservedAt.onThisReplica(Instant.now()),
-                      workload.getMetadata().getGeneration());
-              return LedgerStore.Change.write(ledger.with(made), made);
-            });
-    if (entry != null) {
+            ledger ->
+                room(pool, ledger, demand)
+                    .map(
+                        room ->
+                            LedgerEntry.of(
+                                workload.getKind(),
+                                workload.getMetadata().getNamespace(),
+                                workload.getMetadata().getName(),
+                                desired,
+                                room,
+                                ReservedAt.onThisReplica(Instant.now()),
+                                workload.getMetadata().getGeneration()))
+                    .orElse(null));
+    if (made.now()) {
       events.normal(
           workload,
           Reason.Readmitted,
           "pool \""
-              + pool.getMetadata().getName()
+              + poolName
               + "\" held no reservation for this "
               + workload.getKind()
               + " (it was released before the object was stored, or lost with a ledger shard):"
               + " admitted again with "
-              + entry.count()
+              + made.entry().count()
               + " instance(s)");
     }
-    return Optional.ofNullable(entry);
+    return Optional.ofNullable(made.entry());
+  }
+
+  /**
+   * The reservation of {@code workload} in {@code pool}, whose instances of {@code demand} run on
+   * {@code nodes} (in index order) while it holds none: the one stored for it, or one made now
+   * where they run, room or not. Only a loss makes this: a shard deleted or garbled before the
+   * workload's status showed where its instances run, so that no status marks the node lost and the
+   * rebuild finds nothing of it. What runs holds its nodes whatever the ledger says; the ledger
+   * that says so keeps admission from promising that room again. Empty while one of the nodes'
+   * shards is lost: its rebuild comes first.
+   */
+  public Optional<LedgerEntry> restore(
+      HasMetadata workload, CapacityPool pool, Request demand, int desired, List<String> nodes) {
+    String poolName = pool.getMetadata().getName();
+    LedgerEntry restored =
+        StoredAdmissions.placed(
+            workload,
+            null,
+            desired,
+            nodes,
+            demand,
+            PoolModels.pool(pool, inventory.nodes(), List.of()),
+            Instant.now());
+    Made made =
+        makeOnce(
+            workload,
+            poolName,
+            ledger -> nodes.stream().anyMatch(ledger.lostNodes()::contains) ? null : restored);
+    if (made.now()) {
+      events.warning(
+          workload,
+          Reason.ReservationRestored,
+          "pool \""
+              + poolName
+              + "\" held no reservation for the "
+              + nodes.size()
+              + " running instance(s) of this "
+              + workload.getKind()
+              + " (it was lost with a ledger shard before the status showed where they run):"
+              + " reserved again where they run, on "
+              + String.join(", ", new java.util.TreeSet<>(nodes)));
+    }
+    return Optional.ofNullable(made.entry());
+  }
+
+  /**
+   * The reservation of {@code workload} in {@code pool}: the one stored for it, else the one {@code
+   * make} makes on the ledger as it is (null for none), written in one compare-and-swap. The
+   * webhook of another replica may have reserved for it just before the API server stored it, and
+   * this replica's watch not shown that yet: reserving again would hold its room twice.
+   */
+  private Made makeOnce(HasMetadata workload, String pool, Function<Ledger, LedgerEntry> make) {
+    String uid = workload.getMetadata().getUid();
+    LedgerEntry stored = ledgers.entry(pool, uid);
+    if (stored != null) {
+      return new Made(stored, false);
+    }
+    return ledgers.change(
+        pool,
+        ledger -> {
+          LedgerEntry held = ledger.entry(uid);
+          if (held != null) {
+            return LedgerStore.Change.none(new Made(held, false));
+          }
+          LedgerEntry made = make.apply(ledger);
+          return made == null
+              ? LedgerStore.Change.none(new Made(null, false))
+              : LedgerStore.Change.write(ledger.with(made), new Made(made, true));
+        });
+  }
+
+  /** A workload's reservation, and whether this replica made it now. */
+  private record Made(LedgerEntry entry, boolean now) {}
+
+  /**
+   * What a restore for running instances or tasks came to: the entry, or none and whether to look
+   * again soon (while a node's shard is lost, its rebuild comes first).
+   */
+  public record Restored(LedgerEntry entry, boolean waits) {
+    /** The outcome of {@link #restore}: without an entry, one of the nodes' shards is lost. */
+    public static Restored as(Optional<LedgerEntry> entry) {
+      return new Restored(entry.orElse(null), entry.isEmpty());
+    }
+
+    /**
+     * Nothing can be restored for {@code workload}, since {@code what} is not known: logged, and
+     * looked at again at its next change, not sooner.
+     */
+    public static Restored notKnown(HasMetadata workload, String what) {
+      LOG.warnf(
+          "%s %s/%s runs without a reservation, and %s is not known: nothing is reserved for it",
+          workload.getKind(),
+          workload.getMetadata().getNamespace(),
+          workload.getMetadata().getName(),
+          what);
+      return new Restored(null, false);
+    }
   }
 
   /**
@@ -116,8 +206,8 @@ public class Readmission {
         && conditions.stream()
             .anyMatch(
                 c ->
-                    c.getType().equals("Admitted")
-                        && "NotAdmitted".equals(c.getReason())
+                    c.getType().equals(Conditions.ADMITTED)
+                        && Conditions.NOT_ADMITTED.equals(c.getReason())
                         && Objects.equals(
                             c.getObservedGeneration(), workload.getMetadata().getGeneration()));
   }

@@ -28,6 +28,7 @@ import dev.nimbus.testing.TenantEdits;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import dev.nimbus.testing.UncalledWebhook;
+import dev.nimbus.testing.Unwritten;
 import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.DeleteOptionsBuilder;
@@ -97,11 +98,7 @@ class ContainerTaskIT {
   @Test
   void aSeedShapedTaskRunsItsTasksOnPoolNodesInTheNamedZones(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    SecurityGroup web = new SecurityGroup();
-    web.setMetadata(
-        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
-    web.setSpec(new SecurityGroupSpec("web", List.of(), null));
-    client.resource(web).create();
+    createWebGroup(client, namespace);
     ContainerTask task = seedTask(namespace, "20s");
     ContainerTask created = createWhenReferencesKnown(client, task);
     assertThat(created.getMetadata().getFinalizers())
@@ -212,6 +209,51 @@ class ContainerTaskIT {
         .contains("Readmitted");
     assertThat(tenantPod.get().getMetadata().getUid()).isEqualTo(tenantPodUid);
     assertThat(tenantPod.get().getMetadata().getDeletionTimestamp()).isNull();
+  }
+
+  /**
+   * A run whose tasks run, whose ledger shards were deleted while the operator was stopped, and
+   * whose status does not show where its tasks run (the operator stopped before its controller
+   * wrote it): no status places a task on those nodes, so none looks lost and the pool looks empty
+   * there. The controller finds the run's pods without a reservation and reserves for them where
+   * they run.
+   */
+  @Test
+  void runningTasksWhoseReservationWasLostBeforeTheirStatusAreReservedWhereTheyRun(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    ContainerTask task = seedTask(namespace);
+    ContainerTask running = runWithItsGroup(client, namespace, task);
+    String uid = running.getMetadata().getUid();
+    List<String> runsOn = running.getStatus().tasks().stream().map(t -> t.node()).toList();
+
+    operator.close();
+    try {
+      StoredLedgers.delete(client, NAMESPACE, POOL);
+      Unwritten.status(client.resource(task));
+    } finally {
+      operator = OperatorProcess.forTests("it-ctask-operator", NAMESPACE, 19743, Map.of());
+    }
+
+    awaitTrue(
+        () -> runsOn.equals(nodesOf(client, uid)),
+        60,
+        () -> "the run's reservation " + nodesOf(client, uid) + ", its tasks running on " + runsOn);
+    // The Event follows the ledger's write.
+    awaitTrue(
+        () ->
+            client.v1().events().inNamespace(namespace.name()).list().getItems().stream()
+                .anyMatch(e -> "ReservationRestored".equals(e.getReason())),
+        30,
+        () -> "a ReservationRestored Event on the run");
+    // The shards of the nodes that earlier runs' statuses name were deleted too: the tests after
+    // this one find them rebuilt.
+    awaitTrue(() -> StoredLedgers.complete(client, POOL), 60);
+  }
+
+  /** The nodes of the instances that {@code uid}'s reservation holds; empty for none. */
+  private static List<String> nodesOf(KubernetesClient client, String uid) {
+    var entry = StoredLedgers.read(client, NAMESPACE, POOL).entry(uid);
+    return entry == null ? List.of() : entry.placements().stream().map(p -> p.node()).toList();
   }
 
   @Test
@@ -353,14 +395,8 @@ class ContainerTaskIT {
   @Test
   void deletionStopsRunningTasksWithUserInitiatedAndLeavesNothingBehind(
       KubernetesClient client, TestNamespace namespace) throws Exception {
-    SecurityGroup web = new SecurityGroup();
-    web.setMetadata(
-        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
-    web.setSpec(new SecurityGroupSpec("web", List.of(), null));
-    client.resource(web).create();
     ContainerTask task = seedTask(namespace);
-    createWhenReferencesKnown(client, task);
-    String uid = awaitRunning(client, task, 3).getMetadata().getUid();
+    String uid = runWithItsGroup(client, namespace, task).getMetadata().getUid();
     NetworkPolicy policy =
         client
             .network()
@@ -1086,6 +1122,23 @@ class ContainerTaskIT {
         .create()
         .getMetadata()
         .getUid();
+  }
+
+  /** Creates the seed's {@code task} and the group it names; returns it once its 3 tasks run. */
+  private static ContainerTask runWithItsGroup(
+      KubernetesClient client, TestNamespace namespace, ContainerTask task) throws Exception {
+    createWebGroup(client, namespace);
+    createWhenReferencesKnown(client, task);
+    return awaitRunning(client, task, 3);
+  }
+
+  /** Creates the SecurityGroup "web" that the seed's task names, with no rules. */
+  private static void createWebGroup(KubernetesClient client, TestNamespace namespace) {
+    SecurityGroup web = new SecurityGroup();
+    web.setMetadata(
+        new ObjectMetaBuilder().withName("web").withNamespace(namespace.name()).build());
+    web.setSpec(new SecurityGroupSpec("web", List.of(), null));
+    client.resource(web).create();
   }
 
   private static ContainerTask seedTask(TestNamespace namespace) {

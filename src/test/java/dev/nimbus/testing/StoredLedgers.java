@@ -1,5 +1,6 @@
 package dev.nimbus.testing;
 
+import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerShards;
 import dev.nimbus.naming.Names;
@@ -31,5 +32,17 @@ public final class StoredLedgers {
   /** Deletes every shard of {@code pool}, and its legacy ledger if it has one. */
   public static void delete(KubernetesClient client, String namespace, String pool) {
     client.configMaps().inNamespace(namespace).withLabel(Names.POOL_LABEL, pool).delete();
+  }
+
+  /**
+   * Whether {@code pool}'s status says every shard of its ledger is held: none lost, or all
+   * rebuilt.
+   */
+  public static boolean complete(KubernetesClient client, String pool) {
+    var status = client.resources(CapacityPool.class).withName(pool).get().getStatus();
+    return status != null
+        && status.conditions() != null
+        && status.conditions().stream()
+            .anyMatch(c -> "LedgerComplete".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 }

@@ -23,6 +23,7 @@ import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.TestNamespace;
 import dev.nimbus.testing.TestWebhook;
 import dev.nimbus.testing.UncalledWebhook;
+import dev.nimbus.testing.Unwritten;
 import dev.nimbus.workload.Readmission;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Node;
@@ -100,6 +101,12 @@ class AdmissionIT {
                   "nimbus.ledger.orphan-grace-period",
                   "PT5S")));
     }
+  }
+
+  /** Stops both replicas: no operator runs until {@link #startReplicas}. */
+  private static void closeReplicas() {
+    replicas.forEach(OperatorProcess::close);
+    replicas.clear();
   }
 
   @AfterAll
@@ -852,7 +859,7 @@ class AdmissionIT {
     }
     java.time.Instant since = deleted;
     awaitTrue(
-        () -> rebuiltSince(client, since) && ledgerComplete(client),
+        () -> rebuiltSince(client, since) && StoredLedgers.complete(client, POOL),
         60,
         () ->
             "the pool's LedgerComplete condition: "
@@ -914,20 +921,10 @@ class AdmissionIT {
   void aLedgerDeletedWhileNoReplicaRanIsRebuiltBeforeItsNodesTakeMore(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     awaitEarlierReservationsReleased(client);
-    // Room for 90 instances in the empty pool (60 + 40 vCPUs), not beside 15 more.
-    VirtualServer pastRoom = server(namespace, "past-room", "it.one", 90);
-    client.resource(pastRoom).dryRun().create();
-    List<VirtualServer> held = new ArrayList<>();
-    for (int i = 0; i < 3; i++) {
-      held.add(client.resource(server(namespace, "held-" + i, "it.one", 5)).create());
-    }
-    awaitTrue(
-        () -> held.stream().allMatch(s -> placedInstances(client.resource(s).get()) == 5),
-        60,
-        () -> "every held server's status shows its 5 instances on nodes");
+    VirtualServer pastRoom = pastRoomBesideFifteen(client, namespace);
+    List<VirtualServer> held = threeRunningServersOfFive(client, namespace, "held-");
 
-    replicas.forEach(OperatorProcess::close);
-    replicas.clear();
+    closeReplicas();
     java.time.Instant deleted = java.time.Instant.now();
     StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
     startReplicas();
@@ -938,7 +935,7 @@ class AdmissionIT {
         .isInstanceOfSatisfying(
             KubernetesClientException.class, e -> assertThat(e.getCode()).isIn(403, 429));
     awaitTrue(
-        () -> rebuiltSince(client, deleted) && ledgerComplete(client),
+        () -> rebuiltSince(client, deleted) && StoredLedgers.complete(client, POOL),
         60,
         () ->
             "the pool's LedgerComplete condition: "
@@ -956,6 +953,85 @@ class AdmissionIT {
 
     client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
     awaitEarlierReservationsReleased(client);
+  }
+
+  /**
+   * Servers whose instances run, whose ledger shards were deleted while no replica ran, and whose
+   * statuses do not show where their instances run (Nimbus stopped before their controller wrote
+   * them): no status places an instance on those nodes, so none looks lost and the pool looks empty
+   * there. Their controller finds their VMs running without a reservation and reserves for them
+   * where they run: the ledger holds what runs, and a create past the room left is refused.
+   */
+  @Test
+  @Order(5)
+  void runningInstancesWhoseReservationWasLostBeforeTheirStatusAreReservedWhereTheyRun(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    awaitEarlierReservationsReleased(client);
+    VirtualServer pastRoom = pastRoomBesideFifteen(client, namespace);
+    List<VirtualServer> held = threeRunningServersOfFive(client, namespace, "unwritten-");
+    Map<String, List<String>> runsOn = new java.util.HashMap<>();
+    held.forEach(
+        s ->
+            runsOn.put(
+                s.getMetadata().getUid(),
+                client.resource(s).get().getStatus().instances().stream()
+                    .map(i -> i.node())
+                    .toList()));
+
+    closeReplicas();
+    StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
+    held.forEach(server -> Unwritten.status(client.resource(server)));
+    startReplicas();
+
+    awaitTrue(
+        () -> nodesByUid(ledger(client)).equals(runsOn),
+        60,
+        () -> "the ledger " + nodesByUid(ledger(client)) + ", the servers running on " + runsOn);
+    assertThatThrownBy(() -> client.resource(pastRoom).dryRun().create())
+        .as("a create past the room the running instances leave")
+        .isInstanceOf(KubernetesClientException.class);
+    client.resource(server(namespace, "fits", "it.one", 5)).dryRun().create();
+
+    client.resources(VirtualServer.class).inNamespace(namespace.name()).delete();
+    awaitEarlierReservationsReleased(client);
+  }
+
+  /** The nodes of each entry's instances, by UID. */
+  private static Map<String, List<String>> nodesByUid(Ledger ledger) {
+    Map<String, List<String>> nodes = new java.util.HashMap<>();
+    ledger
+        .entries()
+        .forEach(
+            (uid, entry) ->
+                nodes.put(uid, entry.placements().stream().map(p -> p.node()).toList()));
+    return nodes;
+  }
+
+  /**
+   * A server of 90 instances: room for it in the empty pool (60 + 40 vCPUs, checked as a dry run),
+   * not beside 15 more.
+   */
+  private static VirtualServer pastRoomBesideFifteen(
+      KubernetesClient client, TestNamespace namespace) {
+    VirtualServer pastRoom = server(namespace, "past-room", "it.one", 90);
+    client.resource(pastRoom).dryRun().create();
+    return pastRoom;
+  }
+
+  /**
+   * Three servers of 5 instances named {@code prefix} and an index, once their statuses place them.
+   */
+  private static List<VirtualServer> threeRunningServersOfFive(
+      KubernetesClient client, TestNamespace namespace, String prefix) throws InterruptedException {
+    List<VirtualServer> servers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      servers.add(client.resource(server(namespace, prefix + i, "it.one", 5)).create());
+    }
+    awaitTrue(
+        () -> servers.stream().allMatch(s -> placedInstances(client.resource(s).get()) == 5),
+        60,
+        () -> "every server's status shows its 5 instances on nodes");
+    return servers;
   }
 
   /** How many instances of {@code server} its status places on a node. */
@@ -1089,14 +1165,6 @@ class AdmissionIT {
                     && POOL.equals(e.getInvolvedObject().getName())
                     && e.getLastTimestamp() != null
                     && !java.time.Instant.parse(e.getLastTimestamp()).isBefore(since));
-  }
-
-  private static boolean ledgerComplete(KubernetesClient client) {
-    var status = client.resources(CapacityPool.class).withName(POOL).get().getStatus();
-    return status != null
-        && status.conditions() != null
-        && status.conditions().stream()
-            .anyMatch(c -> "LedgerComplete".equals(c.getType()) && "True".equals(c.getStatus()));
   }
 
   private static boolean allReconciled(KubernetesClient client, TestNamespace namespace) {
