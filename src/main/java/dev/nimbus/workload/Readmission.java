@@ -23,18 +23,19 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Function;
+import org.jboss.logging.Logger;
 
 /**
- * Reserves again for a stored workload that should run, runs nothing, and holds no reservation: one
- * whose create's reservation was released as an orphan before the API server stored the object, or
- * was lost with a ledger shard before the workload's status showed it. Decided as admission
- * decides, on the pool's model without the nodes whose shard is lost, in one compare-and-swap; a
- * workload without room waits, and is looked at again.
+ * Reserves again for a stored workload that should run and holds no reservation: one whose create's
+ * reservation was released as an orphan before the API server stored the object, or was lost with a
+ * ledger shard before the workload's status showed it. One that runs nothing is decided as
+ * admission decides, on the pool's model without the nodes whose shard is lost, in one
+ * compare-and-swap, and without room waits and is looked at again ({@link #reserve}); one whose
+ * instances or tasks run gets its reservation back where they run ({@link #restore}).
  */
 @ApplicationScoped
 public class Readmission {
-  private static final org.jboss.logging.Logger LOG =
-      org.jboss.logging.Logger.getLogger(Readmission.class);
+  private static final Logger LOG = Logger.getLogger(Readmission.class);
 
   /** How often a workload that found no room looks again. */
   public static final Duration RECHECK = Duration.ofSeconds(30);
