@@ -359,7 +359,7 @@ public final class OperatorProcess implements AutoCloseable {
 
   /**
    * The sum of a Prometheus counter over all its labels, read from the replica's metrics endpoint
-   * (its HTTP port is taken from the "Listening on" line of its log).
+   * (its HTTP port is taken from the "Listening on" line of its log, waited for).
    */
   public double counter(String name) {
     return metric(name, "");
@@ -372,6 +372,8 @@ public final class OperatorProcess implements AutoCloseable {
 
   /** The sum of the matching series, or NaN when none matches. */
   private double metric(String name, String labelFragment) {
+    // A replica that is still starting has not opened its port yet.
+    awaitLogLine("Listening on: http://", Duration.ofSeconds(60));
     var matcher =
         java.util.regex.Pattern.compile("Listening on: http://[^:]+:(\\d+)").matcher(logText());
     if (!matcher.find()) {
