@@ -44,6 +44,8 @@ import org.jboss.logging.Logger;
  */
 public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   private static final Logger LOG = Logger.getLogger(ConfigMapLedgerStorage.class);
+  // How often the first list of the shards is made before the replica gives up.
+  private static final int FIRST_LIST_ATTEMPTS = 3;
   private static final String BY_POOL = "pool";
   private static final int CONFIRMED_PER_LIST = 100;
 
@@ -91,28 +93,54 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
             () -> Runnable::run,
             client.getKubernetesSerialization());
     this.namespace = namespace;
-    this.watched =
-        client
-            .configMaps()
-            .inNamespace(namespace)
-            .withLabel(Names.POOL_LABEL)
-            .withLimit(PagedLists.INFORMER_PAGE)
-            .runnableInformer(0)
-            // Without the shards' managedFields, a few KiB each, written at every decision.
-            .itemStore(new SlimItemStore<>());
-    watched.addIndexers(
-        Map.of(BY_POOL, map -> List.of(map.getMetadata().getLabels().get(Names.POOL_LABEL))));
-    watched.addEventHandler(new Delivered());
-    try {
-      watched.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while listing the ledgers", e);
-    } catch (ExecutionException | TimeoutException e) {
-      throw new IllegalStateException("could not list the ledgers in " + namespace, e);
-    }
+    this.watched = startWatching(client, namespace);
     // So that the first reservation decided is stamped on the API server's clock already.
     askTheApiServersTime();
+  }
+
+  /**
+   * Lists and watches the pool's shards in {@code namespace}, once the first list is complete. A
+   * first list that fails (the API server closed the connection, as one that is still starting or
+   * loaded does) is made again, a few times: a replica that stopped for it would leave its pods'
+   * restarts to finish the job, and a local run would end.
+   */
+  private SharedIndexInformer<ConfigMap> startWatching(KubernetesClient client, String namespace) {
+    for (int attempt = 1; ; attempt++) {
+      SharedIndexInformer<ConfigMap> informer =
+          client
+              .configMaps()
+              .inNamespace(namespace)
+              .withLabel(Names.POOL_LABEL)
+              .withLimit(PagedLists.INFORMER_PAGE)
+              .runnableInformer(0)
+              // Without the shards' managedFields, a few KiB each, written at every decision.
+              .itemStore(new SlimItemStore<>());
+      informer.addIndexers(
+          Map.of(BY_POOL, map -> List.of(map.getMetadata().getLabels().get(Names.POOL_LABEL))));
+      informer.addEventHandler(new Delivered());
+      try {
+        informer.start().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        return informer;
+      } catch (InterruptedException e) {
+        informer.stop();
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while listing the ledgers", e);
+      } catch (ExecutionException | TimeoutException e) {
+        informer.stop();
+        if (attempt == FIRST_LIST_ATTEMPTS) {
+          throw new IllegalStateException("could not list the ledgers in " + namespace, e);
+        }
+        LOG.warnf(
+            "Could not list the ledgers in %s (attempt %d of %d), trying again: %s",
+            namespace, attempt, FIRST_LIST_ATTEMPTS, e.getCause() == null ? e : e.getCause());
+        try {
+          Thread.sleep(1_000L * attempt);
+        } catch (InterruptedException interrupted) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while listing the ledgers", interrupted);
+        }
+      }
+    }
   }
 
   /** The API server's clock, as the answers to this storage's calls bound it. */
