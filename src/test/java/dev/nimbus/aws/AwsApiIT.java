@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -1094,7 +1095,10 @@ class AwsApiIT {
             .inNamespace(namespace.name())
             .withName(server + "-vsrv-secgroups");
     awaitTrue(
-        () -> policy.get() != null && policy.get().getSpec().getIngress().size() == 1,
+        () ->
+            Optional.ofNullable(policy.get())
+                .map(p -> p.getSpec().getIngress().size() == 1)
+                .orElse(false),
         60,
         () -> "the server's NetworkPolicy: " + policy.get());
     assertThat(
@@ -1106,7 +1110,10 @@ class AwsApiIT {
     call(key, "ec2", "revoke_security_group_ingress", ssh);
 
     awaitTrue(
-        () -> policy.get() == null || policy.get().getSpec().getIngress().isEmpty(),
+        () ->
+            Optional.ofNullable(policy.get())
+                .map(p -> p.getSpec().getIngress().isEmpty())
+                .orElse(true),
         30,
         () -> "the revoked rule still admits traffic: " + policy.get());
     call(

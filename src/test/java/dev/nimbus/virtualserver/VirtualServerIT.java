@@ -698,7 +698,13 @@ class VirtualServerIT {
     assertThat(conditionStatus(client.resource(server).get(), "Ready")).isEqualTo("False");
 
     vm.delete();
-    awaitTrue(() -> vm.get() == null || !vm.get().getMetadata().getUid().equals(ownUid), 30);
+    awaitTrue(
+        () -> {
+          // One read: the VM may go between two.
+          VirtualMachine current = vm.get();
+          return current == null || !current.getMetadata().getUid().equals(ownUid);
+        },
+        30);
     awaitReady(client, server, 1);
     assertThat(Links.isControlledBy(vm.get(), client.resource(server).get())).isTrue();
   }
