@@ -2,6 +2,7 @@ package dev.nimbus.aws;
 
 import dev.nimbus.config.NimbusConfig;
 import dev.nimbus.config.WatchedNamespaces;
+import dev.nimbus.metrics.NimbusMetrics;
 import dev.nimbus.webhook.CertificateManager;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -18,13 +19,16 @@ import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -44,7 +48,7 @@ public class AwsEndpoint {
   private final CertificateManager certificates;
   private final AccessKeys keys;
   private final ServerViews servers;
-  private final dev.nimbus.metrics.NimbusMetrics metrics;
+  private final NimbusMetrics metrics;
   private final WatchedNamespaces watched;
   private HttpServer server;
   private CertificateManager.Pems serving;
@@ -56,7 +60,7 @@ public class AwsEndpoint {
       CertificateManager certificates,
       AccessKeys keys,
       ServerViews servers,
-      dev.nimbus.metrics.NimbusMetrics metrics,
+      NimbusMetrics metrics,
       WatchedNamespaces watched) {
     this.watched = watched;
     this.vertx = vertx;
@@ -186,7 +190,7 @@ public class AwsEndpoint {
           target != null ? "ecs" : "ec2",
           action,
           code,
-          java.time.Duration.ofNanos(System.nanoTime() - started));
+          Duration.ofNanos(System.nanoTime() - started));
     }
   }
 
@@ -200,7 +204,7 @@ public class AwsEndpoint {
   }
 
   /** {@code action} when Nimbus serves it, else Other: a bounded label for the metrics. */
-  private static String known(String action, java.util.Set<String> served) {
+  private static String known(String action, Set<String> served) {
     return served.contains(action) ? action : "Other";
   }
 
@@ -209,8 +213,7 @@ public class AwsEndpoint {
    * caller's protocol.
    */
   private AccessKey verify(
-      SignedRequest request,
-      java.util.function.Function<SigV4.VerificationException, RuntimeException> refusal) {
+      SignedRequest request, Function<SigV4.VerificationException, RuntimeException> refusal) {
     try {
       var verified =
           SigV4.verify(request, id -> keys.find(id).map(AccessKey::secret), Instant.now());
@@ -229,8 +232,7 @@ public class AwsEndpoint {
    * {@code key}, when this install serves its namespace; otherwise {@code refusal}'s error: its
    * calls would make workloads that no controller of this install runs.
    */
-  private AccessKey served(
-      AccessKey key, java.util.function.Function<String, RuntimeException> refusal) {
+  private AccessKey served(AccessKey key, Function<String, RuntimeException> refusal) {
     if (!watched.includes(key.namespace())) {
       throw refusal.apply(
           "the access key's namespace \""

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The EC2 actions Nimbus answers, each a read or write of Nimbus objects made with the caller's
@@ -83,9 +84,7 @@ final class Ec2Actions {
             .sorted(Comparator.comparing(t -> t.getMetadata().getName()))
             .toList();
     Set<String> found =
-        types.stream()
-            .map(t -> t.getMetadata().getName())
-            .collect(java.util.stream.Collectors.toSet());
+        types.stream().map(t -> t.getMetadata().getName()).collect(Collectors.toSet());
     List<String> missing = named.stream().filter(n -> !found.contains(n)).toList();
     if (!missing.isEmpty()) {
       throw new Ec2Exception(

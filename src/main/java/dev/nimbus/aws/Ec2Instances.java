@@ -3,6 +3,7 @@ package dev.nimbus.aws;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nimbus.api.v1alpha1.MachineImage;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus.InstanceStatus;
@@ -12,17 +13,21 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
@@ -86,7 +91,7 @@ final class Ec2Instances {
                             + " DescribeInstanceTypes)"));
     List<String> groups = new ArrayList<>(request.list("SecurityGroup"));
     groups.addAll(groupNames(caller, key, request.list("SecurityGroupId")));
-    String token = request.string("ClientToken").orElse(java.util.UUID.randomUUID().toString());
+    String token = request.string("ClientToken").orElse(UUID.randomUUID().toString());
     VirtualServer server = new VirtualServer();
     Map<String, String> annotations = new TreeMap<>();
     annotations.put(Names.IMAGE_ID_ANNOTATION, imageId);
@@ -97,7 +102,7 @@ final class Ec2Instances {
     if (!tags.isEmpty()) {
       try {
         annotations.put(Names.TAGS_ANNOTATION, JSON.writeValueAsString(tags));
-      } catch (java.io.IOException e) {
+      } catch (IOException e) {
         throw new IllegalStateException(e);
       }
     }
@@ -213,7 +218,7 @@ final class Ec2Instances {
           "The instance IDs '" + String.join(", ", missing) + "' do not exist");
     }
     List<Map.Entry<String, Shown>> shown = new ArrayList<>(shownByUid.entrySet());
-    shown.sort(java.util.Comparator.comparing(e -> e.getValue().name()));
+    shown.sort(Comparator.comparing(e -> e.getValue().name()));
     int from = startOf(request.string("NextToken"), shown.size());
     int max = maxResults(request.string("MaxResults"));
     List<Map.Entry<String, Shown>> page = new ArrayList<>();
@@ -640,11 +645,7 @@ final class Ec2Instances {
     }
     Map<String, String> nameOf = new LinkedHashMap<>();
     for (var group :
-        caller
-            .resources(dev.nimbus.api.v1alpha1.SecurityGroup.class)
-            .inNamespace(key.namespace())
-            .list()
-            .getItems()) {
+        caller.resources(SecurityGroup.class).inNamespace(key.namespace()).list().getItems()) {
       nameOf.put(
           Names.securityGroupId(group.getMetadata().getUid()), group.getMetadata().getName());
     }
@@ -659,7 +660,7 @@ final class Ec2Instances {
   }
 
   /** Where a page starts: 0, or the offset a NextToken of an earlier page holds. */
-  private static int startOf(java.util.Optional<String> token, int size) {
+  private static int startOf(Optional<String> token, int size) {
     if (token.isEmpty()) {
       return 0;
     }
@@ -681,7 +682,7 @@ final class Ec2Instances {
   }
 
   /** MaxResults, 5 to 1000 as in EC2; none: every instance in one page. */
-  private static int maxResults(java.util.Optional<String> value) {
+  private static int maxResults(Optional<String> value) {
     if (value.isEmpty()) {
       return Integer.MAX_VALUE;
     }
@@ -742,7 +743,7 @@ final class Ec2Instances {
     }
     try {
       return JSON.readValue(json, new TypeReference<TreeMap<String, String>>() {});
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return Map.of(); // edited by hand into what is not JSON: shown without tags
     }
   }

@@ -2,11 +2,16 @@ package dev.nimbus.aws;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * A request of the EC2 Query protocol: the form-encoded parameters of its body ({@code
@@ -53,18 +58,18 @@ public record Ec2Request(Map<String, String> parameters) {
    * A digest of every parameter but {@code excluded}, in name order: two calls that differ only in
    * those have the same digest.
    */
-  public String digest(java.util.Set<String> excluded) {
+  public String digest(Set<String> excluded) {
     try {
-      java.security.MessageDigest sha256 = java.security.MessageDigest.getInstance("SHA-256");
-      new java.util.TreeMap<>(parameters)
+      MessageDigest sha256 = MessageDigest.getInstance("SHA-256");
+      new TreeMap<>(parameters)
           .forEach(
               (name, value) -> {
                 if (!excluded.contains(name)) {
                   sha256.update((name + "=" + value + "\n").getBytes(StandardCharsets.UTF_8));
                 }
               });
-      return java.util.HexFormat.of().formatHex(sha256.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
+      return HexFormat.of().formatHex(sha256.digest());
+    } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
   }

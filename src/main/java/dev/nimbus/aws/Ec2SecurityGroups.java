@@ -10,9 +10,11 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -321,7 +323,7 @@ final class Ec2SecurityGroups {
     for (Grant grant : grants) {
       byPorts
           .computeIfAbsent(
-              java.util.Arrays.asList(grant.protocol(), grant.fromPort(), grant.toPort()),
+              Arrays.asList(grant.protocol(), grant.fromPort(), grant.toPort()),
               k -> new ArrayList<>())
           .add(grant);
     }
@@ -366,7 +368,7 @@ final class Ec2SecurityGroups {
 
   /** EC2's protocol names and numbers, for the protocols a NetworkPolicy can carry. */
   private static Protocol protocol(String value) {
-    return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+    return switch (value.toLowerCase(Locale.ROOT)) {
       case "-1", "all" -> Protocol.all;
       case "tcp", "6" -> Protocol.tcp;
       case "udp", "17" -> Protocol.udp;

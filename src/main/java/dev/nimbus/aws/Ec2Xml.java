@@ -1,5 +1,6 @@
 package dev.nimbus.aws;
 
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 /**
@@ -55,8 +56,7 @@ public final class Ec2Xml {
   }
 
   /** {@code <name><item>...</item>...</name>}, one item per element of {@code items}. */
-  public <T> Ec2Xml items(
-      String name, Iterable<T> items, java.util.function.BiConsumer<Ec2Xml, T> item) {
+  public <T> Ec2Xml items(String name, Iterable<T> items, BiConsumer<Ec2Xml, T> item) {
     return element(
         name,
         list -> {

@@ -7,15 +7,24 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
+import dev.nimbus.api.v1alpha1.NetworkConfiguration;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The ECS actions Nimbus answers (JSON 1.1 protocol), on ContainerTasks and the CapacityPools that
@@ -27,8 +36,8 @@ final class EcsActions {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** The actions {@link #answer} serves: the values the metrics' action label may take. */
-  static final java.util.Set<String> ACTIONS =
-      java.util.Set.of(
+  static final Set<String> ACTIONS =
+      Set.of(
           "ListClusters",
           "DescribeClusters",
           "ListTasks",
@@ -51,7 +60,7 @@ final class EcsActions {
     JsonNode request;
     try {
       request = body.isBlank() ? JSON.createObjectNode() : JSON.readTree(body);
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new EcsException(400, "SerializationException", "The body is not JSON");
     }
     if (!request.isObject()) {
@@ -213,38 +222,38 @@ final class EcsActions {
     String cluster =
         request.hasNonNull("cluster") ? clusterName(request.get("cluster").asText()) : null;
     JsonNode vpc = request.path("networkConfiguration").path("awsvpcConfiguration");
-    dev.nimbus.api.v1alpha1.NetworkConfiguration network =
+    NetworkConfiguration network =
         vpc.isMissingNode()
             ? null
-            : new dev.nimbus.api.v1alpha1.NetworkConfiguration(
-                new dev.nimbus.api.v1alpha1.NetworkConfiguration.AwsVpcConfiguration(
+            : new NetworkConfiguration(
+                new NetworkConfiguration.AwsVpcConfiguration(
                     nullIfEmpty(strings(vpc.path("subnets"))),
                     nullIfEmpty(strings(vpc.path("securityGroups"))),
                     vpc.hasNonNull("assignPublicIp")
-                        ? dev.nimbus.api.v1alpha1.NetworkConfiguration.AssignPublicIp.valueOf(
+                        ? NetworkConfiguration.AssignPublicIp.valueOf(
                             vpc.get("assignPublicIp").asText())
                         : null));
     String token =
         request.hasNonNull("clientToken")
             ? request.get("clientToken").asText()
-            : java.util.UUID.randomUUID().toString();
+            : UUID.randomUUID().toString();
     ContainerTask run = new ContainerTask();
     run.setMetadata(
-        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+        new ObjectMetaBuilder()
             .withName(Names.runTaskRun(key.namespace(), token))
             .withNamespace(key.namespace())
-            .withLabels(java.util.Map.of(Names.CREATED_BY_LABEL, Names.CREATED_BY_AWS_API))
+            .withLabels(Map.of(Names.CREATED_BY_LABEL, Names.CREATED_BY_AWS_API))
             .withAnnotations(
-                java.util.Map.of(
+                Map.of(
                     Names.CLIENT_TOKEN_ANNOTATION,
                     token,
                     Names.TASK_DEFINITION_ARN_ANNOTATION,
                     EcsTaskDefinitions.arn(key, revision)))
             .build());
     run.setSpec(
-        new dev.nimbus.api.v1alpha1.ContainerTaskSpec(
+        new ContainerTaskSpec(
             cluster,
-            dev.nimbus.api.v1alpha1.ContainerTaskSpec.LaunchType.FARGATE,
+            ContainerTaskSpec.LaunchType.FARGATE,
             revision.getSpec().taskDefinition(),
             count,
             request.path("platformVersion").asText("LATEST"),
@@ -298,7 +307,7 @@ final class EcsActions {
 
   /** The run once its status lists every task, or as it is after ten seconds. */
   private static ContainerTask awaitTasks(KubernetesClient caller, ContainerTask created) {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     ContainerTask latest = created;
     while (System.nanoTime() < deadline && tasks(latest).size() < latest.getSpec().count()) {
       try {
@@ -349,7 +358,7 @@ final class EcsActions {
                 run.getStatus() == null ? run.getSpec().cluster() : run.getStatus().cluster()))
         .put(
             "taskDefinitionArn",
-            java.util.Objects.requireNonNullElse(
+            Objects.requireNonNullElse(
                 annotation(run, Names.TASK_DEFINITION_ARN_ANNOTATION),
                 "arn:nimbus:ecs:" + key.namespace() + ":task-definition/" + named))
         .put("lastStatus", task.lastStatus())

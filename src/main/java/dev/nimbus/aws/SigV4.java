@@ -1,5 +1,6 @@
 package dev.nimbus.aws;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -303,7 +304,7 @@ public final class SigV4 {
    * malformed escape stays as sent.
    */
   static String decode(String text) {
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
       if (c == '%' && isHex(text, i + 1) && isHex(text, i + 2)) {

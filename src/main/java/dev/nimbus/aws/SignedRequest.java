@@ -1,5 +1,7 @@
 package dev.nimbus.aws;
 
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,10 +22,10 @@ public record SignedRequest(
     headers.forEach(
         (name, values) ->
             lowerCase
-                .computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new java.util.ArrayList<>())
+                .computeIfAbsent(name.toLowerCase(Locale.ROOT), n -> new ArrayList<>())
                 .addAll(values));
     lowerCase.replaceAll((name, values) -> List.copyOf(values));
-    headers = java.util.Collections.unmodifiableMap(lowerCase);
+    headers = Collections.unmodifiableMap(lowerCase);
     query = query == null ? "" : query;
     body = body == null ? new byte[0] : body;
   }

@@ -36,6 +36,7 @@ import io.javaoperatorsdk.operator.processing.event.rate.RateLimited;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -132,7 +133,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   public UpdateControl<CapacityPool> reconcile(CapacityPool pool, Context<CapacityPool> context) {
     String name = pool.getMetadata().getName();
     Swept swept = releaseOrphans(name);
-    Optional<java.time.Duration> rebuildRecheck = rebuildLostShards(pool);
+    Optional<Duration> rebuildRecheck = rebuildLostShards(pool);
     Ledger ledger = ledgers.recent(name);
     // Nodes come from the inventory that admission decides from, so that status and admission
     // agree; the node event source above only triggers reconciles.
@@ -142,7 +143,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     UpdateControl<CapacityPool> control = StatusPatch.ifChanged(pool, status, CapacityPool::new);
     return Stream.of(swept.recheck(), rebuildRecheck)
         .flatMap(Optional::stream)
-        .min(java.time.Duration::compareTo)
+        .min(Duration::compareTo)
         .map(control::rescheduleAfter)
         .orElse(control);
   }
@@ -154,16 +155,16 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
    * stored by then. Until a shard is rebuilt nothing is placed on its node, and the controllers
    * leave the workloads on it as they are. Returns when to look again.
    */
-  private Optional<java.time.Duration> rebuildLostShards(CapacityPool pool) {
+  private Optional<Duration> rebuildLostShards(CapacityPool pool) {
     String name = pool.getMetadata().getName();
     Set<String> lost = ledgers.recent(name).lostNodes();
     Sightings<String> seen = lostByPool.computeIfAbsent(name, p -> new Sightings<>());
     seen.retainOnly(lost);
-    java.time.Duration delay = config.ledger().rebuildDelay();
+    Duration delay = config.ledger().rebuildDelay();
     List<String> due = new ArrayList<>();
-    java.time.Duration soonest = null;
+    Duration soonest = null;
     for (String node : lost) {
-      java.time.Duration left = delay.minus(seen.seenFor(node));
+      Duration left = delay.minus(seen.seenFor(node));
       if (left.isNegative() || left.isZero()) {
         due.add(node);
       } else if (soonest == null || left.compareTo(soonest) < 0) {
@@ -199,7 +200,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
       }
     }
     // A rebuilt shard is seen through the watch; one that lost a race is tried again.
-    return Optional.of(java.time.Duration.ofSeconds(1));
+    return Optional.of(Duration.ofSeconds(1));
   }
 
   /**
@@ -224,9 +225,9 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
     Ledger ledger = ledgers.recent(pool);
     Sightings<String> unaccounted = unaccountedByPool.computeIfAbsent(pool, p -> new Sightings<>());
     unaccounted.retainOnly(ledger.entries().keySet());
-    java.time.Duration grace = config.ledger().orphanGracePeriod();
+    Duration grace = config.ledger().orphanGracePeriod();
     List<LedgerEntry> past = new ArrayList<>();
-    java.time.Duration soonest = null;
+    Duration soonest = null;
     for (LedgerEntry entry : ledger.entries().values()) {
       String uid = entry.uid();
       // An entry of a namespace this install does not serve (written before the install was made
@@ -236,14 +237,14 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
         unaccounted.forget(uid);
         continue;
       }
-      java.time.Duration age = ledgers.ageOf(entry, unaccounted.seenFor(uid));
+      Duration age = ledgers.ageOf(entry, unaccounted.seenFor(uid));
       if (age.compareTo(grace) >= 0) {
         past.add(entry);
       } else if (soonest == null || grace.minus(age).compareTo(soonest) < 0) {
         soonest = grace.minus(age);
       }
     }
-    Optional<java.time.Duration> recheck = Optional.ofNullable(soonest);
+    Optional<Duration> recheck = Optional.ofNullable(soonest);
     Set<String> orphans = new HashSet<>();
     for (LedgerEntry entry : past) {
       if (storedNow(entry)) {
@@ -273,7 +274,7 @@ public class CapacityPoolReconciler implements Reconciler<CapacityPool> {
   }
 
   /** The ledger after a sweep for orphans, and when an unaccounted entry's grace ends. */
-  private record Swept(Ledger ledger, Optional<java.time.Duration> recheck) {}
+  private record Swept(Ledger ledger, Optional<Duration> recheck) {}
 
   /** Whether the entry's object is stored, as the API server answers now. */
   private boolean storedNow(LedgerEntry entry) {

@@ -12,6 +12,8 @@ import dev.nimbus.api.v1alpha1.CapacityPoolStatus.NodeCapacity;
 import dev.nimbus.api.v1alpha1.CapacityPoolStatus.NodeResource;
 import dev.nimbus.api.v1alpha1.CapacityPoolStatus.ResourceCapacity;
 import dev.nimbus.conditions.Conditions;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Computes a CapacityPool's status from the model; nothing here talks to the cluster. The status
@@ -32,8 +34,7 @@ public final class PoolStatuses {
    * The status of {@code object} from {@code pool}, its model, and {@code lostShards}, the nodes
    * whose ledger shard is lost until it is rebuilt.
    */
-  public static CapacityPoolStatus of(
-      CapacityPool object, Pool pool, java.util.Set<String> lostShards) {
+  public static CapacityPoolStatus of(CapacityPool object, Pool pool, Set<String> lostShards) {
     CapacityPoolStatus previous = object.getStatus();
     long generation =
         object.getMetadata().getGeneration() == null ? 0 : object.getMetadata().getGeneration();
@@ -80,8 +81,8 @@ public final class PoolStatuses {
   }
 
   /** Which shards are lost: all of them by name when they are few, else a few and a count. */
-  private static String lost(java.util.Set<String> nodes) {
-    var sorted = new java.util.TreeSet<>(nodes);
+  private static String lost(Set<String> nodes) {
+    var sorted = new TreeSet<>(nodes);
     if (sorted.size() <= NAMED_SHARDS) {
       return "the ledger shards of " + sorted + " are lost (deleted, or not readable)";
     }

@@ -13,6 +13,7 @@ import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.naming.Names;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -109,7 +110,7 @@ public final class StoredAdmissions {
 
   private static void add(
       List<LedgerEntry> entries,
-      io.fabric8.kubernetes.api.model.HasMetadata workload,
+      HasMetadata workload,
       Long observedGeneration,
       Integer desired,
       List<String> nodes,
@@ -127,7 +128,7 @@ public final class StoredAdmissions {
    * its placements hold, whatever room they leave.
    */
   public static LedgerEntry placed(
-      io.fabric8.kubernetes.api.model.HasMetadata workload,
+      HasMetadata workload,
       Long generation,
       Integer desired,
       List<String> nodes,

@@ -53,6 +53,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -178,10 +179,7 @@ public class ContainerTaskReconciler
   private static List<String> statusNodes(ContainerTask task) {
     return task.getStatus() == null || task.getStatus().tasks() == null
         ? List.of()
-        : task.getStatus().tasks().stream()
-            .map(t -> t.node())
-            .filter(java.util.Objects::nonNull)
-            .toList();
+        : task.getStatus().tasks().stream().map(t -> t.node()).filter(Objects::nonNull).toList();
   }
 
   private static List<String> securityGroups(ContainerTask task) {
@@ -255,7 +253,7 @@ public class ContainerTaskReconciler
                     task.getStatus() == null ? null : task.getStatus().conditions(),
                     pool.get(),
                     Demands.of(task, definition.get()),
-                    java.util.Objects.requireNonNullElse(task.getSpec().count(), 1))
+                    Objects.requireNonNullElse(task.getSpec().count(), 1))
                 .orElse(null);
         readmissionWaits = entry == null;
       } else if (started.values().stream().anyMatch(ContainerTaskReconciler::holdsItsNode)) {
@@ -545,7 +543,7 @@ public class ContainerTaskReconciler
    */
   private Restored restore(
       ContainerTask task, TaskDefinition definition, CapacityPool pool, Map<Integer, Pod> started) {
-    List<String> nodes = new java.util.ArrayList<>();
+    List<String> nodes = new ArrayList<>();
     for (int index = 0; index < started.size(); index++) {
       Pod pod = started.get(index);
       Optional<String> node =
@@ -564,7 +562,7 @@ public class ContainerTaskReconciler
             task,
             pool,
             Demands.of(task, definition),
-            java.util.Objects.requireNonNullElse(task.getSpec().count(), 1),
+            Objects.requireNonNullElse(task.getSpec().count(), 1),
             nodes));
   }
 

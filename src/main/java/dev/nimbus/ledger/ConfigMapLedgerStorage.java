@@ -15,9 +15,11 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -59,7 +61,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   // By name: a shard newer than the watch has delivered, or empty when it is known to be gone.
   private final Map<String, Optional<ConfigMap>> newer = new ConcurrentHashMap<>();
   // By pool: the nodes whose shard was deleted, until it is created again.
-  private final Map<String, java.util.Set<String>> lost = new ConcurrentHashMap<>();
+  private final Map<String, Set<String>> lost = new ConcurrentHashMap<>();
   private final List<Consumer<ConfigMap>> deliveredListeners = new CopyOnWriteArrayList<>();
 
   /**
@@ -195,9 +197,9 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   }
 
   @Override
-  public java.util.Set<String> lostShards(String pool) {
-    java.util.Set<String> nodes = lost.get(pool);
-    return nodes == null ? java.util.Set.of() : java.util.Set.copyOf(nodes);
+  public Set<String> lostShards(String pool) {
+    Set<String> nodes = lost.get(pool);
+    return nodes == null ? Set.of() : Set.copyOf(nodes);
   }
 
   private void lose(String pool, String node) {
@@ -206,7 +208,7 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
 
   private void found(ConfigMap map) {
     if (isShard(map)) {
-      java.util.Set<String> nodes = lost.get(map.getMetadata().getLabels().get(Names.POOL_LABEL));
+      Set<String> nodes = lost.get(map.getMetadata().getLabels().get(Names.POOL_LABEL));
       if (nodes != null) {
         nodes.remove(map.getData().get(Names.LEDGER_SHARD_NODE_KEY));
       }
@@ -226,8 +228,8 @@ public class ConfigMapLedgerStorage implements LedgerStorage, AutoCloseable {
   }
 
   @Override
-  public void confirm(String pool, java.util.Set<String> nodes) {
-    java.util.Set<String> absent = new java.util.HashSet<>(nodes);
+  public void confirm(String pool, Set<String> nodes) {
+    Set<String> absent = new HashSet<>(nodes);
     List<String> labels = nodes.stream().map(Names::ledgerNode).toList();
     // One list per few nodes: a selector naming them all could pass a URL's length.
     for (int from = 0; from < labels.size(); from += CONFIRMED_PER_LIST) {

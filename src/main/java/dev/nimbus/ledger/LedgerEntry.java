@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Resource;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -113,7 +114,7 @@ public record LedgerEntry(
    * same demand and that node's overhead.
    */
   public LedgerEntry movedTo(int index, Reservation.Placement placement) {
-    List<Placement> next = new java.util.ArrayList<>(placements);
+    List<Placement> next = new ArrayList<>(placements);
     next.set(index, new Placement(placement.node(), placement.demand(), placement.overhead()));
     return new LedgerEntry(
         uid, kind, namespace, name, reservedAt, desired, List.copyOf(next), generation);

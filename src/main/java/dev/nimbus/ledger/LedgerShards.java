@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A pool's ledger kept as one document per node, its shard: what each reservation holds on that
@@ -200,7 +201,7 @@ public final class LedgerShards {
           .computeIfAbsent(p.node(), n -> new TreeMap<>())
           .put(index, new Instance(p.cpu(), p.memory(), p.ephemeralStorage(), p.overhead()));
     }
-    List<String> nodes = List.copyOf(new java.util.TreeSet<>(instancesByNode.keySet()));
+    List<String> nodes = List.copyOf(new TreeSet<>(instancesByNode.keySet()));
     Map<String, Part> parts = new LinkedHashMap<>();
     instancesByNode.forEach(
         (node, instances) ->

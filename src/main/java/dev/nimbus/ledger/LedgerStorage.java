@@ -1,6 +1,8 @@
 package dev.nimbus.ledger;
 
+import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where the ledgers are kept: a pool's ledger is one document per node ({@link LedgerShards}), each
@@ -19,7 +21,7 @@ public interface LedgerStorage {
    * decisionTimeout}: half of it, so that a commit that starts a round of writes with that much
    * time left answers within the timeout.
    */
-  static java.time.Duration callTimeout(java.time.Duration decisionTimeout) {
+  static Duration callTimeout(Duration decisionTimeout) {
     return decisionTimeout.dividedBy(2);
   }
 
@@ -34,7 +36,7 @@ public interface LedgerStorage {
    * The nodes of {@code pool} whose shard this replica saw deleted (Nimbus never deletes one) and
    * not created again since: what they hold is lost until the pool's controller rebuilds them.
    */
-  java.util.Set<String> lostShards(String pool);
+  Set<String> lostShards(String pool);
 
   /** The shards of {@code pool} by node, as stored now. */
   Map<String, Versioned> readShards(String pool);
@@ -45,7 +47,7 @@ public interface LedgerStorage {
    * not seen yet), each one absent is lost ({@link #lostShards}) until a shard of its node is
    * written or seen.
    */
-  void confirm(String pool, java.util.Set<String> nodes);
+  void confirm(String pool, Set<String> nodes);
 
   /**
    * Writes {@code document} as the shard of {@code node} in {@code pool} if it is still at {@code

@@ -10,7 +10,10 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -88,7 +91,7 @@ public class LedgerStore {
       return retry(pool, "changed under " + attempts + " attempts in a row");
     }
 
-    static ContentionException busy(String pool, java.time.Duration timeout) {
+    static ContentionException busy(String pool, Duration timeout) {
       return retry(
           pool,
           "could not take this change in time to write it within "
@@ -96,7 +99,7 @@ public class LedgerStore {
               + " ms (other changes or the API server are slow)");
     }
 
-    static ContentionException callerStopsWaiting(String pool, java.time.Duration waits) {
+    static ContentionException callerStopsWaiting(String pool, Duration waits) {
       return retry(
           pool,
           "could not take this change before the API server stops waiting for the answer ("
@@ -129,7 +132,7 @@ public class LedgerStore {
   static Change<Boolean> releasing(Ledger ledger, String uid) {
     return ledger.entry(uid) == null
         ? Change.none(false)
-        : Change.write(ledger.without(java.util.Set.of(uid)), true);
+        : Change.write(ledger.without(Set.of(uid)), true);
   }
 
   /**
@@ -157,7 +160,7 @@ public class LedgerStore {
    * Writes anew the lost shard of {@code node} in {@code pool} with the parts on it of {@code
    * entries}; see {@link LedgerCommits#rebuild}.
    */
-  public boolean rebuild(String pool, String node, java.util.Collection<LedgerEntry> entries) {
+  public boolean rebuild(String pool, String node, Collection<LedgerEntry> entries) {
     return commits.rebuild(pool, node, entries);
   }
 
@@ -166,7 +169,7 @@ public class LedgerStore {
    * #recent} and {@link #entry} know it; see {@link ConfigMapLedgerStorage#onShardDelivered}.
    * Returns what stops the calls.
    */
-  public Runnable onShardDelivered(java.util.function.Consumer<ConfigMap> listener) {
+  public Runnable onShardDelivered(Consumer<ConfigMap> listener) {
     return storage.onShardDelivered(listener);
   }
 

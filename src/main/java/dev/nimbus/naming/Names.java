@@ -5,6 +5,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Locale;
 import java.util.OptionalInt;
 
 /**
@@ -266,7 +267,7 @@ public final class Names {
    * '_' as '-', a dot and the revision ({@code hello-world.3}); the exact family is in its spec.
    */
   public static String taskDefinitionRevision(String family, int revision) {
-    String name = family.toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    String name = family.toLowerCase(Locale.ROOT).replace('_', '-');
     return name.substring(0, Math.min(name.length(), 200)) + "." + revision;
   }
 

@@ -39,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * The KubeVirt VirtualMachine that runs one instance of a VirtualServer, built from the server and
@@ -172,7 +173,7 @@ public final class ServerVm {
   }
 
   private static Map<String, String> templateAnnotations(VirtualServer server, String node) {
-    Map<String, String> annotations = new java.util.TreeMap<>();
+    Map<String, String> annotations = new TreeMap<>();
     annotations.put(Names.PLACEMENT_ANNOTATION, server.getSpec().instanceType() + "@" + node);
     if (server.getSpec().restartedAt() != null) {
       annotations.put(Names.RESTARTED_AT_ANNOTATION, server.getSpec().restartedAt());

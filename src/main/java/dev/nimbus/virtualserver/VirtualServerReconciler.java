@@ -1,6 +1,7 @@
 package dev.nimbus.virtualserver;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus;
@@ -33,6 +34,7 @@ import dev.nimbus.workload.Readmission.Restored;
 import dev.nimbus.workload.Releases;
 import dev.nimbus.workload.SecurityGroupPolicy;
 import dev.nimbus.workload.Writes;
+import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -50,6 +52,7 @@ import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEven
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -57,6 +60,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.IntStream;
 import org.jboss.logging.Logger;
 
@@ -91,7 +95,7 @@ public class VirtualServerReconciler
   private final KubernetesClient client;
   private final LedgerStore ledgers;
   // By server UID, for deletions of a generation no reconcile observed: see instancesHeld.
-  private final Map<String, HeldAt> heldAsStored = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, HeldAt> heldAsStored = new ConcurrentHashMap<>();
   private final Inventory inventory;
   private final KubeVirtAvailability kubeVirt;
   private final ServerReservations reservations;
@@ -298,7 +302,7 @@ public class VirtualServerReconciler
       Set<Integer> live,
       Map<Integer, VirtualMachine> vms,
       Map<Integer, VirtualMachineInstance> vmis) {
-    List<String> nodes = new java.util.ArrayList<>();
+    List<String> nodes = new ArrayList<>();
     for (int index = 0; index < live.size(); index++) {
       Optional<String> node =
           !live.contains(index)
@@ -365,7 +369,7 @@ public class VirtualServerReconciler
       VirtualServer server,
       Map<Integer, VirtualMachine> vms,
       Map<Integer, VirtualMachineInstance> vmis) {
-    Set<Integer> live = new java.util.TreeSet<>(vmis.keySet());
+    Set<Integer> live = new TreeSet<>(vmis.keySet());
     if (!Boolean.FALSE.equals(server.getSpec().running())) {
       live.addAll(vms.keySet());
     }
@@ -449,7 +453,7 @@ public class VirtualServerReconciler
         server,
         server.getSpec().pool(),
         server.getStatus() == null ? null : server.getStatus().pool(),
-        dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer,
+        WorkloadKind.VirtualServer,
         inventory,
         ledgers);
   }
@@ -551,8 +555,7 @@ public class VirtualServerReconciler
     }
   }
 
-  private static boolean isTrue(
-      List<io.fabric8.kubernetes.api.model.Condition> conditions, String type) {
+  private static boolean isTrue(List<Condition> conditions, String type) {
     return conditions != null
         && conditions.stream()
             .anyMatch(c -> c.getType().equals(type) && "True".equals(c.getStatus()));

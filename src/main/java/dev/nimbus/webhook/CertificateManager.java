@@ -16,6 +16,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -216,7 +217,7 @@ public class CertificateManager {
 
   /** The PEM certificates of a bundle, in order, each stripped. */
   private static List<String> certificates(String bundle) {
-    return java.util.Arrays.stream(bundle.split("(?<=-----END CERTIFICATE-----)"))
+    return Arrays.stream(bundle.split("(?<=-----END CERTIFICATE-----)"))
         .map(String::strip)
         .filter(pem -> !pem.isEmpty())
         .toList();

@@ -373,7 +373,7 @@ public class WebhookServer {
 
   private boolean caBundleKeptByCertManager() {
     return config.webhook().certificateIssuer()
-        == dev.nimbus.config.NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER;
+        == NimbusConfig.Webhook.CertificateIssuer.CERT_MANAGER;
   }
 
   /** Where a local run's configuration sends the API server: this replica's webhook. */

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyEgressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyIngressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyPeer;
@@ -27,6 +28,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The NetworkPolicy that enforces a workload's security groups on its pods. As in EC2, the rules of
@@ -77,7 +79,7 @@ public final class Firewall {
             .withIngress(ingress)
             .withEgress(egress)
             .build();
-    return new io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder()
+    return new NetworkPolicyBuilder()
         .withMetadata(
             new ObjectMetaBuilder()
                 .withName(name)
@@ -154,7 +156,7 @@ public final class Firewall {
   }
 
   private static Map<String, String> labels(Map<String, String> workloadLabels) {
-    Map<String, String> labels = new java.util.TreeMap<>(workloadLabels);
+    Map<String, String> labels = new TreeMap<>(workloadLabels);
     labels.put(Names.MANAGED_BY, "nimbus");
     return labels;
   }

@@ -64,8 +64,8 @@ public final class Links {
   }
 
   /** The node {@code affinity} pins to, as {@link #pinnedTo} writes it; empty for any other. */
-  public static java.util.Optional<String> pinnedNode(Affinity affinity) {
-    return java.util.Optional.ofNullable(affinity)
+  public static Optional<String> pinnedNode(Affinity affinity) {
+    return Optional.ofNullable(affinity)
         .map(Affinity::getNodeAffinity)
         .map(a -> a.getRequiredDuringSchedulingIgnoredDuringExecution())
         .map(r -> r.getNodeSelectorTerms())

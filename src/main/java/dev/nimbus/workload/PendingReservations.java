@@ -13,6 +13,7 @@ import io.javaoperatorsdk.operator.processing.event.source.AbstractEventSource;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -78,7 +79,7 @@ public final class PendingReservations<P extends HasMetadata>
 
   /** The workloads of {@code kind} that {@code shard} holds for a generation not stored yet. */
   static Set<ResourceID> pendingIn(
-      ConfigMap shard, String kind, java.util.function.Function<ResourceID, HasMetadata> stored) {
+      ConfigMap shard, String kind, Function<ResourceID, HasMetadata> stored) {
     Map<String, String> data = shard.getData();
     if (data == null || data.get(Names.LEDGER_SHARD_KEY) == null) {
       return Set.of();

@@ -22,6 +22,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.jboss.logging.Logger;
 
@@ -138,7 +139,7 @@ public class Readmission {
               + workload.getKind()
               + " (it was lost with a ledger shard before the status showed where they run):"
               + " reserved again where they run, on "
-              + String.join(", ", new java.util.TreeSet<>(nodes)));
+              + String.join(", ", new TreeSet<>(nodes)));
     }
     return Optional.ofNullable(made.entry());
   }

@@ -226,11 +226,11 @@ class PoolPropertiesTest {
                     new Node(
                         "n",
                         Amounts.of(cpu, memory, 100 * GI),
-                        java.util.Map.of(
+                        Map.of(
                             Resource.CPU, cpuRatio,
                             Resource.MEMORY, memoryRatio,
                             Resource.EPHEMERAL_STORAGE, Ratio.ONE),
-                        java.util.Map.of(),
+                        Map.of(),
                         podSlots));
     return node.list()
         .ofMinSize(1)

@@ -23,6 +23,7 @@ import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -63,7 +64,7 @@ public final class CrdFiles {
     try (var files = Files.list(dir)) {
       for (Path generated : files.filter(f -> f.toString().endsWith("-v1.yml")).toList()) {
         String name = generated.getFileName().toString().replace("-v1.yml", ".yaml");
-        Files.move(generated, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.move(generated, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
       }
     }
   }

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -129,7 +130,7 @@ public final class Samples {
       return String.valueOf(map.get("repeat")).repeat((Integer) map.get("times"));
     }
     if (value instanceof Map<?, ?> map) {
-      Map<Object, Object> expanded = new java.util.LinkedHashMap<>();
+      Map<Object, Object> expanded = new LinkedHashMap<>();
       map.forEach((key, item) -> expanded.put(key, expand(item)));
       return expanded;
     }

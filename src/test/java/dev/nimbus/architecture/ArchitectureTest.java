@@ -14,6 +14,7 @@ import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import dev.nimbus.config.Retries;
+import dev.nimbus.ledger.LedgerStore;
 import io.javaoperatorsdk.operator.processing.retry.GradualRetry;
 import java.util.List;
 import java.util.Set;
@@ -122,8 +123,7 @@ class ArchitectureTest {
         .callMethodWhere(
             com.tngtech.archunit.core.domain.JavaCall.Predicates.target(
                 com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner(
-                    com.tngtech.archunit.core.domain.JavaClass.Predicates.type(
-                        dev.nimbus.ledger.LedgerStore.class))))
+                    com.tngtech.archunit.core.domain.JavaClass.Predicates.type(LedgerStore.class))))
         .because(
             "the webhook is a thin adapter over a pure decision, which reads only what it is given")
         .check(production);

@@ -6,28 +6,47 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.ContainerDefinition;
+import dev.nimbus.api.v1alpha1.ContainerTask;
+import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.api.v1alpha1.VirtualServer;
+import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.kubevirt.VirtualMachineInstance;
 import dev.nimbus.naming.Names;
+import dev.nimbus.testing.Await;
 import dev.nimbus.testing.AwsSdkClients;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -105,11 +124,11 @@ class AwsApiIT {
     CapacityPool tasks = new CapacityPool();
     tasks.setMetadata(servers.getMetadata());
     tasks.setSpec(
-        new dev.nimbus.api.v1alpha1.CapacityPoolSpec(
+        new CapacityPoolSpec(
             servers.getSpec().nodeSelector(),
             servers.getSpec().ratios(),
             servers.getSpec().reserved(),
-            List.of(dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.ContainerTask),
+            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
             null,
             null));
     client.resource(tasks).serverSideApply();
@@ -154,8 +173,7 @@ class AwsApiIT {
   @AfterEach
   void deleteServers(KubernetesClient client, TestNamespace namespace) throws Exception {
     var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
-    var runs =
-        client.resources(dev.nimbus.api.v1alpha1.ContainerTask.class).inNamespace(namespace.name());
+    var runs = client.resources(ContainerTask.class).inNamespace(namespace.name());
     servers.delete();
     runs.delete();
     awaitTrue(() -> servers.list().getItems().isEmpty() && runs.list().getItems().isEmpty(), 60);
@@ -272,15 +290,15 @@ class AwsApiIT {
   void missingOrMistypedParametersAndAnotherNamespacesIdsAreClientErrors(
       KubernetesClient client, TestNamespace namespace) throws Exception {
     Key key = deployerKey(client, namespace);
-    Map<String, Object> mistyped = new java.util.LinkedHashMap<>();
+    Map<String, Object> mistyped = new LinkedHashMap<>();
     mistyped.put("ImageId", IMAGE);
     mistyped.put("MinCount", "many");
     mistyped.put("MaxCount", 1);
     mistyped.put("InstanceType", TYPE);
-    Map<String, Object> missing = new java.util.LinkedHashMap<>(mistyped);
+    Map<String, Object> missing = new LinkedHashMap<>(mistyped);
     missing.remove("ImageId");
     missing.put("MinCount", 1);
-    Map<String, Object> badTask = new java.util.LinkedHashMap<>();
+    Map<String, Object> badTask = new LinkedHashMap<>();
     badTask.put("cluster", TASK_POOL);
     badTask.put("taskDefinition", "nothing-registered");
     badTask.put("count", "several");
@@ -323,12 +341,9 @@ class AwsApiIT {
     try {
       VirtualServer elsewhere = new VirtualServer();
       elsewhere.setMetadata(
-          new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-              .withName("elsewhere")
-              .withNamespace(other)
-              .build());
+          new ObjectMetaBuilder().withName("elsewhere").withNamespace(other).build());
       elsewhere.setSpec(
-          new dev.nimbus.api.v1alpha1.VirtualServerSpec(
+          new VirtualServerSpec(
               "quay.io/containerdisks/fedora:40", TYPE, 1, 1, null, null, null, POOL, true, false));
       String instanceId =
           client
@@ -339,7 +354,7 @@ class AwsApiIT {
                           && s.getStatus().instances() != null
                           && !s.getStatus().instances().isEmpty(),
                   60,
-                  java.util.concurrent.TimeUnit.SECONDS)
+                  TimeUnit.SECONDS)
               .getStatus()
               .instances()
               .get(0)
@@ -389,7 +404,7 @@ class AwsApiIT {
     String webId = webGroupId(client, namespace);
     Key key = issueKey(client, namespace, user);
     awaitKnown(key);
-    Map<String, Object> seed = new java.util.LinkedHashMap<>();
+    Map<String, Object> seed = new LinkedHashMap<>();
     seed.put("ImageId", IMAGE);
     seed.put("MinCount", 1);
     seed.put("MaxCount", 2);
@@ -428,7 +443,7 @@ class AwsApiIT {
     assertThat(call(key, "ec2", "run_instances", seed).at("/response/ReservationId").asText())
         .as("a retry with the same ClientToken")
         .isEqualTo(reservation);
-    Map<String, Object> other = new java.util.LinkedHashMap<>(seed);
+    Map<String, Object> other = new LinkedHashMap<>(seed);
     other.put("MaxCount", 3);
     assertThat(call(key, "ec2", "run_instances", other).at("/error/Code").asText())
         .as("the same ClientToken with other parameters")
@@ -459,10 +474,7 @@ class AwsApiIT {
     assertWaited(key, "ec2", "instance_running", these);
 
     // A reboot restarts every VMI of the reservation once; the instances keep their ids.
-    var vmis =
-        client
-            .resources(dev.nimbus.kubevirt.VirtualMachineInstance.class)
-            .inNamespace(namespace.name());
+    var vmis = client.resources(VirtualMachineInstance.class).inNamespace(namespace.name());
     List<String> before =
         vmis.list().getItems().stream().map(vmi -> vmi.getMetadata().getUid()).toList();
     assertThat(
@@ -483,12 +495,12 @@ class AwsApiIT {
     assertWaited(key, "ec2", "instance_running", these);
     assertThat(stateNames(key, ids)).containsExactly("running", "running");
 
-    Map<String, Object> dry = new java.util.LinkedHashMap<>(seed);
+    Map<String, Object> dry = new LinkedHashMap<>(seed);
     dry.put("ClientToken", "dry-" + namespace.name());
     dry.put("DryRun", true);
     assertThat(call(key, "ec2", "run_instances", dry).at("/error/Code").asText())
         .isEqualTo("DryRunOperation");
-    Map<String, Object> tooMany = new java.util.LinkedHashMap<>(seed);
+    Map<String, Object> tooMany = new LinkedHashMap<>(seed);
     tooMany.put("ClientToken", "many-" + namespace.name());
     tooMany.put("MinCount", 30);
     tooMany.put("MaxCount", 30);
@@ -540,14 +552,12 @@ class AwsApiIT {
     Key key = deployerKey(client, namespace);
     client.resource(Fixtures.keyPair(namespace.name())).create();
     String webId = webGroupId(client, namespace);
-    java.util.function.Consumer<
-            software.amazon.awssdk.core.waiters.WaiterOverrideConfiguration.Builder>
-        every2s =
-            o ->
-                o.maxAttempts(90)
-                    .backoffStrategyV2(
-                        software.amazon.awssdk.retries.api.BackoffStrategy.fixedDelay(
-                            java.time.Duration.ofSeconds(2)));
+    Consumer<software.amazon.awssdk.core.waiters.WaiterOverrideConfiguration.Builder> every2s =
+        o ->
+            o.maxAttempts(90)
+                .backoffStrategyV2(
+                    software.amazon.awssdk.retries.api.BackoffStrategy.fixedDelay(
+                        Duration.ofSeconds(2)));
     try (var ec2 = sdk(software.amazon.awssdk.services.ec2.Ec2Client.builder(), key);
         var ecs = sdk(software.amazon.awssdk.services.ecs.EcsClient.builder(), key)) {
       var run =
@@ -631,11 +641,7 @@ class AwsApiIT {
   private static <C, B extends AwsSyncClientBuilder<B, C> & AwsClientBuilder<B, C>> C sdk(
       B builder, Key key) throws Exception {
     return AwsSdkClients.of(
-        builder,
-        java.net.URI.create("https://127.0.0.1:" + AWS_PORT),
-        caFile,
-        key.id(),
-        key.secret());
+        builder, URI.create("https://127.0.0.1:" + AWS_PORT), caFile, key.id(), key.secret());
   }
 
   /**
@@ -645,9 +651,7 @@ class AwsApiIT {
     return client
         .resource(client.resource(Fixtures.webGroup(namespace.name())).create())
         .waitUntilCondition(
-            g -> g.getStatus() != null && g.getStatus().groupId() != null,
-            30,
-            java.util.concurrent.TimeUnit.SECONDS)
+            g -> g.getStatus() != null && g.getStatus().groupId() != null, 30, TimeUnit.SECONDS)
         .getStatus()
         .groupId();
   }
@@ -747,27 +751,24 @@ class AwsApiIT {
   void ecsSeesContainerTasksAndStopsOneTask(KubernetesClient client, TestNamespace namespace)
       throws Exception {
     Key key = deployerKey(client, namespace);
-    var run = new dev.nimbus.api.v1alpha1.ContainerTask();
+    var run = new ContainerTask();
     run.setMetadata(
-        new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
-            .withName("hello")
-            .withNamespace(namespace.name())
-            .build());
+        new ObjectMetaBuilder().withName("hello").withNamespace(namespace.name()).build());
     run.setSpec(
-        new dev.nimbus.api.v1alpha1.ContainerTaskSpec(
+        new ContainerTaskSpec(
             TASK_POOL,
-            dev.nimbus.api.v1alpha1.ContainerTaskSpec.LaunchType.FARGATE,
-            new dev.nimbus.api.v1alpha1.TaskDefinition(
+            ContainerTaskSpec.LaunchType.FARGATE,
+            new TaskDefinition(
                 "hello",
                 256,
                 512,
                 List.of(
-                    new dev.nimbus.api.v1alpha1.ContainerDefinition(
+                    new ContainerDefinition(
                         "hello", "busybox:1.36", null, null, null, true, null))),
             2,
             "LATEST",
             null));
-    dev.nimbus.testing.Await.createWhenReferencesKnown(client, run);
+    Await.createWhenReferencesKnown(client, run);
     String clusterArn = "arn:nimbus:ecs:" + namespace.name() + ":cluster/" + TASK_POOL;
     awaitTrue(
         () ->
@@ -867,7 +868,7 @@ class AwsApiIT {
                 .at("/response/taskDefinitionArns")
                 .size())
         .isEqualTo(2);
-    Map<String, Object> seed = new java.util.LinkedHashMap<>();
+    Map<String, Object> seed = new LinkedHashMap<>();
     seed.put("cluster", TASK_POOL);
     seed.put("launchType", "FARGATE");
     seed.put("taskDefinition", "my-task-definition:1");
@@ -892,11 +893,7 @@ class AwsApiIT {
     assertThat(run.at("/response/tasks/0/taskDefinitionArn").asText())
         .isEqualTo(first.at("/response/taskDefinition/taskDefinitionArn").asText());
     var stored =
-        client
-            .resources(dev.nimbus.api.v1alpha1.ContainerTask.class)
-            .inNamespace(namespace.name())
-            .list()
-            .getItems();
+        client.resources(ContainerTask.class).inNamespace(namespace.name()).list().getItems();
     assertThat(stored).hasSize(1);
     assertThat(stored.get(0).getMetadata().getLabels())
         .containsEntry(Names.CREATED_BY_LABEL, "aws-api");
@@ -936,8 +933,7 @@ class AwsApiIT {
     assertWaited(
         key, "ecs", "tasks_stopped", Map.of("cluster", TASK_POOL, "tasks", List.of(taskArn)));
     // Kept as ECS keeps a stopped task (here 20 s, an hour by default), then gone, as in ECS.
-    var runs =
-        client.resources(dev.nimbus.api.v1alpha1.ContainerTask.class).inNamespace(namespace.name());
+    var runs = client.resources(ContainerTask.class).inNamespace(namespace.name());
     awaitTrue(
         () -> runs.list().getItems().isEmpty(),
         90,
@@ -952,7 +948,7 @@ class AwsApiIT {
                 .asText())
         .isEqualTo("MISSING");
 
-    Map<String, Object> big = new java.util.LinkedHashMap<>(definition);
+    Map<String, Object> big = new LinkedHashMap<>(definition);
     big.put("family", "big");
     big.put("cpu", "16384");
     big.put("memory", "32768");
@@ -993,13 +989,13 @@ class AwsApiIT {
     assertThat(id).matches("key-[0-9a-f]{17}");
     var stored =
         client
-            .resources(dev.nimbus.api.v1alpha1.KeyPair.class)
+            .resources(KeyPair.class)
             .inNamespace(namespace.name())
             .withName("laptop")
             .waitUntilCondition(
                 k -> k.getStatus() != null && k.getStatus().fingerprint() != null,
                 30,
-                java.util.concurrent.TimeUnit.SECONDS);
+                TimeUnit.SECONDS);
     assertThat(imported.at("/response/KeyFingerprint").asText())
         .isEqualTo(stored.getStatus().fingerprint());
     assertThat(call(key, "ec2", "import_key_pair", material).at("/error/Code").asText())
@@ -1136,7 +1132,7 @@ class AwsApiIT {
         .hasToString("true");
     assertThat(
             client
-                .resources(dev.nimbus.api.v1alpha1.SecurityGroup.class)
+                .resources(SecurityGroup.class)
                 .inNamespace(namespace.name())
                 .withName("ssh")
                 .get())
@@ -1203,7 +1199,7 @@ class AwsApiIT {
   private static void writesServers(KubernetesClient client, TestNamespace namespace, String name) {
     client
         .resource(
-            new io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder()
+            new RoleBindingBuilder()
                 .withNewMetadata()
                 .withName(name + "-writes-servers")
                 .withNamespace(namespace.name())
@@ -1276,7 +1272,7 @@ class AwsApiIT {
                 .replace("-", "")
                 .substring(0, 10)
                 .toUpperCase();
-    Key key = new Key(id, "s3cr3t-" + java.util.UUID.randomUUID());
+    Key key = new Key(id, "s3cr3t-" + UUID.randomUUID());
     client
         .resource(
             new SecretBuilder()
@@ -1296,7 +1292,7 @@ class AwsApiIT {
   }
 
   private static String secretName(Key key) {
-    return "aws-key-" + key.id().toLowerCase(java.util.Locale.ROOT);
+    return "aws-key-" + key.id().toLowerCase(Locale.ROOT);
   }
 
   /** Waits until the operator has seen the key's Secret (its watch), as a client would retry. */

@@ -12,8 +12,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -52,8 +55,7 @@ class SigV4Test {
         SignedRequest request = parse(Files.readString(req));
         // The suite leaves the session token out of the request: the signer adds it, as a client
         // with temporary credentials sends it.
-        var token =
-            java.util.regex.Pattern.compile("(?m)^x-amz-security-token:(.*)$").matcher(creq);
+        var token = Pattern.compile("(?m)^x-amz-security-token:(.*)$").matcher(creq);
         if (token.find() && request.header("x-amz-security-token") == null) {
           request = withHeader(request, "X-Amz-Security-Token", token.group(1));
         }
@@ -171,9 +173,7 @@ class SigV4Test {
   }
 
   private static SigV4.Failure failure(
-      SignedRequest request,
-      java.util.function.Function<String, Optional<String>> secrets,
-      Instant now) {
+      SignedRequest request, Function<String, Optional<String>> secrets, Instant now) {
     try {
       SigV4.verify(request, secrets, now);
       return null;
@@ -183,13 +183,13 @@ class SigV4Test {
     }
   }
 
-  private static java.util.function.Function<String, Optional<String>> secrets() {
+  private static Function<String, Optional<String>> secrets() {
     return key -> key.equals(KEY) ? Optional.of(SECRET) : Optional.empty();
   }
 
   private static SignedRequest withHeader(SignedRequest request, String name, String value) {
     Map<String, List<String>> headers = new LinkedHashMap<>(request.headers());
-    headers.put(name.toLowerCase(java.util.Locale.ROOT), List.of(value));
+    headers.put(name.toLowerCase(Locale.ROOT), List.of(value));
     return new SignedRequest(
         request.method(), request.path(), request.query(), headers, request.body());
   }
@@ -215,7 +215,7 @@ class SigV4Test {
         continue;
       }
       int colon = lines[line].indexOf(':');
-      last = lines[line].substring(0, colon).toLowerCase(java.util.Locale.ROOT);
+      last = lines[line].substring(0, colon).toLowerCase(Locale.ROOT);
       headers.computeIfAbsent(last, n -> new ArrayList<>()).add(lines[line].substring(colon + 1));
     }
     String body =

@@ -10,6 +10,7 @@ import dev.nimbus.testing.OperatorProcess;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.net.URI;
@@ -19,7 +20,9 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -79,7 +82,7 @@ public final class AwsBenchmark {
                       .getData()
                       .get("ca.crt")));
       String keyId = "AKIANIMBUSBENCHAWS01";
-      String secret = "bench-" + java.util.UUID.randomUUID();
+      String secret = "bench-" + UUID.randomUUID();
       issueKey(client, keyId, secret);
       try (Ec2Client ec2 =
           AwsSdkClients.of(
@@ -204,7 +207,7 @@ public final class AwsBenchmark {
         .resource(
             new SecretBuilder()
                 .withNewMetadata()
-                .withName("aws-key-" + keyId.toLowerCase(java.util.Locale.ROOT))
+                .withName("aws-key-" + keyId.toLowerCase(Locale.ROOT))
                 .withNamespace(OPERATOR_NAMESPACE)
                 .addToLabels(Names.ACCESS_KEY_LABEL, "true")
                 .addToAnnotations(Names.ACCESS_KEY_NAMESPACE_ANNOTATION, NAMESPACE)
@@ -249,7 +252,7 @@ public final class AwsBenchmark {
         .serverSideApply();
     client
         .resource(
-            new io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder()
+            new ClusterRoleBindingBuilder()
                 .withNewMetadata()
                 .withName(ROLE)
                 .endMetadata()

@@ -8,6 +8,7 @@ import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.ServiceProxy;
+import dev.nimbus.testing.StoredLedgers;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -211,18 +212,13 @@ public final class ServerBenchmark {
 
   /** The instances the pool's stored ledger holds, over all its entries. */
   private static int ledgerHeld(KubernetesClient client) {
-    return dev.nimbus.testing.StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL)
-        .entries()
-        .values()
-        .stream()
+    return StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL).entries().values().stream()
         .mapToInt(entry -> entry.count())
         .sum();
   }
 
   private static boolean ledgerEmpty(KubernetesClient client) {
-    return dev.nimbus.testing.StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL)
-        .entries()
-        .isEmpty();
+    return StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL).entries().isEmpty();
   }
 
   /**

@@ -9,6 +9,7 @@ import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
+import dev.nimbus.testing.StoredLedgers;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -163,9 +164,7 @@ public final class TaskBenchmark {
   }
 
   private static boolean ledgerEmpty(KubernetesClient client) {
-    return dev.nimbus.testing.StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL)
-        .entries()
-        .isEmpty();
+    return StoredLedgers.read(client, OPERATOR_NAMESPACE, POOL).entries().isEmpty();
   }
 
   private static void setUp(KubernetesClient client, int nodes) {

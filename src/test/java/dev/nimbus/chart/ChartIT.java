@@ -25,7 +25,10 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfigurationBuilder;
@@ -35,8 +38,10 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.RequestConfigBuilder;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -754,9 +759,8 @@ class ChartIT {
   }
 
   /** A pod as Nimbus makes one for a ContainerTask, or the same privileged. */
-  private static io.fabric8.kubernetes.api.model.Pod taskShapedPod(
-      String namespace, boolean privileged) {
-    return new io.fabric8.kubernetes.api.model.PodBuilder()
+  private static Pod taskShapedPod(String namespace, boolean privileged) {
+    return new PodBuilder()
         .withNewMetadata()
         .withName("shaped-task-0")
         .withNamespace(namespace)
@@ -824,9 +828,7 @@ class ChartIT {
    */
   private static String refusalAs(KubernetesClient client, String user, TestNamespace namespace) {
     var requestConfig =
-        new io.fabric8.kubernetes.client.RequestConfigBuilder(
-                client.getConfiguration().getRequestConfig())
-            .build();
+        new RequestConfigBuilder(client.getConfiguration().getRequestConfig()).build();
     requestConfig.setImpersonateUsername(user);
     KubernetesClient as = client.newClient(requestConfig).adapt(KubernetesClient.class);
     try {
@@ -987,14 +989,13 @@ class ChartIT {
     return pool;
   }
 
-  private static io.fabric8.kubernetes.api.model.ObjectMeta meta(
-      TestNamespace namespace, String name) {
+  private static ObjectMeta meta(TestNamespace namespace, String name) {
     return new ObjectMetaBuilder().withName(name).withNamespace(namespace.name()).build();
   }
 
   /** The chart with its CRDs copied rather than linked, as a packaged chart holds them. */
   private static void copyChart(Path from, Path to) throws IOException {
-    try (Stream<Path> paths = Files.walk(from, java.nio.file.FileVisitOption.FOLLOW_LINKS)) {
+    try (Stream<Path> paths = Files.walk(from, FileVisitOption.FOLLOW_LINKS)) {
       for (Path source : paths.sorted(Comparator.naturalOrder()).toList()) {
         Path target = to.resolve(from.relativize(source).toString());
         if (Files.isDirectory(source)) {

@@ -37,6 +37,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
@@ -269,7 +270,7 @@ class OperatorMemoryIT {
   }
 
   /** Runs {@code action} for 0 to COUNT - 1 from 8 threads. */
-  private static void forEach(java.util.function.IntConsumer action) throws Exception {
+  private static void forEach(IntConsumer action) throws Exception {
     ExecutorService threads = Executors.newFixedThreadPool(8);
     try {
       List<Future<?>> calls = new ArrayList<>();

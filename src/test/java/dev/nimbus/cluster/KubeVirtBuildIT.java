@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.nimbus.testing.ControlPlaneBinaries;
 import dev.nimbus.testing.LocalCluster;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -85,7 +86,7 @@ class KubeVirtBuildIT {
             .unmarshal(
                 Files.readString(
                     LocalCluster.projectDir().resolve("src/test/resources/kubevirt/vm-full.yaml")),
-                io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+                GenericKubernetesResource.class);
 
     var result =
         ControlPlaneBinaries.runAllowingFailure(

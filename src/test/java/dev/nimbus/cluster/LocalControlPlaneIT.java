@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.List;
 import java.util.Map;
@@ -118,7 +119,7 @@ class LocalControlPlaneIT {
     var review =
         client
             .resource(
-                new io.fabric8.kubernetes.api.model.authentication.TokenReviewBuilder()
+                new TokenReviewBuilder()
                     .withNewSpec()
                     .withToken(token.getStatus().getToken())
                     .endSpec()

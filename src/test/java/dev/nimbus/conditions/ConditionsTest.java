@@ -3,6 +3,7 @@ package dev.nimbus.conditions;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ConditionBuilder;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -22,7 +23,7 @@ class ConditionsTest {
   void aConditionKeepsItsTransitionTimeWhileItsStatusStaysAndTakesANewOneWhenItChanges() {
     List<Condition> before =
         List.of(
-            new io.fabric8.kubernetes.api.model.ConditionBuilder()
+            new ConditionBuilder()
                 .withType("Ready")
                 .withStatus("False")
                 .withReason("Pending")

@@ -18,6 +18,7 @@ import dev.nimbus.api.v1alpha1.PoolReserved;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
 import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
@@ -46,10 +47,12 @@ import io.fabric8.kubernetes.client.WatcherException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -182,7 +185,7 @@ class ContainerTaskIT {
     try (var uncalled = UncalledWebhook.in(client, NAMESPACE, namespace.name())) {
       // The create's answer, which is what was stored: the controller may add the finalizer at
       // once.
-      var created = new java.util.concurrent.atomic.AtomicReference<ContainerTask>();
+      var created = new AtomicReference<ContainerTask>();
       awaitTrue(
           () -> {
             try {
@@ -646,17 +649,13 @@ class ContainerTaskIT {
         .singleElement()
         .satisfies(p -> assertThat(p.cpu()).isEqualTo(500));
     Pod pod =
-        client
-            .pods()
-            .inNamespace(namespace.name())
-            .withName(dev.nimbus.naming.Names.taskPod("nightly", 0))
-            .get();
+        client.pods().inNamespace(namespace.name()).withName(Names.taskPod("nightly", 0)).get();
     assertThat(pod.getSpec().getContainers()).extracting(c -> c.getName()).containsExactly("main");
     ContainerTask seen = client.resource(task).get();
     assertThat(seen.getStatus().taskDefinition().family()).isEqualTo("report");
 
     client
-        .resources(dev.nimbus.api.v1alpha1.TaskDefinitionRevision.class)
+        .resources(TaskDefinitionRevision.class)
         .inNamespace(namespace.name())
         .withName("report.3")
         .delete();
@@ -1040,7 +1039,7 @@ class ContainerTaskIT {
 
   private static ContainerDefinition container(
       String name, boolean essential, String exitCode, String runFor) {
-    List<ContainerDefinition.EnvVar> env = new java.util.ArrayList<>();
+    List<ContainerDefinition.EnvVar> env = new ArrayList<>();
     if (exitCode != null) {
       env.add(new ContainerDefinition.EnvVar("NIMBUS_LOCAL_EXIT_CODE", exitCode));
     }

@@ -7,13 +7,18 @@ import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.ContainerTaskStatus;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
+import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /** ECS-shaped status from pods, computed without a cluster. */
@@ -149,9 +154,8 @@ class TaskStatusesTest {
         .build();
   }
 
-  private static io.fabric8.kubernetes.api.model.ContainerStatus container(
-      String name, Integer exitCode) {
-    var state = new io.fabric8.kubernetes.api.model.ContainerStateBuilder();
+  private static ContainerStatus container(String name, Integer exitCode) {
+    var state = new ContainerStateBuilder();
     if (exitCode == null) {
       state.withNewRunning().endRunning();
     } else {
@@ -184,7 +188,7 @@ class TaskStatusesTest {
   }
 
   /** The time the lifecycle cases below are observed at. */
-  private static final java.time.Instant NOW = java.time.Instant.parse("2026-11-30T00:00:00Z");
+  private static final Instant NOW = Instant.parse("2026-11-30T00:00:00Z");
 
   @Test
   void aDeletedPodsTaskIsStoppingUntilItsGracePeriodEndsThenStoppedByTheUser() {
@@ -211,7 +215,7 @@ class TaskStatusesTest {
         .getStatus()
         .setConditions(
             List.of(
-                new io.fabric8.kubernetes.api.model.PodConditionBuilder()
+                new PodConditionBuilder()
                     .withType("DisruptionTarget")
                     .withStatus("True")
                     .withReason("EvictionByEvictionAPI")
@@ -280,7 +284,7 @@ class TaskStatusesTest {
   }
 
   private static Pod pod(String node, String phase, Integer exitCode) {
-    var state = new io.fabric8.kubernetes.api.model.ContainerStateBuilder();
+    var state = new ContainerStateBuilder();
     if (exitCode != null) {
       state
           .withNewTerminated()
@@ -333,10 +337,7 @@ class TaskStatusesTest {
   }
 
   private static TaskStatuses.Observed observed(
-      String pool,
-      int placed,
-      Map<Integer, Pod> pods,
-      java.util.function.Function<String, String> zoneOfNode) {
+      String pool, int placed, Map<Integer, Pod> pods, Function<String, String> zoneOfNode) {
     return new TaskStatuses.Observed(
         pool,
         placed,
@@ -344,7 +345,7 @@ class TaskStatusesTest {
         pods,
         zoneOfNode,
         node -> true,
-        java.time.Instant.parse("2026-11-30T00:00:00Z"),
+        Instant.parse("2026-11-30T00:00:00Z"),
         null,
         null);
   }

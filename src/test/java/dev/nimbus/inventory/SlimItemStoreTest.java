@@ -17,6 +17,7 @@ import dev.nimbus.workload.Firewall;
 import dev.nimbus.workload.Links;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -379,7 +380,7 @@ class SlimItemStoreTest {
   }
 
   /** What a store keeps of {@code object}. */
-  private static <T extends io.fabric8.kubernetes.api.model.HasMetadata> T kept(T object) {
+  private static <T extends HasMetadata> T kept(T object) {
     SlimItemStore<T> store = new SlimItemStore<>();
     String key = object.getMetadata().getNamespace() + "/" + object.getMetadata().getName();
     store.put(key, object);

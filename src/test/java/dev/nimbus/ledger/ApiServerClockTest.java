@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -34,7 +35,7 @@ class ApiServerClockTest {
     void answer(long roundTripMs, long atMs) {
       long sent = nanos.get();
       nanos.addAndGet(atMs * MS);
-      Instant date = apiNow().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+      Instant date = apiNow().truncatedTo(ChronoUnit.SECONDS);
       nanos.addAndGet((roundTripMs - atMs) * MS);
       clock.observe(sent, nanos.get(), date);
     }

@@ -7,6 +7,7 @@ import dev.nimbus.ledger.LedgerStorage.Versioned;
 import dev.nimbus.ledger.LedgerStore.Change;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
@@ -197,7 +198,7 @@ class LedgerCommitsLateWriteTest {
     }
 
     LedgerCommits commits(int casAttempts) {
-      return new LedgerCommits(this, casAttempts, TIMEOUT, anyPool -> java.util.Set.of());
+      return new LedgerCommits(this, casAttempts, TIMEOUT, anyPool -> Set.of());
     }
 
     @Override

@@ -8,6 +8,7 @@ import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Pool;
 import dev.nimbus.allocation.Ratio;
 import dev.nimbus.allocation.Request;
+import dev.nimbus.allocation.Reservation;
 import dev.nimbus.allocation.Verdict;
 import dev.nimbus.ledger.LedgerStore.Change;
 import dev.nimbus.testing.ModelFixtures;
@@ -15,8 +16,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -26,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
@@ -61,8 +66,8 @@ class LedgerCommitsPropertiesTest {
     FlakyStorage storage = new FlakyStorage(nodes, failureRate, seed, legacy);
     List<LedgerCommits> replicas =
         List.of(
-            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> java.util.Set.of()),
-            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> java.util.Set.of()));
+            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> Set.of()),
+            new LedgerCommits(storage, 20, TIMEOUT, anyPool -> Set.of()));
     Set<String> admitted = ConcurrentHashMap.newKeySet();
     Set<String> released = ConcurrentHashMap.newKeySet();
     Set<String> releaseTried = ConcurrentHashMap.newKeySet();
@@ -185,7 +190,7 @@ class LedgerCommitsPropertiesTest {
           }
         };
     LedgerCommits commits =
-        new LedgerCommits(slow, 20, Duration.ofMillis(300), anyPool -> java.util.Set.of());
+        new LedgerCommits(slow, 20, Duration.ofMillis(300), anyPool -> Set.of());
     ExecutorService callers = Executors.newFixedThreadPool(8);
     Future<Boolean> first = callers.submit(() -> commits.change("p", admitting("w0")));
     writing.await();
@@ -210,7 +215,7 @@ class LedgerCommitsPropertiesTest {
     callers.shutdownNow();
   }
 
-  private static java.util.function.Function<Ledger, Change<Boolean>> admitting(String uid) {
+  private static Function<Ledger, Change<Boolean>> admitting(String uid) {
     return ledger ->
         Change.write(ledger.with(LedgerEntries.oneInstance(uid, "n", 1000)), Boolean.TRUE);
   }
@@ -230,7 +235,7 @@ class LedgerCommitsPropertiesTest {
           }
         };
     LedgerCommits commits =
-        new LedgerCommits(broken, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
+        new LedgerCommits(broken, 20, Duration.ofSeconds(5), anyPool -> Set.of());
     ExecutorService callers = Executors.newFixedThreadPool(4);
     List<Future<Throwable>> answers = new ArrayList<>();
     for (int i = 0; i < 4; i++) {
@@ -285,7 +290,7 @@ class LedgerCommitsPropertiesTest {
     private final List<Node> nodes;
     private final double failureRate;
     private final Random random;
-    private final Map<String, List<Versioned>> versionsByNode = new java.util.HashMap<>();
+    private final Map<String, List<Versioned>> versionsByNode = new HashMap<>();
     private long version;
     private Versioned legacy;
     private boolean retired;
@@ -303,7 +308,7 @@ class LedgerCommitsPropertiesTest {
     @Override
     public synchronized Map<String, Versioned> shards(String pool) {
       fail("read");
-      Map<String, Versioned> known = new java.util.HashMap<>();
+      Map<String, Versioned> known = new HashMap<>();
       versionsByNode.forEach(
           (node, versions) -> {
             int back = versions.size() > 1 && random.nextDouble() < 0.3 ? 2 : 1;
@@ -325,7 +330,7 @@ class LedgerCommitsPropertiesTest {
     @Override
     public synchronized Map<String, Versioned> readShards(String pool) {
       fail("read");
-      Map<String, Versioned> latest = new java.util.HashMap<>();
+      Map<String, Versioned> latest = new HashMap<>();
       versionsByNode.forEach(
           (node, versions) -> latest.put(node, versions.get(versions.size() - 1)));
       return latest;
@@ -341,7 +346,7 @@ class LedgerCommitsPropertiesTest {
         }
         List<Versioned> versions = versionsByNode.computeIfAbsent(node, n -> new ArrayList<>());
         Versioned latest = versions.isEmpty() ? null : versions.get(versions.size() - 1);
-        if (!java.util.Objects.equals(latest, current)) {
+        if (!Objects.equals(latest, current)) {
           return null;
         }
         Versioned written = new Versioned(Long.toString(++version), document);
@@ -409,11 +414,11 @@ class LedgerCommitsPropertiesTest {
     private void check() {
       List<LedgerShards.Shard> shards = decoded();
       Ledger ledger = LedgerShards.assemble("p", shards);
-      List<dev.nimbus.allocation.Reservation> held = new ArrayList<>(ledger.reservations());
+      List<Reservation> held = new ArrayList<>(ledger.reservations());
       if (legacy != null) {
         // The legacy ledger's reservations hold capacity too: all of them until it is retired,
         // then each node's part until that node's shard holds it.
-        Set<String> copiedInto = new java.util.HashSet<>();
+        Set<String> copiedInto = new HashSet<>();
         shards.stream()
             .filter(LedgerShards.Shard::holdsLegacy)
             .forEach(s -> copiedInto.add(s.node()));
@@ -421,11 +426,11 @@ class LedgerCommitsPropertiesTest {
           if (!retired && ledger.entry(entry.uid()) != null) {
             continue;
           }
-          List<dev.nimbus.allocation.Reservation.Placement> placements =
+          List<Reservation.Placement> placements =
               entry.reservation().placements().stream()
                   .filter(p -> !retired || !copiedInto.contains(p.node()))
                   .toList();
-          held.add(new dev.nimbus.allocation.Reservation(entry.uid() + "#legacy", placements));
+          held.add(new Reservation(entry.uid() + "#legacy", placements));
         }
       }
       Pool model = new Pool("p", nodes, ledger.reservations());

@@ -15,6 +15,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,7 +35,7 @@ class LedgerCommitsStaleViewTest {
   void aReleaseIsAnsweredOnlyWhenEveryShardOfItsEntryIsWritten() {
     ScriptedStorage storage = new ScriptedStorage();
     LedgerCommits commits =
-        new LedgerCommits(storage, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
+        new LedgerCommits(storage, 20, Duration.ofSeconds(5), anyPool -> Set.of());
     // Something on b first, so that b has an older version to be seen in.
     boolean x = commits.change("p", ledger -> admit(ledger, "x", 1, "b"));
     // One instance on each node: an entry with a part in each shard.
@@ -61,7 +63,7 @@ class LedgerCommitsStaleViewTest {
   void aRetryWritesEveryShardAnEarlierAttemptWroteEvenWhereItsViewShowsTheWantedPart() {
     ScriptedStorage storage = new ScriptedStorage();
     LedgerCommits commits =
-        new LedgerCommits(storage, 20, Duration.ofSeconds(5), anyPool -> java.util.Set.of());
+        new LedgerCommits(storage, 20, Duration.ofSeconds(5), anyPool -> Set.of());
     // Another writer gets to b first, twice: the first two attempts write a and not b.
     storage.refuseWritesOf("b", 2);
     // The third attempt's view shows a as the first attempt left it.
@@ -183,7 +185,7 @@ class LedgerCommitsStaleViewTest {
         list.add(new Versioned(Long.toString(++version), latest == null ? "" : latest.document()));
         return null;
       }
-      if (!java.util.Objects.equals(latest, current)) {
+      if (!Objects.equals(latest, current)) {
         return null;
       }
       Versioned written = new Versioned(Long.toString(++version), document);

@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -107,7 +108,7 @@ class LedgerCommitsUnshardedNodeTest {
     @Override
     public synchronized Versioned write(
         String pool, String node, Versioned current, String document) {
-      if (!java.util.Objects.equals(shards.get(node), current)) {
+      if (!Objects.equals(shards.get(node), current)) {
         return null;
       }
       Versioned written = new Versioned(Long.toString(++versions), document);

@@ -108,7 +108,7 @@ class LedgerStorageIT {
         new ConfigMapLedgerStorage(client, namespace.name(), TIMEOUT),
         20,
         TIMEOUT,
-        pool -> java.util.Set.of());
+        pool -> Set.of());
   }
 
   /**

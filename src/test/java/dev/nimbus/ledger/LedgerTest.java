@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.stream.IntStream;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -68,8 +69,6 @@ class LedgerTest {
   /** {@code uid} with {@code count} instances of one CPU, instance i on node-i. */
   private static LedgerEntry entry(String uid, int count) {
     return LedgerEntries.placed(
-        uid,
-        java.util.stream.IntStream.range(0, count).mapToObj(i -> "node-" + i).toList(),
-        i -> 1000);
+        uid, IntStream.range(0, count).mapToObj(i -> "node-" + i).toList(), i -> 1000);
   }
 }

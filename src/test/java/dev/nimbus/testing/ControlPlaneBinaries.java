@@ -3,6 +3,7 @@ package dev.nimbus.testing;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -30,7 +31,7 @@ public final class ControlPlaneBinaries {
    */
   public static void virtctl(String namespace, String... args) {
     List<String> command =
-        new java.util.ArrayList<>(
+        new ArrayList<>(
             List.of(
                 path("virtctl").toString(),
                 "--kubeconfig",

@@ -4,14 +4,26 @@ import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.InstanceTypeSpec;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.KeyPairSpec;
+import dev.nimbus.api.v1alpha1.MachineImage;
 import dev.nimbus.api.v1alpha1.PoolRatios;
 import dev.nimbus.api.v1alpha1.PoolReserved;
+import dev.nimbus.api.v1alpha1.SecurityGroup;
+import dev.nimbus.api.v1alpha1.SecurityGroupRule;
+import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +35,7 @@ public final class Fixtures {
   public static Node kvmNode(String name, Map<String, String> labels, String cpu, String memory) {
     // What virt-handler's node labeller and device plugins put on a node with /dev/kvm, and
     // virt-controller's launcher pods select and request (as hack/cluster.sh's KVM nodes have).
-    Map<String, String> kvmLabels = new java.util.HashMap<>(labels);
+    Map<String, String> kvmLabels = new HashMap<>(labels);
     kvmLabels.put("kubevirt.io/schedulable", "true");
     kvmLabels.put("machine-type.node.kubevirt.io/q35", "true");
     kvmLabels.put("kubernetes.io/arch", "amd64");
@@ -51,7 +63,7 @@ public final class Fixtures {
       String cpu,
       String memory,
       Map<String, Quantity> devices) {
-    Map<String, Quantity> capacity = new java.util.HashMap<>(devices);
+    Map<String, Quantity> capacity = new HashMap<>(devices);
     capacity.put("cpu", new Quantity(cpu));
     capacity.put("memory", new Quantity(memory));
     capacity.put("pods", new Quantity("500"));
@@ -98,27 +110,23 @@ public final class Fixtures {
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG5pbWJ1cyB0ZXN0IGtleSBmb3IgaXRzIG93biB1c2Uh user@nimbus";
 
   /** The KeyPair {@code deployer} of {@code namespace}, holding {@link #PUBLIC_KEY}. */
-  public static dev.nimbus.api.v1alpha1.KeyPair keyPair(String namespace) {
-    var key = new dev.nimbus.api.v1alpha1.KeyPair();
+  public static KeyPair keyPair(String namespace) {
+    var key = new KeyPair();
     key.setMetadata(new ObjectMetaBuilder().withName("deployer").withNamespace(namespace).build());
-    key.setSpec(new dev.nimbus.api.v1alpha1.KeyPairSpec(PUBLIC_KEY));
+    key.setSpec(new KeyPairSpec(PUBLIC_KEY));
     return key;
   }
 
   /** The SecurityGroup {@code web} of {@code namespace}: TCP 80 from anywhere. */
-  public static dev.nimbus.api.v1alpha1.SecurityGroup webGroup(String namespace) {
-    var web = new dev.nimbus.api.v1alpha1.SecurityGroup();
+  public static SecurityGroup webGroup(String namespace) {
+    var web = new SecurityGroup();
     web.setMetadata(new ObjectMetaBuilder().withName("web").withNamespace(namespace).build());
     web.setSpec(
-        new dev.nimbus.api.v1alpha1.SecurityGroupSpec(
+        new SecurityGroupSpec(
             "web",
             List.of(
-                new dev.nimbus.api.v1alpha1.SecurityGroupRule(
-                    dev.nimbus.api.v1alpha1.SecurityGroupRule.Protocol.tcp,
-                    80,
-                    null,
-                    List.of("0.0.0.0/0"),
-                    List.of())),
+                new SecurityGroupRule(
+                    SecurityGroupRule.Protocol.tcp, 80, null, List.of("0.0.0.0/0"), List.of())),
             null));
     return web;
   }
@@ -146,32 +154,25 @@ public final class Fixtures {
   }
 
   /** Creates the namespace {@code name}, for a test that needs a second one; returns its name. */
-  public static String namespace(
-      io.fabric8.kubernetes.client.KubernetesClient client, String name) {
+  public static String namespace(KubernetesClient client, String name) {
     client
         .namespaces()
-        .resource(
-            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
-                .withNewMetadata()
-                .withName(name)
-                .endMetadata()
-                .build())
+        .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
         .create();
     return name;
   }
 
   /** The MachineImage that deploy/samples registers: the seed's {@code ami-0c55b159cbfafe1f0}. */
-  public static dev.nimbus.api.v1alpha1.MachineImage sampleMachineImage(
-      io.fabric8.kubernetes.client.KubernetesClient client) {
+  public static MachineImage sampleMachineImage(KubernetesClient client) {
     try {
       return client
           .getKubernetesSerialization()
           .unmarshal(
-              java.nio.file.Files.readString(
+              Files.readString(
                   LocalCluster.projectDir().resolve("deploy/samples/04-machineimage.yaml")),
-              dev.nimbus.api.v1alpha1.MachineImage.class);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
+              MachineImage.class);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 }

@@ -4,6 +4,7 @@ import dev.nimbus.allocation.Amounts;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Quantity;
+import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +38,7 @@ public final class LauncherPods {
     return total;
   }
 
-  private static java.math.BigDecimal amount(Quantity quantity) {
-    return quantity == null ? java.math.BigDecimal.ZERO : Quantity.getAmountInBytes(quantity);
+  private static BigDecimal amount(Quantity quantity) {
+    return quantity == null ? BigDecimal.ZERO : Quantity.getAmountInBytes(quantity);
   }
 }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -68,7 +69,7 @@ public final class OldestApiServer {
   }
 
   private static int cluster(List<String> args, boolean showOutput) {
-    List<String> command = new java.util.ArrayList<>();
+    List<String> command = new ArrayList<>();
     command.add(LocalCluster.projectDir().resolve("hack/cluster.sh").toString());
     command.addAll(args);
     var builder = new ProcessBuilder(command).directory(LocalCluster.projectDir().toFile());

@@ -7,14 +7,21 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 /**
  * The packaged operator ({@code target/quarkus-app}) run as its own process against the test
@@ -53,13 +60,9 @@ public final class OperatorProcess implements AutoCloseable {
     LocalCluster.client()
         .namespaces()
         .resource(
-            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
-                .withNewMetadata()
-                .withName(namespace)
-                .endMetadata()
-                .build())
+            new NamespaceBuilder().withNewMetadata().withName(namespace).endMetadata().build())
         .serverSideApply();
-    Map<String, String> properties = new java.util.HashMap<>();
+    Map<String, String> properties = new HashMap<>();
     properties.put("quarkus.http.port", "0");
     properties.put("nimbus.namespace", namespace);
     properties.put("nimbus.webhook.host", "127.0.0.1");
@@ -374,20 +377,18 @@ public final class OperatorProcess implements AutoCloseable {
   private double metric(String name, String labelFragment) {
     // A replica that is still starting has not opened its port yet.
     awaitLogLine("Listening on: http://", Duration.ofSeconds(60));
-    var matcher =
-        java.util.regex.Pattern.compile("Listening on: http://[^:]+:(\\d+)").matcher(logText());
+    var matcher = Pattern.compile("Listening on: http://[^:]+:(\\d+)").matcher(logText());
     if (!matcher.find()) {
       throw new IllegalStateException(this.name + " has not logged its HTTP port");
     }
     try {
       var response =
-          java.net.http.HttpClient.newHttpClient()
+          HttpClient.newHttpClient()
               .send(
-                  java.net.http.HttpRequest.newBuilder(
-                          java.net.URI.create(
-                              "http://127.0.0.1:" + matcher.group(1) + "/q/metrics"))
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + matcher.group(1) + "/q/metrics"))
                       .build(),
-                  java.net.http.HttpResponse.BodyHandlers.ofString());
+                  HttpResponse.BodyHandlers.ofString());
       return response
           .body()
           .lines()
@@ -416,7 +417,7 @@ public final class OperatorProcess implements AutoCloseable {
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
               .start();
-      dump.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+      dump.waitFor(30, TimeUnit.SECONDS);
     } catch (IOException e) {
       // A missing jstack leaves the log as it is; the failure that asked is reported anyway.
     } catch (InterruptedException e) {
@@ -436,8 +437,7 @@ public final class OperatorProcess implements AutoCloseable {
               .redirectErrorStream(true)
               .start();
       String output = new String(histogram.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      if (!histogram.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)
-          || histogram.exitValue() != 0) {
+      if (!histogram.waitFor(60, TimeUnit.SECONDS) || histogram.exitValue() != 0) {
         throw new IllegalStateException(
             "jcmd GC.class_histogram failed for " + name + ": " + output);
       }
@@ -466,7 +466,7 @@ public final class OperatorProcess implements AutoCloseable {
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.DISCARD)
               .start();
-      if (!gc.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || gc.exitValue() != 0) {
+      if (!gc.waitFor(30, TimeUnit.SECONDS) || gc.exitValue() != 0) {
         throw new IllegalStateException("jcmd GC.run did not succeed for " + name);
       }
     } catch (IOException e) {

@@ -7,8 +7,11 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A TCP proxy on loopback that hands each new connection to one of several backends picked at
@@ -19,7 +22,7 @@ public final class ServiceProxy implements AutoCloseable {
   private final ServerSocket server;
   private final List<Integer> backends;
   private final ExecutorService threads = Executors.newCachedThreadPool();
-  private final java.util.Set<Socket> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Set<Socket> open = ConcurrentHashMap.newKeySet();
 
   public ServiceProxy(List<Integer> backends) throws IOException {
     this.backends = List.copyOf(backends);
@@ -35,8 +38,7 @@ public final class ServiceProxy implements AutoCloseable {
     while (!server.isClosed()) {
       try {
         Socket client = server.accept();
-        int backend =
-            backends.get(java.util.concurrent.ThreadLocalRandom.current().nextInt(backends.size()));
+        int backend = backends.get(ThreadLocalRandom.current().nextInt(backends.size()));
         threads.submit(() -> connect(client, backend));
       } catch (IOException e) {
         return; // closed

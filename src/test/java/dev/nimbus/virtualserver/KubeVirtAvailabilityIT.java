@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.testing.Await;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -84,7 +85,7 @@ class KubeVirtAvailabilityIT {
                   POOL,
                   true,
                   false));
-      dev.nimbus.testing.Await.createWhenReferencesKnown(client, server);
+      Await.createWhenReferencesKnown(client, server);
 
       VirtualServer waiting =
           client

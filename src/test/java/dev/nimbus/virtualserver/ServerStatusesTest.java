@@ -14,6 +14,7 @@ import dev.nimbus.ledger.LedgerEntry;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /** A VirtualServer's status from its ledger entry, VMs and VMIs, computed without a cluster. */
@@ -142,7 +143,7 @@ class ServerStatusesTest {
         "web",
         "2026-11-27T00:00:00Z",
         2,
-        java.util.stream.IntStream.range(0, instances)
+        IntStream.range(0, instances)
             .mapToObj(i -> new LedgerEntry.Placement("kvm-" + i, 2000, 1L << 30, 0, null))
             .toList(),
         1L);

@@ -21,6 +21,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +35,7 @@ class ServerVmKubeVirtIT {
 
   /** Nodes of each architecture KubeVirt builds for, and one whose architecture is not known. */
   private static final List<Node> NODES =
-      java.util.stream.Stream.of("amd64", "arm64", "s390x", "")
+      Stream.of("amd64", "arm64", "s390x", "")
           .map(
               architecture ->
                   new Node(

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.nimbus.allocation.Amounts;
 import dev.nimbus.allocation.Node;
 import dev.nimbus.allocation.Ratio;
+import dev.nimbus.allocation.Resource;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.kubevirt.VirtualMachine;
@@ -16,6 +17,7 @@ import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The VM of one instance, built without a cluster. */
@@ -25,11 +27,11 @@ class ServerVmTest {
       new Node(
           "kvm-1",
           Amounts.of(16_000, 64L << 30, 0),
-          java.util.Map.of(
-              dev.nimbus.allocation.Resource.CPU, new Ratio(4000),
-              dev.nimbus.allocation.Resource.MEMORY, new Ratio(1500),
-              dev.nimbus.allocation.Resource.EPHEMERAL_STORAGE, Ratio.ONE),
-          java.util.Map.of(),
+          Map.of(
+              Resource.CPU, new Ratio(4000),
+              Resource.MEMORY, new Ratio(1500),
+              Resource.EPHEMERAL_STORAGE, Ratio.ONE),
+          Map.of(),
           Node.UNLIMITED_PODS);
 
   /** What admission reserved for one t3.micro (2 vCPU, 1Gi) instance on kvm-1. */
@@ -185,7 +187,7 @@ class ServerVmTest {
         node.name(),
         node.physical(),
         node.ratios(),
-        java.util.Map.of(Names.ARCHITECTURE_LABEL, architecture),
+        Map.of(Names.ARCHITECTURE_LABEL, architecture),
         node.podSlots());
   }
 

@@ -21,6 +21,7 @@ import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.api.v1alpha1.VirtualServerStatus.InstanceStatus;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.kubevirt.VirtualMachineInstance;
+import dev.nimbus.kubevirt.VirtualMachineSpec;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.ControlPlaneBinaries;
@@ -39,16 +40,28 @@ import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.utils.Serialization;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -292,7 +305,7 @@ class VirtualServerIT {
     Secret mine =
         client
             .resource(
-                new io.fabric8.kubernetes.api.model.SecretBuilder()
+                new SecretBuilder()
                     .withNewMetadata()
                     .withName("mine-userdata")
                     .withNamespace(namespace.name())
@@ -788,7 +801,7 @@ class VirtualServerIT {
                   "volumes": [{"name": "root",
                     "containerDisk": {"image": "quay.io/containerdisks/fedora:40"}}]}}}"""
                     .formatted(runStrategy, client.getKubernetesSerialization().asJson(labels)),
-                dev.nimbus.kubevirt.VirtualMachineSpec.class));
+                VirtualMachineSpec.class));
     return vm;
   }
 
@@ -1069,7 +1082,7 @@ class VirtualServerIT {
     List<String> nodes = nodePool(client, group, 4, "32", "96Gi");
     client.resource(keyPair(namespace)).create();
     client.resource(webGroup(namespace)).create();
-    List<String> types = new java.util.ArrayList<>();
+    List<String> types = new ArrayList<>();
     for (var sample : Samples.all()) {
       if (sample.kind().equals("InstanceType")) {
         InstanceType type =
@@ -1081,7 +1094,7 @@ class VirtualServerIT {
         types.add(type.getMetadata().getName());
       }
     }
-    Map<String, Boolean> running = new java.util.LinkedHashMap<>();
+    Map<String, Boolean> running = new LinkedHashMap<>();
     try {
       for (String type : types) {
         for (int options = 0; options < 16; options++) {
@@ -1160,7 +1173,7 @@ class VirtualServerIT {
    */
   private static List<String> notYetSettled(
       List<VirtualServer> servers, Map<String, Boolean> running) {
-    Map<String, VirtualServer> byName = new java.util.HashMap<>();
+    Map<String, VirtualServer> byName = new HashMap<>();
     servers.forEach(s -> byName.put(s.getMetadata().getName(), s));
     return running.entrySet().stream()
         .filter(
@@ -1211,26 +1224,24 @@ class VirtualServerIT {
       KubernetesClient client, TestNamespace namespace) throws Exception {
     int servers = 20;
     var stopped = copy(spec(SMALL, 1, 1), false, 1, false);
-    List<String> names =
-        java.util.stream.IntStream.range(0, servers).mapToObj(i -> "busy-" + i).toList();
+    List<String> names = IntStream.range(0, servers).mapToObj(i -> "busy-" + i).toList();
     for (String name : names) {
       createWhenReferencesKnown(client, server(namespace, name, stopped));
     }
     var all = client.resources(VirtualServer.class).inNamespace(namespace.name());
-    var writers = java.util.concurrent.Executors.newFixedThreadPool(servers);
+    var writers = Executors.newFixedThreadPool(servers);
     try {
       for (int round = 0; round < 20; round++) {
-        List<java.util.concurrent.Future<?>> changes = new java.util.ArrayList<>();
+        List<Future<?>> changes = new ArrayList<>();
         for (String name : names) {
           changes.add(
               writers.submit(
                   () -> {
-                    var random = java.util.concurrent.ThreadLocalRandom.current();
+                    var random = ThreadLocalRandom.current();
                     for (boolean protection : new boolean[] {true, false}) {
                       all.withName(name)
                           .patch(
-                              io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                                  io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                              PatchContext.of(PatchType.JSON_MERGE),
                               "{\"spec\":{\"terminationProtection\":" + protection + "}}");
                       Thread.sleep(random.nextInt(80));
                     }
@@ -1321,7 +1332,7 @@ class VirtualServerIT {
                 && !ledger(client).entries().containsKey(uid)
                 && unobserved(List.of(server.get())).isEmpty(),
         60);
-    List<String> held = new java.util.ArrayList<>(vm.get().getMetadata().getFinalizers());
+    List<String> held = new ArrayList<>(vm.get().getMetadata().getFinalizers());
     held.add("example.com/backup");
     TenantEdits.patch(vm, finalizers(held));
 
@@ -1332,7 +1343,7 @@ class VirtualServerIT {
     double reads = operator.counter("nimbus_ledger_reads_total") - before;
     assertThat(server.get()).as("the deleted server while its VM is stored").isNotNull();
 
-    List<String> left = new java.util.ArrayList<>(vm.get().getMetadata().getFinalizers());
+    List<String> left = new ArrayList<>(vm.get().getMetadata().getFinalizers());
     left.remove("example.com/backup");
     TenantEdits.patch(vm, finalizers(left));
     awaitTrue(() -> server.get() == null, 60);
@@ -1342,8 +1353,7 @@ class VirtualServerIT {
   }
 
   private static String finalizers(List<String> finalizers) {
-    return io.fabric8.kubernetes.client.utils.Serialization.asJson(
-        Map.of("metadata", Map.of("finalizers", finalizers)));
+    return Serialization.asJson(Map.of("metadata", Map.of("finalizers", finalizers)));
   }
 
   /** Creates {@code count} stopped one-instance servers named {@code prefix} and an index. */
@@ -1351,8 +1361,7 @@ class VirtualServerIT {
       KubernetesClient client, TestNamespace namespace, String prefix, int count)
       throws InterruptedException {
     var stopped = copy(spec(SMALL, 1, 1), false, 1, false);
-    List<String> names =
-        java.util.stream.IntStream.range(0, count).mapToObj(i -> prefix + i).toList();
+    List<String> names = IntStream.range(0, count).mapToObj(i -> prefix + i).toList();
     for (String name : names) {
       createWhenReferencesKnown(client, server(namespace, name, stopped));
     }
@@ -1371,8 +1380,7 @@ class VirtualServerIT {
       for (String name : names) {
         all.withName(name)
             .patch(
-                io.fabric8.kubernetes.client.dsl.base.PatchContext.of(
-                    io.fabric8.kubernetes.client.dsl.base.PatchType.JSON_MERGE),
+                PatchContext.of(PatchType.JSON_MERGE),
                 "{\"spec\":{\"terminationProtection\":" + (change % 2 == 0) + "}}");
       }
       awaitTrue(() -> unobserved(all.list().getItems()).isEmpty(), 30);
@@ -1411,9 +1419,7 @@ class VirtualServerIT {
   private static List<String> nodePool(
       KubernetesClient client, String group, int count, String cpu, String memory) {
     List<String> nodes =
-        java.util.stream.IntStream.range(0, count)
-            .mapToObj(i -> group + "-" + (char) ('a' + i))
-            .toList();
+        IntStream.range(0, count).mapToObj(i -> group + "-" + (char) ('a' + i)).toList();
     for (String node : nodes) {
       client
           .resource(
@@ -1583,8 +1589,7 @@ class VirtualServerIT {
   }
 
   /** Each of {@code objects} by name, what {@code more} says of it, its finalizers and deletion. */
-  private static <T extends HasMetadata> String held(
-      List<T> objects, java.util.function.Function<T, String> more) {
+  private static <T extends HasMetadata> String held(List<T> objects, Function<T, String> more) {
     return objects.stream()
         .map(
             o ->
@@ -1700,7 +1705,7 @@ class VirtualServerIT {
   }
 
   static void kubectl(String... args) throws Exception {
-    List<String> command = new java.util.ArrayList<>();
+    List<String> command = new ArrayList<>();
     command.add("kubectl");
     command.add("--kubeconfig=" + LocalCluster.kubeconfig());
     command.addAll(List.of(args));

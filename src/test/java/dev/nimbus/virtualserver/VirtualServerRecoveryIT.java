@@ -11,6 +11,7 @@ import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.kubevirt.VirtualMachine;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.LedgerEntry;
+import dev.nimbus.testing.Await;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
@@ -88,7 +89,7 @@ class VirtualServerRecoveryIT {
     if (operator != null) {
       // The servers go while the operator still runs, so that their finalizers are honoured.
       client.resources(VirtualServer.class).inAnyNamespace().withLabel("it", "recovery").delete();
-      dev.nimbus.testing.Await.awaitTrue(
+      Await.awaitTrue(
           () ->
               client
                   .resources(VirtualServer.class)
@@ -130,7 +131,7 @@ class VirtualServerRecoveryIT {
                           return null;
                         }))
             .collect(Collectors.toList());
-    dev.nimbus.testing.Await.awaitTrue(
+    Await.awaitTrue(
         () -> stored.get() >= SERVERS * 2 / 5 && vms(client, namespace).size() >= 10, 120);
     operator.stop(true);
     int vmsAtKill = vms(client, namespace).size();
@@ -150,7 +151,7 @@ class VirtualServerRecoveryIT {
 
     var servers = client.resources(VirtualServer.class).inNamespace(namespace.name());
     long started = System.nanoTime();
-    dev.nimbus.testing.Await.awaitTrue(
+    Await.awaitTrue(
         () ->
             servers.list().getItems().stream()
                     .filter(
@@ -176,8 +177,7 @@ class VirtualServerRecoveryIT {
             .map(s -> s.getMetadata().getUid())
             .collect(Collectors.toSet());
     // Reservations of creates that the kill cut off are released once their grace has passed.
-    dev.nimbus.testing.Await.awaitTrue(
-        () -> ledgerOfNamespace(client, namespace).keySet().equals(uids), 60);
+    Await.awaitTrue(() -> ledgerOfNamespace(client, namespace).keySet().equals(uids), 60);
     long allocated =
         ledgerOfNamespace(client, namespace).values().stream()
             .flatMap(e -> e.placements().stream())

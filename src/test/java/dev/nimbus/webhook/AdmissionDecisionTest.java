@@ -3,25 +3,32 @@ package dev.nimbus.webhook;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.nimbus.allocation.Amounts;
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
+import dev.nimbus.api.v1alpha1.ContainerDefinition;
 import dev.nimbus.api.v1alpha1.ContainerTask;
 import dev.nimbus.api.v1alpha1.ContainerTaskSpec;
 import dev.nimbus.api.v1alpha1.InstanceType;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.TaskDefinition;
 import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevisionSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.Ledger;
 import dev.nimbus.ledger.ReservedAt;
+import dev.nimbus.naming.Names;
 import dev.nimbus.testing.Fixtures;
 import dev.nimbus.webhook.AdmissionDecision.Decision;
 import dev.nimbus.webhook.AdmissionDecision.Reserve;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -161,7 +168,7 @@ class AdmissionDecisionTest {
    */
   @Test
   void aNamespacesCreatesNotStoredYetHoldAtMostTheirShareOfThePool() {
-    Set<String> stored = new java.util.HashSet<>(Set.of("uid-stored"));
+    Set<String> stored = new HashSet<>(Set.of("uid-stored"));
     Catalog catalog =
         new FixedCatalog(CATALOG.nodes(), CATALOG.pools(), CATALOG.instanceTypes(), stored);
     AdmissionDecision halves =
@@ -252,28 +259,28 @@ class AdmissionDecisionTest {
   void aTaskNamingARegisteredRevisionAsksForItsSizeAndAnUnknownOneIsRefused() {
     CapacityPool tasks = Fixtures.serverPool("tasks", "group", "plain");
     tasks.setSpec(
-        new dev.nimbus.api.v1alpha1.CapacityPoolSpec(
+        new CapacityPoolSpec(
             tasks.getSpec().nodeSelector(),
             tasks.getSpec().ratios(),
             tasks.getSpec().reserved(),
-            List.of(dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.ContainerTask),
+            List.of(CapacityPoolSpec.WorkloadKind.ContainerTask),
             null,
             null));
     TaskDefinitionRevision revision = new TaskDefinitionRevision();
     revision.setMetadata(
         new ObjectMetaBuilder()
-            .withName(dev.nimbus.naming.Names.taskDefinitionRevision("Hello_World", 1))
+            .withName(Names.taskDefinitionRevision("Hello_World", 1))
             .withNamespace("ns")
             .build());
     revision.setSpec(
-        new dev.nimbus.api.v1alpha1.TaskDefinitionRevisionSpec(
+        new TaskDefinitionRevisionSpec(
             1,
             new TaskDefinition(
                 "Hello_World",
                 2048,
                 4096,
                 List.of(
-                    new dev.nimbus.api.v1alpha1.ContainerDefinition(
+                    new ContainerDefinition(
                         "app", "busybox:1.36", null, null, null, true, null)))));
     AdmissionDecision decided =
         new AdmissionDecision(
@@ -292,8 +299,7 @@ class AdmissionDecisionTest {
     var otherCase = decided.decide(create(taskNaming("third", "hello-world:1")));
 
     assertThat(named).isInstanceOf(Reserve.class);
-    assertThat(((Reserve) named).demand().perInstance())
-        .isEqualTo(dev.nimbus.allocation.Amounts.of(2_000, 4L << 30, 0));
+    assertThat(((Reserve) named).demand().perInstance()).isEqualTo(Amounts.of(2_000, 4L << 30, 0));
     for (var refused : List.of(unknown, otherCase)) {
       Decision decision = (Decision) refused;
       assertThat(decision.code()).isEqualTo(422);
@@ -443,8 +449,7 @@ class AdmissionDecisionTest {
   }
 
   /** The review of a create of {@code workload} (a VirtualServer or a ContainerTask) in ns. */
-  private static AdmissionReviews.Request create(
-      io.fabric8.kubernetes.api.model.HasMetadata workload) {
+  private static AdmissionReviews.Request create(HasMetadata workload) {
     return new AdmissionReviews.Request(
         "r",
         workload.getKind(),

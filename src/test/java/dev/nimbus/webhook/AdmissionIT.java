@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.nimbus.api.v1alpha1.CapacityPool;
+import dev.nimbus.api.v1alpha1.CapacityPoolSpec;
 import dev.nimbus.api.v1alpha1.KeyPair;
 import dev.nimbus.api.v1alpha1.KeyPairSpec;
 import dev.nimbus.api.v1alpha1.SecurityGroup;
@@ -12,6 +13,7 @@ import dev.nimbus.api.v1alpha1.SecurityGroupSpec;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
 import dev.nimbus.ledger.Ledger;
+import dev.nimbus.ledger.LedgerCodec;
 import dev.nimbus.ledger.LedgerEntry;
 import dev.nimbus.naming.Names;
 import dev.nimbus.testing.ApiServerRequests;
@@ -27,7 +29,9 @@ import dev.nimbus.testing.Unwritten;
 import dev.nimbus.workload.Readmission;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.Node;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -38,17 +42,24 @@ import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -400,8 +411,7 @@ class AdmissionIT {
                   .addToLabels(Names.POOL_LABEL, pool)
                   .endMetadata()
                   .addToData(
-                      "reservations.json",
-                      dev.nimbus.ledger.LedgerCodec.encode(Ledger.empty(pool).with(entry)))
+                      "reservations.json", LedgerCodec.encode(Ledger.empty(pool).with(entry)))
                   .build())
           .create();
       client
@@ -535,10 +545,7 @@ class AdmissionIT {
 
   /** Waits until the test pool's entry of {@code uid} satisfies {@code wanted}. */
   private static void awaitEntry(
-      KubernetesClient client,
-      String uid,
-      java.util.function.Predicate<LedgerEntry> wanted,
-      String what)
+      KubernetesClient client, String uid, Predicate<LedgerEntry> wanted, String what)
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (!wanted.test(ledger(client).entry(uid))) {
@@ -606,16 +613,13 @@ class AdmissionIT {
     }
   }
 
-  private static dev.nimbus.api.v1alpha1.CapacityPoolSpec withDefault(
-      dev.nimbus.api.v1alpha1.CapacityPoolSpec spec, boolean isDefault) {
-    return new dev.nimbus.api.v1alpha1.CapacityPoolSpec(
+  private static CapacityPoolSpec withDefault(CapacityPoolSpec spec, boolean isDefault) {
+    return new CapacityPoolSpec(
         spec.nodeSelector(),
         spec.ratios(),
         spec.reserved(),
         spec.serves(),
-        isDefault
-            ? List.of(dev.nimbus.api.v1alpha1.CapacityPoolSpec.WorkloadKind.VirtualServer)
-            : List.of(),
+        isDefault ? List.of(CapacityPoolSpec.WorkloadKind.VirtualServer) : List.of(),
         spec.platformVersions());
   }
 
@@ -638,11 +642,11 @@ class AdmissionIT {
   void aNodeHostsNoMoreInstancesThanItsKubeletAllowsPods(
       KubernetesClient client, TestNamespace namespace) throws InterruptedException {
     Node small =
-        new io.fabric8.kubernetes.api.model.NodeBuilder(
+        new NodeBuilder(
                 Fixtures.kvmNode("it-pods-0", Map.of("nimbus-it/pool", "pods"), "8", "32Gi"))
             .editStatus()
-            .addToCapacity("pods", new io.fabric8.kubernetes.api.model.Quantity("2"))
-            .addToAllocatable("pods", new io.fabric8.kubernetes.api.model.Quantity("2"))
+            .addToCapacity("pods", new Quantity("2"))
+            .addToAllocatable("pods", new Quantity("2"))
             .endStatus()
             .build();
     client.nodes().resource(small).serverSideApply();
@@ -844,10 +848,10 @@ class AdmissionIT {
       KubernetesClient client, TestNamespace namespace) throws Exception {
     awaitEarlierReservationsReleased(client);
     int created = 0;
-    java.time.Instant deleted = null;
+    Instant deleted = null;
     for (int i = 0; i < 30; i++) {
       if (i == 8) {
-        deleted = java.time.Instant.now();
+        deleted = Instant.now();
         StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
       }
       try {
@@ -857,7 +861,7 @@ class AdmissionIT {
         assertThat(e.getCode()).as(e.getMessage()).isIn(403, 429);
       }
     }
-    java.time.Instant since = deleted;
+    Instant since = deleted;
     awaitTrue(
         () -> rebuiltSince(client, since) && StoredLedgers.complete(client, POOL),
         60,
@@ -895,7 +899,7 @@ class AdmissionIT {
     assertThat(ledger.entries().keySet()).containsExactlyInAnyOrderElementsOf(admitted.keySet());
     admitted.forEach(
         (uid, count) -> assertThat(ledger.entry(uid).count()).as(uid).isEqualTo(count));
-    Map<String, Long> cpuByNode = new java.util.HashMap<>();
+    Map<String, Long> cpuByNode = new HashMap<>();
     ledger
         .entries()
         .values()
@@ -925,7 +929,7 @@ class AdmissionIT {
     List<VirtualServer> held = threeRunningServersOfFive(client, namespace, "held-");
 
     closeReplicas();
-    java.time.Instant deleted = java.time.Instant.now();
+    Instant deleted = Instant.now();
     StoredLedgers.delete(client, OPERATOR_NAMESPACE, POOL);
     startReplicas();
 
@@ -969,7 +973,7 @@ class AdmissionIT {
     awaitEarlierReservationsReleased(client);
     VirtualServer pastRoom = pastRoomBesideFifteen(client, namespace);
     List<VirtualServer> held = threeRunningServersOfFive(client, namespace, "unwritten-");
-    Map<String, List<String>> runsOn = new java.util.HashMap<>();
+    Map<String, List<String>> runsOn = new HashMap<>();
     held.forEach(
         s ->
             runsOn.put(
@@ -998,7 +1002,7 @@ class AdmissionIT {
 
   /** The nodes of each entry's instances, by UID. */
   private static Map<String, List<String>> nodesByUid(Ledger ledger) {
-    Map<String, List<String>> nodes = new java.util.HashMap<>();
+    Map<String, List<String>> nodes = new HashMap<>();
     ledger
         .entries()
         .forEach(
@@ -1055,7 +1059,7 @@ class AdmissionIT {
     try (var uncalled = UncalledWebhook.in(client, OPERATOR_NAMESPACE, namespace.name())) {
       // The create's answer, which is what was stored: the controller may add the finalizer at
       // once.
-      var created = new java.util.concurrent.atomic.AtomicReference<VirtualServer>();
+      var created = new AtomicReference<VirtualServer>();
       awaitTrue(
           () -> {
             try {
@@ -1160,14 +1164,14 @@ class AdmissionIT {
   }
 
   /** Whether the pool said it rebuilt a shard after {@code since} (not in an earlier run). */
-  private static boolean rebuiltSince(KubernetesClient client, java.time.Instant since) {
+  private static boolean rebuiltSince(KubernetesClient client, Instant since) {
     return client.v1().events().inAnyNamespace().list().getItems().stream()
         .anyMatch(
             e ->
                 "LedgerShardRebuilt".equals(e.getReason())
                     && POOL.equals(e.getInvolvedObject().getName())
                     && e.getLastTimestamp() != null
-                    && !java.time.Instant.parse(e.getLastTimestamp()).isBefore(since));
+                    && !Instant.parse(e.getLastTimestamp()).isBefore(since));
   }
 
   private static boolean allReconciled(KubernetesClient client, TestNamespace namespace) {
@@ -1180,7 +1184,7 @@ class AdmissionIT {
         .allMatch(
             s ->
                 s.getStatus() != null
-                    && java.util.Objects.equals(
+                    && Objects.equals(
                         s.getStatus().observedGeneration(), s.getMetadata().getGeneration()));
   }
 
@@ -1218,7 +1222,7 @@ class AdmissionIT {
                     .withConnectionTimeout(60_000)
                     .build())
             .build();
-    List<String> unanswered = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<String> unanswered = Collections.synchronizedList(new ArrayList<>());
     ExecutorService pool = Executors.newFixedThreadPool(requests);
     CountDownLatch start = new CountDownLatch(1);
     List<Future<Integer>> outcomes = new ArrayList<>();
@@ -1240,7 +1244,7 @@ class AdmissionIT {
               }));
     }
     // Every status write of the pool while the creates stream in, and until it shows them all.
-    List<Long> poolWrites = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Long> poolWrites = Collections.synchronizedList(new ArrayList<>());
     Watch poolWatch =
         client
             .resources(CapacityPool.class)
@@ -1282,7 +1286,7 @@ class AdmissionIT {
         .as("creates that got no answer but a closed connection")
         .allMatch(cause -> cause.contains("Connection was closed"));
     long storedOfUnanswered =
-        java.util.stream.IntStream.range(0, requests)
+        IntStream.range(0, requests)
             .filter(i -> codes.get(i) <= 0)
             .filter(
                 i ->

@@ -12,6 +12,7 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.ServiceProxy;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.ValidatingWebhookConfiguration;
@@ -20,8 +21,11 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -57,7 +61,7 @@ class CertificateRotationIT {
     List<OperatorProcess> replicas = new ArrayList<>();
     try (ServiceProxy proxy = new ServiceProxy(List.of(ports[0], ports[1]))) {
       for (int i = 0; i < ports.length; i++) {
-        Map<String, String> properties = new java.util.HashMap<>(SHORT_LIVED);
+        Map<String, String> properties = new HashMap<>(SHORT_LIVED);
         properties.put("nimbus.webhook.url", "https://127.0.0.1:" + proxy.port());
         properties.put("nimbus.webhook.certificate-check-interval", CHECK_INTERVALS.get(i));
         replicas.add(
@@ -101,7 +105,7 @@ class CertificateRotationIT {
           .waitUntilCondition(
               c -> c.getWebhooks().get(0).getClientConfig().getCaBundle() != null,
               10,
-              java.util.concurrent.TimeUnit.SECONDS);
+              TimeUnit.SECONDS);
       assertThat(Duration.ofNanos(System.nanoTime() - wiped))
           .as("the caBundle is back within a check interval and a margin")
           .isLessThan(Duration.ofSeconds(5));
@@ -176,11 +180,7 @@ class CertificateRotationIT {
     client
         .namespaces()
         .resource(
-            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
-                .withNewMetadata()
-                .withName(INSTALLED)
-                .endMetadata()
-                .build())
+            new NamespaceBuilder().withNewMetadata().withName(INSTALLED).endMetadata().build())
         .serverSideApply();
     client.secrets().inNamespace(INSTALLED).withName("nimbus-webhook-tls").delete();
     validating.delete();
@@ -319,7 +319,7 @@ class CertificateRotationIT {
   }
 
   private static int count(String text, String line) {
-    return text.split(java.util.regex.Pattern.quote(line), -1).length - 1;
+    return text.split(Pattern.quote(line), -1).length - 1;
   }
 
   /** The refusal a dry run gets, or "stored" when it was not refused. */

@@ -3,8 +3,11 @@ package dev.nimbus.webhook;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.nimbus.api.v1alpha1.CapacityPool;
 import dev.nimbus.api.v1alpha1.InstanceType;
+import dev.nimbus.api.v1alpha1.KeyPair;
+import dev.nimbus.api.v1alpha1.TaskDefinitionRevision;
 import dev.nimbus.api.v1alpha1.VirtualServer;
 import dev.nimbus.api.v1alpha1.VirtualServerSpec;
+import dev.nimbus.inventory.Catalog;
 import dev.nimbus.ledger.LedgerCommits;
 import dev.nimbus.ledger.ReservedAt;
 import dev.nimbus.ledger.ShardsOnlyStorage;
@@ -18,10 +21,12 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -66,8 +71,7 @@ public final class DecisionBenchmark {
     AdmissionDecision decisions =
         new AdmissionDecision(JSON, catalog, workload -> Optional.empty(), 0.25);
     LedgerCommits commits =
-        new LedgerCommits(
-            new MemoryStorage(), 20, Duration.ofSeconds(30), anyPool -> java.util.Set.of());
+        new LedgerCommits(new MemoryStorage(), 20, Duration.ofSeconds(30), anyPool -> Set.of());
 
     System.out.printf(
         "machine: %d cores, %s%n",
@@ -182,7 +186,7 @@ public final class DecisionBenchmark {
   }
 
   private static List<Integer> ints(String list) {
-    return java.util.Arrays.stream(list.split(",")).map(Integer::parseInt).toList();
+    return Arrays.stream(list.split(",")).map(Integer::parseInt).toList();
   }
 
   private static long processCpuNanos() {
@@ -191,7 +195,7 @@ public final class DecisionBenchmark {
   }
 
   /** One pool, one instance type, and the servers stored so far, looked up as Inventory does. */
-  private static final class StoredCatalog implements dev.nimbus.inventory.Catalog {
+  private static final class StoredCatalog implements Catalog {
     private final List<Node> nodes;
     private final Map<String, Node> byName = new HashMap<>();
     private final CapacityPool pool;
@@ -245,7 +249,7 @@ public final class DecisionBenchmark {
     }
 
     @Override
-    public Optional<dev.nimbus.api.v1alpha1.KeyPair> keyPair(String namespace, String name) {
+    public Optional<KeyPair> keyPair(String namespace, String name) {
       return Optional.empty();
     }
 
@@ -255,8 +259,7 @@ public final class DecisionBenchmark {
     }
 
     @Override
-    public Optional<dev.nimbus.api.v1alpha1.TaskDefinitionRevision> taskDefinitionRevision(
-        String namespace, String name) {
+    public Optional<TaskDefinitionRevision> taskDefinitionRevision(String namespace, String name) {
       return Optional.empty();
     }
 

@@ -14,7 +14,9 @@ import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.StoredLedgers;
 import dev.nimbus.testing.WebhookClients;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -63,7 +65,7 @@ class WebhookFuzzIT {
     LocalCluster.client()
         .namespaces()
         .resource(
-            new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+            new NamespaceBuilder()
                 .withNewMetadata()
                 .withName("nimbus-fuzz-it")
                 .endMetadata()
@@ -124,7 +126,7 @@ class WebhookFuzzIT {
       HttpClient anonymous = WebhookClients.anonymous();
       assertThatThrownBy(() -> post(anonymous, review.toString()))
           .as("a caller without the API server's certificate")
-          .isInstanceOf(java.io.IOException.class);
+          .isInstanceOf(IOException.class);
       assertThat(StoredLedgers.read(client, "nimbus-fuzz-it", "fuzz-pool").entries())
           .as("reservations after the forged review")
           .isEmpty();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.nimbus.naming.Names;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import org.junit.jupiter.api.Test;
@@ -74,7 +75,7 @@ class WorkloadFinalizersTest {
     JsonNode tree;
     try {
       tree = object == null ? null : JSON.readTree(object.getBytes(StandardCharsets.UTF_8));
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       throw new IllegalArgumentException(e);
     }
     return new AdmissionReviews.Request("uid-1", kind, operation, "ns", "name", false, tree, null);

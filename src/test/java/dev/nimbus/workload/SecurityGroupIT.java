@@ -24,6 +24,7 @@ import dev.nimbus.testing.OperatorProcess;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.LabelSelectorBuilder;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
@@ -31,6 +32,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicyBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -127,7 +129,7 @@ class SecurityGroupIT {
                       new io.fabric8.kubernetes.api.model.networking.v1
                               .NetworkPolicyIngressRuleBuilder()
                           .addNewPort()
-                          .withPort(new io.fabric8.kubernetes.api.model.IntOrString(9999))
+                          .withPort(new IntOrString(9999))
                           .endPort()
                           .build());
               return policy;
@@ -319,7 +321,7 @@ class SecurityGroupIT {
             .map(port -> port.getPort().getIntVal())
             .sorted()
             .toList()
-            .equals(java.util.Arrays.stream(ports).sorted().toList());
+            .equals(Arrays.stream(ports).sorted().toList());
   }
 
   /** The policy's only ingress peers are the members of {@code group}. */
