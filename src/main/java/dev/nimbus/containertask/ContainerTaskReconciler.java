@@ -239,8 +239,7 @@ public class ContainerTaskReconciler
     // only where one would be made (the readmission below), not at every reconcile of every run
     // that has ended.
     LedgerEntry entry = ledgers.recent(poolName).entry(task.getMetadata().getUid());
-    boolean readmissionWaits = false;
-    boolean restoreWaits = false;
+    Optional<Duration> waitsForLedger = Optional.empty();
     if (entry == null && previouslyPlaced(task) == 0) {
       // A pod with the task's labels that it does not control (a tenant's) is not one of its tasks.
       Map<Integer, Pod> started = podsByIndex(task, context);
@@ -255,11 +254,15 @@ public class ContainerTaskReconciler
                     Demands.of(task, definition.get()),
                     Objects.requireNonNullElse(task.getSpec().count(), 1))
                 .orElse(null);
-        readmissionWaits = entry == null;
+        if (entry == null) {
+          waitsForLedger = Optional.of(Readmission.RECHECK);
+        }
       } else if (started.values().stream().anyMatch(ContainerTaskReconciler::holdsItsNode)) {
         Restored restored = restore(task, definition.get(), pool.get(), started);
         entry = restored.entry();
-        restoreWaits = restored.waits();
+        if (restored.waits()) {
+          waitsForLedger = Optional.of(LostShards.RECHECK); // a lost shard's rebuild comes first
+        }
       }
     }
     List<String> placementNodes =
@@ -294,16 +297,16 @@ public class ContainerTaskReconciler
     if (entry != null && TaskStatuses.allStopped(status)) {
       releases.release(task, poolName, "every task has stopped");
     }
-    Optional<Duration> recheck =
-        starts.waitForNode()
-            ? Optional.of(STOP_RECHECK)
-            : restoreWaits
-                ? Optional.of(LostShards.RECHECK) // a lost shard's rebuild comes first
-                : readmissionWaits
-                    ? Optional.of(Readmission.RECHECK)
-                    : starts.nameTaken()
-                        ? Optional.of(Writes.NAME_TAKEN_RECHECK) // freeing a name brings no event
-                        : nextCheck(status, pods);
+    Optional<Duration> recheck;
+    if (starts.waitForNode()) {
+      recheck = Optional.of(STOP_RECHECK);
+    } else if (waitsForLedger.isPresent()) {
+      recheck = waitsForLedger;
+    } else if (starts.nameTaken()) {
+      recheck = Optional.of(Writes.NAME_TAKEN_RECHECK); // freeing a name brings no event
+    } else {
+      recheck = nextCheck(status, pods);
+    }
     // A run the API started is looked at again when its retention ends, as the status now says.
     Optional<Duration> due =
         StoppedRunRetention.remaining(
@@ -545,13 +548,8 @@ public class ContainerTaskReconciler
       ContainerTask task, TaskDefinition definition, CapacityPool pool, Map<Integer, Pod> started) {
     List<String> nodes = new ArrayList<>();
     for (int index = 0; index < started.size(); index++) {
-      Pod pod = started.get(index);
       Optional<String> node =
-          pod == null
-              ? Optional.empty()
-              : pod.getSpec().getNodeName() != null
-                  ? Optional.of(pod.getSpec().getNodeName())
-                  : Links.pinnedNode(pod.getSpec().getAffinity());
+          Optional.ofNullable(started.get(index)).flatMap(ContainerTaskReconciler::nodeOf);
       if (node.isEmpty()) {
         return Restored.notKnown(task, "where task " + index + " of " + started.keySet() + " runs");
       }
@@ -564,6 +562,14 @@ public class ContainerTaskReconciler
             Demands.of(task, definition),
             Objects.requireNonNullElse(task.getSpec().count(), 1),
             nodes));
+  }
+
+  /** Where a task's pod runs: its node, else the node it is pinned to. */
+  private static Optional<String> nodeOf(Pod pod) {
+    if (pod.getSpec().getNodeName() != null) {
+      return Optional.of(pod.getSpec().getNodeName());
+    }
+    return Links.pinnedNode(pod.getSpec().getAffinity());
   }
 
   /**

@@ -231,17 +231,21 @@ public class VirtualServerReconciler
               otherVms(server, context),
               byIndex(server, context.getSecondaryResources(VirtualMachineInstance.class)));
       if (pool.isPresent()) {
-        boolean readmissionWaits = false;
-        boolean restoreWaits = false;
+        Optional<Duration> waitsForLedger = Optional.empty();
         if (entry == null && invalid == null && wantsInstances(server)) {
           Set<Integer> live = live(server, vms, vmis);
           if (live.isEmpty()) {
             entry = readmit(server, pool.get()).orElse(null);
-            readmissionWaits = entry == null;
+            if (entry == null) {
+              waitsForLedger = Optional.of(Readmission.RECHECK);
+            }
           } else {
             Restored restored = restore(server, pool.get(), live, vms, vmis);
             entry = restored.entry();
-            restoreWaits = restored.waits();
+            if (restored.waits()) {
+              waitsForLedger =
+                  Optional.of(LostShards.RECHECK); // a lost shard's rebuild comes first
+            }
           }
         }
         // What runs follows the stored spec, never a reservation it does not match.
@@ -249,12 +253,7 @@ public class VirtualServerReconciler
             reservations.reconcile(
                 server, pool.get(), entry, live(server, vms, vmis), LostNodes.exists(context));
         entry = reservation.entry();
-        recheck =
-            reservation.recheck().isPresent()
-                ? reservation.recheck()
-                : restoreWaits
-                    ? Optional.of(LostShards.RECHECK) // a lost shard's rebuild comes first
-                    : readmissionWaits ? Optional.of(Readmission.RECHECK) : Optional.empty();
+        recheck = reservation.recheck().isPresent() ? reservation.recheck() : waitsForLedger;
         if (!reservation.hold()) {
           var applied = serverVms.apply(server, pool.get(), entry, vms, invalid == null);
           vms = applied.vms();
@@ -305,13 +304,7 @@ public class VirtualServerReconciler
     List<String> nodes = new ArrayList<>();
     for (int index = 0; index < live.size(); index++) {
       Optional<String> node =
-          !live.contains(index)
-              ? Optional.empty()
-              : vmis.containsKey(index)
-                      && vmis.get(index).getStatus() != null
-                      && vmis.get(index).getStatus().nodeName != null
-                  ? Optional.of(vmis.get(index).getStatus().nodeName)
-                  : Optional.ofNullable(vms.get(index)).flatMap(ServerVm::pinnedNode);
+          live.contains(index) ? nodeOf(vmis.get(index), vms.get(index)) : Optional.empty();
       if (node.isEmpty()) {
         return Restored.notKnown(server, "where instance " + index + " of " + live + " runs");
       }
@@ -328,6 +321,14 @@ public class VirtualServerReconciler
             Demands.of(server, type.get()),
             Objects.requireNonNullElse(server.getSpec().maxCount(), 1),
             nodes));
+  }
+
+  /** Where an instance runs: its VMI's node, else the node its VM is pinned to. */
+  private static Optional<String> nodeOf(VirtualMachineInstance vmi, VirtualMachine vm) {
+    if (vmi != null && vmi.getStatus() != null && vmi.getStatus().nodeName != null) {
+      return Optional.of(vmi.getStatus().nodeName);
+    }
+    return Optional.ofNullable(vm).flatMap(ServerVm::pinnedNode);
   }
 
   private static boolean wantsInstances(VirtualServer server) {

@@ -113,20 +113,22 @@ public class Readmission {
   public Optional<LedgerEntry> restore(
       HasMetadata workload, CapacityPool pool, Request demand, int desired, List<String> nodes) {
     String poolName = pool.getMetadata().getName();
-    LedgerEntry restored =
-        StoredAdmissions.placed(
-            workload,
-            null,
-            desired,
-            nodes,
-            demand,
-            PoolModels.pool(pool, inventory.nodes(), List.of()),
-            Instant.now());
+    // Built only where none is stored: the pool's model costs a pass over its nodes.
     Made made =
         makeOnce(
             workload,
             poolName,
-            ledger -> nodes.stream().anyMatch(ledger.lostNodes()::contains) ? null : restored);
+            ledger ->
+                nodes.stream().anyMatch(ledger.lostNodes()::contains)
+                    ? null
+                    : StoredAdmissions.placed(
+                        workload,
+                        null,
+                        desired,
+                        nodes,
+                        demand,
+                        PoolModels.pool(pool, inventory.nodes(), List.of()),
+                        Instant.now()));
     if (made.now()) {
       events.warning(
           workload,
