@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -147,7 +148,10 @@ class CertificateRotationIT {
 
       replicas.get(2).stop(false);
       awaitTrue(
-          () -> configuration.get() != null && url(configuration.get()).equals(url(ports[1])),
+          () ->
+              Optional.ofNullable(configuration.get())
+                  .map(written -> url(written).equals(url(ports[1])))
+                  .orElse(false),
           10,
           () -> "not written again by the replica left: " + configuration.get());
       awaitTrue(
