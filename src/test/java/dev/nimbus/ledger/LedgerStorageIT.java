@@ -7,13 +7,23 @@ import dev.nimbus.naming.Names;
 import dev.nimbus.testing.LocalCluster;
 import dev.nimbus.testing.TestNamespace;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -101,6 +111,92 @@ class LedgerStorageIT {
       }
       assertThat(reader.lostShards(POOL)).as("lost until its shard is seen").isEmpty();
     }
+  }
+
+  /**
+   * A first list of the shards that the API server refuses for a moment (as it does until a
+   * replica's rights are bound, or when it drops the connection) is made again: the storage starts
+   * once a list succeeds, rather than stopping the replica at the first refusal.
+   */
+  @Test
+  void aFirstListOfTheShardsRefusedForAMomentIsMadeAgain(
+      KubernetesClient client, TestNamespace namespace) throws Exception {
+    String account = "ledger-reader";
+    client
+        .serviceAccounts()
+        .inNamespace(namespace.name())
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName(account).endMetadata().build())
+        .create();
+    String token =
+        client
+            .serviceAccounts()
+            .inNamespace(namespace.name())
+            .withName(account)
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
+    Config admin = client.getConfiguration();
+    Config asReader =
+        new ConfigBuilder(Config.empty())
+            .withMasterUrl(admin.getMasterUrl())
+            .withCaCertData(admin.getCaCertData())
+            .withCaCertFile(admin.getCaCertFile())
+            .withOauthToken(token)
+            .build();
+    ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+    try (KubernetesClient reader = new KubernetesClientBuilder().withConfig(asReader).build()) {
+      // Refused until then: the first list fails, and so may the next.
+      later.schedule(
+          () -> grantReading(client, namespace.name(), account), 1500, TimeUnit.MILLISECONDS);
+      try (ConfigMapLedgerStorage storage =
+          new ConfigMapLedgerStorage(reader, namespace.name(), TIMEOUT)) {
+        assertThat(storage.shards(POOL)).isEmpty();
+      }
+    } finally {
+      later.shutdownNow();
+    }
+  }
+
+  private static void grantReading(KubernetesClient client, String namespace, String account) {
+    client
+        .rbac()
+        .roles()
+        .inNamespace(namespace)
+        .resource(
+            new RoleBuilder()
+                .withNewMetadata()
+                .withName(account)
+                .endMetadata()
+                .addNewRule()
+                .withApiGroups("")
+                .withResources("configmaps")
+                .withVerbs("get", "list", "watch")
+                .endRule()
+                .build())
+        .create();
+    client
+        .rbac()
+        .roleBindings()
+        .inNamespace(namespace)
+        .resource(
+            new RoleBindingBuilder()
+                .withNewMetadata()
+                .withName(account)
+                .endMetadata()
+                .withNewRoleRef("rbac.authorization.k8s.io", "Role", account)
+                .addNewSubject()
+                .withKind("ServiceAccount")
+                .withName(account)
+                .withNamespace(namespace)
+                .endSubject()
+                .build())
+        .create();
   }
 
   private static LedgerCommits commits(KubernetesClient client, TestNamespace namespace) {
