@@ -243,8 +243,8 @@ public class VirtualServerReconciler
             Restored restored = restore(server, pool.get(), live, vms, vmis);
             entry = restored.entry();
             if (restored.waits()) {
-              waitsForLedger =
-                  Optional.of(LostShards.RECHECK); // a lost shard's rebuild comes first
+              // A lost shard's rebuild comes first.
+              waitsForLedger = Optional.of(LostShards.RECHECK);
             }
           }
         }
